@@ -1,0 +1,1 @@
+//! Support for the workspace's privileged integration tests.
