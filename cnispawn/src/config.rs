@@ -339,8 +339,8 @@ mod tests {
 
     #[test]
     fn loads_the_lexically_first_file_of_a_directory() {
-        let dir = std::env::temp_dir().join(format!("cnispawn-conf-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let empty = NetworkConfigList::load(&ConfSource::Dir(dir.clone())).unwrap_err();
         assert!(matches!(empty, Error::NoConfig(_)), "{empty}");
         std::fs::write(dir.join("README"), "not a config").unwrap();
@@ -357,6 +357,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("05-broken.json: not valid JSON"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

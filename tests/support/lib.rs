@@ -1,1 +1,375 @@
-//! Support for the workspace's privileged integration tests.
+//! Support for the workspace's privileged integration tests:
+//!
+//! - [`require_root`]: privileged tests print one `SKIPPED:` line and pass when not run as root;
+//! - [`unique_prefix`]: every host object a test creates carries `knst<random>` in its name;
+//! - [`LeakCheck`]: a snapshot of host state (mounts, links, netns, iptables, CNI state files,
+//!   processes) taken before a test and compared after it;
+//! - [`PrefixSweeper`]: a Drop guard that removes every host object whose name carries a prefix, so
+//!   a failing or panicking test still leaves nothing behind;
+//! - [`serial`]: leak-checked tests in one binary take turns, so one test's objects never show up in
+//!   another's snapshot;
+//! - [`bin`], [`run`]: the workspace's binaries, and running them with captured output.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+/// The directory of the workspace's binaries (`target/debug`), found from the test executable
+/// (`target/debug/deps/<test>`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// A workspace binary, e.g. `bin("cnispawn")`.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        path.display()
+    );
+    path
+}
+
+/// True when running as root. Otherwise prints one `SKIPPED:` line naming the test.
+pub fn require_root(test: &str) -> bool {
+    if nix_geteuid() == 0 {
+        return true;
+    }
+    println!("SKIPPED: {test} needs root (it creates network namespaces, mounts and nodes)");
+    false
+}
+
+fn nix_geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// `knst` + 6 random hex digits: short enough for interface names (15 characters) with a suffix.
+pub fn unique_prefix() -> String {
+    let mut bytes = [0u8; 3];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    format!("knst{:02x}{:02x}{:02x}", bytes[0], bytes[1], bytes[2])
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Held for the length of a leak-checked test. A test that panicked while holding it does not
+/// poison the others.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs a command with no stdin, captures its output.
+pub fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Output {
+    let program = program.as_ref();
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {program:?}: {e}"))
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn run_ok(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
+    let program = program.as_ref();
+    let out = run(program, args);
+    assert!(
+        out.status.success(),
+        "{program:?} {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The host state a test could leak, one sorted set of `kind name` lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSnapshot(BTreeSet<String>);
+
+/// Mount points that are infrastructure, not leaks: `/run/netns` is bind-mounted onto itself once,
+/// the first time any tool (iproute2 or cnispawn) creates a named namespace, and stays.
+const INFRASTRUCTURE_MOUNTS: &[&str] = &["/run/netns"];
+
+impl HostSnapshot {
+    pub fn take() -> Self {
+        let mut items = BTreeSet::new();
+        for mount in mount_points() {
+            if !INFRASTRUCTURE_MOUNTS.contains(&mount.as_str()) {
+                items.insert(format!("mount {mount}"));
+            }
+        }
+        for link in list_dir("/sys/class/net") {
+            items.insert(format!("link {link}"));
+        }
+        for ns in list_dir("/run/netns") {
+            items.insert(format!("netns {ns}"));
+        }
+        for (tool, family) in [("iptables-save", "ip4"), ("ip6tables-save", "ip6")] {
+            for rule in iptables_rules(tool) {
+                items.insert(format!("{family} {rule}"));
+            }
+        }
+        for file in files_under(Path::new("/var/lib/cni")) {
+            items.insert(format!("file {}", file.display()));
+        }
+        for dir in list_dir("/var/lib/cni/networks") {
+            items.insert(format!("ipam-network {dir}"));
+        }
+        for process in project_processes() {
+            items.insert(format!("process {process}"));
+        }
+        HostSnapshot(items)
+    }
+
+    /// What is in `self` but was not in `before`.
+    pub fn added_since(&self, before: &HostSnapshot) -> Vec<String> {
+        self.0.difference(&before.0).cloned().collect()
+    }
+}
+
+/// A snapshot taken at the start of a test, checked at the end.
+pub struct LeakCheck {
+    before: HostSnapshot,
+}
+
+impl LeakCheck {
+    pub fn start() -> Self {
+        LeakCheck {
+            before: HostSnapshot::take(),
+        }
+    }
+
+    /// What appeared on the host since `start`.
+    pub fn leaks(&self) -> Vec<String> {
+        HostSnapshot::take().added_since(&self.before)
+    }
+
+    /// Panics with the list of leaked objects, if any.
+    pub fn assert_clean(&self, what: &str) {
+        let leaks = self.leaks();
+        assert!(
+            leaks.is_empty(),
+            "{what} left host objects behind:\n  {}",
+            leaks.join("\n  ")
+        );
+    }
+}
+
+fn mount_points() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4).map(str::to_owned))
+        .collect()
+}
+
+fn list_dir(dir: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => files.extend(files_under(&path)),
+            Ok(_) => files.push(path),
+            Err(_) => {}
+        }
+    }
+    files
+}
+
+/// `iptables-save` without comments and packet counters: the rules and chains themselves.
+fn iptables_rules(tool: &str) -> Vec<String> {
+    let Ok(out) = Command::new(tool).stdin(Stdio::null()).output() else {
+        return vec![];
+    };
+    let mut table = String::new();
+    let mut rules = vec![];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if line.starts_with('#') || line == "COMMIT" {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('*') {
+            table = name.to_owned();
+            continue;
+        }
+        // ":CHAIN POLICY [packets:bytes]" → ":CHAIN POLICY"
+        let line = match line.rfind(" [") {
+            Some(i) if line.starts_with(':') => &line[..i],
+            _ => line,
+        };
+        // With the nft backend a table and its built-in chains appear the first time anything uses
+        // the table; a built-in chain matters only if its policy is no longer ACCEPT.
+        if line.starts_with(':') && line.ends_with(" ACCEPT") {
+            continue;
+        }
+        rules.push(format!("{table} {line}"));
+    }
+    rules
+}
+
+/// Processes that belong to this project: nodes (`systemd-nspawn`) and anything whose command line
+/// carries a test prefix.
+fn project_processes() -> Vec<String> {
+    let own = std::process::id().to_string();
+    list_dir("/proc")
+        .into_iter()
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()) && *pid != own)
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let cmdline = cmdline.trim();
+            (cmdline.contains("systemd-nspawn") || cmdline.contains("knst"))
+                .then(|| format!("{pid} {cmdline}"))
+        })
+        .collect()
+}
+
+/// Removes, on drop, every host object whose name contains `prefix`: processes (killed by PID),
+/// mounts (lazily unmounted, deepest first), network namespaces, links, CNI state, iptables chains
+/// and rules, and the test's work directory. It runs even when the test panics.
+pub struct PrefixSweeper {
+    pub prefix: String,
+    /// A scratch directory for the test, `$TMPDIR/<prefix>`, removed on drop.
+    pub workdir: PathBuf,
+}
+
+impl PrefixSweeper {
+    pub fn new(prefix: &str) -> Self {
+        let workdir = std::env::temp_dir().join(prefix);
+        std::fs::create_dir_all(&workdir).expect("create the test's work directory");
+        PrefixSweeper {
+            prefix: prefix.to_owned(),
+            workdir,
+        }
+    }
+
+    pub fn sweep(&self) {
+        let p = self.prefix.as_str();
+        for process in project_processes() {
+            if let Some((pid, cmdline)) = process.split_once(' ') {
+                if cmdline.contains(p) {
+                    let _ = run("kill", &["-KILL", pid]);
+                }
+            }
+        }
+        let mut mounts: Vec<String> = mount_points()
+            .into_iter()
+            .filter(|m| m.contains(p))
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for mount in mounts {
+            let _ = run("umount", &["-l", &mount]);
+        }
+        for ns in list_dir("/run/netns").into_iter().filter(|n| n.contains(p)) {
+            let _ = run("ip", &["netns", "del", &ns]);
+            let _ = std::fs::remove_file(Path::new("/run/netns").join(&ns));
+        }
+        for link in list_dir("/sys/class/net")
+            .into_iter()
+            .filter(|l| l.contains(p))
+        {
+            let _ = run("ip", &["link", "del", &link]);
+        }
+        for dir in list_dir("/var/lib/cni/networks")
+            .into_iter()
+            .filter(|d| d.contains(p))
+        {
+            let _ = std::fs::remove_dir_all(Path::new("/var/lib/cni/networks").join(dir));
+        }
+        for file in files_under(Path::new("/var/lib/cni")) {
+            if file.to_string_lossy().contains(p) {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        for (save, cmd) in [
+            ("iptables-save", "iptables"),
+            ("ip6tables-save", "ip6tables"),
+        ] {
+            sweep_iptables(save, cmd, p);
+        }
+        let _ = std::fs::remove_dir_all(&self.workdir);
+    }
+}
+
+/// Deletes the rules that mention `prefix`, then the chains named with it.
+fn sweep_iptables(save: &str, cmd: &str, prefix: &str) {
+    let Ok(out) = Command::new(save).stdin(Stdio::null()).output() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut table = "filter".to_owned();
+    let mut chains = vec![];
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix('*') {
+            table = name.to_owned();
+        } else if let Some(rule) = line.strip_prefix("-A ") {
+            if rule.contains(prefix) {
+                let mut args = vec!["-t", table.as_str(), "-D"];
+                args.extend(rule.split_whitespace());
+                let _ = run(cmd, &args);
+            }
+        } else if let Some(chain) = line.strip_prefix(':') {
+            let name = chain.split(' ').next().unwrap_or_default();
+            if name.contains(prefix) {
+                chains.push((table.clone(), name.to_owned()));
+            }
+        }
+    }
+    for (table, chain) in chains {
+        let _ = run(cmd, &["-t", &table, "-F", &chain]);
+        let _ = run(cmd, &["-t", &table, "-X", &chain]);
+    }
+}
+
+impl Drop for PrefixSweeper {
+    fn drop(&mut self) {
+        self.sweep();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_short_and_distinct() {
+        let a = unique_prefix();
+        let b = unique_prefix();
+        assert_eq!(a.len(), 10);
+        assert!(a.starts_with("knst"));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn snapshot_difference_lists_only_new_items() {
+        let before = HostSnapshot(["link lo".to_string()].into());
+        let after = HostSnapshot(["link lo".to_string(), "netns knst1".to_string()].into());
+        assert_eq!(after.added_since(&before), ["netns knst1"]);
+        assert!(before.added_since(&after).is_empty());
+    }
+}
