@@ -1,1 +1,357 @@
-//! Library of rootfs-builder.
+//! rootfs-builder: the node base root filesystem, built once per set of inputs and cached by content.
+//!
+//! `build` = key the inputs → return the cached entry, or (under the key's lock) build in a staging
+//! directory with the chosen method, apply the node recipe, and rename into place. Any failure or
+//! signal removes the staging directory: the cache only ever holds complete entries.
+
+pub mod cache;
+pub mod debootstrap;
+pub mod download;
+pub mod error;
+mod logged_command;
+pub mod mkosi;
+pub mod mounts;
+pub mod recipe;
+mod signals;
+pub mod unpack;
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use crate::cache::{Cache, ImageInfo};
+pub use crate::error::{Error, Result};
+
+pub const DEFAULT_SUITE: &str = "bookworm";
+pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Debootstrap,
+    Mkosi,
+    Download,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Debootstrap => "debootstrap",
+            Method::Mkosi => "mkosi",
+            Method::Download => "download",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub method: Method,
+    pub suite: String,
+    pub mirror: String,
+    pub url: Option<String>,
+    pub sha256: Option<String>,
+    /// Download without a sha256 (the key is then the URL; use --force to refresh).
+    pub insecure: bool,
+    pub cache_dir: PathBuf,
+    pub force: bool,
+}
+
+impl BuildOptions {
+    pub fn new(method: Method) -> Self {
+        BuildOptions {
+            method,
+            suite: DEFAULT_SUITE.into(),
+            mirror: DEFAULT_MIRROR.into(),
+            url: None,
+            sha256: None,
+            insecure: false,
+            cache_dir: cache::DEFAULT_CACHE_DIR.into(),
+            force: false,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |msg: String| Err(Error::InvalidArgument(msg));
+        match self.method {
+            Method::Download => {
+                let Some(url) = &self.url else {
+                    return invalid(
+                        "--method download needs --url URL (http://, https:// or file://)".into(),
+                    );
+                };
+                if !["http://", "https://", "file://"]
+                    .iter()
+                    .any(|s| url.starts_with(s))
+                {
+                    return invalid(format!("--url {url:?}: use http://, https:// or file://"));
+                }
+                match &self.sha256 {
+                    Some(sum) if !download::is_sha256_hex(sum) => {
+                        return invalid(format!("--sha256 {sum:?} is not 64 hex digits"))
+                    }
+                    None if !self.insecure => return invalid(
+                        "--method download needs --sha256 HEX (or --insecure to skip the check)"
+                            .into(),
+                    ),
+                    _ => {}
+                }
+            }
+            Method::Debootstrap | Method::Mkosi => {
+                if self.url.is_some() || self.sha256.is_some() {
+                    return invalid(format!(
+                        "--url and --sha256 go with --method download, not {}",
+                        self.method.as_str()
+                    ));
+                }
+                if self.suite.is_empty()
+                    || !self
+                        .suite
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                {
+                    return invalid(format!(
+                        "--suite {:?} is not a Debian suite name",
+                        self.suite
+                    ));
+                }
+                if !["http://", "https://", "file://"]
+                    .iter()
+                    .any(|s| self.mirror.starts_with(s))
+                {
+                    return invalid(format!(
+                        "--mirror {:?}: use an http(s):// or file:// URL",
+                        self.mirror
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What the cache key covers: the method, its inputs, the recipe version and package list.
+    pub fn inputs(&self) -> Value {
+        let source = match self.method {
+            Method::Download => match &self.sha256 {
+                // Content-addressed: the same bytes from another URL are the same image.
+                Some(sum) => json!({"sha256": sum.to_ascii_lowercase()}),
+                None => json!({"url": self.url}),
+            },
+            Method::Debootstrap | Method::Mkosi => json!({
+                "suite": self.suite, "mirror": self.mirror, "packages": recipe::PACKAGES,
+            }),
+        };
+        json!({
+            "method": self.method.as_str(),
+            "source": source,
+            "recipeVersion": recipe::RECIPE_VERSION,
+            "arch": std::env::consts::ARCH,
+        })
+    }
+
+    pub fn key(&self) -> String {
+        cache::key_of(&self.inputs())
+    }
+}
+
+/// The result of `build`.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub image: ImageInfo,
+    /// Taken from the cache, not built now.
+    pub cached: bool,
+    pub seconds: f64,
+}
+
+impl Built {
+    /// The one JSON line `build` prints.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "path": self.image.path,
+            "key": self.image.key,
+            "method": self.image.method,
+            "bytes": self.image.bytes,
+            "cached": self.cached,
+            "seconds": (self.seconds * 1000.0).round() / 1000.0,
+        })
+    }
+}
+
+/// Returns the cached image of these inputs, building it first if needed.
+pub fn build(opts: &BuildOptions) -> Result<Built> {
+    let started = Instant::now();
+    opts.validate()?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(Error::NotRoot);
+    }
+    let cache = Cache::new(&opts.cache_dir);
+    let key = opts.key();
+    if !opts.force {
+        if let Some(image) = cache.get(&key)? {
+            return Ok(Built {
+                image,
+                cached: true,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+    let _lock = cache.lock(&key)?;
+    if !opts.force {
+        // Another build of this key may have finished while this one waited for the lock.
+        if let Some(image) = cache.get(&key)? {
+            return Ok(Built {
+                image,
+                cached: true,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+    signals::install()?;
+    let staging = cache.staging(&key)?;
+    eprintln!(
+        "rootfs-builder: building the node base image with {} (key {})",
+        opts.method.as_str(),
+        &key[..12]
+    );
+    let built = build_in(opts, &staging).and_then(|()| {
+        signals::check()?;
+        let rootfs = staging.join("rootfs");
+        let info = ImageInfo {
+            key: key.clone(),
+            method: opts.method.as_str().into(),
+            path: cache.rootfs(&key),
+            bytes: cache::disk_bytes(&rootfs),
+            inputs: opts.inputs(),
+            created: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            build_seconds: started.elapsed().as_secs_f64(),
+        };
+        cache.commit(&staging, &info)
+    });
+    match built {
+        Ok(image) => {
+            eprintln!(
+                "rootfs-builder: built in {:.0} s, {} MiB, at {}",
+                started.elapsed().as_secs_f64(),
+                image.bytes >> 20,
+                image.path.display()
+            );
+            Ok(Built {
+                image,
+                cached: false,
+                seconds: started.elapsed().as_secs_f64(),
+            })
+        }
+        Err(e) => Err(e.with_cleanup(mounts::remove_tree(&staging))),
+    }
+}
+
+/// Fills `staging/rootfs` with the chosen method, then applies the node recipe.
+fn build_in(opts: &BuildOptions, staging: &Path) -> Result<()> {
+    let rootfs = staging.join("rootfs");
+    let log = staging.join("build.log");
+    match opts.method {
+        Method::Debootstrap => debootstrap::build(&opts.suite, &opts.mirror, &rootfs, &log)?,
+        Method::Mkosi => {
+            // mkosi creates its output directory itself.
+            std::fs::remove_dir(&rootfs).map_err(|e| Error::io("remove", &rootfs, e))?;
+            let workdir = staging.join("mkosi");
+            std::fs::create_dir_all(&workdir).map_err(|e| Error::io("create", &workdir, e))?;
+            mkosi::build(&opts.suite, &opts.mirror, &rootfs, &workdir, &log)?;
+            mounts::remove_tree(&workdir)?;
+        }
+        Method::Download => {
+            let url = opts.url.as_deref().unwrap_or_default();
+            let scratch = staging.join("download");
+            eprintln!("  fetching {url}");
+            let actual = download::fetch(url, &scratch)?;
+            if let Some(expected) = &opts.sha256 {
+                download::verify(url, expected, &actual)?;
+            }
+            signals::check()?;
+            eprintln!("  unpacking (sha256 {})", &actual[..12]);
+            download::unpack_file(&scratch, &rootfs)?;
+            std::fs::remove_file(&scratch).map_err(|e| Error::io("remove", &scratch, e))?;
+        }
+    }
+    signals::check()?;
+    eprintln!(
+        "  applying the node recipe (version {})",
+        recipe::RECIPE_VERSION
+    );
+    recipe::apply(&rootfs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_the_missing_or_wrong_option() {
+        let mut o = BuildOptions::new(Method::Download);
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("needs --url"));
+        o.url = Some("ftp://x".into());
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("use http://"));
+        o.url = Some("http://127.0.0.1/x.tar.gz".into());
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("needs --sha256"));
+        o.sha256 = Some("xyz".into());
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("not 64 hex digits"));
+        o.sha256 = Some("a".repeat(64));
+        o.validate().unwrap();
+
+        let mut d = BuildOptions::new(Method::Debootstrap);
+        d.validate().unwrap();
+        d.suite = "../x".into();
+        assert!(d
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("not a Debian suite"));
+        let mut d = BuildOptions::new(Method::Mkosi);
+        d.url = Some("http://x".into());
+        assert!(d
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("go with --method download"));
+    }
+
+    #[test]
+    fn keys_depend_on_method_inputs_but_not_on_the_download_url() {
+        let deb = BuildOptions::new(Method::Debootstrap);
+        let mut mk = BuildOptions::new(Method::Mkosi);
+        assert_ne!(deb.key(), mk.key());
+        mk.method = Method::Debootstrap;
+        assert_eq!(deb.key(), mk.key());
+        let mut trixie = deb.clone();
+        trixie.suite = "trixie".into();
+        assert_ne!(deb.key(), trixie.key());
+
+        let mut a = BuildOptions::new(Method::Download);
+        a.url = Some("http://a/x".into());
+        a.sha256 = Some("AB".repeat(32));
+        let mut b = a.clone();
+        b.url = Some("file:///mirror/x".into());
+        b.sha256 = Some("ab".repeat(32));
+        assert_eq!(a.key(), b.key(), "same content, same image");
+        assert_eq!(a.inputs()["recipeVersion"], recipe::RECIPE_VERSION);
+    }
+}

@@ -352,6 +352,163 @@ impl Drop for PrefixSweeper {
     }
 }
 
+/// A node booted for a test: an overlay over a base rootfs (so the shared base stays pristine),
+/// systemd-nspawn with the flags of the measured node recipe (DESIGN.md §7.1) and a private network.
+/// Dropping it powers the node off (SIGKILL after a timeout) and unmounts the overlay.
+pub struct TestNode {
+    pub name: String,
+    pub nspawn: std::process::Child,
+    pub root: PathBuf,
+    pub log: PathBuf,
+}
+
+impl TestNode {
+    /// Boots `base` as node `name` (which should carry the test prefix), with scratch space in
+    /// `workdir`.
+    pub fn boot(base: &Path, name: &str, workdir: &Path) -> TestNode {
+        let dir = workdir.join(name);
+        let (upper, work, root) = (dir.join("upper"), dir.join("work"), dir.join("rootfs"));
+        let containerd = dir.join("containerd");
+        for d in [&upper, &work, &root, &containerd] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            base.display(),
+            upper.display(),
+            work.display()
+        );
+        run_ok(
+            "mount",
+            &[
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                &options,
+                root.to_str().unwrap(),
+            ],
+        );
+        let log = dir.join("log");
+        let nspawn = Command::new("systemd-nspawn")
+            .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1")
+            .arg("-D")
+            .arg(&root)
+            .args(["--register=no", "--keep-unit", "-b"])
+            .arg(format!("--machine={name}"))
+            .arg(format!("--hostname={name}"))
+            .args([
+                "--private-network",
+                "--console=read-only",
+                "--capability=all",
+                "--system-call-filter=@keyring bpf",
+                "--private-users=no",
+                "--bind=/dev/kmsg",
+            ])
+            .arg(format!(
+                "--bind={}:/var/lib/containerd",
+                containerd.display()
+            ))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.join("nspawn.err")).unwrap())
+            .spawn()
+            .expect("run systemd-nspawn");
+        TestNode {
+            name: name.to_owned(),
+            nspawn,
+            root,
+            log,
+        }
+    }
+
+    /// PID of the node's systemd (the child of systemd-nspawn), once it exists.
+    pub fn leader(&self) -> Option<u32> {
+        let pid = self.nspawn.id();
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+        children.split_whitespace().next()?.parse().ok()
+    }
+
+    /// Runs a command inside the node (all its namespaces).
+    pub fn exec(&self, args: &[&str]) -> Output {
+        let leader = self.leader().expect("the node is running").to_string();
+        let mut all = vec!["-t", leader.as_str(), "-a", "--"];
+        all.extend(args);
+        run("nsenter", &all)
+    }
+
+    /// Waits until `systemctl is-system-running` says running or degraded; returns the state and the
+    /// failed units. Panics with the log's tail on timeout.
+    pub fn wait_booted(&self, timeout: std::time::Duration) -> (String, Vec<String>) {
+        let start = std::time::Instant::now();
+        loop {
+            if self.leader().is_some() {
+                let out = self.exec(&["systemctl", "is-system-running"]);
+                let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                if state == "running" || state == "degraded" {
+                    let failed = self.exec(&[
+                        "systemctl",
+                        "list-units",
+                        "--failed",
+                        "--plain",
+                        "--no-legend",
+                    ]);
+                    let failed = String::from_utf8_lossy(&failed.stdout)
+                        .lines()
+                        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+                        .collect();
+                    return (state, failed);
+                }
+            }
+            if start.elapsed() > timeout {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> = log
+                    .lines()
+                    .rev()
+                    .take(30)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                panic!(
+                    "node {} did not boot within {timeout:?}; log tail:\n{}",
+                    self.name,
+                    tail.join("\n")
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Clean poweroff (SIGRTMIN+4 to the node's systemd), SIGKILL after `timeout`.
+    pub fn stop(&mut self, timeout: std::time::Duration) {
+        if let Some(leader) = self.leader() {
+            // SAFETY: kill has no memory-safety preconditions; the PID is this node's systemd.
+            unsafe { libc::kill(leader as i32, libc::SIGRTMIN() + 4) };
+        }
+        let start = std::time::Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(_)) = self.nspawn.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if let Some(leader) = self.leader() {
+            // SAFETY: as above; SIGKILL of PID 1 of the node ends its whole PID namespace.
+            unsafe { libc::kill(leader as i32, libc::SIGKILL) };
+        }
+        let _ = self.nspawn.kill();
+        let _ = self.nspawn.wait();
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.stop(std::time::Duration::from_secs(10));
+        let _ = run("umount", &["-l", self.root.to_str().unwrap_or_default()]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,79 @@
+//! The error type of the rootfs-builder library.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    #[error("rootfs-builder needs root (it creates device nodes, sets file owners and mounts): run it as root")]
+    NotRoot,
+
+    #[error("{op} {}: {source}", .path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{program} failed ({status}); the last lines it printed:\n{tail}")]
+    Command {
+        program: String,
+        status: String,
+        tail: String,
+    },
+
+    #[error("{program} is not installed: {hint}")]
+    MissingProgram { program: String, hint: String },
+
+    #[error("download {url}: {msg}")]
+    Download { url: String, msg: String },
+
+    #[error(
+        "sha256 mismatch for {url}: expected {expected}, got {actual}; nothing was added to the cache"
+    )]
+    Checksum {
+        url: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("unsafe archive entry {entry:?}: {why}; nothing was added to the cache")]
+    UnsafeEntry { entry: String, why: String },
+
+    #[error("archive: {0}; nothing was added to the cache")]
+    Archive(String),
+
+    #[error("interrupted by a signal; the partial build was removed")]
+    Interrupted,
+
+    #[error("{failure}; cleaning up after it also failed: {cleanup}")]
+    Cleanup {
+        failure: Box<Error>,
+        cleanup: Box<Error>,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn with_cleanup(self, cleanup: Result<()>) -> Self {
+        match cleanup {
+            Ok(()) => self,
+            Err(cleanup) => Error::Cleanup {
+                failure: Box::new(self),
+                cleanup: Box::new(cleanup),
+            },
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The node recipe: what a base root filesystem must contain and how it is configured so that every
+//! node boots systemd, runs containerd, and is ready for kubeadm once the Kubernetes binaries are
+//! pushed. It follows DESIGN.md §7.1 (measured on these machines). Bump [`RECIPE_VERSION`] with any
+//! change here: it is part of every cache key, so old images are rebuilt rather than reused.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub const RECIPE_VERSION: &str = "2";
+
+/// The image repository every image of a cluster is named under. It resolves nowhere, so a missing
+/// image can never turn into a pull from the internet.
+pub const PRIVATE_REPOSITORY: &str = "kubeadm-nspawn.local";
+
+/// Debian packages of the base, on top of debootstrap's minbase.
+pub const PACKAGES: &[&str] = &[
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+    "iptables",
+    "conntrack",
+    "socat",
+    "ethtool",
+    "kmod",
+    "iproute2",
+    "ca-certificates",
+    // kubeadm's preflight looks for ebtables and its resets call it; ps and sysctl for debugging.
+    "ebtables",
+    "procps",
+];
+
+/// Units that make no sense in a node or would phone out; masked (linked to /dev/null).
+pub const MASKED_UNITS: &[&str] = &[
+    "systemd-timesyncd.service",
+    "apt-daily.timer",
+    "apt-daily.service",
+    "apt-daily-upgrade.timer",
+    "apt-daily-upgrade.service",
+    "dpkg-db-backup.timer",
+    "e2scrub_all.timer",
+    "e2scrub_reap.service",
+    "fstrim.timer",
+    "man-db.timer",
+    "logrotate.timer",
+    "systemd-firstboot.service",
+    "getty.target",
+    "console-getty.service",
+    "swap.target",
+];
+
+/// Units enabled in multi-user.target (containerd enables itself through its package).
+pub const ENABLED_UNITS: &[&str] = &["kubelet.service", "kns-cgroup-rw.service"];
+
+/// A file the recipe writes into the rootfs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecipeFile {
+    /// Absolute path inside the rootfs.
+    pub path: &'static str,
+    pub mode: u32,
+    pub contents: String,
+}
+
+/// Every file of the node configuration.
+pub fn files() -> Vec<RecipeFile> {
+    let file = |path, mode, contents: &str| RecipeFile {
+        path,
+        mode,
+        contents: contents.to_owned(),
+    };
+    vec![
+        file("/etc/containerd/config.toml", 0o644, &containerd_config()),
+        file("/etc/crictl.yaml", 0o644, CRICTL_YAML),
+        file("/etc/sysctl.d/90-kubeadm-nspawn.conf", 0o644, SYSCTL_CONF),
+        file("/etc/modules-load.d/kubeadm-nspawn.conf", 0o644, ""),
+        // No swap: kubelet runs with failSwapOn=false anyway, but nothing should try to enable any.
+        file(
+            "/etc/fstab",
+            0o644,
+            "# kubeadm-nspawn node: the root is an overlay set up by the host\n",
+        ),
+        // Empty: systemd generates a fresh one on the first boot of each node (the orchestrator
+        // writes one per node into the node's upper dir).
+        file("/etc/machine-id", 0o444, ""),
+        file("/etc/hostname", 0o644, "kubeadm-nspawn-node\n"),
+        file(
+            "/etc/systemd/system/kubelet.service",
+            0o644,
+            KUBELET_SERVICE,
+        ),
+        file(
+            "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+            0o644,
+            KUBEADM_DROP_IN,
+        ),
+        file(
+            "/etc/systemd/system/kns-cgroup-rw.service",
+            0o644,
+            CGROUP_RW_SERVICE,
+        ),
+        file("/usr/lib/kubeadm-nspawn/cgroup-rw", 0o755, CGROUP_RW_SCRIPT),
+        file(
+            "/etc/kubeadm-nspawn-release",
+            0o644,
+            &format!("recipe={RECIPE_VERSION}\n"),
+        ),
+        file(
+            "/etc/systemd/journald.conf.d/kubeadm-nspawn.conf",
+            0o644,
+            JOURNALD_CONF,
+        ),
+    ]
+}
+
+/// containerd 1.6 (Debian bookworm), config version 2, per DESIGN.md §7.1.
+pub fn containerd_config() -> String {
+    format!(
+        r#"# kubeadm-nspawn node: containerd with the CRI plugin for kubelet.
+version = 2
+
+[plugins."io.containerd.grpc.v1.cri"]
+  # The pause image is pushed by image-pusher; nothing is ever pulled.
+  sandbox_image = "{PRIVATE_REPOSITORY}/pause:3.9"
+  # The host's capability bounding set lacks CAP_SYS_RESOURCE, so runc cannot set the negative
+  # oom_score_adj kubelet asks for critical pods; without this every static pod fails to start.
+  restrict_oom_score_adj = true
+
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    snapshotter = "overlayfs"
+
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+    # cgroupfs, matching kubelet's cgroupDriver (the node's systemd does not own pod cgroups).
+    SystemdCgroup = false
+
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "/etc/cni/net.d"
+"#
+    )
+}
+
+const CRICTL_YAML: &str = "\
+runtime-endpoint: unix:///run/containerd/containerd.sock
+image-endpoint: unix:///run/containerd/containerd.sock
+timeout: 10
+";
+
+/// A leading '-' makes systemd-sysctl ignore a key the node cannot set (not every kernel has the
+/// bridge-nf keys per network namespace) instead of failing the unit.
+const SYSCTL_CONF: &str = "\
+# Kubernetes networking (kube-proxy iptables mode, bridge CNI).
+net.ipv4.ip_forward = 1
+-net.bridge.bridge-nf-call-iptables = 1
+-net.bridge.bridge-nf-call-ip6tables = 1
+";
+
+/// Binaries are pushed into /usr/local/bin after boot; until then the unit is skipped (not failed),
+/// so the node boots to `running`. Once kubelet is there it restarts every second until kubeadm has
+/// written its configuration.
+const KUBELET_SERVICE: &str = "\
+[Unit]
+Description=kubelet: The Kubernetes Node Agent
+Documentation=https://kubernetes.io/docs/
+Wants=network-online.target containerd.service
+After=network-online.target containerd.service kns-cgroup-rw.service
+ConditionPathExists=/usr/local/bin/kubelet
+
+[Service]
+ExecStart=/usr/local/bin/kubelet
+Restart=always
+RestartSec=1s
+StartLimitIntervalSec=0
+
+[Install]
+WantedBy=multi-user.target
+";
+
+/// The drop-in kubeadm expects (as in the Kubernetes release packages), with the binary path of this
+/// project.
+const KUBEADM_DROP_IN: &str = "\
+[Service]
+Environment=\"KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf\"
+Environment=\"KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml\"
+# kubeadm init/join write KUBELET_KUBEADM_ARGS here at runtime.
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+# For the user's own overrides: KUBELET_EXTRA_ARGS.
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+";
+
+/// systemd-nspawn mounts the cgroup v1 controller hierarchies read-only; kubelet and runc must create
+/// pod cgroups in them, so the node remounts them read-write before containerd and kubelet start.
+const CGROUP_RW_SERVICE: &str = "\
+[Unit]
+Description=Remount cgroup hierarchies read-write for kubelet and containerd
+DefaultDependencies=no
+After=local-fs.target
+Before=containerd.service kubelet.service
+ConditionVirtualization=container
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/lib/kubeadm-nspawn/cgroup-rw
+
+[Install]
+WantedBy=multi-user.target
+";
+
+const CGROUP_RW_SCRIPT: &str = r#"#!/bin/sh
+# Remount read-only cgroup mounts (and the tmpfs holding them) read-write. Part of the kubeadm-nspawn
+# node recipe; see kns-cgroup-rw.service. "bind" changes only this mount's flag: a plain remount
+# would change the hierarchy's superblock, which the kernel refuses (EBUSY) while the host uses it.
+set -eu
+awk '$3 == "cgroup" || $3 == "cgroup2" || ($2 == "/sys/fs/cgroup" && $3 == "tmpfs") { print $2, $4 }' /proc/mounts |
+while read -r target options; do
+  case ",$options," in
+    *,ro,*) mount -o remount,bind,rw "$target" ;;
+  esac
+done
+"#;
+
+/// Keep the journal small: many nodes share one host disk.
+const JOURNALD_CONF: &str = "\
+[Journal]
+Storage=volatile
+RuntimeMaxUse=32M
+";
+
+/// Writes the node configuration into `root`: the files, the masks and the enabled units.
+pub fn apply(root: &Path) -> Result<()> {
+    for file in files() {
+        let path = in_root(root, file.path);
+        write_file(&path, file.contents.as_bytes(), file.mode)?;
+    }
+    let system = in_root(root, "/etc/systemd/system");
+    for unit in MASKED_UNITS {
+        replace_symlink(Path::new("/dev/null"), &system.join(unit))?;
+    }
+    let wants = system.join("multi-user.target.wants");
+    for unit in ENABLED_UNITS {
+        replace_symlink(
+            &Path::new("/etc/systemd/system").join(unit),
+            &wants.join(unit),
+        )?;
+    }
+    // Directories the orchestrator bind-mounts host directories onto (containerd's snapshots cannot
+    // live on the overlay root), and where kubeadm and CNI expect to write.
+    for dir in [
+        "/var/lib/containerd",
+        "/var/lib/kubelet",
+        "/etc/kubernetes/manifests",
+        "/etc/cni/net.d",
+        "/usr/local/bin",
+    ] {
+        let path = in_root(root, dir);
+        std::fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
+    }
+    Ok(())
+}
+
+/// `root` + an absolute in-image path.
+pub fn in_root(root: &Path, path: &str) -> PathBuf {
+    root.join(path.trim_start_matches('/'))
+}
+
+fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    // A symlink at the path (e.g. Debian's /etc/resolv.conf style links) is replaced, never followed.
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        std::fs::remove_file(path).map_err(|e| Error::io("remove", path, e))?;
+    }
+    std::fs::write(path, contents).map_err(|e| Error::io("write", path, e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("chmod", path, e))
+}
+
+fn replace_symlink(target: &Path, link: &Path) -> Result<()> {
+    if let Some(dir) = link.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    match std::fs::remove_file(link) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("remove", link, e)),
+    }
+    std::os::unix::fs::symlink(target, link).map_err(|e| Error::io("symlink", link, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containerd_config_has_the_traps_of_the_measured_recipe() {
+        let config = containerd_config();
+        assert!(config.starts_with("# kubeadm-nspawn") && config.contains("\nversion = 2\n"));
+        assert!(config.contains("restrict_oom_score_adj = true"));
+        assert!(config.contains("SystemdCgroup = false"));
+        assert!(config.contains("sandbox_image = \"kubeadm-nspawn.local/pause:3.9\""));
+        assert!(config.contains("bin_dir = \"/usr/lib/cni\""));
+    }
+
+    #[test]
+    fn kubelet_units_point_at_the_pushed_binary() {
+        assert!(KUBELET_SERVICE.contains("ConditionPathExists=/usr/local/bin/kubelet"));
+        assert!(KUBEADM_DROP_IN.contains("EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env"));
+        assert!(KUBEADM_DROP_IN.contains("ExecStart=\nExecStart=/usr/local/bin/kubelet"));
+    }
+
+    #[test]
+    fn apply_writes_files_masks_and_enables() {
+        let root = tempfile::tempdir().unwrap();
+        // A pre-existing symlink where a file goes is replaced, not followed.
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", root.path().join("etc/hostname")).unwrap();
+        apply(root.path()).unwrap();
+        apply(root.path()).unwrap(); // idempotent
+        let read = |p: &str| std::fs::read_to_string(in_root(root.path(), p)).unwrap();
+        assert_eq!(read("/etc/machine-id"), "");
+        assert_eq!(read("/etc/hostname"), "kubeadm-nspawn-node\n");
+        assert!(read("/etc/crictl.yaml").contains("containerd.sock"));
+        let link = |p: &str| std::fs::read_link(in_root(root.path(), p)).unwrap();
+        assert_eq!(
+            link("/etc/systemd/system/systemd-timesyncd.service"),
+            Path::new("/dev/null")
+        );
+        assert_eq!(
+            link("/etc/systemd/system/apt-daily.timer"),
+            Path::new("/dev/null")
+        );
+        assert_eq!(
+            link("/etc/systemd/system/multi-user.target.wants/kubelet.service"),
+            Path::new("/etc/systemd/system/kubelet.service")
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(in_root(root.path(), "/usr/lib/kubeadm-nspawn/cgroup-rw"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+        assert!(in_root(root.path(), "/var/lib/containerd").is_dir());
+    }
+}
