@@ -31,6 +31,12 @@ struct LoopbackServer {
 
 impl LoopbackServer {
     fn serve(body: Vec<u8>, max_requests: usize) -> Self {
+        Self::serve_slowly(body, max_requests, Duration::ZERO)
+    }
+
+    /// Sends the first half of the body, waits `stall`, then the rest: a download that is still
+    /// under way when the test acts.
+    fn serve_slowly(body: Vec<u8>, max_requests: usize, stall: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let handle = std::thread::spawn(move || {
@@ -46,7 +52,11 @@ impl LoopbackServer {
                     body.len()
                 );
                 let _ = stream.write_all(header.as_bytes());
-                let _ = stream.write_all(&body);
+                let half = body.len() / 2;
+                let _ = stream.write_all(&body[..half]);
+                let _ = stream.flush();
+                std::thread::sleep(stall);
+                let _ = stream.write_all(&body[half..]);
             }
         });
         LoopbackServer {
@@ -395,6 +405,62 @@ fn bad_archives_fail_before_anything_lands_in_the_cache() {
         }
     }
     leak.assert_clean("bad archives");
+}
+
+#[test]
+fn concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing() {
+    if !require_root("concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing") {
+        return;
+    }
+    let _serial = serial();
+    let leak = LeakCheck::start();
+    {
+        let sweeper = PrefixSweeper::new(&unique_prefix());
+        let cache = sweeper.workdir.join("images");
+        let cache_arg = cache.to_str().unwrap();
+        let archive = gzip(&good_tar());
+        let sum = sha256_hex(&archive);
+
+        // Two builds of one key at once: one builds, the other waits for its lock and then takes
+        // the finished entry from the cache.
+        let server = LoopbackServer::serve_slowly(archive.clone(), 2, Duration::from_millis(500));
+        let spawn = || {
+            Command::new(bin("rootfs-builder"))
+                .args(["build", "--method", "download", "--url", &server.url, "--sha256", &sum, "--cache-dir", cache_arg])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (spawn(), spawn());
+        let results: Vec<Value> = [first, second].into_iter().map(|c| json_line(&c.wait_with_output().unwrap())).collect();
+        let cached: Vec<bool> = results.iter().map(|r| r["cached"].as_bool().unwrap()).collect();
+        assert!(cached.contains(&true) && cached.contains(&false), "one builds, one waits: {results:?}");
+        assert_eq!(results[0]["key"], results[1]["key"]);
+        drop(server);
+
+        // SIGINT while the download is under way: the build stops and removes its staging dir.
+        let server = LoopbackServer::serve_slowly(archive, 1, Duration::from_millis(1500));
+        let child = Command::new(bin("rootfs-builder"))
+            .args(["build", "--method", "download", "--url", &server.url, "--sha256", &sum, "--cache-dir", cache_arg, "--force"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: the PID is the child this test started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let out = child.wait_with_output().unwrap();
+        assert_fails(&out, "interrupted");
+        let left: Vec<String> = cache_entries(&cache).into_iter().filter(|e| e.starts_with(".build-")).collect();
+        assert!(left.is_empty(), "staging left behind: {left:?}");
+        // The entry built before is untouched: --force replaces it only once a new one is complete.
+        let key = results[0]["key"].as_str().unwrap();
+        assert!(cache.join(key).join("rootfs/etc/os-release").exists());
+    }
+    leak.assert_clean("concurrent and interrupted builds");
 }
 
 #[test]
