@@ -426,7 +426,17 @@ fn concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing() {
         let server = LoopbackServer::serve_slowly(archive.clone(), 2, Duration::from_millis(500));
         let spawn = || {
             Command::new(bin("rootfs-builder"))
-                .args(["build", "--method", "download", "--url", &server.url, "--sha256", &sum, "--cache-dir", cache_arg])
+                .args([
+                    "build",
+                    "--method",
+                    "download",
+                    "--url",
+                    &server.url,
+                    "--sha256",
+                    &sum,
+                    "--cache-dir",
+                    cache_arg,
+                ])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -434,16 +444,36 @@ fn concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing() {
                 .unwrap()
         };
         let (first, second) = (spawn(), spawn());
-        let results: Vec<Value> = [first, second].into_iter().map(|c| json_line(&c.wait_with_output().unwrap())).collect();
-        let cached: Vec<bool> = results.iter().map(|r| r["cached"].as_bool().unwrap()).collect();
-        assert!(cached.contains(&true) && cached.contains(&false), "one builds, one waits: {results:?}");
+        let results: Vec<Value> = [first, second]
+            .into_iter()
+            .map(|c| json_line(&c.wait_with_output().unwrap()))
+            .collect();
+        let cached: Vec<bool> = results
+            .iter()
+            .map(|r| r["cached"].as_bool().unwrap())
+            .collect();
+        assert!(
+            cached.contains(&true) && cached.contains(&false),
+            "one builds, one waits: {results:?}"
+        );
         assert_eq!(results[0]["key"], results[1]["key"]);
         drop(server);
 
         // SIGINT while the download is under way: the build stops and removes its staging dir.
         let server = LoopbackServer::serve_slowly(archive, 1, Duration::from_millis(1500));
         let child = Command::new(bin("rootfs-builder"))
-            .args(["build", "--method", "download", "--url", &server.url, "--sha256", &sum, "--cache-dir", cache_arg, "--force"])
+            .args([
+                "build",
+                "--method",
+                "download",
+                "--url",
+                &server.url,
+                "--sha256",
+                &sum,
+                "--cache-dir",
+                cache_arg,
+                "--force",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -454,7 +484,10 @@ fn concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing() {
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
         let out = child.wait_with_output().unwrap();
         assert_fails(&out, "interrupted");
-        let left: Vec<String> = cache_entries(&cache).into_iter().filter(|e| e.starts_with(".build-")).collect();
+        let left: Vec<String> = cache_entries(&cache)
+            .into_iter()
+            .filter(|e| e.starts_with(".build-"))
+            .collect();
         assert!(left.is_empty(), "staging left behind: {left:?}");
         // The entry built before is untouched: --force replaces it only once a new one is complete.
         let key = results[0]["key"].as_str().unwrap();
