@@ -5,12 +5,14 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use kns_integration_tests::{bin, require_root, serial, unique_prefix, LeakCheck, PrefixSweeper};
+use kns_integration_tests::{bin, privileged_test, LeakCheck, PrefixSweeper};
 use serde_json::{json, Value};
 
-/// A test network: a conflist on a bridge named after the prefix, with its own /24.
+/// A test network: a conflist on a bridge named after the test's prefix, with its own /24. `index`
+/// tells apart the networks of one test.
 struct TestNet {
-    sweeper: PrefixSweeper,
+    prefix: String,
+    workdir: PathBuf,
     name: String,
     bridge: String,
     subnet_base: String,
@@ -18,17 +20,19 @@ struct TestNet {
 }
 
 impl TestNet {
-    fn new(cni_version: &str) -> Self {
-        let prefix = unique_prefix();
-        let sweeper = PrefixSweeper::new(&prefix);
+    fn new(sweeper: &PrefixSweeper, cni_version: &str, index: u8) -> Self {
+        let prefix = sweeper.prefix.clone();
         // A /24 chosen from the prefix inside 10.251.0.0/16, which nothing else here uses.
-        let octet = u8::from_str_radix(&prefix[prefix.len() - 2..], 16).unwrap();
+        let octet = u8::from_str_radix(&prefix[prefix.len() - 2..], 16)
+            .unwrap()
+            .wrapping_add(index);
         let net = TestNet {
-            name: format!("{prefix}net"),
-            bridge: format!("{prefix}br"),
+            name: format!("{prefix}n{index}"),
+            bridge: format!("{prefix}b{index}"),
             subnet_base: format!("10.251.{octet}"),
-            conf_dir: sweeper.workdir.join("net.d"),
-            sweeper,
+            conf_dir: sweeper.workdir.join(format!("net{index}.d")),
+            workdir: sweeper.workdir.clone(),
+            prefix,
         };
         net.write_conf(
             "10-test.conflist",
@@ -48,16 +52,12 @@ impl TestNet {
         net
     }
 
-    fn prefix(&self) -> &str {
-        &self.sweeper.prefix
-    }
-
     fn subnet(&self) -> String {
         format!("{}.0/24", self.subnet_base)
     }
 
     fn netns(&self, suffix: &str) -> String {
-        format!("{}-{suffix}", self.prefix())
+        format!("{}-{suffix}", self.prefix)
     }
 
     fn write_conf(&self, file: &str, conf: Value) -> PathBuf {
@@ -174,90 +174,85 @@ fn ip_of(attachment: &Value) -> String {
 
 #[test]
 fn two_namespaces_on_one_bridge_ping_each_other_and_del_leaves_nothing() {
-    if !require_root("two_namespaces_on_one_bridge_ping_each_other_and_del_leaves_nothing") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    for version in ["0.4.0", "1.0.0"] {
-        let net = TestNet::new(version);
-        let (a, b) = (net.netns("a"), net.netns("b"));
-        let att_a = net.add(&a);
-        let att_b = net.add(&b);
-        assert_eq!(att_a["cniVersion"], version);
-        assert_eq!(att_a["netnsPath"], format!("/run/netns/{a}"));
-        assert_eq!(att_a["network"], net.name.as_str());
-        let (ip_a, ip_b) = (ip_of(&att_a), ip_of(&att_b));
-        assert!(ip_a.starts_with(&net.subnet_base), "{att_a}");
-        assert_ne!(ip_a, ip_b);
-        assert!(ping(&a, &ip_b), "{a} cannot ping {ip_b} ({version})");
-        assert!(ping(&b, &ip_a), "{b} cannot ping {ip_a} ({version})");
-        assert_eq!(net.reservations().len(), 2);
+    privileged_test(
+        "two_namespaces_on_one_bridge_ping_each_other_and_del_leaves_nothing",
+        |sweeper| {
+            for (index, version) in ["0.4.0", "1.0.0"].into_iter().enumerate() {
+                // Per network: the first one's bridge is still there while the second one runs.
+                let leak = LeakCheck::start();
+                let net = TestNet::new(sweeper, version, index as u8);
+                let (a, b) = (net.netns("a"), net.netns("b"));
+                let att_a = net.add(&a);
+                let att_b = net.add(&b);
+                assert_eq!(att_a["cniVersion"], version);
+                assert_eq!(att_a["netnsPath"], format!("/run/netns/{a}"));
+                assert_eq!(att_a["network"], net.name.as_str());
+                let (ip_a, ip_b) = (ip_of(&att_a), ip_of(&att_b));
+                assert!(ip_a.starts_with(&net.subnet_base), "{att_a}");
+                assert_ne!(ip_a, ip_b);
+                assert!(ping(&a, &ip_b), "{a} cannot ping {ip_b} ({version})");
+                assert!(ping(&b, &ip_a), "{b} cannot ping {ip_a} ({version})");
+                assert_eq!(net.reservations().len(), 2);
 
-        assert_eq!(
-            net.del(&a),
-            json!({"netns": a, "cniDeleted": true, "netnsRemoved": true})
-        );
-        assert_eq!(net.del(&b)["netnsRemoved"], true);
-        // Idempotent: a second del finds nothing and succeeds.
-        assert_eq!(
-            net.del(&b),
-            json!({"netns": b, "cniDeleted": false, "netnsRemoved": false})
-        );
-        assert!(
-            net.reservations().is_empty(),
-            "IPAM reservations left: {:?}",
-            net.reservations()
-        );
-        let leaks = net.attachment_leaks(&leak);
-        assert!(leaks.is_empty(), "del left behind ({version}): {leaks:?}");
-    }
-    leak.assert_clean("two namespaces on a bridge");
+                assert_eq!(
+                    net.del(&a),
+                    json!({"netns": a, "cniDeleted": true, "netnsRemoved": true})
+                );
+                assert_eq!(net.del(&b)["netnsRemoved"], true);
+                // Idempotent: a second del finds nothing and succeeds.
+                assert_eq!(
+                    net.del(&b),
+                    json!({"netns": b, "cniDeleted": false, "netnsRemoved": false})
+                );
+                assert!(
+                    net.reservations().is_empty(),
+                    "IPAM reservations left: {:?}",
+                    net.reservations()
+                );
+                let leaks = net.attachment_leaks(&leak);
+                assert!(leaks.is_empty(), "del left behind ({version}): {leaks:?}");
+            }
+        },
+    );
 }
 
 #[test]
 fn run_form_prints_the_result_then_execs_inside_the_namespace() {
-    if !require_root("run_form_prints_the_result_then_execs_inside_the_namespace") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let net = TestNet::new("1.0.0");
-        let ns = net.netns("run");
-        let conf_dir = net.conf_dir.to_str().unwrap();
-        let out = net
-            .cnispawn_cmd(&["--netns", &ns, "--cni-conf-dir", conf_dir, "--", "sh", "-c"])
-            .arg("ip -o -4 addr show dev eth0; echo \"var=$KNST_PASSED\"")
-            .env("KNST_PASSED", "through")
-            .output()
-            .unwrap();
-        assert_success(&out, "cnispawn -- sh");
-        let attachment = first_json_line(&out);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let rest: Vec<&str> = stdout.lines().skip(1).collect();
-        assert!(
-            rest[0].contains(&format!("inet {}", attachment["address"].as_str().unwrap())),
-            "`ip addr` in the namespace does not show the CNI address: {stdout}"
-        );
-        assert_eq!(rest[1], "var=through", "environment not passed through");
-        // The namespace outlives the command, for the next command or for `del`.
-        assert!(PathBuf::from(format!("/run/netns/{ns}")).exists());
-        net.del(&ns);
-        assert!(net.attachment_leaks(&leak).is_empty());
-    }
-    leak.assert_clean("cnispawn -- sh");
+    privileged_test(
+        "run_form_prints_the_result_then_execs_inside_the_namespace",
+        |sweeper| {
+            let leak = LeakCheck::start();
+            let net = TestNet::new(sweeper, "1.0.0", 0);
+            let ns = net.netns("run");
+            let conf_dir = net.conf_dir.to_str().unwrap();
+            let out = net
+                .cnispawn_cmd(&["--netns", &ns, "--cni-conf-dir", conf_dir, "--", "sh", "-c"])
+                .arg("ip -o -4 addr show dev eth0; echo \"var=$KNST_PASSED\"")
+                .env("KNST_PASSED", "through")
+                .output()
+                .unwrap();
+            assert_success(&out, "cnispawn -- sh");
+            let attachment = first_json_line(&out);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let rest: Vec<&str> = stdout.lines().skip(1).collect();
+            assert!(
+                rest[0].contains(&format!("inet {}", attachment["address"].as_str().unwrap())),
+                "`ip addr` in the namespace does not show the CNI address: {stdout}"
+            );
+            assert_eq!(rest[1], "var=through", "environment not passed through");
+            // The namespace outlives the command, for the next command or for `del`.
+            assert!(PathBuf::from(format!("/run/netns/{ns}")).exists());
+            net.del(&ns);
+            assert!(net.attachment_leaks(&leak).is_empty());
+        },
+    );
 }
 
 #[test]
 fn a_command_that_cannot_run_undoes_everything() {
-    if !require_root("a_command_that_cannot_run_undoes_everything") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let net = TestNet::new("1.0.0");
+    privileged_test("a_command_that_cannot_run_undoes_everything", |sweeper| {
+        let leak = LeakCheck::start();
+        let net = TestNet::new(sweeper, "1.0.0", 0);
         let ns = net.netns("x");
         let conf_dir = net.conf_dir.to_str().unwrap();
         let out = net.cnispawn(&[
@@ -281,82 +276,77 @@ fn a_command_that_cannot_run_undoes_everything() {
             net.attachment_leaks(&leak)
         );
         assert!(net.reservations().is_empty());
-    }
-    leak.assert_clean("a failed exec");
+    });
 }
 
 #[test]
 fn failing_plugins_give_a_clear_error_and_leave_nothing() {
-    if !require_root("failing_plugins_give_a_clear_error_and_leave_nothing") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let net = TestNet::new("1.0.0");
-        let bridge = |ipam: Value| json!({"type": "bridge", "bridge": net.bridge, "ipam": ipam});
-        let host_local = json!({"type": "host-local", "ranges": [[{"subnet": net.subnet()}]]});
-        let cases = [
-            (
-                "unknown-type",
-                json!([{"type": "knst-no-such-plugin"}]),
-                "CNI plugin \"knst-no-such-plugin\" not found in /usr/lib/cni:/opt/cni/bin",
-            ),
-            (
-                "bad-subnet",
-                json!([bridge(
-                    json!({"type": "host-local", "ranges": [[{"subnet": "10.251.0.0/33"}]]})
-                )]),
-                "CNI plugin bridge ADD failed: ",
-            ),
-            (
-                // The bridge succeeds, then tuning fails on a sysctl that does not exist: the bridge's
-                // veth and IP must be deleted again.
-                "second-fails",
-                json!([bridge(host_local), {"type": "tuning", "sysctl": {"net.ipv4.conf.eth0.knst_bogus": "1"}}]),
-                "CNI plugin tuning ADD failed: ",
-            ),
-        ];
-        for (case, plugins, expected) in cases {
-            let conf = net.write_conf(
-                &format!("{case}.conflist"),
-                json!({"cniVersion": "1.0.0", "name": net.name, "plugins": plugins}),
-            );
-            let ns = net.netns(case);
-            let out = net.cnispawn(&["add", "--netns", &ns, "--cni-conf", conf.to_str().unwrap()]);
-            assert_clean_failure(&out, expected);
-            assert!(
-                !PathBuf::from(format!("/run/netns/{ns}")).exists(),
-                "{case}: netns left"
-            );
-            assert!(net.reservations().is_empty(), "{case}: IP left reserved");
-            let leaks = net.attachment_leaks(&leak);
-            assert!(leaks.is_empty(), "{case} left: {leaks:?}");
-        }
-    }
-    leak.assert_clean("failing plugins");
+    privileged_test(
+        "failing_plugins_give_a_clear_error_and_leave_nothing",
+        |sweeper| {
+            let leak = LeakCheck::start();
+            let net = TestNet::new(sweeper, "1.0.0", 0);
+            let bridge =
+                |ipam: Value| json!({"type": "bridge", "bridge": net.bridge, "ipam": ipam});
+            let host_local = json!({"type": "host-local", "ranges": [[{"subnet": net.subnet()}]]});
+            let cases = [
+                (
+                    "unknown-type",
+                    json!([{"type": "knst-no-such-plugin"}]),
+                    "CNI plugin \"knst-no-such-plugin\" not found in /usr/lib/cni:/opt/cni/bin",
+                ),
+                (
+                    "bad-subnet",
+                    json!([bridge(
+                        json!({"type": "host-local", "ranges": [[{"subnet": "10.251.0.0/33"}]]})
+                    )]),
+                    "CNI plugin bridge ADD failed: ",
+                ),
+                (
+                    // The bridge succeeds, then tuning fails on a sysctl that does not exist: the bridge's
+                    // veth and IP must be deleted again.
+                    "second-fails",
+                    json!([bridge(host_local), {"type": "tuning", "sysctl": {"net.ipv4.conf.eth0.knst_bogus": "1"}}]),
+                    "CNI plugin tuning ADD failed: ",
+                ),
+            ];
+            for (case, plugins, expected) in cases {
+                let conf = net.write_conf(
+                    &format!("{case}.conflist"),
+                    json!({"cniVersion": "1.0.0", "name": net.name, "plugins": plugins}),
+                );
+                let ns = net.netns(case);
+                let out =
+                    net.cnispawn(&["add", "--netns", &ns, "--cni-conf", conf.to_str().unwrap()]);
+                assert_clean_failure(&out, expected);
+                assert!(
+                    !PathBuf::from(format!("/run/netns/{ns}")).exists(),
+                    "{case}: netns left"
+                );
+                assert!(net.reservations().is_empty(), "{case}: IP left reserved");
+                let leaks = net.attachment_leaks(&leak);
+                assert!(leaks.is_empty(), "{case} left: {leaks:?}");
+            }
+        },
+    );
 }
 
 #[test]
 fn bad_input_fails_cleanly() {
-    if !require_root("bad_input_fails_cleanly") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let net = TestNet::new("1.0.0");
+    privileged_test("bad_input_fails_cleanly", |sweeper| {
+        let leak = LeakCheck::start();
+        let net = TestNet::new(sweeper, "1.0.0", 0);
         let ns = net.netns("bad");
-        let malformed = net.sweeper.workdir.join("malformed");
+        let malformed = net.workdir.join("malformed");
         std::fs::create_dir_all(&malformed).unwrap();
         std::fs::write(
             malformed.join("10-x.conflist"),
             "{\"cniVersion\": \"1.0.0\", ",
         )
         .unwrap();
-        let empty = net.sweeper.workdir.join("empty");
+        let empty = net.workdir.join("empty");
         std::fs::create_dir_all(&empty).unwrap();
-        let no_plugins_here = net.sweeper.workdir.join("no-plugins");
+        let no_plugins_here = net.workdir.join("no-plugins");
         std::fs::create_dir_all(&no_plugins_here).unwrap();
         let conf_dir = net.conf_dir.to_str().unwrap();
 
@@ -409,19 +399,14 @@ fn bad_input_fails_cleanly() {
             "{:?}",
             net.attachment_leaks(&leak)
         );
-    }
-    leak.assert_clean("bad input");
+    });
 }
 
 #[test]
 fn a_single_plugin_conf_file_works_too() {
-    if !require_root("a_single_plugin_conf_file_works_too") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let net = TestNet::new("0.4.0");
+    privileged_test("a_single_plugin_conf_file_works_too", |sweeper| {
+        let leak = LeakCheck::start();
+        let net = TestNet::new(sweeper, "0.4.0", 0);
         let conf = net.write_conf(
             "single.conf",
             json!({
@@ -438,32 +423,30 @@ fn a_single_plugin_conf_file_works_too() {
         // del needs no config: it uses the cached one.
         net.del(&ns);
         assert!(net.reservations().is_empty());
-    }
-    leak.assert_clean("single .conf");
+        let leaks = net.attachment_leaks(&leak);
+        assert!(leaks.is_empty(), "{leaks:?}");
+    });
 }
 
 #[test]
 fn without_root_it_says_run_as_root_and_creates_nothing() {
-    if !require_root("without_root_it_says_run_as_root_and_creates_nothing") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let net = TestNet::new("1.0.0");
-        let ns = net.netns("nobody");
-        let cnispawn = bin("cnispawn");
-        let conf_dir = net.conf_dir.to_str().unwrap();
-        for sub in ["add", "del"] {
-            let out = Command::new("setpriv")
-                .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-                .arg(&cnispawn)
-                .args([sub, "--netns", &ns, "--cni-conf-dir", conf_dir])
-                .stdin(Stdio::null())
-                .output()
-                .unwrap();
-            assert_clean_failure(&out, "run it as root");
-        }
-    }
-    leak.assert_clean("unprivileged run");
+    privileged_test(
+        "without_root_it_says_run_as_root_and_creates_nothing",
+        |sweeper| {
+            let net = TestNet::new(sweeper, "1.0.0", 0);
+            let ns = net.netns("nobody");
+            let cnispawn = bin("cnispawn");
+            let conf_dir = net.conf_dir.to_str().unwrap();
+            for sub in ["add", "del"] {
+                let out = Command::new("setpriv")
+                    .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                    .arg(&cnispawn)
+                    .args([sub, "--netns", &ns, "--cni-conf-dir", conf_dir])
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                assert_clean_failure(&out, "run it as root");
+            }
+        },
+    );
 }

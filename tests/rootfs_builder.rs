@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::{
-    bin, require_root, serial, unique_prefix, LeakCheck, PrefixSweeper, TestNode,
+    bin, privileged_test, require_root, serial, unique_prefix, LeakCheck, PrefixSweeper, TestNode,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -203,13 +203,7 @@ fn cache_entries(cache: &Path) -> Vec<String> {
 
 #[test]
 fn download_method_builds_caches_lists_and_gcs() {
-    if !require_root("download_method_builds_caches_lists_and_gcs") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let sweeper = PrefixSweeper::new(&unique_prefix());
+    privileged_test("download_method_builds_caches_lists_and_gcs", |sweeper| {
         let cache = sweeper.workdir.join("images");
         let cache_arg = cache.to_str().unwrap();
         let archive = gzip(&good_tar());
@@ -320,112 +314,140 @@ fn download_method_builds_caches_lists_and_gcs() {
             "{:?}",
             cache_entries(&cache)
         );
-    }
-    leak.assert_clean("download method");
+    });
 }
 
 #[test]
 fn bad_archives_fail_before_anything_lands_in_the_cache() {
-    if !require_root("bad_archives_fail_before_anything_lands_in_the_cache") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let sweeper = PrefixSweeper::new(&unique_prefix());
-        let cache = sweeper.workdir.join("images");
-        let cache_arg = cache.to_str().unwrap();
-        let good = gzip(&good_tar());
-        let mut truncated = good_tar();
-        truncated.truncate(700); // inside the second entry's data
-        let truncated = gzip(&truncated);
-        let evil_target = sweeper.workdir.join("evil");
-        let dotdot = format!("../../../../../../../..{}", evil_target.display());
-        let cases: Vec<(&str, Vec<u8>, Option<String>, &str)> = vec![
-            (
-                "wrong sha256",
-                good.clone(),
-                Some("0".repeat(64)),
-                "sha256 mismatch",
-            ),
-            ("truncated", truncated, None, "corrupt or truncated"),
-            (
-                "../evil",
-                hostile_tar(&dotdot, tar::EntryType::Regular, None),
-                None,
-                "path contains '..'",
-            ),
-            (
-                "absolute",
-                hostile_tar(evil_target.to_str().unwrap(), tar::EntryType::Regular, None),
-                None,
-                "absolute path",
-            ),
-            (
-                "escaping symlink",
-                hostile_tar(
-                    "etc/escape",
-                    tar::EntryType::Symlink,
-                    Some("../../../../etc/shadow"),
+    privileged_test(
+        "bad_archives_fail_before_anything_lands_in_the_cache",
+        |sweeper| {
+            let cache = sweeper.workdir.join("images");
+            let cache_arg = cache.to_str().unwrap();
+            let good = gzip(&good_tar());
+            let mut truncated = good_tar();
+            truncated.truncate(700); // inside the second entry's data
+            let truncated = gzip(&truncated);
+            let evil_target = sweeper.workdir.join("evil");
+            let dotdot = format!("../../../../../../../..{}", evil_target.display());
+            let cases: Vec<(&str, Vec<u8>, Option<String>, &str)> = vec![
+                (
+                    "wrong sha256",
+                    good.clone(),
+                    Some("0".repeat(64)),
+                    "sha256 mismatch",
                 ),
-                None,
-                "escapes the root",
-            ),
-            (
-                "block device",
-                hostile_tar("dev/sda", tar::EntryType::Block, None),
-                None,
-                "block device",
-            ),
-        ];
-        for (case, body, sha, expected) in cases {
-            let sha = sha.unwrap_or_else(|| sha256_hex(&body));
-            let server = LoopbackServer::serve(body, 1);
-            let out = rootfs_builder(&[
-                "build",
-                "--method",
-                "download",
-                "--url",
-                &server.url,
-                "--sha256",
-                &sha,
-                "--cache-dir",
-                cache_arg,
-            ]);
-            assert_fails(&out, expected);
-            assert!(
-                cache_entries(&cache).is_empty(),
-                "{case}: the cache holds {:?}",
-                cache_entries(&cache)
-            );
-            assert!(
-                !evil_target.exists(),
-                "{case}: a file was written outside the root"
-            );
-        }
-    }
-    leak.assert_clean("bad archives");
+                ("truncated", truncated, None, "corrupt or truncated"),
+                (
+                    "../evil",
+                    hostile_tar(&dotdot, tar::EntryType::Regular, None),
+                    None,
+                    "path contains '..'",
+                ),
+                (
+                    "absolute",
+                    hostile_tar(evil_target.to_str().unwrap(), tar::EntryType::Regular, None),
+                    None,
+                    "absolute path",
+                ),
+                (
+                    "escaping symlink",
+                    hostile_tar(
+                        "etc/escape",
+                        tar::EntryType::Symlink,
+                        Some("../../../../etc/shadow"),
+                    ),
+                    None,
+                    "escapes the root",
+                ),
+                (
+                    "block device",
+                    hostile_tar("dev/sda", tar::EntryType::Block, None),
+                    None,
+                    "block device",
+                ),
+            ];
+            for (case, body, sha, expected) in cases {
+                let sha = sha.unwrap_or_else(|| sha256_hex(&body));
+                let server = LoopbackServer::serve(body, 1);
+                let out = rootfs_builder(&[
+                    "build",
+                    "--method",
+                    "download",
+                    "--url",
+                    &server.url,
+                    "--sha256",
+                    &sha,
+                    "--cache-dir",
+                    cache_arg,
+                ]);
+                assert_fails(&out, expected);
+                assert!(
+                    cache_entries(&cache).is_empty(),
+                    "{case}: the cache holds {:?}",
+                    cache_entries(&cache)
+                );
+                assert!(
+                    !evil_target.exists(),
+                    "{case}: a file was written outside the root"
+                );
+            }
+        },
+    );
 }
 
 #[test]
 fn concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing() {
-    if !require_root("concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let sweeper = PrefixSweeper::new(&unique_prefix());
-        let cache = sweeper.workdir.join("images");
-        let cache_arg = cache.to_str().unwrap();
-        let archive = gzip(&good_tar());
-        let sum = sha256_hex(&archive);
+    privileged_test(
+        "concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing",
+        |sweeper| {
+            let cache = sweeper.workdir.join("images");
+            let cache_arg = cache.to_str().unwrap();
+            let archive = gzip(&good_tar());
+            let sum = sha256_hex(&archive);
 
-        // Two builds of one key at once: one builds, the other waits for its lock and then takes
-        // the finished entry from the cache.
-        let server = LoopbackServer::serve_slowly(archive.clone(), 2, Duration::from_millis(500));
-        let spawn = || {
-            Command::new(bin("rootfs-builder"))
+            // Two builds of one key at once: one builds, the other waits for its lock and then takes
+            // the finished entry from the cache.
+            let server =
+                LoopbackServer::serve_slowly(archive.clone(), 2, Duration::from_millis(500));
+            let spawn = || {
+                Command::new(bin("rootfs-builder"))
+                    .args([
+                        "build",
+                        "--method",
+                        "download",
+                        "--url",
+                        &server.url,
+                        "--sha256",
+                        &sum,
+                        "--cache-dir",
+                        cache_arg,
+                    ])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            };
+            let (first, second) = (spawn(), spawn());
+            let results: Vec<Value> = [first, second]
+                .into_iter()
+                .map(|c| json_line(&c.wait_with_output().unwrap()))
+                .collect();
+            let cached: Vec<bool> = results
+                .iter()
+                .map(|r| r["cached"].as_bool().unwrap())
+                .collect();
+            assert!(
+                cached.contains(&true) && cached.contains(&false),
+                "one builds, one waits: {results:?}"
+            );
+            assert_eq!(results[0]["key"], results[1]["key"]);
+            drop(server);
+
+            // SIGINT while the download is under way: the build stops and removes its staging dir.
+            let server = LoopbackServer::serve_slowly(archive, 1, Duration::from_millis(1500));
+            let child = Command::new(bin("rootfs-builder"))
                 .args([
                     "build",
                     "--method",
@@ -436,75 +458,33 @@ fn concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing() {
                     &sum,
                     "--cache-dir",
                     cache_arg,
+                    "--force",
                 ])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
-                .unwrap()
-        };
-        let (first, second) = (spawn(), spawn());
-        let results: Vec<Value> = [first, second]
-            .into_iter()
-            .map(|c| json_line(&c.wait_with_output().unwrap()))
-            .collect();
-        let cached: Vec<bool> = results
-            .iter()
-            .map(|r| r["cached"].as_bool().unwrap())
-            .collect();
-        assert!(
-            cached.contains(&true) && cached.contains(&false),
-            "one builds, one waits: {results:?}"
-        );
-        assert_eq!(results[0]["key"], results[1]["key"]);
-        drop(server);
-
-        // SIGINT while the download is under way: the build stops and removes its staging dir.
-        let server = LoopbackServer::serve_slowly(archive, 1, Duration::from_millis(1500));
-        let child = Command::new(bin("rootfs-builder"))
-            .args([
-                "build",
-                "--method",
-                "download",
-                "--url",
-                &server.url,
-                "--sha256",
-                &sum,
-                "--cache-dir",
-                cache_arg,
-                "--force",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(500));
-        // SAFETY: the PID is the child this test started.
-        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-        let out = child.wait_with_output().unwrap();
-        assert_fails(&out, "interrupted");
-        let left: Vec<String> = cache_entries(&cache)
-            .into_iter()
-            .filter(|e| e.starts_with(".build-"))
-            .collect();
-        assert!(left.is_empty(), "staging left behind: {left:?}");
-        // The entry built before is untouched: --force replaces it only once a new one is complete.
-        let key = results[0]["key"].as_str().unwrap();
-        assert!(cache.join(key).join("rootfs/etc/os-release").exists());
-    }
-    leak.assert_clean("concurrent and interrupted builds");
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+            // SAFETY: the PID is the child this test started.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            let out = child.wait_with_output().unwrap();
+            assert_fails(&out, "interrupted");
+            let left: Vec<String> = cache_entries(&cache)
+                .into_iter()
+                .filter(|e| e.starts_with(".build-"))
+                .collect();
+            assert!(left.is_empty(), "staging left behind: {left:?}");
+            // The entry built before is untouched: --force replaces it only once a new one is complete.
+            let key = results[0]["key"].as_str().unwrap();
+            assert!(cache.join(key).join("rootfs/etc/os-release").exists());
+        },
+    );
 }
 
 #[test]
 fn bad_arguments_and_non_root_fail_cleanly() {
-    if !require_root("bad_arguments_and_non_root_fail_cleanly") {
-        return;
-    }
-    let _serial = serial();
-    let leak = LeakCheck::start();
-    {
-        let sweeper = PrefixSweeper::new(&unique_prefix());
+    privileged_test("bad_arguments_and_non_root_fail_cleanly", |sweeper| {
         let cache = sweeper.workdir.join("images");
         let cache_arg = cache.to_str().unwrap();
         let sha = "a".repeat(64);
@@ -567,8 +547,7 @@ fn bad_arguments_and_non_root_fail_cleanly() {
             .output()
             .unwrap();
         assert_fails(&out, "run it as root");
-    }
-    leak.assert_clean("bad arguments");
+    });
 }
 
 /// Builds (or reuses) the debootstrap base in the shared cache; returns its JSON line.

@@ -94,6 +94,22 @@ pub fn run_ok(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs the body of a privileged test: without root, one `SKIPPED:` line and a pass; otherwise
+/// serialised with the other privileged tests, given a fresh prefix and its sweeper, and checked for
+/// leaks after the sweeper has run (also when the body panics, the sweeper still runs).
+pub fn privileged_test(name: &str, body: impl FnOnce(&PrefixSweeper)) {
+    if !require_root(name) {
+        return;
+    }
+    let _serial = serial();
+    let leak = LeakCheck::start();
+    {
+        let sweeper = PrefixSweeper::new(&unique_prefix());
+        body(&sweeper);
+    }
+    leak.assert_clean(name);
+}
+
 /// The host state a test could leak, one sorted set of `kind name` lines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostSnapshot(BTreeSet<String>);
