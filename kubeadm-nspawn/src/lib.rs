@@ -1,1 +1,168 @@
-//! Library of kubeadm-nspawn.
+//! kubeadm-nspawn: clusters of systemd-nspawn nodes on one machine, composed from the sibling tools
+//! (rootfs-builder for the base image, cnispawn for each node's network) run as programs.
+
+pub mod actions;
+pub mod cgroup;
+pub mod cluster;
+pub mod error;
+pub mod network;
+pub mod node;
+pub mod overlay;
+mod signals;
+pub mod state;
+pub mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::actions::{Context, UpOptions};
+use crate::cluster::{ClusterName, ClusterPaths, MAX_NODES};
+pub use crate::error::{Error, Result};
+use crate::state::{ClusterState, ImageRef};
+
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn require_root() -> Result<()> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(Error::NotRoot);
+    }
+    Ok(())
+}
+
+/// Creates a cluster of booted nodes. On failure or a signal everything created is removed again,
+/// unless `retain`.
+pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterState> {
+    if opts.nodes == 0 || opts.nodes > MAX_NODES {
+        return Err(Error::InvalidArgument(format!(
+            "--nodes {}: a cluster has 1 to {MAX_NODES} nodes",
+            opts.nodes
+        )));
+    }
+    if opts.nodes > opts.subnet.capacity() {
+        return Err(Error::InvalidArgument(format!(
+            "--subnet {} holds only {} nodes",
+            opts.subnet,
+            opts.subnet.capacity()
+        )));
+    }
+    require_root()?;
+    let paths = ClusterPaths::new(state_dir, &opts.name);
+    if paths.dir.exists() {
+        return Err(Error::ClusterExists(opts.name.to_string()));
+    }
+    for other in list(state_dir)? {
+        if other.subnet == opts.subnet.to_string() {
+            return Err(Error::InvalidArgument(format!(
+                "cluster {:?} already uses subnet {}: pass another --subnet (e.g. 10.23.0.0/16)",
+                other.name, other.subnet
+            )));
+        }
+    }
+    signals::install()?;
+    let parent = paths.dir.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    create_private_dir(&paths.dir)?;
+    let state = ClusterState {
+        name: opts.name.to_string(),
+        subnet: opts.subnet.to_string(),
+        bridge: opts.name.bridge(),
+        network: opts.name.network(),
+        masquerade: opts.masquerade,
+        image: ImageRef::default(),
+        nodes: vec![],
+    };
+    let mut ctx = Context { opts, paths, state };
+    let outcome = ctx.save().and_then(|()| actions::up(&mut ctx));
+    match outcome {
+        Ok(()) => Ok(ctx.state),
+        Err(e) if retain => {
+            eprintln!("--retain: leaving the cluster as it is; remove it with `kubeadm-nspawn down --name {}`", ctx.state.name);
+            Err(e)
+        }
+        Err(e) => {
+            eprintln!(" ✗ removing what was created ...");
+            Err(e.with_cleanup(actions::teardown(&ctx.state, &ctx.paths, STOP_TIMEOUT)))
+        }
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                Error::ClusterExists(dir.file_name().unwrap_or_default().to_string_lossy().into())
+            }
+            _ => Error::io("create", dir, e),
+        })
+}
+
+/// Removes a cluster. Idempotent: a missing cluster is reported as such (false).
+pub fn down(name: &ClusterName, state_dir: &Path) -> Result<bool> {
+    require_root()?;
+    let paths = ClusterPaths::new(state_dir, name);
+    if !paths.dir.exists() {
+        return Ok(false);
+    }
+    let state = match ClusterState::load(&paths.state_file()) {
+        Ok(state) => state,
+        // state.json never written (a crash before the first save): only the directory is there.
+        Err(_) if !paths.state_file().exists() => {
+            std::fs::remove_dir_all(&paths.dir).map_err(|e| Error::io("remove", &paths.dir, e))?;
+            return Ok(true);
+        }
+        Err(e) => return Err(e),
+    };
+    actions::teardown(&state, &paths, STOP_TIMEOUT)?;
+    Ok(true)
+}
+
+/// Every cluster's state.
+pub fn list(state_dir: &Path) -> Result<Vec<ClusterState>> {
+    let dir = state_dir.join("clusters");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(vec![]);
+    };
+    let mut clusters = vec![];
+    for entry in entries.filter_map(|e| e.ok()) {
+        if let Ok(state) = ClusterState::load(&entry.path().join("state.json")) {
+            clusters.push(state);
+        }
+    }
+    clusters.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(clusters)
+}
+
+/// Finds a node by name among all clusters.
+pub fn find_node(state_dir: &Path, node: &str) -> Result<state::NodeState> {
+    for cluster in list(state_dir)? {
+        if let Some(n) = cluster.nodes.into_iter().find(|n| n.name == node) {
+            return Ok(n);
+        }
+    }
+    Err(Error::InvalidArgument(format!(
+        "no node {node:?}: see `kubeadm-nspawn list`"
+    )))
+}
+
+/// Runs a command in a node with the terminal's stdin/stdout/stderr; returns its exit code.
+pub fn exec(state_dir: &Path, node: &str, args: &[String]) -> Result<i32> {
+    require_root()?;
+    let n = find_node(state_dir, node)?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let status = node::command(&n, &args)?
+        .stdin(Stdio::inherit())
+        .status()
+        .map_err(|e| Error::io("run", "nsenter", e))?;
+    use std::os::unix::process::ExitStatusExt;
+    // A command killed by a signal exits like a shell would report it: 128 + the signal.
+    Ok(status.code().unwrap_or(128 + status.signal().unwrap_or(0)))
+}
+
+pub fn default_state_dir() -> PathBuf {
+    PathBuf::from(cluster::DEFAULT_STATE_DIR)
+}

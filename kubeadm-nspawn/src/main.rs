@@ -1,13 +1,223 @@
-use clap::Parser;
+//! Command line of kubeadm-nspawn.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use kubeadm_nspawn::actions::UpOptions;
+use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
 
 #[derive(Parser)]
 #[command(
     name = "kubeadm-nspawn",
     version,
-    about = "kubeadm-nspawn (not implemented yet)"
+    about = "Multi-node Kubernetes clusters of systemd-nspawn nodes on one machine",
+    long_about = "Multi-node Kubernetes clusters of systemd-nspawn nodes on one machine.\n\n\
+        `up` builds (or reuses) the node base image with rootfs-builder, gives each node an overlay root \
+        and its own network namespace wired by cnispawn, and boots them all with systemd-nspawn. `down` \
+        removes a cluster without a trace. Needs root.",
+    after_help = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  sudo kubeadm-nspawn list\n  \
+        sudo kubeadm-nspawn exec default-n0 -- systemctl status containerd\n  sudo kubeadm-nspawn down"
 )]
-struct Cli {}
+struct Cli {
+    /// Where clusters are kept.
+    #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
+#[derive(Subcommand)]
+enum Command {
+    /// Create a cluster of booted nodes.
+    Up {
+        /// Number of nodes (1 to 50).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        /// Cluster name.
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// How to get the base image (see rootfs-builder --help).
+        #[arg(long, value_enum, default_value = "debootstrap")]
+        image_method: ImageMethod,
+        /// Tarball for --image-method download.
+        #[arg(long, value_name = "URL")]
+        image_url: Option<String>,
+        /// sha256 of --image-url.
+        #[arg(long, value_name = "HEX")]
+        image_sha256: Option<String>,
+        /// The nodes' subnet: gateway at .1, node i at .(10+i).
+        #[arg(long, default_value = "10.22.0.0/16")]
+        subnet: String,
+        /// Give the nodes no route off the host and no NAT (nothing they send can leave the machine).
+        #[arg(long)]
+        no_masquerade: bool,
+        /// Keep what was created when `up` fails (for debugging).
+        #[arg(long)]
+        retain: bool,
+        /// How long a node may take to boot.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        boot_timeout: u64,
+    },
+    /// Remove a cluster (idempotent).
+    Down {
+        #[arg(long, default_value = "default", conflicts_with = "all")]
+        name: String,
+        /// Remove every cluster.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List clusters and their nodes.
+    List {
+        /// One JSON line (an array of cluster states) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command in a node; its exit code is passed through.
+    Exec {
+        node: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// An interactive shell in a node.
+    Shell { node: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImageMethod {
+    Debootstrap,
+    Mkosi,
+    Download,
+}
+
+fn main_result(cli: Cli) -> anyhow::Result<i32> {
+    let state_dir = cli.state_dir;
+    match cli.command {
+        Command::Up {
+            nodes,
+            name,
+            image_method,
+            image_url,
+            image_sha256,
+            subnet,
+            no_masquerade,
+            retain,
+            boot_timeout,
+        } => {
+            let mut image_args = vec![
+                "--method".to_string(),
+                match image_method {
+                    ImageMethod::Debootstrap => "debootstrap",
+                    ImageMethod::Mkosi => "mkosi",
+                    ImageMethod::Download => "download",
+                }
+                .to_string(),
+            ];
+            if let Some(url) = image_url {
+                image_args.extend(["--url".into(), url]);
+            }
+            if let Some(sum) = image_sha256 {
+                image_args.extend(["--sha256".into(), sum]);
+            }
+            let opts = UpOptions {
+                name: ClusterName::new(&name)?,
+                nodes,
+                subnet: Subnet::parse(&subnet)?,
+                masquerade: !no_masquerade,
+                image_args,
+                boot_timeout: Duration::from_secs(boot_timeout),
+            };
+            let started = std::time::Instant::now();
+            let state = kubeadm_nspawn::up(opts, &state_dir, retain)?;
+            eprintln!(
+                "\nCluster {:?} is up ({:.1} s):",
+                state.name,
+                started.elapsed().as_secs_f64()
+            );
+            print_nodes(&state);
+            eprintln!("\nNext: kubeadm-nspawn exec {}-n0 -- systemctl status   |   kubeadm-nspawn down --name {}", state.name, state.name);
+        }
+        Command::Down { name, all } => {
+            let names: Vec<String> = if all {
+                kubeadm_nspawn::list(&state_dir)?
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect()
+            } else {
+                vec![name]
+            };
+            for name in names {
+                let removed = kubeadm_nspawn::down(&ClusterName::new(&name)?, &state_dir)?;
+                eprintln!(
+                    "{}",
+                    if removed {
+                        format!("cluster {name:?} removed")
+                    } else {
+                        format!("no cluster {name:?}: nothing to do")
+                    }
+                );
+            }
+        }
+        Command::List { json } => {
+            let clusters = kubeadm_nspawn::list(&state_dir)?;
+            if json {
+                println!("{}", serde_json::to_string(&clusters)?);
+            } else if clusters.is_empty() {
+                eprintln!("no clusters");
+            } else {
+                for c in &clusters {
+                    println!(
+                        "cluster {} (subnet {}, bridge {})",
+                        c.name, c.subnet, c.bridge
+                    );
+                    print_nodes(c);
+                }
+            }
+        }
+        Command::Exec { node, command } => {
+            return Ok(kubeadm_nspawn::exec(&state_dir, &node, &command)?)
+        }
+        Command::Shell { node } => {
+            return Ok(kubeadm_nspawn::exec(
+                &state_dir,
+                &node,
+                &["/bin/bash".into(), "-l".into()],
+            )?)
+        }
+    }
+    Ok(0)
+}
+
+fn print_nodes(state: &kubeadm_nspawn::state::ClusterState) {
+    println!("  {:<24} {:<10} {:<16} {:>8}", "NODE", "STATE", "IP", "PID");
+    for n in &state.nodes {
+        let running = n
+            .pid
+            .is_some_and(|p| kubeadm_nspawn::node::is_running(p, &n.name));
+        let pid = n.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+        println!(
+            "  {:<24} {:<10} {:<16} {:>8}",
+            n.name,
+            if running { "running" } else { "stopped" },
+            n.ip,
+            pid
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    match main_result(Cli::parse()) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            let message = format!("{e:#}");
+            let mut lines = message.lines();
+            eprintln!("error: {}", lines.next().unwrap_or_default());
+            for line in lines {
+                eprintln!("  | {line}");
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

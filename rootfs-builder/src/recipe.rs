@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-pub const RECIPE_VERSION: &str = "2";
+pub const RECIPE_VERSION: &str = "3";
 
 /// The image repository every image of a cluster is named under. It resolves nowhere, so a missing
 /// image can never turn into a pull from the internet.
@@ -28,9 +28,11 @@ pub const PACKAGES: &[&str] = &[
     "kmod",
     "iproute2",
     "ca-certificates",
-    // kubeadm's preflight looks for ebtables and its resets call it; ps and sysctl for debugging.
+    // kubeadm's preflight looks for ebtables and its resets call it; ps, sysctl and ping for
+    // debugging a node and its network.
     "ebtables",
     "procps",
+    "iputils-ping",
 ];
 
 /// Units that make no sense in a node or would phone out; masked (linked to /dev/null).

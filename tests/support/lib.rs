@@ -102,12 +102,45 @@ pub fn privileged_test(name: &str, body: impl FnOnce(&PrefixSweeper)) {
         return;
     }
     let _serial = serial();
+    become_subreaper();
     let leak = LeakCheck::start();
     {
         let sweeper = PrefixSweeper::new(&unique_prefix());
         body(&sweeper);
     }
+    reap_orphans();
     leak.assert_clean(name);
+}
+
+/// Makes this test process the reaper of orphans it causes: nodes outlive the `up` that started
+/// them, and where PID 1 does not reap (as on these machines) they would stay zombies.
+pub fn become_subreaper() {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer and touches no memory of ours.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+}
+
+/// Reaps this process's zombie children (orphans reparented to it as subreaper).
+pub fn reap_orphans() {
+    let own = std::process::id().to_string();
+    for pid in list_dir("/proc")
+        .into_iter()
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may contain spaces, so split after the last ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        if fields.first() == Some(&"Z") && fields.get(1) == Some(&own.as_str()) {
+            if let Ok(pid) = pid.parse::<i32>() {
+                // SAFETY: waitpid on a zombie child of this process.
+                unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+            }
+        }
+    }
 }
 
 /// The host state a test could leak, one sorted set of `kind name` lines.
@@ -145,6 +178,9 @@ impl HostSnapshot {
         }
         for process in project_processes() {
             items.insert(format!("process {process}"));
+        }
+        for cgroup in node_cgroups() {
+            items.insert(format!("cgroup {}", cgroup.display()));
         }
         HostSnapshot(items)
     }
@@ -248,6 +284,20 @@ fn iptables_rules(tool: &str) -> Vec<String> {
     rules
 }
 
+/// The per-node cgroups kubeadm-nspawn makes in each v1 hierarchy.
+fn node_cgroups() -> Vec<PathBuf> {
+    list_dir("/sys/fs/cgroup")
+        .into_iter()
+        .map(|h| Path::new("/sys/fs/cgroup").join(h).join("kubeadm-nspawn"))
+        .flat_map(|parent| {
+            list_dir(parent.to_str().unwrap_or_default())
+                .into_iter()
+                .map(move |n| parent.join(n))
+        })
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
 /// Processes that belong to this project: nodes (`systemd-nspawn`) and anything whose command line
 /// carries a test prefix.
 fn project_processes() -> Vec<String> {
@@ -327,6 +377,25 @@ impl PrefixSweeper {
             ("ip6tables-save", "ip6tables"),
         ] {
             sweep_iptables(save, cmd, p);
+        }
+        for cgroup in node_cgroups()
+            .into_iter()
+            .filter(|c| c.to_string_lossy().contains(p))
+        {
+            // Children (kubelet's pod cgroups) first; cgroup directories go with rmdir only.
+            let _ = run(
+                "find",
+                &[
+                    cgroup.to_str().unwrap_or_default(),
+                    "-depth",
+                    "-type",
+                    "d",
+                    "-exec",
+                    "rmdir",
+                    "{}",
+                    ";",
+                ],
+            );
         }
         let _ = std::fs::remove_dir_all(&self.workdir);
     }

@@ -1,0 +1,74 @@
+//! Per-node cgroups in every cgroup v1 hierarchy of a hybrid host (DESIGN.md §7.1): the launcher joins
+//! `/sys/fs/cgroup/<controller>/kubeadm-nspawn/<node>` before it execs nspawn, so the node and its
+//! pods are accounted and limited apart from the host, and `down` can find and remove them.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+const ROOT: &str = "/sys/fs/cgroup";
+const PARENT: &str = "kubeadm-nspawn";
+
+/// The v1 hierarchies mounted on this host (directories under /sys/fs/cgroup except the v2 one).
+pub fn hierarchies() -> Vec<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mountinfo
+        .lines()
+        .filter(|l| l.contains(" - cgroup "))
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .filter(|p| p.starts_with(ROOT))
+        .collect()
+}
+
+/// Creates the node's cgroup in every hierarchy; returns their `cgroup.procs` files.
+pub fn create(node: &str) -> Result<Vec<PathBuf>> {
+    let mut procs = vec![];
+    for hierarchy in hierarchies() {
+        let parent = hierarchy.join(PARENT);
+        let dir = parent.join(node);
+        for d in [&parent, &dir] {
+            if !d.exists() {
+                std::fs::create_dir(d).map_err(|e| Error::io("create cgroup", d, e))?;
+                // cpuset cgroups start empty and refuse tasks until given CPUs and memory nodes.
+                if hierarchy.ends_with("cpuset") {
+                    for file in ["cpuset.cpus", "cpuset.mems"] {
+                        let from = d.parent().unwrap_or(Path::new(ROOT)).join(file);
+                        let value = std::fs::read_to_string(&from)
+                            .map_err(|e| Error::io("read", &from, e))?;
+                        std::fs::write(d.join(file), value.trim())
+                            .map_err(|e| Error::io("write", d.join(file), e))?;
+                    }
+                }
+            }
+        }
+        procs.push(dir.join("cgroup.procs"));
+    }
+    Ok(procs)
+}
+
+/// Removes the node's cgroups (and the parent when it is empty). Children first: kubelet's pod
+/// cgroups may still be there after a forced stop; they are empty once the node's processes are gone.
+pub fn remove(node: &str) -> Result<()> {
+    for hierarchy in hierarchies() {
+        let dir = hierarchy.join(PARENT).join(node);
+        remove_tree(&dir)?;
+        let _ = std::fs::remove_dir(hierarchy.join(PARENT));
+    }
+    Ok(())
+}
+
+fn remove_tree(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&entry.path())?;
+        }
+    }
+    match std::fs::remove_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove cgroup", dir, e)),
+    }
+}

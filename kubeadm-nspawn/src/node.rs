@@ -1,0 +1,277 @@
+//! One node: a systemd-nspawn container booting systemd on an overlay root, inside the network
+//! namespace cnispawn made and wired. Every operation on a node goes through [`Node::command`].
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::state::NodeState;
+
+/// The systemd-nspawn arguments of a node; each flag says which trap of DESIGN.md §7.1 it avoids.
+pub fn nspawn_args(
+    node: &str,
+    root: &Path,
+    netns: &str,
+    containerd_dir: &Path,
+    kubelet_dir: &Path,
+) -> Vec<String> {
+    vec![
+        "-D".into(),
+        root.display().to_string(),
+        // No machined on hosts whose PID 1 is not systemd; registering would fail.
+        "--register=no".into(),
+        // Without it nspawn asks the (absent) system bus for a scope: "Failed to open system bus".
+        "--keep-unit".into(),
+        "--boot".into(),
+        format!("--machine={node}"),
+        format!("--hostname={node}"),
+        // Join the namespace cnispawn created and wired, instead of making a new one.
+        format!("--network-namespace-path=/run/netns/{netns}"),
+        // The console goes to the node's log; nothing reads from it.
+        "--console=read-only".into(),
+        // kubelet, containerd and runc need them (mounts, cgroups, iptables, namespaces).
+        "--capability=all".into(),
+        // runc uses keyrings and bpf for device cgroups.
+        "--system-call-filter=@keyring bpf".into(),
+        "--private-users=no".into(),
+        // kubelet's OOM watcher reads the kernel log.
+        "--bind=/dev/kmsg".into(),
+        // containerd's overlayfs snapshotter cannot put an upper dir on the overlay root, and the
+        // kubelet's pod volumes belong on plain host directories too.
+        format!("--bind={}:/var/lib/containerd", containerd_dir.display()),
+        format!("--bind={}:/var/lib/kubelet", kubelet_dir.display()),
+    ]
+}
+
+/// The environment of the nspawn launch: /proc/sys and /sys writable (sysctls for kube-proxy and
+/// containerd). SYSTEMD_NSPAWN_USE_CGNS stays unset: with it off nspawn fails on the missing hugetlb
+/// hierarchy.
+pub const NSPAWN_ENV: &[(&str, &str)] = &[("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1")];
+
+/// A node's files: `<cluster>/nodes/<node>/{upper,work,rootfs,containerd,kubelet,log,cni.conflist}`.
+pub struct NodeDirs {
+    pub dir: PathBuf,
+}
+
+impl NodeDirs {
+    pub fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.dir.join("work")
+    }
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+    pub fn containerd(&self) -> PathBuf {
+        self.dir.join("containerd")
+    }
+    pub fn kubelet(&self) -> PathBuf {
+        self.dir.join("kubelet")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("log")
+    }
+    pub fn conflist(&self) -> PathBuf {
+        self.dir.join("cni.conflist")
+    }
+}
+
+/// Starts `cnispawn --netns NS --cni-conf F -- systemd-nspawn ...` detached: its own session, output
+/// to the node's log, in the node's cgroups. Returns the PID (that of nspawn after cnispawn's exec).
+pub fn spawn(node: &NodeState, cgroup_procs: &[PathBuf]) -> Result<u32> {
+    let dirs = NodeDirs {
+        dir: node.dir.clone(),
+    };
+    let log = std::fs::File::create(dirs.log()).map_err(|e| Error::io("create", dirs.log(), e))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| Error::io("open", dirs.log(), e))?;
+    let procs: Vec<CString> = cgroup_procs
+        .iter()
+        .map(|p| CString::new(p.as_os_str().as_bytes()).unwrap_or_default())
+        .collect();
+    let mut cmd = Command::new(crate::tools::path("cnispawn"));
+    cmd.arg("--netns")
+        .arg(&node.netns)
+        .arg("--cni-conf")
+        .arg(dirs.conflist())
+        .arg("--")
+        .arg("systemd-nspawn")
+        .args(nspawn_args(
+            &node.name,
+            &dirs.rootfs(),
+            &node.netns,
+            &dirs.containerd(),
+            &dirs.kubelet(),
+        ))
+        .envs(NSPAWN_ENV.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err);
+    // SAFETY: between fork and exec only async-signal-safe calls: setsid, open, write, close.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            for path in &procs {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // "0" = the writing process itself.
+                let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+                if written != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| Error::node(&node.name, format!("cannot start cnispawn: {e}")))?;
+    // The node outlives this process; it is reaped by init once `up` exits. Dropping the handle does
+    // not kill it.
+    Ok(child.id())
+}
+
+/// Whether `pid` is still the nspawn of `node` (not a reused PID).
+pub fn is_running(pid: u32, node: &str) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    // A zombie has an empty cmdline.
+    cmdline.contains(&format!("--machine={node}"))
+}
+
+/// PID of the node's systemd: the child of nspawn.
+pub fn leader(pid: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+/// A command inside the node: `nsenter -t <leader> -a -- ARGS`.
+pub fn command(node: &NodeState, args: &[&str]) -> Result<Command> {
+    let pid = node
+        .pid
+        .filter(|p| is_running(*p, &node.name))
+        .ok_or_else(|| Error::node(&node.name, "is not running"))?;
+    let leader =
+        leader(pid).ok_or_else(|| Error::node(&node.name, "has no running systemd yet"))?;
+    let mut cmd = Command::new("nsenter");
+    cmd.arg("-t")
+        .arg(leader.to_string())
+        .arg("-a")
+        .arg("--")
+        .args(args);
+    Ok(cmd)
+}
+
+/// The last lines of the node's log, for error messages.
+pub fn log_tail(node: &NodeState, lines: usize) -> String {
+    let text = std::fs::read_to_string(node.dir.join("log")).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Waits until the node's systemd reports `running` (or `degraded`); returns that state.
+pub fn wait_booted(node: &NodeState, timeout: Duration) -> Result<String> {
+    let start = Instant::now();
+    loop {
+        let pid = node.pid.unwrap_or(0);
+        if !is_running(pid, &node.name) {
+            return Err(Error::node(
+                &node.name,
+                format!(
+                    "exited while booting; the end of its log:\n{}",
+                    log_tail(node, 15)
+                ),
+            ));
+        }
+        if let Ok(mut cmd) = command(node, &["systemctl", "is-system-running"]) {
+            if let Ok(out) = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output() {
+                let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                if state == "running" || state == "degraded" {
+                    return Ok(state);
+                }
+            }
+        }
+        if start.elapsed() > timeout {
+            return Err(Error::node(
+                &node.name,
+                format!(
+                    "did not boot within {timeout:?}; the end of its log:\n{}",
+                    log_tail(node, 15)
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Clean poweroff (SIGRTMIN+4 to the node's systemd), then SIGKILL after `timeout` (a node with pods
+/// may never finish its poweroff: DESIGN.md §7.1). Returns once nspawn has exited.
+pub fn stop(node: &NodeState, timeout: Duration) {
+    let Some(pid) = node.pid.filter(|p| is_running(*p, &node.name)) else {
+        return;
+    };
+    if let Some(leader) = leader(pid) {
+        // SAFETY: plain signal to the node's PID 1, found through its nspawn.
+        unsafe { libc::kill(leader as i32, libc::SIGRTMIN() + 4) };
+    }
+    let start = Instant::now();
+    while is_running(pid, &node.name) {
+        if start.elapsed() > timeout {
+            // SAFETY: as above. Killing PID 1 of the node ends its whole PID namespace; then nspawn.
+            if let Some(leader) = leader(pid) {
+                unsafe { libc::kill(leader as i32, libc::SIGKILL) };
+            }
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether `up` may reap `pid` (it is our child until `up` exits).
+pub fn reap(pid: u32) {
+    // SAFETY: waitpid with WNOHANG on a PID this process spawned; no memory is shared.
+    unsafe { libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nspawn_args_follow_the_measured_recipe() {
+        let a = nspawn_args(
+            "c-n0",
+            Path::new("/r"),
+            "kns-c-0",
+            Path::new("/d/ctd"),
+            Path::new("/d/kl"),
+        );
+        for expected in [
+            "--register=no",
+            "--keep-unit",
+            "--boot",
+            "--machine=c-n0",
+            "--network-namespace-path=/run/netns/kns-c-0",
+            "--system-call-filter=@keyring bpf",
+            "--bind=/d/ctd:/var/lib/containerd",
+            "--bind=/d/kl:/var/lib/kubelet",
+        ] {
+            assert!(
+                a.contains(&expected.to_string()),
+                "{expected} missing from {a:?}"
+            );
+        }
+        assert_eq!(&a[..2], ["-D", "/r"]);
+    }
+}

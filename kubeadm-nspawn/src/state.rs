@@ -1,0 +1,93 @@
+//! `state.json`: what a cluster is made of, written atomically (temp file + rename) after every step
+//! that creates something, so `down` after a crash knows what to remove.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterState {
+    pub name: String,
+    pub subnet: String,
+    pub bridge: String,
+    pub network: String,
+    pub masquerade: bool,
+    pub image: ImageRef,
+    pub nodes: Vec<NodeState>,
+}
+
+/// The base image, as rootfs-builder reported it (its key keeps `rootfs-builder gc` off it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageRef {
+    pub key: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeState {
+    pub name: String,
+    pub index: usize,
+    pub netns: String,
+    pub ip: String,
+    pub dir: PathBuf,
+    /// PID of `systemd-nspawn` (cnispawn execs into it); None until spawned.
+    pub pid: Option<u32>,
+    /// cnispawn failed for this node: it removed its own namespace, and whatever is at the name now
+    /// (a namespace of someone else's) is not this cluster's to delete.
+    #[serde(default)]
+    pub network_failed: bool,
+}
+
+impl ClusterState {
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::InvalidArgument(format!("{} is unreadable ({e})", path.display())))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        std::fs::write(&tmp, bytes).map_err(|e| Error::io("write", &tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io("rename into place", path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_and_loads_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let state = ClusterState {
+            name: "c".into(),
+            subnet: "10.22.0.0/16".into(),
+            bridge: "kns-c".into(),
+            network: "kns-c".into(),
+            masquerade: false,
+            image: ImageRef {
+                key: "k".into(),
+                path: "/x".into(),
+            },
+            nodes: vec![NodeState {
+                name: "c-n0".into(),
+                index: 0,
+                netns: "kns-c-0".into(),
+                ip: "10.22.0.10".into(),
+                dir: "/d".into(),
+                pid: Some(42),
+                network_failed: false,
+            }],
+        };
+        state.save(&path).unwrap();
+        assert_eq!(ClusterState::load(&path).unwrap(), state);
+        assert!(!path.with_extension("json.tmp").exists());
+    }
+}

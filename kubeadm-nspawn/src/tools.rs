@@ -1,0 +1,88 @@
+//! The sibling tools (cnispawn, rootfs-builder, image-pusher), run as programs: found next to this
+//! executable first, then on PATH. Their result is the one JSON line on stdout; their stderr is
+//! passed through as progress, or quoted in the error.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// The path of a sibling tool.
+pub fn path(tool: &str) -> PathBuf {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+    {
+        let beside = dir.join(tool);
+        if beside.is_file() {
+            return beside;
+        }
+    }
+    PathBuf::from(tool)
+}
+
+/// Runs `tool args`, stderr passed through (progress), and parses its JSON line.
+pub fn run_json(tool: &str, args: &[&str]) -> Result<Value> {
+    let out = Command::new(path(tool))
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Error::Tool {
+            tool: tool.into(),
+            message: format!("cannot run it ({e}): build the workspace or put it on PATH"),
+        })?;
+    if !out.status.success() {
+        return Err(Error::Tool {
+            tool: tool.into(),
+            message: format!("{} (its error is above)", out.status),
+        });
+    }
+    parse_line(tool, &out.stdout)
+}
+
+/// Runs `tool args` quietly; its stderr becomes the error message.
+pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
+    let out = Command::new(path(tool))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Tool {
+            tool: tool.into(),
+            message: format!("cannot run it: {e}"),
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let message = stderr.trim().trim_start_matches("error: ").to_owned();
+        return Err(Error::Tool {
+            tool: tool.into(),
+            message,
+        });
+    }
+    parse_line(tool, &out.stdout)
+}
+
+pub fn parse_line(tool: &str, stdout: &[u8]) -> Result<Value> {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text.lines().next().unwrap_or_default();
+    serde_json::from_str(line).map_err(|e| Error::Tool {
+        tool: tool.into(),
+        message: format!("printed no JSON line ({e}): {line:?}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_first_line() {
+        assert_eq!(parse_line("t", b"{\"a\":1}\nmore\n").unwrap()["a"], 1);
+        assert!(parse_line("t", b"nope")
+            .unwrap_err()
+            .to_string()
+            .contains("printed no JSON line"));
+    }
+}

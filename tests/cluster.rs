@@ -1,0 +1,340 @@
+//! Privileged tests of `kubeadm-nspawn up/down/list/exec` with real nodes booted from the shared
+//! debootstrap base: networking between nodes, exec, leak-free teardown, and the failure paths of `up`
+//! (an unbootable base, a node whose network cannot be made, SIGINT) leaving nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kns_integration_tests::{bin, privileged_test, run_ok, PrefixSweeper};
+use serde_json::Value;
+
+/// A cluster named after the test prefix, on its own /24, kept under the test's work directory.
+struct TestCluster {
+    name: String,
+    subnet: String,
+    state_dir: PathBuf,
+}
+
+impl TestCluster {
+    fn new(sweeper: &PrefixSweeper) -> Self {
+        let octet = u8::from_str_radix(&sweeper.prefix[sweeper.prefix.len() - 2..], 16).unwrap();
+        TestCluster {
+            name: sweeper.prefix.clone(),
+            subnet: format!("10.252.{octet}.0/24"),
+            state_dir: sweeper.workdir.join("state"),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin("kubeadm-nspawn"));
+        cmd.arg("--state-dir")
+            .arg(&self.state_dir)
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn up(&self, nodes: usize, extra: &[&str]) -> Output {
+        let nodes = nodes.to_string();
+        let mut args = vec![
+            "up",
+            "--nodes",
+            &nodes,
+            "--name",
+            &self.name,
+            "--subnet",
+            &self.subnet,
+            "--no-masquerade",
+        ];
+        args.extend(extra);
+        self.run(&args)
+    }
+
+    fn node(&self, i: usize) -> String {
+        format!("{}-n{i}", self.name)
+    }
+
+    fn exec(&self, node: &str, command: &[&str]) -> Output {
+        let mut args = vec!["exec", node, "--"];
+        args.extend(command);
+        self.run(&args)
+    }
+
+    fn cluster_dir(&self) -> PathBuf {
+        self.state_dir.join("clusters").join(&self.name)
+    }
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn assert_fails_with(out: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected a failure: {stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in: {stderr}"));
+    assert!(
+        error.contains(expected),
+        "expected {expected:?} in {error:?}"
+    );
+}
+
+/// Builds the shared base first, so `up` timings below are warm-cache timings.
+fn warm_base() {
+    let out = Command::new(bin("rootfs-builder"))
+        .arg("build")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert_ok(&out, "rootfs-builder build");
+}
+
+#[test]
+fn three_nodes_boot_reach_each_other_and_go_away_without_a_trace() {
+    privileged_test(
+        "three_nodes_boot_reach_each_other_and_go_away_without_a_trace",
+        |sweeper| {
+            warm_base();
+            let c = TestCluster::new(sweeper);
+            let t = Instant::now();
+            let out = c.up(3, &[]);
+            assert_ok(&out, "up --nodes 3");
+            println!("up --nodes 3 (warm cache): {:?}", t.elapsed());
+
+            let list = c.run(&["list", "--json"]);
+            let clusters: Value = serde_json::from_slice(&list.stdout).unwrap();
+            let nodes = clusters[0]["nodes"].as_array().unwrap();
+            assert_eq!(nodes.len(), 3);
+            let ips: Vec<String> = nodes
+                .iter()
+                .map(|n| n["ip"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(
+                ips.iter().collect::<std::collections::HashSet<_>>().len(),
+                3,
+                "distinct IPs: {ips:?}"
+            );
+
+            for i in 0..3 {
+                // exec runs in the right node...
+                let hostname = c.exec(&c.node(i), &["hostname"]);
+                assert_ok(&hostname, "exec hostname");
+                assert_eq!(String::from_utf8_lossy(&hostname.stdout).trim(), c.node(i));
+                let addr = c.exec(
+                    &c.node(i),
+                    &["ip", "-o", "-4", "addr", "show", "dev", "eth0"],
+                );
+                assert!(
+                    String::from_utf8_lossy(&addr.stdout).contains(&format!("inet {}/", ips[i]))
+                );
+                // ...and every node reaches every other by IP.
+                for (j, ip) in ips.iter().enumerate().filter(|(j, _)| *j != i) {
+                    let ping = c.exec(&c.node(i), &["ping", "-c", "1", "-W", "2", ip]);
+                    assert_ok(&ping, &format!("ping from node {i} to node {j}"));
+                }
+            }
+            // The command's exit code is passed through.
+            assert_eq!(
+                c.exec(&c.node(1), &["sh", "-c", "exit 7"]).status.code(),
+                Some(7)
+            );
+            // No route off the host without masquerade.
+            let routes = c.exec(&c.node(0), &["ip", "route"]);
+            assert!(
+                !String::from_utf8_lossy(&routes.stdout).contains("default"),
+                "{}",
+                String::from_utf8_lossy(&routes.stdout)
+            );
+
+            // A second `up` of the same name is refused and leaves the cluster alone.
+            assert_fails_with(&c.up(1, &[]), "already exists");
+            assert_ok(
+                &c.exec(&c.node(0), &["true"]),
+                "the cluster after a refused up",
+            );
+
+            let t = Instant::now();
+            assert_ok(&c.run(&["down", "--name", &c.name]), "down");
+            println!("down of 3 nodes: {:?}", t.elapsed());
+            assert!(!c.cluster_dir().exists());
+            // Idempotent.
+            assert_ok(&c.run(&["down", "--name", &c.name]), "second down");
+            assert_fails_with(&c.exec(&c.node(0), &["true"]), "no node");
+        },
+    );
+}
+
+#[test]
+fn bad_input_is_refused_and_creates_nothing() {
+    privileged_test("bad_input_is_refused_and_creates_nothing", |sweeper| {
+        let c = TestCluster::new(sweeper);
+        let cases: Vec<(Vec<&str>, &str)> = vec![
+            (
+                vec!["up", "--nodes", "0", "--name", &c.name],
+                "a cluster has 1 to 50 nodes",
+            ),
+            (
+                vec!["up", "--nodes", "1000", "--name", &c.name],
+                "a cluster has 1 to 50 nodes",
+            ),
+            (vec!["up", "--name", "a/b"], "invalid cluster name"),
+            (vec!["up", "--name", "../x"], "invalid cluster name"),
+            (
+                vec!["up", "--name", &c.name, "--subnet", "10.0.0.1/24"],
+                "host bits are set",
+            ),
+            (
+                vec![
+                    "up",
+                    "--name",
+                    &c.name,
+                    "--nodes",
+                    "20",
+                    "--subnet",
+                    "10.252.0.0/28",
+                ],
+                "holds only",
+            ),
+            (vec!["exec", "knst-no-such-node", "--", "true"], "no node"),
+        ];
+        for (args, expected) in cases {
+            assert_fails_with(&c.run(&args), expected);
+            assert!(
+                !c.cluster_dir().exists(),
+                "{args:?} created the cluster dir"
+            );
+        }
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bin("kubeadm-nspawn"))
+            .arg("--state-dir")
+            .arg(&c.state_dir)
+            .args(["up", "--name", &c.name])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_fails_with(&out, "run it as root");
+        assert!(!c.cluster_dir().exists());
+    });
+}
+
+/// A base with no init at all: nspawn refuses to boot it.
+fn unbootable_base(workdir: &Path) -> (String, String) {
+    let tree = workdir.join("unbootable");
+    std::fs::create_dir_all(tree.join("etc")).unwrap();
+    std::fs::write(tree.join("etc/os-release"), "ID=knst\n").unwrap();
+    let tarball = workdir.join("unbootable.tar");
+    run_ok(
+        "tar",
+        &[
+            "-C",
+            tree.to_str().unwrap(),
+            "-cf",
+            tarball.to_str().unwrap(),
+            ".",
+        ],
+    );
+    let sum = run_ok("sha256sum", &[tarball.to_str().unwrap()]);
+    (
+        format!("file://{}", tarball.display()),
+        sum.split_whitespace().next().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn failed_ups_remove_everything_they_created() {
+    privileged_test("failed_ups_remove_everything_they_created", |sweeper| {
+        warm_base();
+        let c = TestCluster::new(sweeper);
+        let cache = sweeper.workdir.join("images");
+
+        // 1. An unbootable base: the error names a node and shows its log.
+        let (url, sum) = unbootable_base(&sweeper.workdir);
+        let out = c.up(
+            2,
+            &[
+                "--image-method",
+                "download",
+                "--image-url",
+                &url,
+                "--image-sha256",
+                &sum,
+                "--boot-timeout",
+                "20",
+            ],
+        );
+        assert_fails_with(&out, &format!("node {}-n", c.name));
+        assert!(
+            !c.cluster_dir().exists(),
+            "cluster dir left after a failed up"
+        );
+        // (the unbootable image stays in the shared cache like any image; remove it)
+        let _ = cache;
+        let built = Command::new(bin("rootfs-builder"))
+            .args([
+                "build", "--method", "download", "--url", &url, "--sha256", &sum,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let built: Value = serde_json::from_slice(&built.stdout).unwrap();
+        let _ =
+            std::fs::remove_dir_all(Path::new(built["path"].as_str().unwrap()).parent().unwrap());
+
+        // 2. Node 2 of 3 cannot get its network (its namespace name is taken): everything is
+        //    removed, and the namespace that was there before is left alone.
+        let foreign = format!("kns-{}-1", c.name);
+        run_ok("ip", &["netns", "add", &foreign]);
+        let out = c.up(3, &[]);
+        assert_fails_with(&out, &format!("node {}-n1", c.name));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+        assert!(!c.cluster_dir().exists());
+        assert!(
+            Path::new("/run/netns").join(&foreign).exists(),
+            "a namespace that was not ours was deleted"
+        );
+        run_ok("ip", &["netns", "del", &foreign]);
+
+        // 3. SIGINT while the nodes boot.
+        let child = c
+            .cmd(&[
+                "up",
+                "--nodes",
+                "3",
+                "--name",
+                &c.name,
+                "--subnet",
+                &c.subnet,
+                "--no-masquerade",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let dir = c.cluster_dir();
+        let start = Instant::now();
+        while !dir.join("nodes").exists() && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        // SAFETY: the PID is the child this test started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let out = child.wait_with_output().unwrap();
+        assert_fails_with(&out, "interrupted");
+        assert!(!c.cluster_dir().exists());
+    });
+}
