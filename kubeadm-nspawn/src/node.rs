@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::state::NodeState;
 
+/// Whether the host runs systemd-machined, so nodes can be registered (and seen by `machinectl`).
+pub fn host_has_machined() -> bool {
+    Path::new("/run/systemd/machines").is_dir() && Path::new("/run/systemd/system").is_dir()
+}
+
 /// The systemd-nspawn arguments of a node; each flag says which trap of DESIGN.md §7.1 it avoids.
 pub fn nspawn_args(
     node: &str,
@@ -18,12 +23,13 @@ pub fn nspawn_args(
     netns: &str,
     containerd_dir: &Path,
     kubelet_dir: &Path,
+    register: bool,
 ) -> Vec<String> {
     vec![
         "-D".into(),
         root.display().to_string(),
-        // No machined on hosts whose PID 1 is not systemd; registering would fail.
-        "--register=no".into(),
+        // With machined the node shows in `machinectl list`; without it registering fails.
+        format!("--register={}", if register { "yes" } else { "no" }),
         // Without it nspawn asks the (absent) system bus for a scope: "Failed to open system bus".
         "--keep-unit".into(),
         "--boot".into(),
@@ -108,6 +114,7 @@ pub fn spawn(node: &NodeState, cgroup_procs: &[PathBuf]) -> Result<u32> {
             &node.netns,
             &dirs.containerd(),
             &dirs.kubelet(),
+            host_has_machined(),
         ))
         .envs(NSPAWN_ENV.iter().copied())
         .stdin(Stdio::null())
@@ -197,8 +204,22 @@ pub fn wait_booted(node: &NodeState, timeout: Duration) -> Result<String> {
         if let Ok(mut cmd) = command(node, &["systemctl", "is-system-running"]) {
             if let Ok(out) = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output() {
                 let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-                if state == "running" || state == "degraded" {
+                if state == "running" {
                     return Ok(state);
+                }
+                if state == "degraded" {
+                    let unexpected = unexpected_failed_units(node)?;
+                    if unexpected.is_empty() {
+                        return Ok(state);
+                    }
+                    return Err(Error::node(
+                        &node.name,
+                        format!(
+                            "booted degraded, failed units: {} (see `kubeadm-nspawn exec {} -- systemctl status <unit>`)",
+                            unexpected.join(", "),
+                            node.name
+                        ),
+                    ));
                 }
             }
         }
@@ -213,6 +234,31 @@ pub fn wait_booted(node: &NodeState, timeout: Duration) -> Result<String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Units allowed to fail in a booted node without Kubernetes. Empty: the recipe boots to `running`.
+pub const EXPECTED_FAILED_UNITS: &[&str] = &[];
+
+fn unexpected_failed_units(node: &NodeState) -> Result<Vec<String>> {
+    let out = command(
+        node,
+        &[
+            "systemctl",
+            "list-units",
+            "--failed",
+            "--plain",
+            "--no-legend",
+        ],
+    )?
+    .stdin(Stdio::null())
+    .output()
+    .map_err(|e| Error::io("run", "nsenter", e))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|unit| !EXPECTED_FAILED_UNITS.contains(unit))
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Clean poweroff (SIGRTMIN+4 to the node's systemd), then SIGKILL after `timeout` (a node with pods
@@ -256,6 +302,7 @@ mod tests {
             "kns-c-0",
             Path::new("/d/ctd"),
             Path::new("/d/kl"),
+            false,
         );
         for expected in [
             "--register=no",
@@ -273,5 +320,14 @@ mod tests {
             );
         }
         assert_eq!(&a[..2], ["-D", "/r"]);
+        let registered = nspawn_args(
+            "c",
+            Path::new("/r"),
+            "n",
+            Path::new("/d"),
+            Path::new("/k"),
+            true,
+        );
+        assert!(registered.contains(&"--register=yes".to_string()));
     }
 }

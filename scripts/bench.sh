@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Prints figures as `name value unit` lines: base image cache hit, `up` of 1 and 3 nodes from a warm
+# cache, `down`, memory of an idle booted node (its cgroup) and extra disk per node. Needs root and a
+# built workspace (scripts/setup-host). Figures only: nothing here passes or fails on a timing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${BIN:-target/release}
+[ -x "$bin/kubeadm-nspawn" ] || { echo "error: $bin/kubeadm-nspawn is missing: run scripts/setup-host first" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "error: scripts/bench.sh boots nodes: run it as root" >&2; exit 1; }
+
+state=$(mktemp -d /tmp/kns-bench.XXXXXX)
+kns() { "$bin/kubeadm-nspawn" --state-dir "$state" "$@"; }
+cleanup() { kns down --all >/dev/null 2>&1 || true; rm -rf "$state"; }
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc -l | xargs printf '%.3f'; }
+
+"$bin/rootfs-builder" build >/dev/null        # warm the cache (builds on first use)
+t=$(now); "$bin/rootfs-builder" build >/dev/null; echo "rootfs_cache_hit $(since "$t") s"
+
+for n in 1 3; do
+  t=$(now); kns up --nodes "$n" --name knsbench --subnet 10.253.0.0/24 --no-masquerade >/dev/null 2>&1
+  echo "up_${n}_nodes_warm $(since "$t") s"
+  if [ "$n" -eq 3 ]; then
+    sleep 5   # let the nodes settle to idle
+    for i in 0 1 2; do
+      node=knsbench-n$i
+      usage=$(cat /sys/fs/cgroup/memory/kubeadm-nspawn/$node/memory.usage_in_bytes)
+      rss=$(awk '$1 == "total_rss" { print $2 }' /sys/fs/cgroup/memory/kubeadm-nspawn/$node/memory.stat)
+      echo "idle_node_memory_usage_$node $((usage / 1048576)) MiB"
+      echo "idle_node_memory_rss_$node $((rss / 1048576)) MiB"
+      dir=$state/clusters/knsbench/nodes/$node
+      echo "extra_disk_$node $(du -smx "$dir/upper" "$dir/containerd" "$dir/kubelet" | awk '{ s += $1 } END { print s }') MiB"
+    done
+  fi
+  t=$(now); kns down --name knsbench >/dev/null 2>&1
+  echo "down_${n}_nodes $(since "$t") s"
+done
