@@ -1,6 +1,7 @@
-//! Per-node cgroups in every cgroup v1 hierarchy of a hybrid host (DESIGN.md §7.1): the launcher joins
-//! `/sys/fs/cgroup/<controller>/kubeadm-nspawn/<node>` before it execs nspawn, so the node and its
-//! pods are accounted and limited apart from the host, and `down` can find and remove them.
+//! Per-node cgroups in every cgroup hierarchy of the host (DESIGN.md §7.1): the launcher joins
+//! `/sys/fs/cgroup/<hierarchy>/kubeadm-nspawn/<node>` before it execs nspawn, so the node and its
+//! pods are accounted and limited apart from the host and from each other, and `down` can find and
+//! remove them.
 
 use std::path::{Path, PathBuf};
 
@@ -9,12 +10,15 @@ use crate::error::{Error, Result};
 const ROOT: &str = "/sys/fs/cgroup";
 const PARENT: &str = "kubeadm-nspawn";
 
-/// The v1 hierarchies mounted on this host (directories under /sys/fs/cgroup except the v2 one).
+/// Every cgroup hierarchy mounted under /sys/fs/cgroup: the v1 controllers and the v2 one
+/// (`unified` on a hybrid host). The v2 one matters most: systemd tracks its units there in hybrid
+/// mode, and nodes sharing one v2 cgroup collide on their payload cgroups (units failing at random
+/// with 219/CGROUP).
 pub fn hierarchies() -> Vec<PathBuf> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     mountinfo
         .lines()
-        .filter(|l| l.contains(" - cgroup "))
+        .filter(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 "))
         .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
         .filter(|p| p.starts_with(ROOT))
         .collect()
