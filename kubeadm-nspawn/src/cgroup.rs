@@ -50,6 +50,52 @@ pub fn create(node: &str) -> Result<Vec<PathBuf>> {
     Ok(procs)
 }
 
+/// SIGKILLs every process left in the node's cgroups (in any hierarchy, any depth) and waits until
+/// they are empty. Everything there was started for this node; this catches what a clean poweroff
+/// cannot reach, e.g. a node's PID 1 that outlived its nspawn when `up` was cut short mid-start.
+pub fn kill_all(node: &str, timeout: std::time::Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let pids: Vec<i32> = hierarchies()
+            .iter()
+            .flat_map(|h| procs_under(&h.join(PARENT).join(node)))
+            .collect();
+        if pids.is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            return Err(Error::node(
+                node,
+                format!("processes {pids:?} survived SIGKILL for {timeout:?}"),
+            ));
+        }
+        for pid in pids {
+            // SAFETY: plain kill(2) of a process in this node's own cgroup.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // A zombie child of this process (a node spawned by this `up`) stays in the cgroup
+            // until reaped.
+            crate::node::reap(pid as u32);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn procs_under(dir: &Path) -> Vec<i32> {
+    let mut pids: Vec<i32> = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.filter_map(|e| e.ok()) {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pids.extend(procs_under(&entry.path()));
+            }
+        }
+    }
+    pids
+}
+
 /// Removes the node's cgroups (and the parent when it is empty). Children first: kubelet's pod
 /// cgroups may still be there after a forced stop; they are empty once the node's processes are gone.
 pub fn remove(node: &str) -> Result<()> {

@@ -26,6 +26,7 @@ pub fn teardown(state: &ClusterState, paths: &ClusterPaths, stop_timeout: Durati
         if let Some(pid) = n.pid {
             node::reap(pid);
         }
+        note(cgroup::kill_all(&n.name, Duration::from_secs(5)));
         if !n.network_failed {
             note(crate::tools::run_quiet("cnispawn", &["del", "--netns", &n.netns]).map(drop));
         }
