@@ -150,6 +150,28 @@ fn hostile_tar(path: &str, kind: tar::EntryType, link: Option<&str>) -> Vec<u8> 
     out
 }
 
+/// `build --method download --url URL --sha256 SUM --cache-dir CACHE` plus `extra`.
+fn download_args<'a>(
+    url: &'a str,
+    sha256: &'a str,
+    cache: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "build",
+        "--method",
+        "download",
+        "--url",
+        url,
+        "--sha256",
+        sha256,
+        "--cache-dir",
+        cache,
+    ];
+    args.extend(extra);
+    args
+}
+
 fn rootfs_builder(args: &[&str]) -> Output {
     Command::new(bin("rootfs-builder"))
         .args(args)
@@ -210,17 +232,7 @@ fn download_method_builds_caches_lists_and_gcs() {
         let sum = sha256_hex(&archive);
         let server = LoopbackServer::serve(archive.clone(), 4);
 
-        let args = [
-            "build",
-            "--method",
-            "download",
-            "--url",
-            &server.url,
-            "--sha256",
-            &sum,
-            "--cache-dir",
-            cache_arg,
-        ];
+        let args = download_args(&server.url, &sum, cache_arg, &[]);
         let built = json_line(&rootfs_builder(&args));
         assert_eq!(built["method"], "download");
         assert_eq!(built["cached"], false);
@@ -251,34 +263,23 @@ fn download_method_builds_caches_lists_and_gcs() {
         let url = format!("file://{}", file.display());
         let upper = sum.to_uppercase();
         let t = Instant::now();
-        let again = json_line(&rootfs_builder(&[
-            "build",
-            "--method",
-            "download",
-            "--url",
+        let again = json_line(&rootfs_builder(&download_args(
             &url,
-            "--sha256",
             &upper,
-            "--cache-dir",
             cache_arg,
-        ]));
+            &[],
+        )));
         println!("cache hit took {:?}", t.elapsed());
         assert_eq!(again["cached"], true);
         assert_eq!(again["key"], built["key"]);
 
         // --force rebuilds the entry in place.
-        let forced = json_line(&rootfs_builder(&[
-            "build",
-            "--method",
-            "download",
-            "--url",
+        let forced = json_line(&rootfs_builder(&download_args(
             &url,
-            "--sha256",
             &sum,
-            "--cache-dir",
             cache_arg,
-            "--force",
-        ]));
+            &["--force"],
+        )));
         assert_eq!(
             (forced["cached"].clone(), forced["key"].clone()),
             (Value::Bool(false), built["key"].clone())
@@ -370,17 +371,7 @@ fn bad_archives_fail_before_anything_lands_in_the_cache() {
             for (case, body, sha, expected) in cases {
                 let sha = sha.unwrap_or_else(|| sha256_hex(&body));
                 let server = LoopbackServer::serve(body, 1);
-                let out = rootfs_builder(&[
-                    "build",
-                    "--method",
-                    "download",
-                    "--url",
-                    &server.url,
-                    "--sha256",
-                    &sha,
-                    "--cache-dir",
-                    cache_arg,
-                ]);
+                let out = rootfs_builder(&download_args(&server.url, &sha, cache_arg, &[]));
                 assert_fails(&out, expected);
                 assert!(
                     cache_entries(&cache).is_empty(),
@@ -412,17 +403,7 @@ fn concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing() {
                 LoopbackServer::serve_slowly(archive.clone(), 2, Duration::from_millis(500));
             let spawn = || {
                 Command::new(bin("rootfs-builder"))
-                    .args([
-                        "build",
-                        "--method",
-                        "download",
-                        "--url",
-                        &server.url,
-                        "--sha256",
-                        &sum,
-                        "--cache-dir",
-                        cache_arg,
-                    ])
+                    .args(download_args(&server.url, &sum, cache_arg, &[]))
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
@@ -448,18 +429,7 @@ fn concurrent_builds_of_one_key_wait_and_an_interrupted_build_leaves_nothing() {
             // SIGINT while the download is under way: the build stops and removes its staging dir.
             let server = LoopbackServer::serve_slowly(archive, 1, Duration::from_millis(1500));
             let child = Command::new(bin("rootfs-builder"))
-                .args([
-                    "build",
-                    "--method",
-                    "download",
-                    "--url",
-                    &server.url,
-                    "--sha256",
-                    &sum,
-                    "--cache-dir",
-                    cache_arg,
-                    "--force",
-                ])
+                .args(download_args(&server.url, &sum, cache_arg, &["--force"]))
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
