@@ -186,25 +186,24 @@ pub fn build(opts: &BuildOptions) -> Result<Built> {
     }
     let cache = Cache::new(&opts.cache_dir);
     let key = opts.key();
-    if !opts.force {
-        if let Some(image) = cache.get(&key)? {
-            return Ok(Built {
-                image,
-                cached: true,
-                seconds: started.elapsed().as_secs_f64(),
-            });
+    // Looked up before the lock (the common, fast case) and again under it: another build of this
+    // key may have finished while this one waited.
+    let from_cache = || -> Result<Option<Built>> {
+        if opts.force {
+            return Ok(None);
         }
+        Ok(cache.get(&key)?.map(|image| Built {
+            image,
+            cached: true,
+            seconds: started.elapsed().as_secs_f64(),
+        }))
+    };
+    if let Some(hit) = from_cache()? {
+        return Ok(hit);
     }
     let _lock = cache.lock(&key)?;
-    if !opts.force {
-        // Another build of this key may have finished while this one waited for the lock.
-        if let Some(image) = cache.get(&key)? {
-            return Ok(Built {
-                image,
-                cached: true,
-                seconds: started.elapsed().as_secs_f64(),
-            });
-        }
+    if let Some(hit) = from_cache()? {
+        return Ok(hit);
     }
     signals::install()?;
     let staging = cache.staging(&key)?;
@@ -288,50 +287,42 @@ fn build_in(opts: &BuildOptions, staging: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn error_of(o: &BuildOptions) -> String {
+        o.validate().unwrap_err().to_string()
+    }
+
     #[test]
     fn validation_names_the_missing_or_wrong_option() {
         let mut o = BuildOptions::new(Method::Download);
-        assert!(o
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("needs --url"));
+        assert!(error_of(&o).contains("needs --url"), "{}", error_of(&o));
         o.url = Some("ftp://x".into());
-        assert!(o
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("use http://"));
+        assert!(error_of(&o).contains("use http://"), "{}", error_of(&o));
         o.url = Some("http://127.0.0.1/x.tar.gz".into());
-        assert!(o
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("needs --sha256"));
+        assert!(error_of(&o).contains("needs --sha256"), "{}", error_of(&o));
         o.sha256 = Some("xyz".into());
-        assert!(o
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("not 64 hex digits"));
+        assert!(
+            error_of(&o).contains("not 64 hex digits"),
+            "{}",
+            error_of(&o)
+        );
         o.sha256 = Some("a".repeat(64));
         o.validate().unwrap();
 
         let mut d = BuildOptions::new(Method::Debootstrap);
         d.validate().unwrap();
         d.suite = "../x".into();
-        assert!(d
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("not a Debian suite"));
+        assert!(
+            error_of(&d).contains("not a Debian suite"),
+            "{}",
+            error_of(&d)
+        );
         let mut d = BuildOptions::new(Method::Mkosi);
         d.url = Some("http://x".into());
-        assert!(d
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("go with --method download"));
+        assert!(
+            error_of(&d).contains("go with --method download"),
+            "{}",
+            error_of(&d)
+        );
     }
 
     #[test]
