@@ -382,6 +382,7 @@ impl PrefixSweeper {
             .into_iter()
             .filter(|c| c.to_string_lossy().contains(p))
         {
+            kill_cgroup_members(&cgroup);
             // Children (kubelet's pod cgroups) first; cgroup directories go with rmdir only.
             let _ = run(
                 "find",
@@ -396,8 +397,44 @@ impl PrefixSweeper {
                     ";",
                 ],
             );
+            if let Some(parent) = cgroup.parent() {
+                let _ = std::fs::remove_dir(parent); // succeeds only once no node is left
+            }
         }
         let _ = std::fs::remove_dir_all(&self.workdir);
+    }
+}
+
+/// SIGKILLs what runs in a test node's cgroup (any depth) until it is empty. All of it was started by
+/// the test, whatever its command line says: a node's systemd that outlived its nspawn reads just
+/// "/usr/lib/systemd/systemd" and carries no prefix.
+fn kill_cgroup_members(cgroup: &Path) {
+    for _ in 0..100 {
+        let mut pids = vec![];
+        let mut stack = vec![cgroup.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            pids.extend(
+                procs
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+            stack.extend(
+                list_dir(dir.to_str().unwrap_or_default())
+                    .into_iter()
+                    .map(|n| dir.join(n))
+                    .filter(|p| p.is_dir()),
+            );
+        }
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            // SAFETY: kill(2) of a process in this test's own node cgroup.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        reap_orphans();
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
