@@ -304,20 +304,16 @@ pub fn run(
         Err(errno) => errno,
         Ok(never) => match never {},
     };
-    // Plugins must run in the host namespace to find their host-side interfaces.
-    if let Err(e) = original.restore() {
-        return Err(Error::Exec {
-            command: program.to_string_lossy().into_owned(),
-            netns: opts.netns.to_string(),
-            source: errno,
-        }
-        .with_cleanup(Err(e)));
-    }
-    Err(undo(Error::Exec {
+    let failure = Error::Exec {
         command: program.to_string_lossy().into_owned(),
         netns: opts.netns.to_string(),
         source: errno,
-    }))
+    };
+    // Plugins must run in the host namespace to find their host-side interfaces.
+    match original.restore() {
+        Ok(()) => Err(undo(failure)),
+        Err(e) => Err(failure.with_cleanup(Err(e))),
+    }
 }
 
 #[cfg(test)]

@@ -273,6 +273,15 @@ mod tests {
             .collect()
     }
 
+    /// The bytes of `name` in an archive's file list; panics naming it when missing.
+    fn file(files: &[(String, Vec<u8>)], name: &str) -> Vec<u8> {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    }
+
     #[test]
     fn references() {
         assert_eq!(ImageRef::parse("busybox").unwrap().full(), "busybox:latest");
@@ -296,13 +305,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let img = image(dir.path());
         let files = files_of(&img.archive(Format::DockerArchive).unwrap());
-        let get = |name: &str| {
-            files
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, b)| b.clone())
-                .unwrap_or_else(|| panic!("{name} missing"))
-        };
+        let get = |name: &str| file(&files, name);
         let manifest: Value = serde_json::from_slice(&get("manifest.json")).unwrap();
         assert_eq!(manifest[0]["RepoTags"][0], "kubeadm-nspawn.local/pause:3.9");
         let config_file = manifest[0]["Config"].as_str().unwrap();
@@ -332,13 +335,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let img = image(dir.path());
         let files = files_of(&img.archive(Format::Oci).unwrap());
-        let get = |name: &str| {
-            files
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, b)| b.clone())
-                .unwrap_or_else(|| panic!("{name} missing"))
-        };
+        let get = |name: &str| file(&files, name);
         let index: Value = serde_json::from_slice(&get("index.json")).unwrap();
         assert_eq!(
             index["manifests"][0]["annotations"]["io.containerd.image.name"],
