@@ -284,7 +284,8 @@ pub fn stop(node: &NodeState, timeout: Duration) {
     }
 }
 
-/// Whether `up` may reap `pid` (it is our child until `up` exits).
+/// Reaps `pid` if it is a finished child of this process (a node spawned by this `up`); does nothing
+/// otherwise.
 pub fn reap(pid: u32) {
     // SAFETY: waitpid with WNOHANG on a PID this process spawned; no memory is shared.
     unsafe { libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG) };
