@@ -2,106 +2,13 @@
 //! debootstrap base: networking between nodes, exec, leak-free teardown, and the failure paths of `up`
 //! (an unbootable base, a node whose network cannot be made, SIGINT) leaving nothing behind.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kns_integration_tests::{bin, privileged_test, run_ok, PrefixSweeper};
+use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
+use kns_integration_tests::{bin, privileged_test, run_ok};
 use serde_json::Value;
-
-/// A cluster named after the test prefix, on its own /24, kept under the test's work directory.
-struct TestCluster {
-    name: String,
-    subnet: String,
-    state_dir: PathBuf,
-}
-
-impl TestCluster {
-    fn new(sweeper: &PrefixSweeper) -> Self {
-        let octet = u8::from_str_radix(&sweeper.prefix[sweeper.prefix.len() - 2..], 16).unwrap();
-        TestCluster {
-            name: sweeper.prefix.clone(),
-            subnet: format!("10.252.{octet}.0/24"),
-            state_dir: sweeper.workdir.join("state"),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(bin("kubeadm-nspawn"));
-        cmd.arg("--state-dir")
-            .arg(&self.state_dir)
-            .args(args)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn up(&self, nodes: usize, extra: &[&str]) -> Output {
-        let nodes = nodes.to_string();
-        let mut args = vec![
-            "up",
-            "--nodes",
-            &nodes,
-            "--name",
-            &self.name,
-            "--subnet",
-            &self.subnet,
-            "--no-masquerade",
-        ];
-        args.extend(extra);
-        self.run(&args)
-    }
-
-    fn node(&self, i: usize) -> String {
-        format!("{}-n{i}", self.name)
-    }
-
-    fn exec(&self, node: &str, command: &[&str]) -> Output {
-        let mut args = vec!["exec", node, "--"];
-        args.extend(command);
-        self.run(&args)
-    }
-
-    fn cluster_dir(&self) -> PathBuf {
-        self.state_dir.join("clusters").join(&self.name)
-    }
-}
-
-fn assert_ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn assert_fails_with(out: &Output, expected: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "expected a failure: {stderr}");
-    let error = stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("no error line in: {stderr}"));
-    assert!(
-        error.contains(expected),
-        "expected {expected:?} in {error:?}"
-    );
-}
-
-/// Builds the shared base first, so `up` timings below are warm-cache timings.
-fn warm_base() {
-    let out = Command::new(bin("rootfs-builder"))
-        .arg("build")
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert_ok(&out, "rootfs-builder build");
-}
 
 #[test]
 fn three_nodes_boot_reach_each_other_and_go_away_without_a_trace() {

@@ -9,6 +9,12 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
 
+    #[error("{}: not a usable image archive: {what}", .path.display())]
+    CorruptArchive { path: PathBuf, what: String },
+
+    #[error("node {node}: {what}")]
+    Node { node: String, what: String },
+
     #[error("{op} {}: {source}", .path.display())]
     Io {
         op: &'static str,

@@ -59,6 +59,24 @@ impl ImageRef {
     }
 }
 
+/// A name as containerd stores it after an import: the Docker Hub domain and `library/` filled in
+/// where the name has no registry, `:latest` where it has no tag or digest.
+pub fn normalize_name(name: &str) -> String {
+    let (first, rest) = name.split_once('/').unwrap_or(("", name));
+    let has_domain =
+        !first.is_empty() && (first.contains('.') || first.contains(':') || first == "localhost");
+    let mut full = match (has_domain, first.is_empty()) {
+        (true, _) => name.to_owned(),
+        (false, true) => format!("docker.io/library/{rest}"),
+        (false, false) => format!("docker.io/{name}"),
+    };
+    let last = full.rsplit('/').next().unwrap_or_default();
+    if !last.contains(':') && !last.contains('@') {
+        full.push_str(":latest");
+    }
+    full
+}
+
 /// What the image runs.
 #[derive(Debug, Clone, Default)]
 pub struct RunConfig {
@@ -188,12 +206,33 @@ impl Image {
 }
 
 /// Docker's and OCI's name for this machine's architecture.
-fn go_arch() -> &'static str {
+/// The architecture in Go's spelling, as image configs and platforms use it.
+pub fn go_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
         other => other,
     }
+}
+
+/// Writes `bytes` next to `path` and renames it into place: a reader never sees half a file.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-image-pusher-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("write", path, e)
+    })
 }
 
 /// A tar of the given files (and the directories above them), with fixed owners and mtimes.
@@ -258,6 +297,27 @@ mod tests {
             &run,
             vec![layer],
         )
+    }
+
+    #[test]
+    fn names_are_normalized_like_containerd() {
+        for (name, want) in [
+            ("busybox", "docker.io/library/busybox:latest"),
+            ("busybox:1.36", "docker.io/library/busybox:1.36"),
+            ("me/tool:1", "docker.io/me/tool:1"),
+            (
+                "kubeadm-nspawn.local/pause:3.9",
+                "kubeadm-nspawn.local/pause:3.9",
+            ),
+            ("localhost/x", "localhost/x:latest"),
+            ("reg:5000/a/b", "reg:5000/a/b:latest"),
+            (
+                "registry.k8s.io/pause@sha256:ab",
+                "registry.k8s.io/pause@sha256:ab",
+            ),
+        ] {
+            assert_eq!(normalize_name(name), want, "{name}");
+        }
     }
 
     fn files_of(archive: &[u8]) -> Vec<(String, Vec<u8>)> {

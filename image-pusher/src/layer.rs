@@ -82,7 +82,7 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
 
 /// A layer holding the given binaries (mode 0755) and the directories above them.
 pub fn from_binaries(binaries: &[BinarySpec]) -> Result<Layer> {
-    let mut entries: Vec<(String, Option<&BinarySpec>)> = vec![];
+    let mut files = vec![];
     for b in binaries {
         if !b.source.is_file() {
             return Err(Error::InvalidArgument(format!(
@@ -90,7 +90,22 @@ pub fn from_binaries(binaries: &[BinarySpec]) -> Result<Layer> {
                 b.source.display()
             )));
         }
-        let rel = b.dest.trim_start_matches('/');
+        let bytes = std::fs::read(&b.source).map_err(|e| Error::io("read", &b.source, e))?;
+        files.push((b.dest.as_str(), bytes));
+    }
+    from_executables(&files)
+}
+
+/// A layer holding one executable at `dest` made from bytes in memory (the embedded pause).
+pub fn from_bytes(dest: &str, bytes: &[u8]) -> Result<Layer> {
+    from_executables(&[(dest, bytes.to_vec())])
+}
+
+/// Executables (mode 0755) at absolute in-image paths, with the directories above them.
+fn from_executables(files: &[(&str, Vec<u8>)]) -> Result<Layer> {
+    let mut entries: Vec<(String, Option<&[u8]>)> = vec![];
+    for (dest, bytes) in files {
+        let rel = dest.trim_start_matches('/');
         let mut dir = String::new();
         for part in Path::new(rel)
             .parent()
@@ -101,22 +116,20 @@ pub fn from_binaries(binaries: &[BinarySpec]) -> Result<Layer> {
             dir.push('/');
             entries.push((dir.clone(), None));
         }
-        entries.push((rel.to_owned(), Some(b)));
+        entries.push((rel.to_owned(), Some(bytes.as_slice())));
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     entries.dedup_by(|a, b| a.0 == b.0);
     let mut builder = tar::Builder::new(Vec::new());
-    for (path, binary) in entries {
-        match binary {
+    for (path, bytes) in entries {
+        match bytes {
             None => {
                 let mut h = header(tar::EntryType::Directory, 0o755, 0);
                 builder.append_data(&mut h, &path, std::io::empty())
             }
-            Some(b) => {
-                let bytes =
-                    std::fs::read(&b.source).map_err(|e| Error::io("read", &b.source, e))?;
+            Some(bytes) => {
                 let mut h = header(tar::EntryType::Regular, 0o755, bytes.len() as u64);
-                builder.append_data(&mut h, &path, bytes.as_slice())
+                builder.append_data(&mut h, &path, bytes)
             }
         }
         .map_err(|e| Error::io("add to layer", &path, e))?;

@@ -1,8 +1,15 @@
-//! image-pusher: container images synthesized from binaries, and (next) images and binaries pushed
-//! into running kubeadm-nspawn nodes.
+//! image-pusher: container images synthesized from binaries, and images and binaries pushed into
+//! running kubeadm-nspawn (or any systemd-nspawn) nodes.
 
+pub mod archive;
+pub mod containerd;
 pub mod error;
+pub mod fanout;
 pub mod image;
+pub mod install;
 pub mod layer;
+pub mod node;
+pub mod pause;
+pub mod push;
 
 pub use crate::error::{Error, Result};

@@ -1,25 +1,33 @@
 //! Command line of image-pusher.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use image_pusher::image::{Format, Image, ImageRef, RunConfig};
+use image_pusher::archive::Archive;
+use image_pusher::image::{write_atomically, Format, Image, ImageRef, RunConfig};
+use image_pusher::install::BinaryCopy;
 use image_pusher::layer::{self, BinarySpec};
+use image_pusher::node::Node;
+use image_pusher::{pause, push};
 
 #[derive(Parser)]
 #[command(
     name = "image-pusher",
     version,
-    about = "Build container images from static binaries (push into nodes comes next)",
-    long_about = "Build container images from static binaries, offline.\n\n\
+    about = "Build container images from binaries and push images and binaries into running nodes",
+    long_about = "Build container images from binaries and push images and binaries into running \
+        nodes, offline.\n\n\
         `build` writes a docker-archive (readable by `ctr images import` and `docker load`) or an OCI \
         image layout tarball: one layer with the binaries and, with --base, one more layer made from a \
         directory below it. Layers are deterministic (sorted entries, root owners, fixed mtimes), so the \
-        same input gives the same digests and containerd stores a shared base layer once. Prints one \
-        JSON line: {\"name\",\"format\",\"output\",\"configDigest\",\"layers\",\"bytes\"}."
+        same input gives the same digests and containerd stores a shared base layer once.\n\n\
+        `push` streams archives into the containerd of running systemd-nspawn nodes (`ctr -n k8s.io \
+        images import` inside each node, all nodes at once, the archive read once), skips nodes that \
+        already hold an image with the same config digest, and installs binaries atomically.\n\n\
+        `pause` writes the project's own static pause binary, or an image of it.\n\n\
+        Each command prints one JSON line on stdout; progress goes to stderr."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,6 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Synthesize an image archive from binaries (and an optional base directory).
+    /// Prints {"name","format","output","configDigest","layers","bytes"}.
     Build {
         /// Image reference, repository[:tag].
         #[arg(long, value_name = "REF")]
@@ -54,12 +63,56 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// Put image archives and binaries into running nodes.
+    /// Prints {"nodes":[{"node","pid","loaded","skipped","binaries","bytes","seconds"[,"error"]}],"seconds"}.
+    Push {
+        /// A node: its machine name (systemd-nspawn --machine, the kubeadm-nspawn node name) or the
+        /// PID of its systemd-nspawn or of its init. Repeat for several nodes.
+        #[arg(long, value_name = "NAME|PID", required = true)]
+        node: Vec<String>,
+        /// An image archive (docker-archive or OCI layout tarball, plain or gzip). Repeatable.
+        #[arg(long, value_name = "FILE")]
+        archive: Vec<PathBuf>,
+        /// A binary to install in each node: HOST_PATH[:NODE_PATH] (default
+        /// /usr/local/bin/NAME), written atomically with mode 0755. Repeatable.
+        #[arg(long, value_name = "PATH[:DEST]")]
+        binary: Vec<String>,
+    },
+    /// Write the project's static pause binary, or with --image an image that runs it.
+    Pause {
+        /// Write an image archive named REF (entrypoint /pause) instead of the bare binary.
+        #[arg(long, value_name = "REF")]
+        image: Option<String>,
+        #[arg(long, value_enum, default_value = "docker-archive")]
+        format: FormatArg,
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     DockerArchive,
     Oci,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::DockerArchive => Format::DockerArchive,
+            FormatArg::Oci => Format::Oci,
+        }
+    }
+}
+
+fn write_image(image: &Image, format: Format, output: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = image.archive(format)?;
+    write_atomically(output, &bytes, 0o644)?;
+    println!(
+        "{}",
+        image.summary(format, &output.display().to_string(), bytes.len())
+    );
+    Ok(())
 }
 
 fn main_result(cli: Cli) -> anyhow::Result<()> {
@@ -87,36 +140,76 @@ fn main_result(cli: Cli) -> anyhow::Result<()> {
                 layers.push(layer::from_directory(base)?);
             }
             layers.push(layer::from_binaries(&binaries)?);
-            let image = Image::new(
-                reference,
-                &RunConfig {
-                    entrypoint,
-                    cmd,
-                    env,
-                },
-                layers,
-            );
-            let format = match format {
-                FormatArg::DockerArchive => Format::DockerArchive,
-                FormatArg::Oci => Format::Oci,
+            let run = RunConfig {
+                entrypoint,
+                cmd,
+                env,
             };
-            let bytes = image.archive(format)?;
-            // Written next to the target and renamed: a reader never sees half an archive.
-            let tmp = output.with_extension("tmp-image-pusher");
-            std::fs::File::create(&tmp)
-                .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
-                .and_then(|()| std::fs::rename(&tmp, &output))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    anyhow::anyhow!("write {}: {e}", output.display())
-                })?;
-            println!(
-                "{}",
-                image.summary(format, &output.display().to_string(), bytes.len())
-            );
+            write_image(&Image::new(reference, &run, layers), format.into(), &output)
         }
+        Command::Push {
+            node,
+            archive,
+            binary,
+        } => {
+            if archive.is_empty() && binary.is_empty() {
+                anyhow::bail!("nothing to push: give --archive FILE or --binary PATH[:DEST]");
+            }
+            // Everything is checked before any node is touched.
+            let binaries = binary
+                .iter()
+                .map(|b| BinaryCopy::parse(b))
+                .collect::<Result<Vec<_>, _>>()?;
+            let archives = archive
+                .iter()
+                .map(|a| Archive::open(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            let nodes = node
+                .iter()
+                .map(|n| Node::resolve(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            let summary = push::push(&nodes, &archives, &binaries, &|line| eprintln!("{line}"))?;
+            println!("{}", serde_json::to_string(&summary)?);
+            let failed = summary.failed();
+            if let Some(first) = failed.first() {
+                anyhow::bail!(
+                    "{} of {} node(s) failed; node {}: {}",
+                    failed.len(),
+                    summary.nodes.len(),
+                    first.node,
+                    first.error.as_deref().unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Pause {
+            image,
+            format,
+            output,
+        } => match image {
+            None => {
+                pause::write_binary(&output)?;
+                println!(
+                    "{}",
+                    serde_json::json!({"output": output.display().to_string(), "bytes": pause::BINARY.len()})
+                );
+                Ok(())
+            }
+            Some(reference) => {
+                let reference = ImageRef::parse(&reference)?;
+                let layer = layer::from_bytes(pause::IMAGE_PATH, pause::BINARY)?;
+                let run = RunConfig {
+                    entrypoint: vec![pause::IMAGE_PATH.into()],
+                    ..Default::default()
+                };
+                write_image(
+                    &Image::new(reference, &run, vec![layer]),
+                    format.into(),
+                    &output,
+                )
+            }
+        },
     }
-    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -101,3 +101,31 @@ fn bad_input_fails_with_one_line_and_writes_nothing() {
         assert!(!out.exists(), "an archive was written for bad input");
     }
 }
+
+#[test]
+fn pause_writes_a_static_binary_that_runs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pause");
+    let run = image_pusher(&["pause", "-o", out.to_str().unwrap()]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let version = Command::new(&out).arg("-v").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        "kubeadm-nspawn-pause 1"
+    );
+    let image = dir.path().join("pause.tar");
+    let run = image_pusher(&[
+        "pause",
+        "--image",
+        "kubeadm-nspawn.local/pause:3.9",
+        "-o",
+        image.to_str().unwrap(),
+    ]);
+    let line: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(line["name"], "kubeadm-nspawn.local/pause:3.9");
+    assert_eq!(line["layers"].as_array().unwrap().len(), 1);
+}

@@ -10,6 +10,8 @@
 //!   another's snapshot;
 //! - [`bin`], [`run`]: the workspace's binaries, and running them with captured output.
 
+pub mod cluster;
+
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -227,7 +229,7 @@ fn mount_points() -> Vec<String> {
         .collect()
 }
 
-fn list_dir(dir: &str) -> Vec<String> {
+fn list_dir(dir: impl AsRef<Path>) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -629,6 +631,42 @@ impl Drop for TestNode {
         self.stop(std::time::Duration::from_secs(10));
         let _ = run("umount", &["-l", self.root.to_str().unwrap_or_default()]);
     }
+}
+
+/// Debian's busybox-static binary, fetched the way the issue asks (`apt-get download` of the
+/// package into `dir`, `dpkg-deb -x`), so tests use a real static binary from the archive.
+pub fn debian_busybox_static(dir: &Path) -> PathBuf {
+    let extracted = dir.join("busybox-static");
+    let busybox = extracted.join("bin/busybox");
+    if busybox.exists() {
+        return busybox;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let download = Command::new("apt-get")
+        .args(["download", "-q", "busybox-static"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        download.status.success(),
+        "apt-get download busybox-static (needs Debian's archive; run `apt-get update`): {}",
+        String::from_utf8_lossy(&download.stderr)
+    );
+    let deb = list_dir(dir)
+        .into_iter()
+        .find(|f| f.starts_with("busybox-static_") && f.ends_with(".deb"))
+        .expect("the downloaded .deb");
+    run_ok(
+        "dpkg-deb",
+        &[
+            "-x",
+            dir.join(deb).to_str().unwrap(),
+            extracted.to_str().unwrap(),
+        ],
+    );
+    assert!(busybox.exists(), "no bin/busybox in busybox-static");
+    busybox
 }
 
 #[cfg(test)]
