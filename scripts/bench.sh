@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints figures as `name value unit` lines: base image cache hit, `up` of 1 and 3 nodes from a warm
-# cache, `down`, memory of an idle booted node (its cgroup) and extra disk per node. Needs root and a
+# cache, `down`, memory of an idle booted node (its cgroup), extra disk per node, and image-pusher:
+# a ~50 MB image pushed to 1 node and to 3 nodes, and a repeat push (skipped by config digest). Needs root and a
 # built workspace (scripts/setup-host). Figures only: nothing here passes or fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,20 @@ for n in 1 3; do
       dir=$state/clusters/knsbench/nodes/$node
       echo "extra_disk_$node $(du -smx "$dir/upper" "$dir/containerd" "$dir/kubelet" | awk '{ s += $1 } END { print s }') MiB"
     done
+    # Two different 50 MB images (random bytes: nothing to share or compress), so the 3-node push
+    # is a first push everywhere.
+    for img in one three; do
+      head -c 50000000 /dev/urandom > "$state/blob-$img"
+      "$bin/image-pusher" build --name "kubeadm-nspawn.local/bench:$img" --binary "$state/blob-$img:/blob" \
+        -o "$state/bench-$img.tar" >/dev/null
+    done
+    nodes3=(--node knsbench-n0 --node knsbench-n1 --node knsbench-n2)
+    t=$(now); "$bin/image-pusher" push --node knsbench-n0 --archive "$state/bench-one.tar" >/dev/null 2>&1
+    echo "push_50MB_1_node $(since "$t") s"
+    t=$(now); "$bin/image-pusher" push "${nodes3[@]}" --archive "$state/bench-three.tar" >/dev/null 2>&1
+    echo "push_50MB_3_nodes $(since "$t") s"
+    t=$(now); "$bin/image-pusher" push "${nodes3[@]}" --archive "$state/bench-three.tar" >/dev/null 2>&1
+    echo "push_50MB_3_nodes_repeat $(since "$t") s"
   fi
   t=$(now); kns down --name knsbench >/dev/null 2>&1
   echo "down_${n}_nodes $(since "$t") s"

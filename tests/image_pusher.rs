@@ -191,6 +191,21 @@ fn push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive() {
                 "the nodes' images after a refused push"
             );
 
+            // `kubeadm-nspawn load`: every node of the cluster, like `kind load image-archive`.
+            let pause = sweeper.workdir.join("pause.tar");
+            let pause_ref = "kubeadm-nspawn.local/pause:load";
+            run_ok(
+                bin("image-pusher"),
+                &["pause", "--image", pause_ref, "-o", pause.to_str().unwrap()],
+            );
+            let loaded = c.run(&["load", "--name", &c.name, pause.to_str().unwrap()]);
+            assert_ok(&loaded, "kubeadm-nspawn load");
+            let summary: Value = serde_json::from_slice(&loaded.stdout).unwrap();
+            for i in 0..2 {
+                assert_eq!(names(&summary, i, "loaded"), vec![pause_ref.to_owned()]);
+            }
+            assert!(node_images(&c, &n1).contains(pause_ref));
+
             assert_ok(&c.run(&["down", "--name", &c.name]), "down");
         },
     );
@@ -337,6 +352,13 @@ fn bad_push_input_is_refused_before_any_node_is_touched() {
                 );
                 assert!(out.stdout.is_empty(), "{args:?} printed a summary");
             }
+            let c = TestCluster::new(sweeper);
+            assert_fails_with(&c.run(&["load", "--name", &c.name, a]), "no cluster");
+            assert_fails_with(
+                &c.run(&["load", "--name", &c.name, missing]),
+                "no such file",
+            );
+            assert!(!c.state_dir.join("clusters").join(&c.name).exists());
         },
     );
 }

@@ -104,8 +104,10 @@ fn import_command(node: &Node) -> Command {
         NAMESPACE,
         "images",
         "import",
-        // Also names each image by digest, so an archive entry without a tag stays reachable.
+        // Also names each image by digest, so an archive entry without a tag stays reachable; a
+        // named image keeps only its name (no extra `import-<date>@sha256:...` entries).
         "--digests",
+        "--skip-digest-for-named",
         "-",
     ])
 }
@@ -125,7 +127,7 @@ mod tests {
         assert_eq!(command.get_program(), "nsenter");
         assert_eq!(
             args.join(" "),
-            "-t 42 -a -- ctr -n k8s.io images import --digests -"
+            "-t 42 -a -- ctr -n k8s.io images import --digests --skip-digest-for-named -"
         );
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod network;
 pub mod node;
 pub mod overlay;
+pub mod push;
 mod signals;
 pub mod state;
 pub mod tools;
@@ -161,6 +162,34 @@ pub fn exec(state_dir: &Path, node: &str, args: &[String]) -> Result<i32> {
     use std::os::unix::process::ExitStatusExt;
     // A command killed by a signal exits like a shell would report it: 128 + the signal.
     Ok(status.code().unwrap_or(128 + status.signal().unwrap_or(0)))
+}
+
+/// Loads image archives into every node of a cluster (like `kind load image-archive`).
+pub fn load(
+    state_dir: &Path,
+    name: &ClusterName,
+    archives: &[PathBuf],
+) -> Result<serde_json::Value> {
+    require_root()?;
+    if archives.is_empty() {
+        return Err(Error::InvalidArgument(
+            "give at least one image archive".into(),
+        ));
+    }
+    if let Some(missing) = archives.iter().find(|a| !a.is_file()) {
+        return Err(Error::InvalidArgument(format!(
+            "{}: no such file",
+            missing.display()
+        )));
+    }
+    let paths = ClusterPaths::new(state_dir, name);
+    if !paths.state_file().exists() {
+        return Err(Error::InvalidArgument(format!(
+            "no cluster {name:?}: create it with `kubeadm-nspawn up --name {name}`"
+        )));
+    }
+    let state = ClusterState::load(&paths.state_file())?;
+    push::push(&state.nodes, archives, &[])
 }
 
 pub fn default_state_dir() -> PathBuf {

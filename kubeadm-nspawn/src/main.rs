@@ -83,6 +83,15 @@ enum Command {
     },
     /// An interactive shell in a node.
     Shell { node: String },
+    /// Load image archives (docker-archive or OCI tarballs, e.g. `docker save` output or
+    /// `_output/release-images/amd64/*.tar`) into every node's containerd, like `kind load
+    /// image-archive`. Nodes that already hold an image with the same config digest skip it.
+    Load {
+        #[arg(required = true, value_name = "IMAGE-ARCHIVE")]
+        archives: Vec<PathBuf>,
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,6 +187,10 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Exec { node, command } => {
             return Ok(kubeadm_nspawn::exec(&state_dir, &node, &command)?)
+        }
+        Command::Load { archives, name } => {
+            let summary = kubeadm_nspawn::load(&state_dir, &ClusterName::new(&name)?, &archives)?;
+            println!("{summary}");
         }
         Command::Shell { node } => {
             return Ok(kubeadm_nspawn::exec(

@@ -1,0 +1,31 @@
+//! Images and binaries into a cluster's nodes, by running `image-pusher push` with the nodes'
+//! PIDs (its progress passes through on stderr; its JSON summary comes back).
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::node;
+use crate::state::NodeState;
+use crate::tools;
+
+/// `image-pusher push` into `nodes`: every archive, every `HOST_PATH:NODE_PATH` binary.
+pub fn push(nodes: &[NodeState], archives: &[PathBuf], binaries: &[String]) -> Result<Value> {
+    let mut args: Vec<String> = vec!["push".into()];
+    for n in nodes {
+        let pid = n
+            .pid
+            .filter(|p| node::is_running(*p, &n.name))
+            .ok_or_else(|| Error::node(&n.name, "is not running: `kubeadm-nspawn up` it again"))?;
+        args.extend(["--node".into(), pid.to_string()]);
+    }
+    for archive in archives {
+        args.extend(["--archive".into(), archive.display().to_string()]);
+    }
+    for binary in binaries {
+        args.extend(["--binary".into(), binary.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    tools::run_json("image-pusher", &args)
+}
