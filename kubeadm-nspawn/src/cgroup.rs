@@ -80,6 +80,36 @@ pub fn kill_all(node: &str, timeout: std::time::Duration) -> Result<()> {
     }
 }
 
+/// SIGKILLs the node's pods: every process under a `kubepods` cgroup of the node (kubelet's
+/// cgroupfs driver puts them there, where the node's systemd does not look; a poweroff would wait
+/// on them for ever: DESIGN.md §7.1).
+pub fn kill_pods(node: &str) {
+    for hierarchy in hierarchies() {
+        for dir in find_named(&hierarchy.join(PARENT).join(node), "kubepods") {
+            for pid in procs_under(&dir) {
+                // SAFETY: plain kill(2) of a pod process inside this node's own cgroup.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+fn find_named(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut found = vec![];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.filter_map(|e| e.ok()) {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                if entry.file_name() == name {
+                    found.push(entry.path());
+                } else {
+                    found.extend(find_named(&entry.path(), name));
+                }
+            }
+        }
+    }
+    found
+}
+
 fn procs_under(dir: &Path) -> Vec<i32> {
     let mut pids: Vec<i32> = std::fs::read_to_string(dir.join("cgroup.procs"))
         .unwrap_or_default()

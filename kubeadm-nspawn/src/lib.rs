@@ -5,6 +5,10 @@ pub mod actions;
 pub mod cgroup;
 pub mod cluster;
 pub mod error;
+pub mod images;
+pub mod kube;
+pub mod kubeadm;
+pub mod kubeconfig;
 pub mod network;
 pub mod node;
 pub mod overlay;
@@ -17,10 +21,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::actions::{Context, UpOptions};
+use crate::actions::{Context, InitContext, InitOptions, UpOptions};
 use crate::cluster::{ClusterName, ClusterPaths, MAX_NODES};
 pub use crate::error::{Error, Result};
-use crate::state::{ClusterState, ImageRef};
+use crate::state::{ClusterState, ImageRef, InitPhase, KubernetesState};
 
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -73,6 +77,12 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
         masquerade: opts.masquerade,
         image: ImageRef::default(),
         nodes: vec![],
+        kubernetes: opts.kube.clone().map(|binaries| KubernetesState {
+            binaries,
+            phase: InitPhase::Chosen,
+            kubeconfig: None,
+            pod_cidrs: vec![],
+        }),
     };
     let mut ctx = Context { opts, paths, state };
     let outcome = ctx.save().and_then(|()| actions::up(&mut ctx));
@@ -118,8 +128,101 @@ pub fn down(name: &ClusterName, state_dir: &Path) -> Result<bool> {
         }
         Err(e) => return Err(e),
     };
+    if let Some(k) = &state.kubernetes {
+        if let Some(target) = &k.kubeconfig {
+            let kubectl = k.binaries.path("kubectl");
+            if let Err(e) = kubeconfig::remove(target, &state.name, &kubectl) {
+                eprintln!(
+                    "warning: context {} stays in {}: {e}",
+                    kubeconfig::context_name(&state.name),
+                    target.display()
+                );
+            }
+        }
+    }
     actions::teardown(&state, &paths, STOP_TIMEOUT)?;
     Ok(true)
+}
+
+/// Turns a cluster's booted nodes into a Kubernetes cluster: `kubeadm init` on the first node,
+/// `kubeadm join` on the others, pod network, kubeconfig, Ready nodes. Returns each step's
+/// duration.
+pub fn init(name: &ClusterName, opts: InitOptions) -> Result<Vec<(&'static str, f64)>> {
+    require_root()?;
+    for patch in &opts.patches {
+        let file_name = patch
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        kubeadm::check_patch_name(&file_name).map_err(Error::InvalidArgument)?;
+        if !patch.is_file() {
+            return Err(Error::InvalidArgument(format!(
+                "--kubeadm-patch {}: no such file",
+                patch.display()
+            )));
+        }
+    }
+    let paths = ClusterPaths::new(&opts.state_dir, name);
+    if !paths.state_file().exists() {
+        return Err(Error::NoCluster(name.to_string()));
+    }
+    let state = ClusterState::load(&paths.state_file())?;
+    match state.kubernetes.as_ref().map(|k| k.phase) {
+        Some(InitPhase::Initialized) => {
+            return Err(Error::InvalidArgument(format!(
+                "cluster {name:?} is already initialized: `kubectl --context {}` uses it; \
+                 `kubeadm-nspawn down --name {name}` and `up` for a new one",
+                kubeconfig::context_name(&name.to_string())
+            )))
+        }
+        Some(InitPhase::Initializing) => {
+            return Err(Error::InvalidArgument(format!(
+                "an earlier `init` of cluster {name:?} failed or is still running: \
+                 `kubeadm-nspawn down --name {name}` and `up` it again"
+            )))
+        }
+        _ => {}
+    }
+    if let Some(stopped) = state
+        .nodes
+        .iter()
+        .find(|n| !n.pid.is_some_and(|p| node::is_running(p, &n.name)))
+    {
+        return Err(Error::node(
+            &stopped.name,
+            "is not running: `kubeadm-nspawn down` and `up` the cluster again",
+        ));
+    }
+    signals::install()?;
+    let mut ctx = InitContext {
+        opts,
+        paths,
+        state,
+        kube: None,
+        images: None,
+        config: None,
+        ca_cert_hash: None,
+    };
+    let timings = actions::init(&mut ctx)?;
+    if let Some(k) = &mut ctx.state.kubernetes {
+        k.phase = InitPhase::Initialized;
+    }
+    ctx.save()?;
+    Ok(timings)
+}
+
+/// The cluster's kubeconfig (as `init` wrote it).
+pub fn kubeconfig(state_dir: &Path, name: &ClusterName) -> Result<String> {
+    let paths = ClusterPaths::new(state_dir, name);
+    if !paths.state_file().exists() {
+        return Err(Error::NoCluster(name.to_string()));
+    }
+    let file = paths.dir.join("kubeconfig");
+    std::fs::read_to_string(&file).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "cluster {name:?} has no kubeconfig yet: run `kubeadm-nspawn init --name {name}`"
+        ))
+    })
 }
 
 /// Every cluster's state.

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use kubeadm_nspawn::actions::UpOptions;
+use kubeadm_nspawn::actions::{InitOptions, UpOptions};
 use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
+use kubeadm_nspawn::kube::KubeBinaries;
 
 #[derive(Parser)]
 #[command(
@@ -16,10 +17,14 @@ use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
     about = "Multi-node Kubernetes clusters of systemd-nspawn nodes on one machine",
     long_about = "Multi-node Kubernetes clusters of systemd-nspawn nodes on one machine.\n\n\
         `up` builds (or reuses) the node base image with rootfs-builder, gives each node an overlay root \
-        and its own network namespace wired by cnispawn, and boots them all with systemd-nspawn. `down` \
-        removes a cluster without a trace. Needs root.",
+        and its own network namespace wired by cnispawn, and boots them all with systemd-nspawn. `init` \
+        makes them a Kubernetes cluster with the real kubeadm and your Kubernetes binaries: images are \
+        synthesized from the binaries and pushed into the nodes, nothing is pulled. `down` removes a \
+        cluster without a trace. Needs root.",
     after_help = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  sudo kubeadm-nspawn list\n  \
-        sudo kubeadm-nspawn exec default-n0 -- systemctl status containerd\n  sudo kubeadm-nspawn down"
+        sudo kubeadm-nspawn exec default-n0 -- systemctl status containerd\n  \
+        sudo kubeadm-nspawn init --kube-bin ~/k8s/_output/local/bin/linux/amd64 --extra-bin ~/extra\n  \
+        kubectl get nodes\n  sudo kubeadm-nspawn down"
 )]
 struct Cli {
     /// Where clusters are kept.
@@ -60,6 +65,50 @@ enum Command {
         /// How long a node may take to boot.
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         boot_timeout: u64,
+        /// Record the Kubernetes binaries for a later `init` (checked now).
+        /// Kubernetes binaries (kubeadm, kubelet, kubectl, kube-apiserver, kube-controller-manager,
+        /// kube-scheduler, kube-proxy) in one directory.
+        #[arg(long, value_name = "DIR", conflicts_with = "kube_root")]
+        kube_bin: Option<PathBuf>,
+        /// A Kubernetes source tree built with `make`: its _output/local/bin/linux/amd64 (or
+        /// _output/bin) is used.
+        #[arg(long, value_name = "DIR")]
+        kube_root: Option<PathBuf>,
+        /// crictl (required), etcd (required), coredns (optional: without it no cluster DNS) and
+        /// pause (optional: the project's own is the default).
+        #[arg(long, value_name = "DIR")]
+        extra_bin: Option<PathBuf>,
+    },
+    /// Make the nodes a Kubernetes cluster: kubeadm init on the first node, join the others,
+    /// pod network, kubeconfig context kubeadm-nspawn-NAME, wait for Ready.
+    Init {
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Kubernetes binaries (kubeadm, kubelet, kubectl, kube-apiserver, kube-controller-manager,
+        /// kube-scheduler, kube-proxy) in one directory.
+        #[arg(long, value_name = "DIR", conflicts_with = "kube_root")]
+        kube_bin: Option<PathBuf>,
+        /// A Kubernetes source tree built with `make`: its _output/local/bin/linux/amd64 (or
+        /// _output/bin) is used.
+        #[arg(long, value_name = "DIR")]
+        kube_root: Option<PathBuf>,
+        /// crictl (required), etcd (required), coredns (optional: without it no cluster DNS) and
+        /// pause (optional: the project's own is the default).
+        #[arg(long, value_name = "DIR")]
+        extra_bin: Option<PathBuf>,
+        /// A kubeadm patch file (kubeadm's --patches naming: TARGET[SUFFIX][+strategic|merge|json].yaml,
+        /// TARGET one of etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+        /// kubeletconfiguration). Repeatable.
+        #[arg(long, value_name = "FILE")]
+        kubeadm_patch: Vec<PathBuf>,
+        /// How long to wait for all nodes to be Ready (e.g. 90s, 5m; 0 to not wait).
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+        wait: Duration,
+    },
+    /// Print a cluster's kubeconfig (as `init` merged it into $KUBECONFIG or ~/.kube/config).
+    Kubeconfig {
+        #[arg(long, default_value = "default")]
+        name: String,
     },
     /// Remove a cluster (idempotent).
     Down {
@@ -114,7 +163,20 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             no_masquerade,
             retain,
             boot_timeout,
+            kube_bin,
+            kube_root,
+            extra_bin,
         } => {
+            // Checked before anything is created: a bad directory fails here.
+            let kube = if kube_bin.is_some() || kube_root.is_some() {
+                Some(KubeBinaries::find(
+                    kube_bin.as_deref(),
+                    kube_root.as_deref(),
+                    extra_bin.as_deref(),
+                )?)
+            } else {
+                None
+            };
             let mut image_args = vec![
                 "--method".to_string(),
                 match image_method {
@@ -137,6 +199,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 masquerade: !no_masquerade,
                 image_args,
                 boot_timeout: Duration::from_secs(boot_timeout),
+                kube,
             };
             let started = std::time::Instant::now();
             let state = kubeadm_nspawn::up(opts, &state_dir, retain)?;
@@ -188,6 +251,55 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
         Command::Exec { node, command } => {
             return Ok(kubeadm_nspawn::exec(&state_dir, &node, &command)?)
         }
+        Command::Init {
+            name,
+            kube_bin,
+            kube_root,
+            extra_bin,
+            kubeadm_patch,
+            wait,
+        } => {
+            let name = ClusterName::new(&name)?;
+            let opts = InitOptions {
+                state_dir: state_dir.clone(),
+                kube_bin,
+                kube_root,
+                extra_bin,
+                patches: kubeadm_patch,
+                wait,
+                kubeconfig: kubeadm_nspawn::kubeconfig::default_path(),
+            };
+            let kubeconfig = opts.kubeconfig.clone();
+            let started = std::time::Instant::now();
+            let timings = kubeadm_nspawn::init(&name, opts)?;
+            eprintln!(
+                "\nCluster {:?} is initialized ({:.1} s):",
+                name.to_string(),
+                started.elapsed().as_secs_f64()
+            );
+            for (step, seconds) in &timings {
+                eprintln!("  {step:<45} {seconds:>6.1} s");
+            }
+            eprintln!(
+                "\nkubectl uses it now (context {} in {}): kubectl get nodes",
+                kubeadm_nspawn::kubeconfig::context_name(&name.to_string()),
+                kubeconfig.display()
+            );
+            let json: serde_json::Map<String, serde_json::Value> = timings
+                .iter()
+                .map(|(s, t)| (s.to_string(), serde_json::json!(t)))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"name": name.to_string(), "seconds": started.elapsed().as_secs_f64(), "steps": json})
+            );
+        }
+        Command::Kubeconfig { name } => {
+            print!(
+                "{}",
+                kubeadm_nspawn::kubeconfig(&state_dir, &ClusterName::new(&name)?)?
+            );
+        }
         Command::Load { archives, name } => {
             let summary = kubeadm_nspawn::load(&state_dir, &ClusterName::new(&name)?, &archives)?;
             println!("{summary}");
@@ -201,6 +313,23 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// `90s`, `5m`, `1h`, `0` (seconds without a unit).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, ""), |i| text.split_at(i));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a duration like 90s, 5m or 1h"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{text:?}: expected a duration like 90s, 5m or 1h")),
+    };
+    Ok(Duration::from_secs(seconds))
 }
 
 fn print_nodes(state: &kubeadm_nspawn::state::ClusterState) {

@@ -180,6 +180,53 @@ pub fn command(node: &NodeState, args: &[&str]) -> Result<Command> {
     Ok(cmd)
 }
 
+/// Runs a command in the node and returns its stdout; a failure carries the command's last lines
+/// of output.
+pub fn run(node: &NodeState, args: &[&str]) -> Result<String> {
+    run_with_input(node, args, None)
+}
+
+/// [`run`] with `input` on the command's stdin.
+pub fn run_with_input(node: &NodeState, args: &[&str], input: Option<&[u8]>) -> Result<String> {
+    use std::io::Write;
+    let mut child = command(node, args)?
+        .stdin(if input.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io("run", "nsenter", e))?;
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin
+            .write_all(input)
+            .map_err(|e| Error::io("write to", args[0], e))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::io("run", "nsenter", e))?;
+    if !out.status.success() {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        return Err(Error::node(
+            &node.name,
+            format!(
+                "`{}` failed ({}):\n{}",
+                args.join(" "),
+                out.status,
+                lines[lines.len().saturating_sub(12)..].join("\n")
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// The last lines of the node's log, for error messages.
 pub fn log_tail(node: &NodeState, lines: usize) -> String {
     let text = std::fs::read_to_string(node.dir.join("log")).unwrap_or_default();

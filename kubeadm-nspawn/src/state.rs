@@ -17,6 +17,33 @@ pub struct ClusterState {
     pub masquerade: bool,
     pub image: ImageRef,
     pub nodes: Vec<NodeState>,
+    /// Set once Kubernetes binaries are chosen (`up --kube-bin`, `init`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesState>,
+}
+
+/// How far `init` got.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitPhase {
+    /// Binaries chosen by `up`; `init` not run yet.
+    Chosen,
+    /// `init` started (and is running, or failed part-way).
+    Initializing,
+    Initialized,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesState {
+    pub binaries: crate::kube::KubeBinaries,
+    pub phase: InitPhase,
+    /// The user's kubeconfig the cluster's context was merged into (`down` takes it out again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<PathBuf>,
+    /// podCIDR of each node, in node order.
+    #[serde(default)]
+    pub pod_cidrs: Vec<String>,
 }
 
 /// The base image, as rootfs-builder reported it (its key keeps `rootfs-builder gc` off it).
@@ -85,6 +112,7 @@ mod tests {
                 pid: Some(42),
                 network_failed: false,
             }],
+            kubernetes: None,
         };
         state.save(&path).unwrap();
         assert_eq!(ClusterState::load(&path).unwrap(), state);

@@ -17,6 +17,10 @@ pub fn teardown(state: &ClusterState, paths: &ClusterPaths, stop_timeout: Durati
             first_error.get_or_insert(e);
         }
     };
+    // Pods first: a node's systemd waits on them and would not power off.
+    for n in &state.nodes {
+        cgroup::kill_pods(&n.name);
+    }
     std::thread::scope(|scope| {
         for n in &state.nodes {
             scope.spawn(move || node::stop(n, stop_timeout));

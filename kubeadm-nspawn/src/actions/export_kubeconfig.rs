@@ -1,0 +1,43 @@
+//! Step: the cluster's kubeconfig, kept in the cluster directory and merged into the user's
+//! kubeconfig as context `kubeadm-nspawn-<cluster>`.
+
+use crate::error::{Error, Result};
+use crate::kubeconfig;
+
+use super::InitContext;
+
+pub fn run(ctx: &mut InitContext) -> Result<()> {
+    let first = &ctx.state.nodes[0];
+    let admin_path = first.dir.join("rootfs/etc/kubernetes/admin.conf");
+    let admin =
+        std::fs::read_to_string(&admin_path).map_err(|e| Error::io("read", &admin_path, e))?;
+    let server = format!("https://{}:6443", first.ip);
+    let config = kubeconfig::from_admin_conf(&admin, &ctx.state.name, &server)?;
+    let ours = ctx.paths.dir.join("kubeconfig");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&ours)
+            .and_then(|mut f| f.write_all(config.as_bytes()))
+            .map_err(|e| Error::io("write", &ours, e))?;
+    }
+    let kubectl = ctx.kube()?.path("kubectl");
+    let target = ctx.opts.kubeconfig.clone();
+    // Recorded first: a failed merge may still have written, and `down` must look there.
+    if let Some(k) = &mut ctx.state.kubernetes {
+        k.kubeconfig = Some(target.clone());
+    }
+    ctx.save()?;
+    kubeconfig::merge(&target, &ours, &kubectl)?;
+    eprintln!(
+        "   context {} in {}",
+        kubeconfig::context_name(&ctx.state.name),
+        target.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Step: find the Kubernetes binaries (flags of `init`, else what `up` recorded), check they are
+//! one build, and mark the cluster as initializing.
+
+use crate::error::{Error, Result};
+use crate::kube::KubeBinaries;
+use crate::state::{InitPhase, KubernetesState};
+
+use super::InitContext;
+
+pub fn run(ctx: &mut InitContext) -> Result<()> {
+    let o = &ctx.opts;
+    let binaries = if o.kube_bin.is_some() || o.kube_root.is_some() {
+        KubeBinaries::find(
+            o.kube_bin.as_deref(),
+            o.kube_root.as_deref(),
+            o.extra_bin.as_deref(),
+        )?
+    } else {
+        match &ctx.state.kubernetes {
+            Some(k) => {
+                let mut b = k.binaries.clone();
+                if let Some(extra) = &o.extra_bin {
+                    b.extra_dir = Some(extra.clone());
+                }
+                b
+            }
+            None => KubeBinaries::find(None, None, None)?,
+        }
+    };
+    if binaries.extra("crictl").is_none() {
+        return Err(Error::InvalidArgument(
+            "no crictl: kubeadm needs it in every node; put it in --extra-bin DIR \
+             (cri-tools: `go build ./cmd/crictl`)"
+                .into(),
+        ));
+    }
+    eprintln!(
+        "   Kubernetes {} from {}",
+        binaries.version,
+        binaries.dir.display()
+    );
+    ctx.kube = Some(binaries.clone());
+    ctx.state.kubernetes = Some(KubernetesState {
+        binaries,
+        phase: InitPhase::Initializing,
+        kubeconfig: None,
+        pod_cidrs: vec![],
+    });
+    ctx.save()
+}

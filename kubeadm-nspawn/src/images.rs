@@ -1,0 +1,511 @@
+//! The container images a kubeadm cluster needs, synthesized offline from the Kubernetes binaries
+//! by `image-pusher build` and named under a private repository that no node can pull from, so
+//! nothing is ever pulled: kube-apiserver, kube-controller-manager, kube-scheduler (static, one
+//! layer), kube-proxy and etcd (on a small runtime layer: libc, iptables, conntrack, copied from
+//! the node base so they match the node's iptables backend; one shared layer, stored once),
+//! CoreDNS and pause (static, at `/`). Cached by content under the state directory.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::kube::{version_of, KubeBinaries};
+use crate::tools;
+
+/// The repository every synthesized image is named under (also containerd's sandbox image in the
+/// node base: `kubeadm-nspawn.local/pause:3.9`).
+pub const REPOSITORY: &str = "kubeadm-nspawn.local";
+/// The pause tag the node base's containerd uses as its sandbox image.
+pub const SANDBOX_PAUSE_TAG: &str = "3.9";
+/// Bump when what goes into the images changes, so cached sets are rebuilt.
+const RECIPE: &str = "1";
+
+/// Files of the node base the runtime layer carries (plus what they link against).
+const RUNTIME_BINARIES: &[&str] = &[
+    "usr/sbin/xtables-nft-multi",
+    "usr/sbin/xtables-legacy-multi",
+    "usr/sbin/conntrack",
+];
+const RUNTIME_DIRS: &[&str] = &["usr/lib/x86_64-linux-gnu/xtables"];
+const RUNTIME_FILES: &[&str] = &["etc/protocols", "etc/services", "etc/ethertypes"];
+/// The iptables front ends kube-proxy calls, all the multi-call binary of the node's default
+/// (nft) backend, as Debian's alternatives pick it in the node.
+const IPTABLES_NAMES: &[&str] = &[
+    "iptables",
+    "iptables-save",
+    "iptables-restore",
+    "ip6tables",
+    "ip6tables-save",
+    "ip6tables-restore",
+    "iptables-nft",
+    "iptables-nft-save",
+    "iptables-nft-restore",
+    "ip6tables-nft",
+    "ip6tables-nft-save",
+    "ip6tables-nft-restore",
+];
+const IPTABLES_LEGACY_NAMES: &[&str] = &[
+    "iptables-legacy",
+    "iptables-legacy-save",
+    "iptables-legacy-restore",
+    "ip6tables-legacy",
+    "ip6tables-legacy-save",
+    "ip6tables-legacy-restore",
+];
+/// usrmerge links of a bookworm root.
+const ROOT_LINKS: &[&str] = &["bin", "sbin", "lib", "lib64"];
+
+/// The archives to push and the tags kubeadm must be told about.
+#[derive(Debug, Clone)]
+pub struct ImageSet {
+    pub dir: PathBuf,
+    /// Only the control-plane node runs these.
+    pub control_plane: Vec<PathBuf>,
+    /// Every node runs these (kube-proxy, pause, CoreDNS).
+    pub every_node: Vec<PathBuf>,
+    pub etcd_tag: String,
+    /// None when there is no CoreDNS binary: the addon is skipped.
+    pub coredns_tag: Option<String>,
+}
+
+/// One image of the set: built from binaries (optionally on the runtime layer), or the embedded
+/// pause when `binaries` is empty.
+struct Spec {
+    file: &'static str,
+    reference: String,
+    binaries: Vec<String>,
+    on_runtime_layer: bool,
+    entrypoint: Option<&'static str>,
+    control_plane: bool,
+}
+
+impl Spec {
+    fn new(file: &'static str, reference: String, binary: String, control_plane: bool) -> Self {
+        Spec {
+            file,
+            reference,
+            binaries: vec![binary],
+            on_runtime_layer: false,
+            entrypoint: None,
+            control_plane,
+        }
+    }
+
+    /// `image-pusher` arguments writing the image to `output`.
+    fn args(&self, runtime_layer: &Path, output: &Path) -> Vec<String> {
+        let mut args: Vec<String> = if self.binaries.is_empty() {
+            // The project's own static pause (image-pusher embeds it).
+            vec!["pause".into(), "--image".into(), self.reference.clone()]
+        } else {
+            let mut args = vec!["build".into(), "--name".into(), self.reference.clone()];
+            for b in &self.binaries {
+                args.extend(["--binary".into(), b.clone()]);
+            }
+            if self.on_runtime_layer {
+                args.extend(["--base".into(), runtime_layer.display().to_string()]);
+            }
+            if let Some(e) = self.entrypoint {
+                args.extend(["--entrypoint".into(), e.into()]);
+            }
+            args
+        };
+        args.extend(["-o".into(), output.display().to_string()]);
+        args
+    }
+}
+
+/// Builds (or finds in the cache) the image set for `kube`, with a runtime layer made from the
+/// node base `rootfs`.
+pub fn prepare(
+    kube: &KubeBinaries,
+    rootfs: &Path,
+    base_key: &str,
+    cache: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<ImageSet> {
+    let etcd = kube.extra("etcd").ok_or_else(|| {
+        Error::InvalidArgument(
+            "no etcd binary: put one in --extra-bin DIR (e.g. from Debian's etcd-server package)"
+                .into(),
+        )
+    })?;
+    let coredns = kube.extra("coredns");
+    let pause = kube.extra("pause");
+    let etcd_version = version_of(&etcd, &["--version"])?;
+    let etcd_tag = format!(
+        "{}-0",
+        etcd_version.rsplit(' ').next().unwrap_or(&etcd_version)
+    );
+    let coredns_tag = match &coredns {
+        Some(c) => {
+            let v = version_of(c, &["-version"])?;
+            Some(format!("v{}", v.trim_start_matches("CoreDNS-")))
+        }
+        None => None,
+    };
+    let mut inputs: Vec<PathBuf> = crate::kube::KUBE_BINARIES
+        .iter()
+        .map(|b| kube.path(b))
+        .collect();
+    inputs.extend(
+        [Some(etcd.clone()), coredns.clone(), pause.clone()]
+            .into_iter()
+            .flatten(),
+    );
+    let key = cache_key(&kube.version, base_key, &inputs)?;
+    let dir = cache.join(&key[..16]);
+
+    let v = &kube.version;
+    let bin = |name: &str| kube.path(name).display().to_string();
+    let image = |name: &str, tag: &str| format!("{REPOSITORY}/{name}:{tag}");
+    let mut specs = vec![
+        Spec::new(
+            "kube-apiserver.tar",
+            image("kube-apiserver", v),
+            bin("kube-apiserver"),
+            true,
+        ),
+        Spec::new(
+            "kube-controller-manager.tar",
+            image("kube-controller-manager", v),
+            bin("kube-controller-manager"),
+            true,
+        ),
+        Spec::new(
+            "kube-scheduler.tar",
+            image("kube-scheduler", v),
+            bin("kube-scheduler"),
+            true,
+        ),
+        Spec {
+            on_runtime_layer: true,
+            ..Spec::new(
+                "kube-proxy.tar",
+                image("kube-proxy", v),
+                bin("kube-proxy"),
+                false,
+            )
+        },
+        Spec {
+            on_runtime_layer: true,
+            ..Spec::new(
+                "etcd.tar",
+                image("etcd", &etcd_tag),
+                etcd.display().to_string(),
+                true,
+            )
+        },
+    ];
+    if let (Some(coredns), Some(tag)) = (&coredns, &coredns_tag) {
+        specs.push(Spec {
+            entrypoint: Some("/coredns"),
+            ..Spec::new(
+                "coredns.tar",
+                image("coredns", tag),
+                format!("{}:/coredns", coredns.display()),
+                false,
+            )
+        });
+    }
+    let pause_ref = image("pause", SANDBOX_PAUSE_TAG);
+    specs.push(match &pause {
+        Some(p) => Spec {
+            entrypoint: Some("/pause"),
+            ..Spec::new(
+                "pause.tar",
+                pause_ref,
+                format!("{}:/pause", p.display()),
+                false,
+            )
+        },
+        None => Spec {
+            binaries: vec![],
+            ..Spec::new("pause.tar", pause_ref, String::new(), false)
+        },
+    });
+
+    let set = ImageSet {
+        control_plane: specs
+            .iter()
+            .filter(|s| s.control_plane)
+            .map(|s| dir.join(s.file))
+            .collect(),
+        every_node: specs
+            .iter()
+            .filter(|s| !s.control_plane)
+            .map(|s| dir.join(s.file))
+            .collect(),
+        dir: dir.clone(),
+        etcd_tag,
+        coredns_tag,
+    };
+    if dir.join("complete").exists() {
+        progress(&format!("images for {v} are cached in {}", dir.display()));
+        return Ok(set);
+    }
+    // Built in a staging directory and renamed: a half-built set is never taken for a cached one.
+    let staging = cache.join(format!(".build-{}-{}", &key[..16], std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let finished = build_all(&specs, &staging, rootfs, progress)
+        .and_then(|()| {
+            std::fs::write(staging.join("complete"), key.as_bytes())
+                .map_err(|e| Error::io("write", staging.join("complete"), e))
+        })
+        .and_then(|()| {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::rename(&staging, &dir).map_err(|e| Error::io("rename into place", &dir, e))
+        });
+    if finished.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    finished.map(|()| set)
+}
+
+fn build_all(specs: &[Spec], staging: &Path, rootfs: &Path, progress: &dyn Fn(&str)) -> Result<()> {
+    std::fs::create_dir_all(staging).map_err(|e| Error::io("create", staging, e))?;
+    let runtime_layer = staging.join("runtime-base");
+    runtime_base(rootfs, &runtime_layer)?;
+    // Two at a time: the big ones (kube-apiserver, ~100 MB) are held in memory while built.
+    for pair in specs.chunks(2) {
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = pair
+                .iter()
+                .map(|spec| {
+                    let args = spec.args(&runtime_layer, &staging.join(spec.file));
+                    scope.spawn(move || {
+                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                        tools::run_quiet("image-pusher", &args).map(|_| ())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::InvalidArgument("an image build panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        for (spec, result) in pair.iter().zip(results) {
+            result?;
+            progress(&format!("built {} ({})", spec.file, spec.reference));
+        }
+    }
+    Ok(())
+}
+
+fn cache_key(version: &str, base_key: &str, inputs: &[PathBuf]) -> Result<String> {
+    let mut hasher = Sha256::new();
+    hasher.update(format!(
+        "recipe {RECIPE}\nversion {version}\nbase {base_key}\n"
+    ));
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|e| Error::io("stat", input, e))?;
+        // Size and mtime, not content: hashing ~600 MB of binaries on every init would cost more
+        // than it saves; a rebuilt binary gets a new mtime.
+        hasher.update(format!(
+            "{} {} {}.{}\n",
+            input.display(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        ));
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The runtime layer: iptables (both backends), conntrack and what they link against, copied
+/// from the node base, so kube-proxy programs the node's netfilter with the node's own tools.
+fn runtime_base(rootfs: &Path, out: &Path) -> Result<()> {
+    let mut wanted: Vec<String> = RUNTIME_BINARIES.iter().map(|s| s.to_string()).collect();
+    for dir in RUNTIME_DIRS {
+        let full = rootfs.join(dir);
+        let entries = std::fs::read_dir(&full).map_err(|e| Error::io("list", &full, e))?;
+        for entry in entries.flatten() {
+            wanted.push(format!("{dir}/{}", entry.file_name().to_string_lossy()));
+        }
+    }
+    let mut libraries = shared_libraries(rootfs, &wanted)?;
+    wanted.extend(RUNTIME_FILES.iter().map(|s| s.to_string()));
+    wanted.append(&mut libraries);
+    wanted.sort();
+    wanted.dedup();
+    std::fs::create_dir_all(out).map_err(|e| Error::io("create", out, e))?;
+    for link in ROOT_LINKS {
+        copy_entry(rootfs, out, link)?;
+    }
+    for path in &wanted {
+        copy_entry(rootfs, out, path)?;
+    }
+    let sbin = out.join("usr/sbin");
+    for (names, target) in [
+        (IPTABLES_NAMES, "xtables-nft-multi"),
+        (IPTABLES_LEGACY_NAMES, "xtables-legacy-multi"),
+    ] {
+        for name in names {
+            let link = sbin.join(name);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(target, &link).map_err(|e| Error::io("link", &link, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The shared libraries `paths` (inside `rootfs`) load, as paths inside `rootfs`, by running the
+/// base's own `ldd` in it.
+fn shared_libraries(rootfs: &Path, paths: &[String]) -> Result<Vec<String>> {
+    let out = Command::new("chroot")
+        .arg(rootfs)
+        .arg("ldd")
+        .args(paths.iter().map(|p| format!("/{p}")))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::io("run", "chroot", e))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut libraries = vec![];
+    for line in text.lines() {
+        // "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "\t/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let path = match line.split_once("=>") {
+            Some((_, right)) => right.trim().split(' ').next().unwrap_or_default(),
+            None => line.trim().split(' ').next().unwrap_or_default(),
+        };
+        if path.starts_with('/') {
+            libraries.push(path.trim_start_matches('/').to_owned());
+        }
+    }
+    if libraries.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "cannot list the shared libraries of the node base's iptables ({})",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(libraries)
+}
+
+/// Copies `rel` from `rootfs` to `out` as it is (file, or symlink and what it points at), creating
+/// parents. Paths go through the usrmerge links (`lib` → `usr/lib`) by resolving the parent.
+fn copy_entry(rootfs: &Path, out: &Path, rel: &str) -> Result<()> {
+    let rel = resolve_parent(rootfs, rel);
+    let source = rootfs.join(&rel);
+    let target = out.join(&rel);
+    if target.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    let meta = match source.symlink_metadata() {
+        Ok(m) => m,
+        Err(_) => return Ok(()), // optional files (e.g. /etc/ethertypes) may be absent
+    };
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    }
+    if meta.file_type().is_symlink() {
+        let link = std::fs::read_link(&source).map_err(|e| Error::io("read link", &source, e))?;
+        std::os::unix::fs::symlink(&link, &target).map_err(|e| Error::io("link", &target, e))?;
+        if rel.contains('/') {
+            let pointed = if link.is_absolute() {
+                link.to_string_lossy().trim_start_matches('/').to_owned()
+            } else {
+                let parent = Path::new(&rel).parent().unwrap_or(Path::new(""));
+                parent.join(&link).to_string_lossy().into_owned()
+            };
+            copy_entry(rootfs, out, &normalize(&pointed))?;
+        }
+    } else if meta.is_file() {
+        std::fs::copy(&source, &target).map_err(|e| Error::io("copy", &source, e))?;
+    }
+    Ok(())
+}
+
+/// `rel` with its directory part resolved through symlinks inside `rootfs` (for usrmerge).
+fn resolve_parent(rootfs: &Path, rel: &str) -> String {
+    let path = Path::new(rel);
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return rel.to_owned();
+    };
+    if parent.as_os_str().is_empty() {
+        return rel.to_owned();
+    }
+    match std::fs::canonicalize(rootfs.join(parent))
+        .ok()
+        .and_then(|p| p.strip_prefix(rootfs).ok().map(Path::to_path_buf))
+    {
+        Some(p) => p.join(name).to_string_lossy().into_owned(),
+        None => rel.to_owned(),
+    }
+}
+
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = vec![];
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_normalize_inside_the_root() {
+        assert_eq!(normalize("usr/sbin/../lib/./x"), "usr/lib/x");
+        assert_eq!(normalize("../../etc/x"), "etc/x");
+    }
+
+    #[test]
+    fn image_build_arguments() {
+        let coredns = Spec {
+            entrypoint: Some("/coredns"),
+            ..Spec::new(
+                "coredns.tar",
+                "kubeadm-nspawn.local/coredns:v1.10.1".into(),
+                "/b/coredns:/coredns".into(),
+                false,
+            )
+        };
+        assert_eq!(
+            coredns
+                .args(Path::new("/rt"), Path::new("/o/c.tar"))
+                .join(" "),
+            "build --name kubeadm-nspawn.local/coredns:v1.10.1 --binary /b/coredns:/coredns \
+             --entrypoint /coredns -o /o/c.tar"
+        );
+        let proxy = Spec {
+            on_runtime_layer: true,
+            ..Spec::new(
+                "p.tar",
+                "r/kube-proxy:v1".into(),
+                "/k/kube-proxy".into(),
+                false,
+            )
+        };
+        assert!(proxy
+            .args(Path::new("/rt"), Path::new("/o/p.tar"))
+            .join(" ")
+            .contains("--binary /k/kube-proxy --base /rt -o /o/p.tar"));
+        let pause = Spec {
+            binaries: vec![],
+            ..Spec::new("pause.tar", "r/pause:3.9".into(), String::new(), false)
+        };
+        assert_eq!(
+            pause
+                .args(Path::new("/rt"), Path::new("/o/x.tar"))
+                .join(" "),
+            "pause --image r/pause:3.9 -o /o/x.tar"
+        );
+    }
+}
