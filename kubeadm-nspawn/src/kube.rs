@@ -212,6 +212,37 @@ mod tests {
         assert!(!err.contains("cmd/kubeadm"), "{err}");
     }
 
+    /// Stand-ins that only print a version: this tests the comparison, not Kubernetes.
+    fn version_stubs(dir: &Path, kubelet_version: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        for b in KUBE_BINARIES {
+            let version = match *b {
+                "kubeadm" => "v1.28.7".to_string(),
+                "kubelet" => format!("Kubernetes {kubelet_version}"),
+                _ => "Kubernetes v1.28.7".to_string(),
+            };
+            let path = dir.join(b);
+            std::fs::write(&path, format!("#!/bin/sh\necho '{version}'\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+
+    #[test]
+    fn binaries_of_different_builds_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        version_stubs(dir.path(), "v1.29.0");
+        let err = KubeBinaries::find(Some(dir.path()), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not one build: kubeadm is v1.28.7, kubelet is v1.29.0"),
+            "{err}"
+        );
+        version_stubs(dir.path(), "v1.28.7");
+        let found = KubeBinaries::find(Some(dir.path()), None, None).unwrap();
+        assert_eq!(found.version, "v1.28.7");
+    }
+
     #[test]
     fn missing_binaries_are_named() {
         let dir = tempfile::tempdir().unwrap();

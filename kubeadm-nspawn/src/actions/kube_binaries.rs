@@ -27,12 +27,23 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
             None => KubeBinaries::find(None, None, None)?,
         }
     };
-    if binaries.extra("crictl").is_none() {
-        return Err(Error::InvalidArgument(
-            "no crictl: kubeadm needs it in every node; put it in --extra-bin DIR \
-             (cri-tools: `go build ./cmd/crictl`)"
-                .into(),
-        ));
+    // Checked before the cluster is marked as initializing, so a retry with the right directory
+    // is possible.
+    for (name, why) in [
+        (
+            "crictl",
+            "kubeadm needs it in every node (cri-tools: `go build ./cmd/crictl`)",
+        ),
+        (
+            "etcd",
+            "the control plane's datastore (e.g. Debian's etcd-server package)",
+        ),
+    ] {
+        if binaries.extra(name).is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "no {name} in --extra-bin DIR: {why}"
+            )));
+        }
     }
     eprintln!(
         "   Kubernetes {} from {}",

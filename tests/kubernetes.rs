@@ -1,0 +1,374 @@
+//! End-to-end: a real kubeadm cluster of three nspawn nodes running a Deployment, with the
+//! Kubernetes binaries from `KUBE_BIN` and crictl/etcd/coredns from `KUBE_EXTRA_BIN`. Without
+//! them it prints one `SKIPPED:` line and passes. Also: what `init` refuses (no cluster, missing
+//! binaries, a second init), leaving the cluster and the host as they were.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
+use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok};
+use serde_json::Value;
+
+/// `(KUBE_BIN, KUBE_EXTRA_BIN)`, or None after printing the SKIPPED line.
+fn kube_dirs(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let dir = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|d| d.is_dir())
+    };
+    match (dir("KUBE_BIN"), dir("KUBE_EXTRA_BIN")) {
+        (Some(kube), Some(extra)) => Some((kube, extra)),
+        _ => {
+            println!(
+                "SKIPPED: {test}: set KUBE_BIN (kubeadm, kubelet, kubectl, kube-apiserver, \
+                 kube-controller-manager, kube-scheduler, kube-proxy) and KUBE_EXTRA_BIN \
+                 (crictl, etcd, coredns) to directories"
+            );
+            None
+        }
+    }
+}
+
+struct Kubectl {
+    binary: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl Kubectl {
+    fn output(&self, args: &[&str], input: Option<&str>) -> Output {
+        let mut child = Command::new(&self.binary)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = input {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.output(args, None);
+        assert_ok(&out, &format!("kubectl {}", args.join(" ")));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    /// `kubectl exec POD -- busybox sh -c SCRIPT`, retried for `within` (a new pod's network and
+    /// a new Service's rules take a moment to settle); returns the last output.
+    fn exec_until(&self, pod: &str, script: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = self.output(
+                &[
+                    "exec",
+                    pod,
+                    "--",
+                    "/usr/local/bin/busybox",
+                    "sh",
+                    "-c",
+                    script,
+                ],
+                None,
+            );
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if done(&text) || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+}
+
+const DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      # One replica per node, the control-plane node included.
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        labelSelector:
+          matchLabels: {app: web}
+      tolerations:
+      - key: node-role.kubernetes.io/control-plane
+        effect: NoSchedule
+      containers:
+      - name: web
+        image: IMAGE
+        imagePullPolicy: Never
+        command:
+        - /usr/local/bin/busybox
+        - sh
+        - -c
+        - mkdir -p /www && hostname > /www/index.html && exec /usr/local/bin/busybox httpd -f -p 8080 -h /www
+        ports:
+        - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 8080
+"#;
+
+fn http_get(ip: &str, port: u16) -> String {
+    format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /usr/local/bin/busybox nc -w 3 {ip} {port}")
+}
+
+#[test]
+fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
+    let test = "three_nodes_run_a_deployment_with_pod_traffic_services_and_dns";
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
+        let c = TestCluster::new(sweeper);
+        let kubeconfig = sweeper.workdir.join("kubeconfig");
+        let with_kubeconfig =
+            |args: &[&str]| c.cmd(args).env("KUBECONFIG", &kubeconfig).output().unwrap();
+        let t = Instant::now();
+        assert_ok(&c.up(3, &[]), "up --nodes 3");
+        let up_seconds = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let init = with_kubeconfig(&[
+            "init",
+            "--name",
+            &c.name,
+            "--kube-bin",
+            kube_bin.to_str().unwrap(),
+            "--extra-bin",
+            extra_bin.to_str().unwrap(),
+            "--wait",
+            "3m",
+        ]);
+        assert_ok(&init, "init");
+        println!(
+            "up 3 nodes: {up_seconds:.1} s; init to all nodes Ready: {:.1} s; steps: {}",
+            t.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&init.stdout).trim()
+        );
+
+        // The context landed in $KUBECONFIG, mode 0600, and `kubeconfig` prints the same cluster.
+        let kubectl = Kubectl {
+            binary: kube_bin.join("kubectl"),
+            kubeconfig: kubeconfig.clone(),
+        };
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kubeconfig).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let context = format!("kubeadm-nspawn-{}", c.name);
+        assert_eq!(kubectl.ok(&["config", "current-context"]).trim(), context);
+        let printed = c.run(&["kubeconfig", "--name", &c.name]);
+        assert!(String::from_utf8_lossy(&printed.stdout).contains(&context));
+
+        let nodes = kubectl.json(&["get", "nodes"]);
+        let ready = nodes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| {
+                n["status"]["conditions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+            .count();
+        assert_eq!(ready, 3, "all nodes Ready");
+
+        // A second init is refused and changes nothing.
+        assert_fails_with(&c.run(&["init", "--name", &c.name]), "already initialized");
+
+        // An image of Debian's busybox-static, loaded into every node (nothing is pulled).
+        let archive = sweeper.workdir.join("web.tar");
+        let image = "kubeadm-nspawn.local/web:1";
+        run_ok(
+            bin("image-pusher"),
+            &[
+                "build",
+                "--name",
+                image,
+                "--binary",
+                busybox.to_str().unwrap(),
+                "-o",
+                archive.to_str().unwrap(),
+            ],
+        );
+        assert_ok(
+            &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
+            "load",
+        );
+        let applied = kubectl.output(
+            &["apply", "-f", "-"],
+            Some(&DEPLOYMENT.replace("IMAGE", image)),
+        );
+        assert_ok(&applied, "kubectl apply");
+        let t = Instant::now();
+        kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+        println!("deployment of 3 available after {:?}", t.elapsed());
+
+        let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
+        let pods: Vec<(String, String, String)> = pods["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["metadata"]["name"].as_str().unwrap().to_owned(),
+                    p["spec"]["nodeName"].as_str().unwrap().to_owned(),
+                    p["status"]["podIP"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let mut on_nodes: Vec<&str> = pods.iter().map(|p| p.1.as_str()).collect();
+        on_nodes.sort();
+        on_nodes.dedup();
+        assert_eq!(on_nodes.len(), 3, "one replica per node: {pods:?}");
+
+        // Pod to pod across nodes: each pod fetches the next one's page (its hostname).
+        for i in 0..3 {
+            let (from, to) = (&pods[i], &pods[(i + 1) % 3]);
+            let page = kubectl.exec_until(&from.0, &http_get(&to.2, 8080), |t| t.contains(&to.0));
+            assert!(
+                page.contains(&to.0),
+                "{} on {} -> {} on {}: {page}",
+                from.0,
+                from.1,
+                to.0,
+                to.1
+            );
+        }
+
+        // The ClusterIP Service answers, asked from a pod, and from a node other than the first.
+        let service = kubectl.json(&["get", "service", "web"]);
+        let cluster_ip = service["spec"]["clusterIP"].as_str().unwrap().to_owned();
+        let names: Vec<&str> = pods.iter().map(|p| p.0.as_str()).collect();
+        let answered = |t: &str| names.iter().any(|n| t.contains(n));
+        let page = kubectl.exec_until(&pods[0].0, &http_get(&cluster_ip, 80), answered);
+        assert!(answered(&page), "ClusterIP {cluster_ip} from a pod: {page}");
+        let from_node = c.exec(
+            &c.node(2),
+            &["sh", "-c", &format!(
+                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/{cluster_ip}/80; cat >&3; cat <&3'"
+            )],
+        );
+        let page = String::from_utf8_lossy(&from_node.stdout).into_owned();
+        assert!(
+            answered(&page),
+            "ClusterIP {cluster_ip} from node 2: {page}"
+        );
+
+        // The Service's DNS name resolves (CoreDNS) to the ClusterIP.
+        let lookup = kubectl.exec_until(
+            &pods[1].0,
+            "/usr/local/bin/busybox nslookup web.default.svc.cluster.local",
+            |t| t.contains(&cluster_ip),
+        );
+        assert!(lookup.contains(&cluster_ip), "nslookup: {lookup}");
+
+        let t = Instant::now();
+        assert_ok(&with_kubeconfig(&["down", "--name", &c.name]), "down");
+        println!("down with a running Deployment: {:?}", t.elapsed());
+        let left = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
+        assert!(!left.contains(&context), "down left the context: {left}");
+    });
+}
+
+#[test]
+fn init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was() {
+    privileged_test(
+        "init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was",
+        |sweeper| {
+            let c = TestCluster::new(sweeper);
+            std::fs::create_dir_all(&sweeper.workdir).unwrap();
+            let empty = sweeper.workdir.join("empty");
+            std::fs::create_dir_all(&empty).unwrap();
+            let empty = empty.to_str().unwrap();
+            // No cluster: nothing is created.
+            assert_fails_with(
+                &c.run(&["init", "--name", &c.name, "--kube-bin", empty]),
+                "no cluster",
+            );
+            assert!(!c.cluster_dir().exists());
+
+            warm_base();
+            assert_ok(&c.up(1, &[]), "up --nodes 1");
+            let state = || std::fs::read_to_string(c.cluster_dir().join("state.json")).unwrap();
+            let before = state();
+            for (args, expected) in [
+                (vec!["--kube-bin", empty], "missing kubeadm, kubelet"),
+                (vec![], "no Kubernetes binaries"),
+                (vec!["--kube-root", empty], "not a Kubernetes source tree"),
+                (
+                    vec!["--kube-bin", empty, "--kubeadm-patch", "/etc/hostname"],
+                    "must end in .yaml or .json",
+                ),
+            ] {
+                let mut all = vec!["init", "--name", &c.name];
+                all.extend(args);
+                assert_fails_with(&c.run(&all), expected);
+                // Refused before anything changed: the same init can be retried.
+                assert_eq!(state(), before);
+            }
+            if let Some((kube_bin, _)) = kube_dirs("init_refuses_what_it_cannot_use (etcd part)") {
+                // Binaries but no crictl/etcd: refused before the cluster is marked.
+                assert_fails_with(
+                    &c.run(&[
+                        "init",
+                        "--name",
+                        &c.name,
+                        "--kube-bin",
+                        kube_bin.to_str().unwrap(),
+                        "--extra-bin",
+                        empty,
+                    ]),
+                    "no crictl",
+                );
+                assert_eq!(state(), before);
+            }
+            assert_ok(&c.run(&["down", "--name", &c.name]), "down");
+        },
+    );
+}
