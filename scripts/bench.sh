@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prints figures as `name value unit` lines: base image cache hit, `up` of 1 and 3 nodes from a warm
 # cache, `down`, memory of an idle booted node (its cgroup), extra disk per node, and image-pusher:
-# a ~50 MB image pushed to 1 node and to 3 nodes, and a repeat push (skipped by config digest). Needs root and a
+# a ~50 MB image pushed to 1 node and to 3 nodes, and a repeat push (skipped by config digest).
+# With KUBE_BIN and KUBE_EXTRA_BIN set (see README): `init` of a 3-node cluster, time to all nodes
+# Ready after `up`, memory per node of the running cluster, `down` with the cluster running. Needs root and a
 # built workspace (scripts/setup-host). Figures only: nothing here passes or fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,3 +54,23 @@ for n in 1 3; do
   t=$(now); kns down --name knsbench >/dev/null 2>&1
   echo "down_${n}_nodes $(since "$t") s"
 done
+
+if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
+  export KUBECONFIG=$state/kubeconfig
+  t0=$(now); kns up --nodes 3 --name knsbench --subnet 10.253.0.0/24 --no-masquerade >/dev/null 2>&1
+  t=$(now); kns init --name knsbench --kube-bin "$KUBE_BIN" --extra-bin "$KUBE_EXTRA_BIN" --wait 5m \
+    > "$state/init.json" 2>"$state/init.log"
+  echo "init_3_nodes_to_ready $(since "$t") s"
+  echo "up_plus_init_3_nodes_to_ready $(since "$t0") s"
+  sed 's/[{},]/\n/g' "$state/init.json" | awk -F: '/"[A-Z]/ { gsub(/"/, "", $1); gsub(/[ ()]/, "_", $1); printf "init_step_%s %.1f s\n", $1, $2 }'
+  sleep 20   # let the control plane settle
+  for i in 0 1 2; do
+    node=knsbench-n$i
+    usage=$(cat /sys/fs/cgroup/memory/kubeadm-nspawn/$node/memory.usage_in_bytes)
+    rss=$(awk '$1 == "total_rss" { print $2 }' /sys/fs/cgroup/memory/kubeadm-nspawn/$node/memory.stat)
+    echo "running_cluster_memory_usage_$node $((usage / 1048576)) MiB"
+    echo "running_cluster_memory_rss_$node $((rss / 1048576)) MiB"
+  done
+  t=$(now); kns down --name knsbench >/dev/null 2>&1
+  echo "down_3_nodes_running_kubernetes $(since "$t") s"
+fi

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
-use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok};
+use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, skipped};
 use serde_json::Value;
 
 /// `(KUBE_BIN, KUBE_EXTRA_BIN)`, or None after printing the SKIPPED line.
@@ -22,11 +22,11 @@ fn kube_dirs(test: &str) -> Option<(PathBuf, PathBuf)> {
     match (dir("KUBE_BIN"), dir("KUBE_EXTRA_BIN")) {
         (Some(kube), Some(extra)) => Some((kube, extra)),
         _ => {
-            println!(
-                "SKIPPED: {test}: set KUBE_BIN (kubeadm, kubelet, kubectl, kube-apiserver, \
+            skipped(&format!(
+                "{test}: set KUBE_BIN (kubeadm, kubelet, kubectl, kube-apiserver, \
                  kube-controller-manager, kube-scheduler, kube-proxy) and KUBE_EXTRA_BIN \
                  (crictl, etcd, coredns) to directories"
-            );
+            ));
             None
         }
     }
@@ -352,7 +352,11 @@ fn init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was() {
                 // Refused before anything changed: the same init can be retried.
                 assert_eq!(state(), before);
             }
-            if let Some((kube_bin, _)) = kube_dirs("init_refuses_what_it_cannot_use (etcd part)") {
+            // With real binaries at hand (the end-to-end tier), also: no crictl/etcd.
+            let kube_bin = std::env::var_os("KUBE_BIN")
+                .map(PathBuf::from)
+                .filter(|d| d.is_dir());
+            if let Some(kube_bin) = kube_bin {
                 // Binaries but no crictl/etcd: refused before the cluster is marked.
                 assert_fails_with(
                     &c.run(&[

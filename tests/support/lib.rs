@@ -44,8 +44,17 @@ pub fn require_root(test: &str) -> bool {
     if nix_geteuid() == 0 {
         return true;
     }
-    println!("SKIPPED: {test} needs root (it creates network namespaces, mounts and nodes)");
+    skipped(&format!(
+        "{test} needs root (it creates network namespaces, mounts and nodes)"
+    ));
     false
+}
+
+/// Prints `SKIPPED: <why>` straight to stderr, past the test harness's output capture, so a
+/// skipped tier shows in every `cargo test` run.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }
 
 fn nix_geteuid() -> u32 {
