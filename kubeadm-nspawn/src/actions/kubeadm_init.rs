@@ -1,5 +1,5 @@
 //! Step: `kubeadm init` on the first node with the generated configuration, then the CA's public
-//! key hash the workers pin when they join.
+//! key hash the workers pin when they join; meanwhile the workers get their binaries and images.
 
 use crate::error::{Error, Result};
 use crate::kubeadm::{self, ClusterConfig, NodeRegistration, NODE_CONFIG_DIR};
@@ -34,7 +34,20 @@ pub fn registration(n: &NodeState) -> NodeRegistration {
     }
 }
 
+/// Step: `kubeadm init` on the first node while the workers are loaded.
 pub fn run(ctx: &mut InitContext) -> Result<()> {
+    let workers = super::load_nodes::WorkerLoad::new(ctx)?;
+    std::thread::scope(|scope| {
+        let loading = scope.spawn(|| workers.run());
+        let init = init_first_node(ctx);
+        let loaded = loading
+            .join()
+            .unwrap_or_else(|_| Err(Error::InvalidArgument("load thread panicked".into())));
+        init.and(loaded)
+    })
+}
+
+fn init_first_node(ctx: &mut InitContext) -> Result<()> {
     let kube = ctx.kube()?;
     let images = ctx.images()?;
     let first = &ctx.state.nodes[0];

@@ -139,9 +139,12 @@ type InitStep = NamedStep<InitContext>;
 const INIT: &[InitStep] = &[
     ("Finding Kubernetes binaries", kube_binaries::run),
     ("Preparing images", kube_images::run),
-    ("Loading binaries and images into nodes", load_nodes::run),
     (
-        "Starting the control plane (kubeadm init)",
+        "Loading binaries and images into the first node",
+        load_nodes::first,
+    ),
+    (
+        "Starting the control plane (kubeadm init), loading workers",
         kubeadm_init::run,
     ),
     ("Joining workers (kubeadm join)", kubeadm_join::run),
