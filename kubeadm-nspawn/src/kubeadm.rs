@@ -6,6 +6,11 @@
 use crate::images::REPOSITORY;
 
 pub const POD_SUBNET: &str = "10.244.0.0/16";
+
+/// The podCIDR of node `index`: a /24 of POD_SUBNET (MAX_NODES is well below 256).
+pub fn pod_cidr(index: usize) -> String {
+    format!("10.244.{index}.0/24")
+}
 pub const SERVICE_SUBNET: &str = "10.96.0.0/12";
 pub const CRI_SOCKET: &str = "unix:///run/containerd/containerd.sock";
 /// Where the configuration and patches go inside a node.
@@ -118,8 +123,10 @@ apiServer:
   certSANs: [{ip}, 127.0.0.1, localhost]
 controllerManager:
   extraArgs:
-    # Each node gets a podCIDR; kubeadm-nspawn's per-node CNI config uses it.
-    allocate-node-cidrs: "true"
+    # kubeadm-nspawn gives node i the podCIDR 10.244.i.0/24 itself. The controller-manager's own
+    # allocator first lists nodes after a fixed 10 s poll interval, which holds back every
+    # controller started after it (the bootstrap signer workers wait for): measured, joins 10 s later.
+    allocate-node-cidrs: "false"
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -248,6 +255,7 @@ mod tests {
             "criSocket: unix:///run/containerd/containerd.sock",
             "- SystemVerification  #",
             "- token: abcdef.0123456789abcdef",
+            "allocate-node-cidrs: \"false\"",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

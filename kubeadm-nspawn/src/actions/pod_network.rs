@@ -1,6 +1,6 @@
-//! Step: the pod network, with no manifest to download: once the controller-manager has given each
-//! node a podCIDR, every node gets a CNI config (bridge `cni0` + host-local on its podCIDR +
-//! portmap) and routes to the other nodes' podCIDRs via their node IPs. A node without a default
+//! Step: the pod network, with no manifest to download: once every node has registered, node i gets
+//! the podCIDR 10.244.i.0/24 (set on its Node object), a CNI config (bridge `cni0` + host-local on
+//! that podCIDR + portmap) and routes to the other nodes' podCIDRs via their node IPs. A node without a default
 //! route (`--no-masquerade`) also gets an on-link route for the service subnet: a connection from
 //! the node to a ClusterIP needs some route before kube-proxy's DNAT rewrites it; on-link, a
 //! packet nothing rewrote goes nowhere (not off the host).
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::kubeadm::SERVICE_SUBNET;
+use crate::kubeadm::{pod_cidr, SERVICE_SUBNET};
 use crate::node;
 
 use super::InitContext;
@@ -67,43 +67,39 @@ pub fn routes(nodes: &[(String, String)], me: usize, service_route: bool) -> Vec
 
 pub fn run(ctx: &mut InitContext) -> Result<()> {
     let first = ctx.state.nodes[0].clone();
+    let kubectl = |args: &[&str]| {
+        let mut all = vec!["kubectl", "--kubeconfig", ADMIN];
+        all.extend_from_slice(args);
+        node::run(&first, &all)
+    };
     let deadline = Instant::now() + Duration::from_secs(120);
-    let cidrs: Vec<String> = loop {
-        let listing = node::run(
-            &first,
-            &[
-                "kubectl",
-                "--kubeconfig",
-                ADMIN,
-                "get",
-                "nodes",
-                "-o",
-                "jsonpath={range .items[*]}{.metadata.name} {.spec.podCIDR}{\"\\n\"}{end}",
-            ],
-        )
-        .unwrap_or_default();
-        let found: Vec<Option<String>> = ctx
-            .state
-            .nodes
-            .iter()
-            .map(|n| {
-                listing.lines().find_map(|l| {
-                    let (name, cidr) = l.split_once(' ')?;
-                    (name == n.name && !cidr.is_empty()).then(|| cidr.to_owned())
-                })
-            })
-            .collect();
-        if found.iter().all(Option::is_some) {
-            break found.into_iter().flatten().collect();
+    loop {
+        let listing = kubectl(&["get", "nodes", "-o", "name"]).unwrap_or_default();
+        let registered = ctx.state.nodes.iter().all(|n| {
+            listing
+                .lines()
+                .any(|l| l.trim() == format!("node/{}", n.name))
+        });
+        if registered {
+            break;
         }
         if Instant::now() > deadline {
             return Err(Error::node(
                 &first.name,
-                format!("not every node got a podCIDR within 120 s:\n{listing}"),
+                format!("not every node registered within 120 s:\n{listing}"),
             ));
         }
-        std::thread::sleep(Duration::from_millis(500));
-    };
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let cidrs: Vec<String> = ctx.state.nodes.iter().map(|n| pod_cidr(n.index)).collect();
+    for (n, cidr) in ctx.state.nodes.iter().zip(&cidrs) {
+        let current = kubectl(&["get", "node", &n.name, "-o", "jsonpath={.spec.podCIDR}"])?;
+        // spec.podCIDR can be set once; a retried step finds it set already.
+        if current.trim().is_empty() {
+            let patch = json!({"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}).to_string();
+            kubectl(&["patch", "node", &n.name, "-p", &patch])?;
+        }
+    }
     let pairs: Vec<(String, String)> = ctx
         .state
         .nodes
