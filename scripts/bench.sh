@@ -62,7 +62,7 @@ if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
     > "$state/init.json" 2>"$state/init.log"
   echo "init_3_nodes_to_ready $(since "$t") s"
   echo "up_plus_init_3_nodes_to_ready $(since "$t0") s"
-  sed 's/[{},]/\n/g' "$state/init.json" | awk -F: '/"[A-Z]/ { gsub(/"/, "", $1); gsub(/[ ()]/, "_", $1); printf "init_step_%s %.1f s\n", $1, $2 }'
+  sed 's/,"/\n"/g; s/[{}]/\n/g' "$state/init.json" | awk -F'":' '/^"[A-Z]/ { gsub(/"/, "", $1); gsub(/[^A-Za-z0-9]+/, "_", $1); printf "init_step_%s %.1f s\n", $1, $2 }'
   sleep 20   # let the control plane settle
   for i in 0 1 2; do
     node=knsbench-n$i
