@@ -18,6 +18,12 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc -l | xargs printf '%.3f'; }
+# memory NAME NODE: the node's cgroup usage (page cache included) and RSS.
+memory() {
+  local cg=/sys/fs/cgroup/memory/kubeadm-nspawn/$2
+  echo "${1}_memory_usage_$2 $(($(cat "$cg/memory.usage_in_bytes") / 1048576)) MiB"
+  echo "${1}_memory_rss_$2 $(($(awk '$1 == "total_rss" { print $2 }' "$cg/memory.stat") / 1048576)) MiB"
+}
 
 "$bin/rootfs-builder" build >/dev/null        # warm the cache (builds on first use)
 t=$(now); "$bin/rootfs-builder" build >/dev/null; echo "rootfs_cache_hit $(since "$t") s"
@@ -29,10 +35,7 @@ for n in 1 3; do
     sleep 5   # let the nodes settle to idle
     for i in 0 1 2; do
       node=knsbench-n$i
-      usage=$(cat /sys/fs/cgroup/memory/kubeadm-nspawn/$node/memory.usage_in_bytes)
-      rss=$(awk '$1 == "total_rss" { print $2 }' /sys/fs/cgroup/memory/kubeadm-nspawn/$node/memory.stat)
-      echo "idle_node_memory_usage_$node $((usage / 1048576)) MiB"
-      echo "idle_node_memory_rss_$node $((rss / 1048576)) MiB"
+      memory idle_node "$node"
       dir=$state/clusters/knsbench/nodes/$node
       echo "extra_disk_$node $(du -smx "$dir/upper" "$dir/containerd" "$dir/kubelet" | awk '{ s += $1 } END { print s }') MiB"
     done
@@ -65,11 +68,7 @@ if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
   sed 's/,"/\n"/g; s/[{}]/\n/g' "$state/init.json" | awk -F'":' '/^"[A-Z]/ { gsub(/"/, "", $1); gsub(/[^A-Za-z0-9]+/, "_", $1); printf "init_step_%s %.1f s\n", $1, $2 }'
   sleep 20   # let the control plane settle
   for i in 0 1 2; do
-    node=knsbench-n$i
-    usage=$(cat /sys/fs/cgroup/memory/kubeadm-nspawn/$node/memory.usage_in_bytes)
-    rss=$(awk '$1 == "total_rss" { print $2 }' /sys/fs/cgroup/memory/kubeadm-nspawn/$node/memory.stat)
-    echo "running_cluster_memory_usage_$node $((usage / 1048576)) MiB"
-    echo "running_cluster_memory_rss_$node $((rss / 1048576)) MiB"
+    memory running_cluster "knsbench-n$i"
   done
   t=$(now); kns down --name knsbench >/dev/null 2>&1
   echo "down_3_nodes_running_kubernetes $(since "$t") s"

@@ -65,37 +65,17 @@ enum Command {
         /// How long a node may take to boot.
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         boot_timeout: u64,
-        /// Record the Kubernetes binaries for a later `init` (checked now).
-        /// Kubernetes binaries (kubeadm, kubelet, kubectl, kube-apiserver, kube-controller-manager,
-        /// kube-scheduler, kube-proxy) in one directory.
-        #[arg(long, value_name = "DIR", conflicts_with = "kube_root")]
-        kube_bin: Option<PathBuf>,
-        /// A Kubernetes source tree built with `make`: its _output/local/bin/linux/amd64 (or
-        /// _output/bin) is used.
-        #[arg(long, value_name = "DIR")]
-        kube_root: Option<PathBuf>,
-        /// crictl (required), etcd (required), coredns (optional: without it no cluster DNS) and
-        /// pause (optional: the project's own is the default).
-        #[arg(long, value_name = "DIR")]
-        extra_bin: Option<PathBuf>,
+        /// Kubernetes binaries to record for a later `init` (checked now).
+        #[command(flatten)]
+        kube: KubeArgs,
     },
     /// Make the nodes a Kubernetes cluster: kubeadm init on the first node, join the others,
     /// pod network, kubeconfig context kubeadm-nspawn-NAME, wait for Ready.
     Init {
         #[arg(long, default_value = "default")]
         name: String,
-        /// Kubernetes binaries (kubeadm, kubelet, kubectl, kube-apiserver, kube-controller-manager,
-        /// kube-scheduler, kube-proxy) in one directory.
-        #[arg(long, value_name = "DIR", conflicts_with = "kube_root")]
-        kube_bin: Option<PathBuf>,
-        /// A Kubernetes source tree built with `make`: its _output/local/bin/linux/amd64 (or
-        /// _output/bin) is used.
-        #[arg(long, value_name = "DIR")]
-        kube_root: Option<PathBuf>,
-        /// crictl (required), etcd (required), coredns (optional: without it no cluster DNS) and
-        /// pause (optional: the project's own is the default).
-        #[arg(long, value_name = "DIR")]
-        extra_bin: Option<PathBuf>,
+        #[command(flatten)]
+        kube: KubeArgs,
         /// A kubeadm patch file (kubeadm's --patches naming: TARGET[SUFFIX][+strategic|merge|json].yaml,
         /// TARGET one of etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
         /// kubeletconfiguration). Repeatable.
@@ -143,6 +123,29 @@ enum Command {
     },
 }
 
+/// Where the Kubernetes binaries come from (`up` and `init`).
+#[derive(clap::Args)]
+struct KubeArgs {
+    /// Kubernetes binaries (kubeadm, kubelet, kubectl, kube-apiserver, kube-controller-manager,
+    /// kube-scheduler, kube-proxy) in one directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "kube_root")]
+    kube_bin: Option<PathBuf>,
+    /// A Kubernetes source tree built with `make`: its _output/local/bin/linux/amd64 (or
+    /// _output/bin) is used.
+    #[arg(long, value_name = "DIR")]
+    kube_root: Option<PathBuf>,
+    /// crictl (required), etcd (required), coredns (optional: without it no cluster DNS) and
+    /// pause (optional: the project's own is the default).
+    #[arg(long, value_name = "DIR")]
+    extra_bin: Option<PathBuf>,
+}
+
+impl KubeArgs {
+    fn given(&self) -> bool {
+        self.kube_bin.is_some() || self.kube_root.is_some()
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ImageMethod {
     Debootstrap,
@@ -163,16 +166,14 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             no_masquerade,
             retain,
             boot_timeout,
-            kube_bin,
-            kube_root,
-            extra_bin,
+            kube,
         } => {
             // Checked before anything is created: a bad directory fails here.
-            let kube = if kube_bin.is_some() || kube_root.is_some() {
+            let kube = if kube.given() {
                 Some(KubeBinaries::find(
-                    kube_bin.as_deref(),
-                    kube_root.as_deref(),
-                    extra_bin.as_deref(),
+                    kube.kube_bin.as_deref(),
+                    kube.kube_root.as_deref(),
+                    kube.extra_bin.as_deref(),
                 )?)
             } else {
                 None
@@ -253,18 +254,16 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Init {
             name,
-            kube_bin,
-            kube_root,
-            extra_bin,
+            kube,
             kubeadm_patch,
             wait,
         } => {
             let name = ClusterName::new(&name)?;
             let opts = InitOptions {
                 state_dir: state_dir.clone(),
-                kube_bin,
-                kube_root,
-                extra_bin,
+                kube_bin: kube.kube_bin,
+                kube_root: kube.kube_root,
+                extra_bin: kube.extra_bin,
                 patches: kubeadm_patch,
                 wait,
                 kubeconfig: kubeadm_nspawn::kubeconfig::default_path(),
