@@ -81,7 +81,8 @@ fn locked<T>(target: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
     f()
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path` with mode 0600 (temp file + rename).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_extension(format!("kubeadm-nspawn-{}", std::process::id()));
     let written = std::fs::OpenOptions::new()

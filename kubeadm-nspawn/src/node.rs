@@ -227,6 +227,26 @@ pub fn run_with_input(node: &NodeState, args: &[&str], input: Option<&[u8]>) -> 
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// [`run`] with its output (or its failure) kept in `log`; a failure points at that file.
+pub fn run_logged(node: &NodeState, args: &[&str], log: &std::path::Path) -> Result<String> {
+    let output = run(node, args);
+    let _ = std::fs::write(
+        log,
+        match &output {
+            Ok(out) => out.clone(),
+            Err(e) => e.to_string(),
+        },
+    );
+    output.map_err(|e| Error::node(&node.name, format!("{e}; output in {}", log.display())))
+}
+
+/// `kubectl` in the node with kubeadm's admin credentials (the first node, once `kubeadm init` ran).
+pub fn admin_kubectl(node: &NodeState, args: &[&str]) -> Result<String> {
+    let mut all = vec!["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"];
+    all.extend_from_slice(args);
+    run(node, &all)
+}
+
 /// The last lines of the node's log, for error messages.
 pub fn log_tail(node: &NodeState, lines: usize) -> String {
     let text = std::fs::read_to_string(node.dir.join("log")).unwrap_or_default();

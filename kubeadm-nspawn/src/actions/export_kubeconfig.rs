@@ -14,18 +14,7 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
     let server = format!("https://{}:6443", first.ip);
     let config = kubeconfig::from_admin_conf(&admin, &ctx.state.name, &server)?;
     let ours = ctx.paths.dir.join("kubeconfig");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&ours)
-            .and_then(|mut f| f.write_all(config.as_bytes()))
-            .map_err(|e| Error::io("write", &ours, e))?;
-    }
+    kubeconfig::write_private(&ours, config.as_bytes())?;
     let kubectl = ctx.kube()?.path("kubectl");
     let target = ctx.opts.kubeconfig.clone();
     // Recorded first: a failed merge may still have written, and `down` must look there.

@@ -71,24 +71,7 @@ fn init_first_node(ctx: &mut InitContext) -> Result<()> {
     if config.coredns_tag.is_none() {
         args.push("--skip-phases=addon/coredns");
     }
-    let log = ctx.paths.dir.join("kubeadm-init.log");
-    let output = node::run(first, &args);
-    let _ = std::fs::write(
-        &log,
-        match &output {
-            Ok(out) => out.clone(),
-            Err(e) => e.to_string(),
-        },
-    );
-    output.map_err(|e| {
-        Error::node(
-            &first.name,
-            format!(
-                "kubeadm init failed ({e}); full output in {}",
-                log.display()
-            ),
-        )
-    })?;
+    node::run_logged(first, &args, &ctx.paths.dir.join("kubeadm-init.log"))?;
     // kubeadm's discovery hash: sha256 of the CA's DER SubjectPublicKeyInfo.
     let hash = node::run(
         first,

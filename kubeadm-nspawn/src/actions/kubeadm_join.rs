@@ -18,12 +18,9 @@ fn wait_for_signed_cluster_info(first: &crate::state::NodeState, token: &str) ->
     let jsonpath = format!("jsonpath={{.data.jws-kubeconfig-{token_id}}}");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let signed = node::run(
+        let signed = node::admin_kubectl(
             first,
             &[
-                "kubectl",
-                "--kubeconfig",
-                "/etc/kubernetes/admin.conf",
                 "-n",
                 "kube-public",
                 "get",
@@ -70,21 +67,8 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
                 scope.spawn(move || {
                     // -v=5 and stderr into the log: kubeadm's progress has no timestamps otherwise.
                     let script = format!("kubeadm join -v=5 --config {path} 2>&1");
-                    let out = node::run(n, &["sh", "-c", &script]);
                     let log = cluster_dir.join(format!("kubeadm-join-{}.log", n.name));
-                    let _ = std::fs::write(
-                        &log,
-                        match &out {
-                            Ok(o) => o.clone(),
-                            Err(e) => e.to_string(),
-                        },
-                    );
-                    out.map(drop).map_err(|e| {
-                        Error::node(
-                            &n.name,
-                            format!("kubeadm join failed ({e}); output in {}", log.display()),
-                        )
-                    })
+                    node::run_logged(n, &["sh", "-c", &script], &log).map(drop)
                 })
             })
             .collect();

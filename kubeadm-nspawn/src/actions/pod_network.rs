@@ -16,7 +16,6 @@ use crate::node;
 use super::InitContext;
 
 pub const CONFLIST: &str = "/etc/cni/net.d/10-kns.conflist";
-const ADMIN: &str = "/etc/kubernetes/admin.conf";
 
 /// The CNI config of a node whose pods live in `pod_cidr`.
 pub fn conflist(pod_cidr: &str) -> String {
@@ -67,11 +66,7 @@ pub fn routes(nodes: &[(String, String)], me: usize, service_route: bool) -> Vec
 
 pub fn run(ctx: &mut InitContext) -> Result<()> {
     let first = ctx.state.nodes[0].clone();
-    let kubectl = |args: &[&str]| {
-        let mut all = vec!["kubectl", "--kubeconfig", ADMIN];
-        all.extend_from_slice(args);
-        node::run(&first, &all)
-    };
+    let kubectl = |args: &[&str]| node::admin_kubectl(&first, args);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let listing = kubectl(&["get", "nodes", "-o", "name"]).unwrap_or_default();
