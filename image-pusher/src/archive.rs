@@ -27,12 +27,13 @@ pub struct ArchivedImage {
 /// An archive on the host, indexed but not yet verified.
 #[derive(Debug)]
 pub struct Archive {
-    /// The file the user named.
-    pub path: PathBuf,
-    /// The plain tar to stream: `path` itself, or a decompressed copy of a gzip archive.
+    /// How messages name it: the file the user named, or `docker image REF` for a saved image.
+    pub label: String,
+    /// The plain tar to stream: the file itself, or a temporary one (a decompressed gzip archive,
+    /// a `docker save`).
     plain: PathBuf,
-    /// Keeps the decompressed copy alive; removed on drop.
-    _decompressed: Option<tempfile::TempPath>,
+    /// Keeps a temporary plain tar alive; removed on drop.
+    _temporary: Option<tempfile::TempPath>,
     pub images: Vec<ArchivedImage>,
     /// Size of the plain tar: the bytes each node receives.
     pub bytes: u64,
@@ -47,19 +48,26 @@ const MAX_JSON: u64 = 16 << 20;
 impl Archive {
     /// Indexes `path`: reads tar headers and the JSON documents, not the layers.
     pub fn open(path: &Path) -> Result<Self> {
+        let label = path.display().to_string();
         let mut file = File::open(path).map_err(|e| Error::io("open archive", path, e))?;
         let mut magic = [0u8; 2];
         let is_gzip = file.read_exact(&mut magic).is_ok() && magic == GZIP_MAGIC;
-        let decompressed = if is_gzip {
-            Some(decompress(path)?)
+        if is_gzip {
+            let plain = decompress(path, &label)?;
+            Self::index(plain.to_path_buf(), Some(plain), label)
         } else {
-            None
-        };
-        let plain = decompressed
-            .as_ref()
-            .map_or_else(|| path.to_owned(), |t| t.to_path_buf());
+            Self::index(path.to_owned(), None, label)
+        }
+    }
+
+    /// Indexes a temporary plain tar (a `docker save`), which is removed with the archive.
+    pub fn open_temporary(file: tempfile::TempPath, label: &str) -> Result<Self> {
+        Self::index(file.to_path_buf(), Some(file), label.to_owned())
+    }
+
+    fn index(plain: PathBuf, temporary: Option<tempfile::TempPath>, label: String) -> Result<Self> {
         let corrupt = |what: String| Error::CorruptArchive {
-            path: path.to_owned(),
+            archive: label.clone(),
             what,
         };
         let entries =
@@ -68,9 +76,9 @@ impl Archive {
             .map_err(|e| Error::io("stat", &plain, e))?
             .len();
         let mut archive = Archive {
-            path: path.to_owned(),
+            label: label.clone(),
             plain,
-            _decompressed: decompressed,
+            _temporary: temporary,
             images: vec![],
             bytes,
             entries,
@@ -95,6 +103,11 @@ impl Archive {
         &self.plain
     }
 
+    /// Whether it carries a docker-archive manifest.json (`docker save`, `image-pusher build`).
+    pub fn has_docker_manifest(&self) -> bool {
+        self.entries.contains_key("manifest.json")
+    }
+
     /// Every name of every image in it.
     pub fn names(&self) -> Vec<String> {
         self.images.iter().flat_map(|i| i.names.clone()).collect()
@@ -102,7 +115,7 @@ impl Archive {
 
     fn corrupt(&self, what: impl Into<String>) -> Error {
         Error::CorruptArchive {
-            path: self.path.clone(),
+            archive: self.label.clone(),
             what: what.into(),
         }
     }
@@ -121,7 +134,7 @@ impl Archive {
         let mut data = vec![0; size as usize];
         file.seek(SeekFrom::Start(offset))
             .and_then(|_| file.read_exact(&mut data))
-            .map_err(|e| Error::io("read archive", &self.path, e))?;
+            .map_err(|e| Error::io("read archive", &self.plain, e))?;
         Ok(data)
     }
 
@@ -300,7 +313,7 @@ fn index_entries(path: &Path) -> std::io::Result<HashMap<String, (u64, u64)>> {
 }
 
 /// A gzip archive decompressed into a temporary file (containerd imports plain tar).
-fn decompress(path: &Path) -> Result<tempfile::TempPath> {
+fn decompress(path: &Path, label: &str) -> Result<tempfile::TempPath> {
     let source = File::open(path).map_err(|e| Error::io("open archive", path, e))?;
     let mut target = tempfile::Builder::new()
         .prefix("image-pusher-")
@@ -309,7 +322,7 @@ fn decompress(path: &Path) -> Result<tempfile::TempPath> {
         .map_err(|e| Error::io("create a temporary file for", path, e))?;
     let mut gz = flate2::read::GzDecoder::new(BufReader::with_capacity(1 << 20, source));
     std::io::copy(&mut gz, target.as_file_mut()).map_err(|e| Error::CorruptArchive {
-        path: path.to_owned(),
+        archive: label.to_owned(),
         what: format!("gzip data is damaged: {e}"),
     })?;
     Ok(target.into_temp_path())

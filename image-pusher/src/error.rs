@@ -9,8 +9,11 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
 
-    #[error("{}: not a usable image archive: {what}", .path.display())]
-    CorruptArchive { path: PathBuf, what: String },
+    #[error("{archive}: not a usable image archive: {what}")]
+    CorruptArchive { archive: String, what: String },
+
+    #[error("{daemon}: {what}")]
+    Docker { daemon: String, what: String },
 
     #[error("node {node}: {what}")]
     Node { node: String, what: String },

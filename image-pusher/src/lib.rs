@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod containerd;
+pub mod docker;
 pub mod error;
 pub mod fanout;
 pub mod image;
@@ -11,5 +12,6 @@ pub mod layer;
 pub mod node;
 pub mod pause;
 pub mod push;
+pub mod store;
 
 pub use crate::error::{Error, Result};

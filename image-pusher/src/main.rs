@@ -6,11 +6,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use image_pusher::archive::Archive;
+use image_pusher::docker::{self, Daemon};
 use image_pusher::image::{write_atomically, Format, Image, ImageRef, RunConfig};
 use image_pusher::install::BinaryCopy;
 use image_pusher::layer::{self, BinarySpec};
 use image_pusher::node::Node;
-use image_pusher::{pause, push};
+use image_pusher::pause;
+use image_pusher::push::{self, Source};
+use image_pusher::store::Runtime;
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +76,18 @@ enum Command {
         /// An image archive (docker-archive or OCI layout tarball, plain or gzip). Repeatable.
         #[arg(long, value_name = "FILE")]
         archive: Vec<PathBuf>,
+        /// An image in the host's Docker, by name (repository[:tag]); saved (`docker save`) only
+        /// when some node lacks it. Repeatable.
+        #[arg(long, value_name = "REF")]
+        docker_image: Vec<String>,
+        /// The host's Docker for --docker-image.
+        #[arg(long, value_name = "unix:///PATH", env = "DOCKER_HOST", default_value = docker::DEFAULT_HOST)]
+        docker_host: String,
+        /// Which image store of each node receives images: `auto` is the node's Docker when
+        /// /run/docker.sock exists in the node, else its containerd (namespace k8s.io, the one
+        /// kubelet uses).
+        #[arg(long, value_enum, default_value = "auto")]
+        runtime: RuntimeArg,
         /// A binary to install in each node: HOST_PATH[:NODE_PATH] (default
         /// /usr/local/bin/NAME), written atomically with mode 0755. Repeatable.
         #[arg(long, value_name = "PATH[:DEST]")]
@@ -88,6 +103,23 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RuntimeArg {
+    Auto,
+    Containerd,
+    Docker,
+}
+
+impl From<RuntimeArg> for Runtime {
+    fn from(r: RuntimeArg) -> Self {
+        match r {
+            RuntimeArg::Auto => Runtime::Auto,
+            RuntimeArg::Containerd => Runtime::Containerd,
+            RuntimeArg::Docker => Runtime::Docker,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -150,34 +182,59 @@ fn main_result(cli: Cli) -> anyhow::Result<()> {
         Command::Push {
             node,
             archive,
+            docker_image,
+            docker_host,
+            runtime,
             binary,
         } => {
-            if archive.is_empty() && binary.is_empty() {
-                anyhow::bail!("nothing to push: give --archive FILE or --binary PATH[:DEST]");
+            if archive.is_empty() && docker_image.is_empty() && binary.is_empty() {
+                anyhow::bail!(
+                    "nothing to push: give --archive FILE, --docker-image REF or --binary PATH[:DEST]"
+                );
             }
             // Everything is checked before any node is touched.
             let binaries = binary
                 .iter()
                 .map(|b| BinaryCopy::parse(b))
                 .collect::<Result<Vec<_>, _>>()?;
-            let archives = archive
+            let mut sources = archive
                 .iter()
-                .map(|a| Archive::open(a))
+                .map(|a| Archive::open(a).map(Source::Archive))
                 .collect::<Result<Vec<_>, _>>()?;
+            if !docker_image.is_empty() {
+                let daemon =
+                    Daemon::connect(&docker_host, format!("the host's Docker ({docker_host})"))?;
+                for reference in &docker_image {
+                    let image = daemon.image(reference)?;
+                    sources.push(Source::Docker {
+                        daemon: daemon.clone(),
+                        image,
+                    });
+                }
+            }
             let nodes = node
                 .iter()
                 .map(|n| Node::resolve(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            let summary = push::push(&nodes, &archives, &binaries, &|line| eprintln!("{line}"))?;
+            let summary = push::push(&nodes, runtime.into(), &sources, &binaries, &|line| {
+                eprintln!("{line}")
+            })?;
             println!("{}", serde_json::to_string(&summary)?);
             let failed = summary.failed();
             if let Some(first) = failed.first() {
+                let error = first.error.as_deref().unwrap_or_default();
+                // Most node errors name their node already.
+                let prefix = format!("node {}: ", first.node);
                 anyhow::bail!(
-                    "{} of {} node(s) failed; node {}: {}",
+                    "{} of {} node(s) failed; {}{}",
                     failed.len(),
                     summary.nodes.len(),
-                    first.node,
-                    first.error.as_deref().unwrap_or_default()
+                    if error.starts_with(&prefix) {
+                        ""
+                    } else {
+                        &prefix
+                    },
+                    error
                 );
             }
             Ok(())

@@ -1,29 +1,57 @@
-//! `image-pusher push`: archives and binaries into running nodes. Per archive: ask every node (in
-//! parallel) whether it already holds each image with the same config digest; verify the archive
-//! once if any node needs it; stream it, read once, into `ctr import` in each of those nodes at the
-//! same time. Then binaries, per node in parallel. One failing node does not stop the others; the
-//! summary says what happened on each.
+//! `image-pusher push`: images and binaries into running nodes. Per image source: ask every node
+//! (in parallel) whether its image store already holds each image with the same config digest;
+//! only if one does not, get the archive (a file, or `docker save` from the host's Docker) and
+//! verify it once; stream it, read once, into the store of each of those nodes at the same time.
+//! Then binaries, per node in parallel. One failing node does not stop the others; the summary
+//! says what happened on each.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
-use std::process::Child;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::archive::Archive;
-use crate::containerd;
+use crate::archive::{Archive, ArchivedImage};
+use crate::docker::{Daemon, DockerImage};
 use crate::error::{Error, Result};
 use crate::fanout;
 use crate::install::{self, BinaryCopy};
 use crate::node::Node;
+use crate::store::{ImageStore, Load, Runtime};
+
+/// Where images come from.
+pub enum Source {
+    /// An archive file, indexed.
+    Archive(Archive),
+    /// An image in the host's Docker; saved only if some node lacks it.
+    Docker { daemon: Daemon, image: DockerImage },
+}
+
+impl Source {
+    fn images(&self) -> &[ArchivedImage] {
+        match self {
+            Source::Archive(archive) => &archive.images,
+            Source::Docker { image, .. } => std::slice::from_ref(&image.image),
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.images()
+            .iter()
+            .flat_map(|i| i.names.iter().cloned())
+            .collect()
+    }
+}
 
 /// What happened on one node: the JSON summary's per-node entry.
 #[derive(Debug, Default, Serialize)]
 pub struct NodeReport {
     pub node: String,
     pub pid: u32,
+    /// The image store written to: "containerd" or "docker" (absent when no image was pushed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<&'static str>,
     /// Image names imported.
     pub loaded: Vec<String>,
     /// Image names the node already had with the same config digest.
@@ -49,10 +77,18 @@ impl Summary {
     }
 }
 
-/// Pushes `archives` and `binaries` into `nodes`. Progress lines go to `progress`.
+/// A node's image store and the config digests it holds for the names being pushed.
+struct Held {
+    store: ImageStore,
+    configs: HashMap<String, String>,
+}
+
+/// Pushes the images of `sources` into each node's store (`runtime` picks it) and `binaries`
+/// into `nodes`. Progress lines go to `progress`.
 pub fn push(
     nodes: &[Node],
-    archives: &[Archive],
+    runtime: Runtime,
+    sources: &[Source],
     binaries: &[BinaryCopy],
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<Summary> {
@@ -65,24 +101,28 @@ pub fn push(
             ..Default::default()
         })
         .collect();
-    if !archives.is_empty() {
-        let names: Vec<String> = archives.iter().flat_map(Archive::names).collect();
+    if !sources.is_empty() {
+        let names: Vec<String> = sources.iter().flat_map(Source::names).collect();
         let held = parallel(nodes, |node| {
-            containerd::check_running(node)?;
-            containerd::image_configs(node, &names)
+            let store = ImageStore::open(node, runtime)?;
+            let configs = store.image_configs(node, &names)?;
+            Ok(Held { store, configs })
         });
-        let mut held_ok: Vec<Option<HashMap<String, String>>> = vec![];
+        let mut held_ok: Vec<Option<Held>> = vec![];
         for (report, result) in reports.iter_mut().zip(held) {
             match result {
-                Ok(configs) => held_ok.push(Some(configs)),
+                Ok(held) => {
+                    report.runtime = Some(held.store.name());
+                    held_ok.push(Some(held));
+                }
                 Err(e) => {
                     report.error = Some(e.to_string());
                     held_ok.push(None);
                 }
             }
         }
-        for archive in archives {
-            push_archive(nodes, archive, &held_ok, &mut reports, progress)?;
+        for source in sources {
+            push_source(nodes, source, &held_ok, &mut reports, progress)?;
         }
     }
     if !binaries.is_empty() {
@@ -120,33 +160,34 @@ pub fn push(
     })
 }
 
-fn push_archive(
+fn push_source(
     nodes: &[Node],
-    archive: &Archive,
-    held: &[Option<HashMap<String, String>>],
+    source: &Source,
+    held: &[Option<Held>],
     reports: &mut [NodeReport],
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<()> {
     let start = Instant::now();
+    let names = source.names();
     let mut targets = vec![];
     for (i, node) in nodes.iter().enumerate() {
-        let Some(configs) = &held[i] else { continue };
+        let Some(held) = &held[i] else { continue };
         if reports[i].error.is_some() {
             continue;
         }
-        let has_all = archive.images.iter().all(|image| {
+        let has_all = source.images().iter().all(|image| {
             image
                 .names
                 .iter()
-                .all(|n| configs.get(n) == Some(&image.config_digest))
+                .all(|n| held.configs.get(n) == Some(&image.config_digest))
         });
         if has_all {
             progress(format!(
                 "{}: skipped {} (already there, same config digest)",
                 node.name,
-                archive.names().join(", ")
+                names.join(", ")
             ));
-            reports[i].skipped.extend(archive.names());
+            reports[i].skipped.extend(names.iter().cloned());
         } else {
             targets.push(i);
         }
@@ -154,50 +195,59 @@ fn push_archive(
     if targets.is_empty() {
         return Ok(());
     }
+    let saved;
+    let archive = match source {
+        Source::Archive(archive) => archive,
+        Source::Docker { daemon, image } => {
+            progress(format!(
+                "saving {} from {}",
+                image.reference,
+                daemon.label()
+            ));
+            saved = daemon.save(image)?;
+            &saved
+        }
+    };
     // A damaged archive must not reach any node.
     archive.verify()?;
     progress(format!(
         "loading {} ({:.1} MB) into {} node(s)",
-        archive.path.display(),
+        archive.label,
         archive.bytes as f64 / 1e6,
         targets.len()
     ));
-    let mut children: Vec<(usize, Child)> = vec![];
+    let mut loads: Vec<(usize, Load)> = vec![];
     for &i in &targets {
-        match containerd::start_import(&nodes[i]) {
-            Ok(child) => children.push((i, child)),
-            Err(e) => reports[i].error = Some(e.to_string()),
+        let store = held[i].as_ref().map(|h| &h.store);
+        match store.map(|s| s.start_load(&nodes[i])) {
+            Some(Ok(load)) => loads.push((i, load)),
+            Some(Err(e)) => reports[i].error = Some(e.to_string()),
+            None => {}
         }
     }
-    let sinks: Vec<_> = children
+    let sinks: Vec<_> = loads
         .iter_mut()
-        .filter_map(|(_, child)| child.stdin.take())
+        .filter_map(|(_, load)| load.take_writer())
         .collect();
-    let source = File::open(archive.plain_path())
+    let source_file = File::open(archive.plain_path())
         .map_err(|e| Error::io("open archive", archive.plain_path(), e))?;
-    let streamed = fanout::broadcast(BufReader::with_capacity(1 << 20, source), sinks);
+    let streamed = fanout::broadcast(BufReader::with_capacity(1 << 20, source_file), sinks);
     let (total, results) = match streamed {
         Ok(done) => done,
         Err(e) => {
-            for (_, child) in &mut children {
-                let _ = child.kill();
-                let _ = child.wait();
+            for (_, load) in loads {
+                load.abort();
             }
-            return Err(Error::io("read archive", &archive.path, e));
+            return Err(Error::io("read archive", archive.plain_path(), e));
         }
     };
-    for ((i, child), sent) in children.into_iter().zip(results) {
-        let output = child.wait_with_output();
+    for ((i, load), sent) in loads.into_iter().zip(results) {
         let report = &mut reports[i];
-        let failure = match (&output, sent) {
-            (Ok(out), _) if !out.status.success() => Some(format!(
-                "ctr images import of {} failed: {}",
-                archive.path.display(),
-                last_line(&out.stderr)
-            )),
-            (Err(e), _) => Some(format!("ctr images import: {e}")),
-            (Ok(_), Err(e)) => Some(format!("streaming {}: {e}", archive.path.display())),
-            (Ok(_), Ok(_)) => None,
+        let hint = held[i].as_ref().map_or("", |h| h.store.load_hint(archive));
+        let failure = match (load.wait(), sent) {
+            (Err(e), _) => Some(format!("loading {}: {e}{hint}", archive.label)),
+            (Ok(()), Err(e)) => Some(format!("streaming {}: {e}", archive.label)),
+            (Ok(()), Ok(_)) => None,
         };
         match failure {
             Some(f) => report.error = Some(f),
@@ -205,25 +255,15 @@ fn push_archive(
                 progress(format!(
                     "{}: loaded {} in {:.2} s",
                     report.node,
-                    archive.names().join(", "),
+                    names.join(", "),
                     start.elapsed().as_secs_f64()
                 ));
-                report.loaded.extend(archive.names());
+                report.loaded.extend(names.iter().cloned());
                 report.bytes += total;
             }
         }
     }
     Ok(())
-}
-
-fn last_line(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("(no message)")
-        .trim()
-        .to_owned()
 }
 
 /// `f` on every node at once, results in node order.

@@ -267,16 +267,18 @@ pub fn exec(state_dir: &Path, node: &str, args: &[String]) -> Result<i32> {
     Ok(status.code().unwrap_or(128 + status.signal().unwrap_or(0)))
 }
 
-/// Loads image archives into every node of a cluster (like `kind load image-archive`).
+/// Loads image archives and images of the host's Docker into every node of a cluster (like
+/// `kind load image-archive` and `kind load docker-image`).
 pub fn load(
     state_dir: &Path,
     name: &ClusterName,
     archives: &[PathBuf],
+    docker_images: &[String],
 ) -> Result<serde_json::Value> {
     require_root()?;
-    if archives.is_empty() {
+    if archives.is_empty() && docker_images.is_empty() {
         return Err(Error::InvalidArgument(
-            "give at least one image archive".into(),
+            "give at least one image archive or --docker-image REF".into(),
         ));
     }
     if let Some(missing) = archives.iter().find(|a| !a.is_file()) {
@@ -292,7 +294,7 @@ pub fn load(
         )));
     }
     let state = ClusterState::load(&paths.state_file())?;
-    push::push(&state.nodes, archives, &[])
+    push::push(&state.nodes, archives, docker_images, &[])
 }
 
 pub fn default_state_dir() -> PathBuf {

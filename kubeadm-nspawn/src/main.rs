@@ -114,10 +114,15 @@ enum Command {
     Shell { node: String },
     /// Load image archives (docker-archive or OCI tarballs, e.g. `docker save` output or
     /// `_output/release-images/amd64/*.tar`) into every node's containerd, like `kind load
-    /// image-archive`. Nodes that already hold an image with the same config digest skip it.
+    /// image-archive`), or images of the host's Docker by name (`--docker-image`, like `kind load
+    /// docker-image`; DOCKER_HOST picks the daemon). Nodes that already hold an image with the
+    /// same config digest skip it.
     Load {
-        #[arg(required = true, value_name = "IMAGE-ARCHIVE")]
+        #[arg(value_name = "IMAGE-ARCHIVE", required_unless_present = "docker_image")]
         archives: Vec<PathBuf>,
+        /// An image in the host's Docker, repository[:tag]. Repeatable.
+        #[arg(long, value_name = "REF")]
+        docker_image: Vec<String>,
         #[arg(long, default_value = "default")]
         name: String,
     },
@@ -299,8 +304,17 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 kubeadm_nspawn::kubeconfig(&state_dir, &ClusterName::new(&name)?)?
             );
         }
-        Command::Load { archives, name } => {
-            let summary = kubeadm_nspawn::load(&state_dir, &ClusterName::new(&name)?, &archives)?;
+        Command::Load {
+            archives,
+            docker_image,
+            name,
+        } => {
+            let summary = kubeadm_nspawn::load(
+                &state_dir,
+                &ClusterName::new(&name)?,
+                &archives,
+                &docker_image,
+            )?;
             println!("{summary}");
         }
         Command::Shell { node } => {

@@ -10,8 +10,14 @@ use crate::node;
 use crate::state::NodeState;
 use crate::tools;
 
-/// `image-pusher push` into `nodes`: every archive, every `HOST_PATH:NODE_PATH` binary.
-pub fn push(nodes: &[NodeState], archives: &[PathBuf], binaries: &[String]) -> Result<Value> {
+/// `image-pusher push` into `nodes`: every archive, every image of the host's Docker (by name),
+/// every `HOST_PATH:NODE_PATH` binary.
+pub fn push(
+    nodes: &[NodeState],
+    archives: &[PathBuf],
+    docker_images: &[String],
+    binaries: &[String],
+) -> Result<Value> {
     let mut args: Vec<String> = vec!["push".into()];
     for n in nodes {
         let pid = n
@@ -22,6 +28,9 @@ pub fn push(nodes: &[NodeState], archives: &[PathBuf], binaries: &[String]) -> R
     }
     for archive in archives {
         args.extend(["--archive".into(), archive.display().to_string()]);
+    }
+    for image in docker_images {
+        args.extend(["--docker-image".into(), image.clone()]);
     }
     for binary in binaries {
         args.extend(["--binary".into(), binary.clone()]);

@@ -30,7 +30,7 @@ pub fn first(ctx: &mut InitContext) -> Result<()> {
     let images = ctx.images()?;
     let mut archives = images.control_plane.clone();
     archives.extend(images.every_node.iter().cloned());
-    push::push(&ctx.state.nodes[..1], &archives, &binaries(kube)).map(drop)
+    push::push(&ctx.state.nodes[..1], &archives, &[], &binaries(kube)).map(drop)
 }
 
 /// What the workers get, ready to run on another thread.
@@ -53,7 +53,7 @@ impl WorkerLoad {
         if self.nodes.is_empty() {
             return Ok(());
         }
-        push::push(&self.nodes, &self.archives, &self.binaries)
+        push::push(&self.nodes, &self.archives, &[], &self.binaries)
             .map(drop)
             .map_err(|e| Error::InvalidArgument(format!("loading the workers: {e}")))
     }
