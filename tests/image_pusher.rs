@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
+use kns_integration_tests::dockerd::TestDockerd;
 use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok};
 use serde_json::Value;
 
@@ -322,6 +323,7 @@ fn bad_push_input_is_refused_before_any_node_is_touched() {
             let outside = format!("{b}:../etc/x");
             let missing = sweeper.workdir.join("missing.tar");
             let missing = missing.to_str().unwrap();
+            let no_docker = format!("unix://{}/docker.sock", sweeper.workdir.display());
             let cases: Vec<(Vec<&str>, &str)> = vec![
                 (vec!["--node", &ghost, "--archive", a], "is not running"),
                 (
@@ -339,6 +341,32 @@ fn bad_push_input_is_refused_before_any_node_is_touched() {
                 ),
                 (vec!["--node", &ghost], "nothing to push"),
                 (vec!["--archive", a], "--node"),
+                (
+                    vec![
+                        "--node",
+                        &ghost,
+                        "--docker-image",
+                        "x.local/a:1",
+                        "--docker-host",
+                        "tcp://127.0.0.1:2375",
+                    ],
+                    "not a local socket",
+                ),
+                (
+                    vec![
+                        "--node",
+                        &ghost,
+                        "--docker-image",
+                        "x.local/a:1",
+                        "--docker-host",
+                        &no_docker,
+                    ],
+                    "cannot reach it",
+                ),
+                (
+                    vec!["--node", &ghost, "--archive", a, "--runtime", "podman"],
+                    "invalid value 'podman'",
+                ),
             ];
             for (args, expected) in cases {
                 let mut all = vec!["push"];
@@ -358,7 +386,240 @@ fn bad_push_input_is_refused_before_any_node_is_touched() {
                 &c.run(&["load", "--name", &c.name, missing]),
                 "no such file",
             );
+            assert_fails_with(
+                &c.run(&["load", "--name", &c.name, "--docker-image", "x.local/a:1"]),
+                "no cluster",
+            );
             assert!(!c.state_dir.join("clusters").join(&c.name).exists());
+        },
+    );
+}
+
+/// Starts Docker inside `node`: the host's dockerd and docker CLI (Debian's docker.io; the node
+/// base has their libraries) installed with image-pusher, run by the node's systemd on the node's
+/// containerd. Waits until it answers.
+fn start_docker_in(c: &TestCluster, node: &str) {
+    push_ok(&[
+        "--node",
+        node,
+        "--binary",
+        "/usr/sbin/dockerd:/usr/local/bin/dockerd",
+        "--binary",
+        "/usr/bin/docker:/usr/local/bin/docker",
+    ]);
+    assert_ok(
+        &c.exec(
+            node,
+            &[
+                "systemd-run",
+                "--unit",
+                "kns-test-dockerd",
+                "/usr/local/bin/dockerd",
+                "--containerd=/run/containerd/containerd.sock",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--ip-forward=false",
+                "--ip-masq=false",
+                "--bridge=none",
+                "--storage-driver=vfs",
+                "-H",
+                "unix:///run/docker.sock",
+            ],
+        ),
+        "systemd-run dockerd in the node",
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !c.exec(node, &["docker", "version"]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "Docker in {node} did not answer in 30 s: {}",
+            String::from_utf8_lossy(
+                &c.exec(
+                    node,
+                    &["journalctl", "-u", "kns-test-dockerd", "--no-pager"]
+                )
+                .stdout
+            )
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn docker_images_go_from_the_host_docker_into_containerd_and_docker_nodes() {
+    privileged_test(
+        "docker_images_go_from_the_host_docker_into_containerd_and_docker_nodes",
+        |sweeper| {
+            warm_base();
+            let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
+            let host_docker = TestDockerd::start(&sweeper.workdir.join("dockerd"));
+            let reference = "kubeadm-nspawn.test/busybox:docker";
+            let full = reference.to_owned();
+            let archive = sweeper.workdir.join("busybox.tar");
+            let built = build(&busybox, reference, "docker-archive", &archive);
+            // `docker load` reads what `image-pusher build` writes, under the same image ID.
+            let loaded = host_docker.docker(&["load", "-i", archive.to_str().unwrap()]);
+            assert_ok(&loaded, "docker load");
+            let id = host_docker.docker(&["image", "inspect", "-f", "{{.Id}}", reference]);
+            assert_eq!(
+                String::from_utf8_lossy(&id.stdout).trim(),
+                built["configDigest"].as_str().unwrap()
+            );
+
+            let c = TestCluster::new(sweeper);
+            assert_ok(&c.up(2, &[]), "up --nodes 2");
+            let (n0, n1) = (c.node(0), c.node(1));
+            start_docker_in(&c, &n1);
+
+            // n0 has only containerd, n1 runs Docker: `auto` picks each one's store.
+            let host = host_docker.host();
+            let push_args = [
+                "--node",
+                n0.as_str(),
+                "--node",
+                n1.as_str(),
+                "--docker-image",
+                reference,
+                "--docker-host",
+                host.as_str(),
+            ];
+            let summary = push_ok(&push_args);
+            for (i, runtime) in [(0, "containerd"), (1, "docker")] {
+                assert_eq!(summary["nodes"][i]["runtime"], runtime, "{summary}");
+                assert_eq!(names(&summary, i, "loaded"), vec![full.clone()]);
+            }
+            let ran = ctr_run(
+                &c,
+                &n0,
+                reference,
+                &format!("{}-run", c.name),
+                &[
+                    "/usr/local/bin/busybox",
+                    "sh",
+                    "-c",
+                    "echo from-host-docker; sleep 0.1",
+                ],
+            );
+            assert_ok(&ran, "ctr run in n0");
+            assert_eq!(
+                String::from_utf8_lossy(&ran.stdout).trim(),
+                "from-host-docker"
+            );
+            let ran = c.exec(
+                &n1,
+                &[
+                    "docker",
+                    "run",
+                    "--rm",
+                    "--network",
+                    "none",
+                    reference,
+                    "echo",
+                    "from-node-docker",
+                ],
+            );
+            assert_ok(&ran, "docker run in n1");
+            assert_eq!(
+                String::from_utf8_lossy(&ran.stdout).trim(),
+                "from-node-docker"
+            );
+
+            // Again: both skip, and nothing is saved from the host's Docker.
+            let mut args = vec!["push"];
+            args.extend(push_args);
+            let again = image_pusher(&args);
+            assert_ok(&again, "push again");
+            let summary: Value = serde_json::from_slice(&again.stdout).unwrap();
+            for i in 0..2 {
+                assert_eq!(names(&summary, i, "skipped"), vec![full.clone()]);
+                assert!(names(&summary, i, "loaded").is_empty());
+            }
+            let progress = String::from_utf8_lossy(&again.stderr);
+            assert!(!progress.contains("saving"), "saved again: {progress}");
+
+            // kubeadm-nspawn load --docker-image (DOCKER_HOST picks the daemon): a new tag of
+            // the same image is a new name, so both nodes load it.
+            let retagged = "kubeadm-nspawn.test/busybox:retagged";
+            assert_ok(
+                &host_docker.docker(&["tag", reference, retagged]),
+                "docker tag",
+            );
+            let out = c
+                .cmd(&["load", "--name", &c.name, "--docker-image", retagged])
+                .env("DOCKER_HOST", &host)
+                .output()
+                .unwrap();
+            assert_ok(&out, "kubeadm-nspawn load --docker-image");
+            let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+            for i in 0..2 {
+                assert_eq!(names(&summary, i, "loaded"), vec![retagged.to_owned()]);
+            }
+            assert!(node_images(&c, &n0).contains(retagged));
+            let listed = c.exec(
+                &n1,
+                &["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+            );
+            assert!(String::from_utf8_lossy(&listed.stdout).contains(retagged));
+
+            // Bad input: each a one-line error, nodes unchanged.
+            let oci = sweeper.workdir.join("busybox-oci.tar");
+            build(&busybox, "kubeadm-nspawn.test/busybox:oci", "oci", &oci);
+            let cases: Vec<(Vec<&str>, &str)> = vec![
+                (
+                    vec![
+                        "--node",
+                        &n0,
+                        "--docker-image",
+                        "kubeadm-nspawn.test/none:1",
+                        "--docker-host",
+                        &host,
+                    ],
+                    "has no image kubeadm-nspawn.test/none:1",
+                ),
+                (
+                    vec![
+                        "--node",
+                        &n0,
+                        "--docker-image",
+                        built["configDigest"].as_str().unwrap(),
+                        "--docker-host",
+                        &host,
+                    ],
+                    "not its ID",
+                ),
+                (
+                    vec![
+                        "--node",
+                        &n0,
+                        "--runtime",
+                        "docker",
+                        "--archive",
+                        archive.to_str().unwrap(),
+                    ],
+                    "Docker is not running in it",
+                ),
+                (
+                    vec!["--node", &n1, "--archive", oci.to_str().unwrap()],
+                    "Docker loads only from version 25 on",
+                ),
+            ];
+            for (args, expected) in cases {
+                let mut all = vec!["push"];
+                all.extend(args.iter().copied());
+                assert_fails_with(&image_pusher(&all), expected);
+            }
+            let listed = c.exec(
+                &n1,
+                &["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+            );
+            let mut listed: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+                .lines()
+                .map(String::from)
+                .collect();
+            listed.sort();
+            assert_eq!(listed, vec![full.clone(), retagged.to_owned()]);
+
+            assert_ok(&c.run(&["down", "--name", &c.name]), "down");
         },
     );
 }

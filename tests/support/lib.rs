@@ -11,6 +11,7 @@
 //! - [`bin`], [`run`]: the workspace's binaries, and running them with captured output.
 
 pub mod cluster;
+pub mod dockerd;
 
 use std::collections::BTreeSet;
 use std::io::Read;
