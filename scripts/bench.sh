@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prints figures as `name value unit` lines: base image cache hit, `up` of 1 and 3 nodes from a warm
 # cache, `down`, memory of an idle booted node (its cgroup), extra disk per node, and image-pusher:
-# a ~50 MB image pushed to 1 node and to 3 nodes, and a repeat push (skipped by config digest).
+# a ~50 MB image pushed to 1 node and to 3 nodes (with the CPU it costs), a repeat push (skipped by
+# config digest), and with Debian's docker.io: the same from a host dockerd (--docker-image) and
+# into a node that runs Docker.
 # With KUBE_BIN and KUBE_EXTRA_BIN set (see README): `init` of a 3-node cluster, time to all nodes
 # Ready after `up`, memory per node of the running cluster, `down` with the cluster running. Needs root and a
 # built workspace (scripts/setup-host). Figures only: nothing here passes or fails on a timing.
@@ -13,7 +15,11 @@ bin=${BIN:-target/release}
 
 state=$(mktemp -d /tmp/kns-bench.XXXXXX)
 kns() { "$bin/kubeadm-nspawn" --state-dir "$state" "$@"; }
-cleanup() { kns down --all >/dev/null 2>&1 || true; rm -rf "$state"; }
+cleanup() {
+  if [ -n "$dockerd_pid" ]; then kill "$dockerd_pid"; wait "$dockerd_pid" 2>/dev/null || true; fi
+  kns down --all >/dev/null 2>&1 || true
+  rm -rf "$state"
+}
 trap cleanup EXIT
 
 now() { date +%s.%N; }
@@ -23,6 +29,38 @@ memory() {
   local cg=/sys/fs/cgroup/memory/kubeadm-nspawn/$2
   echo "${1}_memory_usage_$2 $(($(cat "$cg/memory.usage_in_bytes") / 1048576)) MiB"
   echo "${1}_memory_rss_$2 $(($(awk '$1 == "total_rss" { print $2 }' "$cg/memory.stat") / 1048576)) MiB"
+}
+
+# CPU nanoseconds used so far by the bench cluster's nodes.
+node_cpu() { cat /sys/fs/cgroup/cpuacct/kubeadm-nspawn/knsbench-n*/cpuacct.usage | paste -sd+ | bc; }
+
+# Docker: a dockerd of the bench's own (state in $state/dockerd; no iptables, bridge or forwarding
+# changes) as the image source, and the same dockerd binary run inside node 2 as a sink.
+dockerd_pid=""
+docker_figures() {
+  local d=$state/dockerd host ref=kubeadm-nspawn.local/bench:docker
+  mkdir -p "$d"; host=unix://$d/docker.sock
+  echo "{\"deprecated-key-path\": \"$d/key.json\"}" > "$d/daemon.json"
+  dockerd --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/pid" --config-file "$d/daemon.json" \
+    -H "$host" --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --bridge=none \
+    --storage-driver=vfs >"$d/log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 100); do docker -H "$host" version >/dev/null 2>&1 && break; sleep 0.1; done
+  head -c 50000000 /dev/urandom > "$state/blob-docker"
+  "$bin/image-pusher" build --name "$ref" --binary "$state/blob-docker:/blob" -o "$state/bench-docker.tar" >/dev/null
+  docker -H "$host" load -i "$state/bench-docker.tar" >/dev/null
+  t=$(now); "$bin/image-pusher" push "${nodes3[@]}" --docker-image "$ref" --docker-host "$host" >/dev/null 2>&1
+  echo "push_50MB_docker_image_3_nodes $(since "$t") s"
+  t=$(now); "$bin/image-pusher" push "${nodes3[@]}" --docker-image "$ref" --docker-host "$host" >/dev/null 2>&1
+  echo "push_50MB_docker_image_3_nodes_repeat $(since "$t") s"
+  "$bin/image-pusher" push --node knsbench-n2 --binary /usr/sbin/dockerd:/usr/local/bin/dockerd >/dev/null 2>&1
+  kns exec knsbench-n2 -- systemd-run --unit kns-bench-dockerd /usr/local/bin/dockerd \
+    --containerd=/run/containerd/containerd.sock --iptables=false --ip6tables=false --ip-forward=false \
+    --ip-masq=false --bridge=none --storage-driver=vfs -H unix:///run/docker.sock >/dev/null 2>&1
+  for _ in $(seq 100); do kns exec knsbench-n2 -- test -S /run/docker.sock && break; sleep 0.1; done
+  t=$(now); "$bin/image-pusher" push --node knsbench-n2 --archive "$state/bench-one.tar" >/dev/null 2>&1
+  echo "push_50MB_into_a_node_docker $(since "$t") s"
+  kill "$dockerd_pid"; wait "$dockerd_pid" 2>/dev/null || true; dockerd_pid=""
 }
 
 "$bin/rootfs-builder" build >/dev/null        # warm the cache (builds on first use)
@@ -49,10 +87,18 @@ for n in 1 3; do
     nodes3=(--node knsbench-n0 --node knsbench-n1 --node knsbench-n2)
     t=$(now); "$bin/image-pusher" push --node knsbench-n0 --archive "$state/bench-one.tar" >/dev/null 2>&1
     echo "push_50MB_1_node $(since "$t") s"
-    t=$(now); "$bin/image-pusher" push "${nodes3[@]}" --archive "$state/bench-three.tar" >/dev/null 2>&1
+    c0=$(node_cpu); TIMEFORMAT='%U %S'
+    t=$(now); { time "$bin/image-pusher" push "${nodes3[@]}" --archive "$state/bench-three.tar" >/dev/null 2>&1; } 2>"$state/cpu"
     echo "push_50MB_3_nodes $(since "$t") s"
+    # Pushes are CPU-bound (ctr hashes and sends, containerd hashes, writes and unpacks): with fewer
+    # cores than nodes they queue. CPU seconds: the nodes' cgroups (containerd) and image-pusher
+    # with its ctr clients.
+    echo "push_50MB_3_nodes_cpu_in_nodes $(echo "($(node_cpu) - $c0) / 1000000000" | bc -l | xargs printf '%.2f') s"
+    echo "push_50MB_3_nodes_cpu_image_pusher_and_ctr $(awk '{ printf "%.2f", $1 + $2 }' "$state/cpu") s"
+    echo "cores $(nproc)"
     t=$(now); "$bin/image-pusher" push "${nodes3[@]}" --archive "$state/bench-three.tar" >/dev/null 2>&1
     echo "push_50MB_3_nodes_repeat $(since "$t") s"
+    if command -v dockerd >/dev/null; then docker_figures; fi
   fi
   t=$(now); kns down --name knsbench >/dev/null 2>&1
   echo "down_${n}_nodes $(since "$t") s"
