@@ -26,9 +26,11 @@ use image_pusher::store::Runtime;
         image layout tarball: one layer with the binaries and, with --base, one more layer made from a \
         directory below it. Layers are deterministic (sorted entries, root owners, fixed mtimes), so the \
         same input gives the same digests and containerd stores a shared base layer once.\n\n\
-        `push` streams archives into the containerd of running systemd-nspawn nodes (`ctr -n k8s.io \
-        images import` inside each node, all nodes at once, the archive read once), skips nodes that \
-        already hold an image with the same config digest, and installs binaries atomically.\n\n\
+        `push` streams archives, or images of the host's Docker (--docker-image), into running \
+        systemd-nspawn nodes: into each node's containerd (`ctr -n k8s.io images import` inside the \
+        node) or, in a node that runs Docker, into its Docker; all nodes at once, the archive read \
+        once. Nodes that already hold an image with the same config digest are skipped; binaries are \
+        installed atomically.\n\n\
         `pause` writes the project's own static pause binary, or an image of it.\n\n\
         Each command prints one JSON line on stdout; progress goes to stderr."
 )]
@@ -67,7 +69,7 @@ enum Command {
         output: PathBuf,
     },
     /// Put image archives and binaries into running nodes.
-    /// Prints {"nodes":[{"node","pid","loaded","skipped","binaries","bytes","seconds"[,"error"]}],"seconds"}.
+    /// Prints {"nodes":[{"node","pid","runtime","loaded","skipped","binaries","bytes","seconds"[,"error"]}],"seconds"}.
     Push {
         /// A node: its machine name (systemd-nspawn --machine, the kubeadm-nspawn node name) or the
         /// PID of its systemd-nspawn or of its init. Repeat for several nodes.

@@ -113,11 +113,12 @@ enum Command {
     /// An interactive shell in a node.
     Shell { node: String },
     /// Load image archives (docker-archive or OCI tarballs, e.g. `docker save` output or
-    /// `_output/release-images/amd64/*.tar`) into every node's containerd, like `kind load
-    /// image-archive`), or images of the host's Docker by name (`--docker-image`, like `kind load
-    /// docker-image`; DOCKER_HOST picks the daemon). Nodes that already hold an image with the
-    /// same config digest skip it.
+    /// `_output/release-images/amd64/*.tar`) into every node, like `kind load image-archive`, or
+    /// images of the host's Docker by name (`--docker-image`, like `kind load docker-image`;
+    /// DOCKER_HOST picks the daemon). Nodes that already hold an image with the same config digest
+    /// skip it.
     Load {
+        /// docker-archive or OCI layout tarballs (plain or gzip).
         #[arg(value_name = "IMAGE-ARCHIVE", required_unless_present = "docker_image")]
         archives: Vec<PathBuf>,
         /// An image in the host's Docker, repository[:tag]. Repeatable.
