@@ -121,8 +121,24 @@ pub fn push(
                 }
             }
         }
-        for source in sources {
-            push_source(nodes, source, &held_ok, &mut reports, progress)?;
+        let outcomes = for_each_concurrently(sources, source_concurrency(), |source| {
+            push_source(nodes, source, &held_ok, progress)
+        });
+        let mut first_error = None;
+        for outcome in outcomes {
+            match outcome {
+                Ok(per_node) => {
+                    for (i, outcome) in per_node {
+                        outcome.record(&mut reports[i]);
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
     }
     if !binaries.is_empty() {
@@ -160,21 +176,50 @@ pub fn push(
     })
 }
 
+/// What one source did in one node.
+enum Outcome {
+    Skipped(Vec<String>),
+    Loaded { names: Vec<String>, bytes: u64 },
+    Failed(String),
+}
+
+impl Outcome {
+    fn record(self, report: &mut NodeReport) {
+        match self {
+            Outcome::Skipped(names) => report.skipped.extend(names),
+            Outcome::Loaded { names, bytes } => {
+                report.loaded.extend(names);
+                report.bytes += bytes;
+            }
+            // The first failure is the one reported; the node's other sources still went on.
+            Outcome::Failed(e) => {
+                report.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// How many sources stream at once. One import keeps about one core busy (ctr and containerd
+/// take turns), so with one source at a time a second core idles: two at once loaded the
+/// control-plane images into a node in 4.8–5.7 s instead of 7.7–8.9 s on 2 cores.
+fn source_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))
+}
+
+/// One source into the nodes that lack it: the per-node outcomes, or an error that stops the
+/// whole push (a source that cannot be read or verified reaches no node).
 fn push_source(
     nodes: &[Node],
     source: &Source,
     held: &[Option<Held>],
-    reports: &mut [NodeReport],
     progress: &(dyn Fn(String) + Sync),
-) -> Result<()> {
+) -> Result<Vec<(usize, Outcome)>> {
     let start = Instant::now();
     let names = source.names();
+    let mut outcomes = vec![];
     let mut targets = vec![];
     for (i, node) in nodes.iter().enumerate() {
         let Some(held) = &held[i] else { continue };
-        if reports[i].error.is_some() {
-            continue;
-        }
         let has_all = source.images().iter().all(|image| {
             image
                 .names
@@ -187,13 +232,13 @@ fn push_source(
                 node.name,
                 names.join(", ")
             ));
-            reports[i].skipped.extend(names.iter().cloned());
+            outcomes.push((i, Outcome::Skipped(names.clone())));
         } else {
             targets.push(i);
         }
     }
     if targets.is_empty() {
-        return Ok(());
+        return Ok(outcomes);
     }
     let saved;
     let archive = match source {
@@ -221,7 +266,7 @@ fn push_source(
         let store = held[i].as_ref().map(|h| &h.store);
         match store.map(|s| s.start_load(&nodes[i])) {
             Some(Ok(load)) => loads.push((i, load)),
-            Some(Err(e)) => reports[i].error = Some(e.to_string()),
+            Some(Err(e)) => outcomes.push((i, Outcome::Failed(e.to_string()))),
             None => {}
         }
     }
@@ -242,28 +287,53 @@ fn push_source(
         }
     };
     for ((i, load), sent) in loads.into_iter().zip(results) {
-        let report = &mut reports[i];
         let hint = held[i].as_ref().map_or("", |h| h.store.load_hint(archive));
-        let failure = match (load.wait(), sent) {
-            (Err(e), _) => Some(format!("loading {}: {e}{hint}", archive.label)),
-            (Ok(()), Err(e)) => Some(format!("streaming {}: {e}", archive.label)),
-            (Ok(()), Ok(_)) => None,
-        };
-        match failure {
-            Some(f) => report.error = Some(f),
-            None => {
+        let outcome = match (load.wait(), sent) {
+            (Err(e), _) => Outcome::Failed(format!("loading {}: {e}{hint}", archive.label)),
+            (Ok(()), Err(e)) => Outcome::Failed(format!("streaming {}: {e}", archive.label)),
+            (Ok(()), Ok(_)) => {
                 progress(format!(
                     "{}: loaded {} in {:.2} s",
-                    report.node,
+                    nodes[i].name,
                     names.join(", "),
                     start.elapsed().as_secs_f64()
                 ));
-                report.loaded.extend(names.iter().cloned());
-                report.bytes += total;
+                Outcome::Loaded {
+                    names: names.clone(),
+                    bytes: total,
+                }
             }
-        }
+        };
+        outcomes.push((i, outcome));
     }
-    Ok(())
+    Ok(outcomes)
+}
+
+/// `f` on every item, at most `limit` at a time; results in item order.
+fn for_each_concurrently<T: Sync, R: Send>(
+    items: &[T],
+    limit: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..limit.min(items.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let result = f(item);
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .filter_map(|slot| slot.into_inner().ok().flatten())
+        .collect()
 }
 
 /// `f` on every node at once, results in node order.
@@ -279,4 +349,27 @@ fn parallel<T: Send>(nodes: &[Node], f: impl Fn(&Node) -> Result<T> + Sync) -> V
             })
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn concurrent_work_keeps_item_order_and_its_limit() {
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let items: Vec<u64> = (0..9).collect();
+        let results = for_each_concurrently(&items, 2, |&n| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(10 * (n % 3)));
+            running.fetch_sub(1, Ordering::SeqCst);
+            n * 10
+        });
+        assert_eq!(results, (0..9).map(|n| n * 10).collect::<Vec<_>>());
+        assert!(most.load(Ordering::SeqCst) <= 2);
+        assert!(for_each_concurrently(&[] as &[u64], 2, |&n| n).is_empty());
+    }
 }
