@@ -76,7 +76,7 @@ impl Daemon {
     /// The ID (config digest) of the image `reference` names, or None when the daemon has none.
     pub fn image_id(&self, reference: &str) -> Result<Option<String>> {
         let inspected = block_on(self.client.inspect_image(reference))
-            .map_err(|e| self.error(format!("runtime: {e}")))?;
+            .map_err(|e| self.error(format!("starting an async runtime: {e}")))?;
         match inspected {
             Ok(image) => Ok(image.id),
             Err(bollard::errors::Error::DockerResponseServerError {
@@ -128,7 +128,7 @@ impl Daemon {
             }
             Ok::<_, Error>(())
         })
-        .map_err(|e| self.error(format!("runtime: {e}")))?;
+        .map_err(|e| self.error(format!("starting an async runtime: {e}")))?;
         written?;
         let label = format!("docker image {}", image.reference);
         let archive = Archive::open_temporary(spool.into_temp_path(), &label)?;
@@ -148,7 +148,7 @@ impl Daemon {
         let daemon = self.clone();
         let thread = std::thread::spawn(move || {
             let loaded = block_on(daemon.load(receiver))
-                .map_err(|e| daemon.error(format!("runtime: {e}")))?;
+                .map_err(|e| daemon.error(format!("starting an async runtime: {e}")))?;
             loaded
         });
         (LoadWriter { sender }, Load { thread })
