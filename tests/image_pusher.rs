@@ -561,9 +561,64 @@ fn docker_images_go_from_the_host_docker_into_containerd_and_docker_nodes() {
             );
             assert!(String::from_utf8_lossy(&listed.stdout).contains(retagged));
 
-            // Bad input: each a one-line error, nodes unchanged.
+            // `build --format oci` carries a docker manifest.json too: Docker 20.10 loads it, and
+            // containerd still reads its OCI index.
             let oci = sweeper.workdir.join("busybox-oci.tar");
-            build(&busybox, "kubeadm-nspawn.test/busybox:oci", "oci", &oci);
+            let oci_ref = "kubeadm-nspawn.test/busybox:oci";
+            build(&busybox, oci_ref, "oci", &oci);
+            let summary = push_ok(&[
+                "--node",
+                &n0,
+                "--node",
+                &n1,
+                "--archive",
+                oci.to_str().unwrap(),
+            ]);
+            for i in 0..2 {
+                assert_eq!(names(&summary, i, "loaded"), vec![oci_ref.to_owned()]);
+            }
+            let ran = c.exec(
+                &n1,
+                &[
+                    "docker",
+                    "run",
+                    "--rm",
+                    "--network",
+                    "none",
+                    oci_ref,
+                    "echo",
+                    "oci-in-docker",
+                ],
+            );
+            assert_ok(&ran, "docker run of the OCI build in n1");
+            assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "oci-in-docker");
+
+            // Bad input: each a one-line error, nodes unchanged. An OCI layout without a
+            // manifest.json (as other tools write) is what Docker 20.10 cannot load.
+            let oci_full = sweeper.workdir.join("busybox-oci-full.tar");
+            build(
+                &busybox,
+                "kubeadm-nspawn.test/busybox:oci-only",
+                "oci",
+                &oci_full,
+            );
+            let oci_only = sweeper.workdir.join("busybox-oci-only.tar");
+            let unpacked = sweeper.workdir.join("oci-unpacked");
+            std::fs::create_dir_all(&unpacked).unwrap();
+            let unpacked = unpacked.to_str().unwrap();
+            run_ok("tar", &["-C", unpacked, "-xf", oci_full.to_str().unwrap()]);
+            run_ok(
+                "tar",
+                &[
+                    "-C",
+                    unpacked,
+                    "-cf",
+                    oci_only.to_str().unwrap(),
+                    "oci-layout",
+                    "index.json",
+                    "blobs",
+                ],
+            );
             let cases: Vec<(Vec<&str>, &str)> = vec![
                 (
                     vec![
@@ -599,7 +654,7 @@ fn docker_images_go_from_the_host_docker_into_containerd_and_docker_nodes() {
                     "Docker is not running in it",
                 ),
                 (
-                    vec!["--node", &n1, "--archive", oci.to_str().unwrap()],
+                    vec!["--node", &n1, "--archive", oci_only.to_str().unwrap()],
                     "Docker loads only from version 25 on",
                 ),
             ];
@@ -617,7 +672,10 @@ fn docker_images_go_from_the_host_docker_into_containerd_and_docker_nodes() {
                 .map(String::from)
                 .collect();
             listed.sort();
-            assert_eq!(listed, vec![full.clone(), retagged.to_owned()]);
+            assert_eq!(
+                listed,
+                vec![full.clone(), oci_ref.to_owned(), retagged.to_owned()]
+            );
 
             assert_ok(&c.run(&["down", "--name", &c.name]), "down");
         },

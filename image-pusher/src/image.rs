@@ -185,6 +185,18 @@ impl Image {
                 for layer in &self.layers {
                     files.push((format!("blobs/sha256/{}", layer.hex()), layer.tar.clone()));
                 }
+                // A docker manifest.json over the same blobs, as `docker save` writes since Docker
+                // 25: Docker before 25 loads only that, and containerd reads index.json whenever
+                // oci-layout is present.
+                let docker_manifest = json!([{
+                    "Config": format!("blobs/sha256/{config_hex}"),
+                    "RepoTags": [self.reference.full()],
+                    "Layers": self.layers.iter().map(|l| format!("blobs/sha256/{}", l.hex())).collect::<Vec<_>>(),
+                }]);
+                files.push((
+                    "manifest.json".into(),
+                    serde_json::to_vec(&docker_manifest).unwrap_or_default(),
+                ));
             }
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -259,10 +271,17 @@ fn write_tar(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
             .append_data(&mut h, path, bytes.as_slice())
             .map_err(|e| Error::io("write archive", path, e))?;
     }
-    builder
+    let mut archive = builder
         .into_inner()
-        .map_err(|e| Error::io("write archive", "", e))
+        .map_err(|e| Error::io("write archive", "", e))?;
+    // Zero-padded to whole 10 KiB records, as tar(1) writes: GNU tar's in-place edits
+    // (`tar --delete`) lose entries of an archive that ends mid-record.
+    archive.resize(archive.len().next_multiple_of(TAR_RECORD), 0);
+    Ok(archive)
 }
+
+/// tar(1)'s default record: 20 blocks of 512 bytes.
+const TAR_RECORD: usize = 10240;
 
 fn fixed_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
@@ -413,6 +432,26 @@ mod tests {
             layer_digest
         );
         assert!(!get("oci-layout").is_empty());
+        // The docker manifest.json names the same blobs.
+        let docker: Value = serde_json::from_slice(&get("manifest.json")).unwrap();
+        assert_eq!(
+            docker[0]["Config"],
+            format!("blobs/sha256/{}", &img.config_digest[7..])
+        );
+        assert_eq!(
+            docker[0]["Layers"][0],
+            format!("blobs/sha256/{}", &layer_digest[7..])
+        );
+        assert_eq!(docker[0]["RepoTags"][0], "kubeadm-nspawn.local/pause:3.9");
+    }
+
+    #[test]
+    fn archives_end_on_a_whole_tar_record() {
+        let dir = tempfile::tempdir().unwrap();
+        for format in [Format::DockerArchive, Format::Oci] {
+            let bytes = image(dir.path()).archive(format).unwrap();
+            assert_eq!(bytes.len() % TAR_RECORD, 0);
+        }
     }
 
     #[test]
