@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
-use kns_integration_tests::dockerd::TestDockerd;
+use kns_integration_tests::dockerd::{TestDockerd, ISOLATION_FLAGS};
 use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok};
 use serde_json::Value;
 
@@ -58,6 +58,13 @@ fn node_images(c: &TestCluster, node: &str) -> String {
 
 fn ctr_run(c: &TestCluster, node: &str, image: &str, id: &str, command: &[&str]) -> Output {
     let mut args = vec!["ctr", "-n", "k8s.io", "run", "--rm", image, id];
+    args.extend(command);
+    c.exec(node, &args)
+}
+
+/// `docker run` of `image` in a node that runs Docker (see `start_docker_in`), with no network.
+fn docker_run(c: &TestCluster, node: &str, image: &str, command: &[&str]) -> Output {
+    let mut args = vec!["docker", "run", "--rm", "--network", "none", image];
     args.extend(command);
     c.exec(node, &args)
 }
@@ -407,27 +414,17 @@ fn start_docker_in(c: &TestCluster, node: &str) {
         "--binary",
         "/usr/bin/docker:/usr/local/bin/docker",
     ]);
-    assert_ok(
-        &c.exec(
-            node,
-            &[
-                "systemd-run",
-                "--unit",
-                "kns-test-dockerd",
-                "/usr/local/bin/dockerd",
-                "--containerd=/run/containerd/containerd.sock",
-                "--iptables=false",
-                "--ip6tables=false",
-                "--ip-forward=false",
-                "--ip-masq=false",
-                "--bridge=none",
-                "--storage-driver=vfs",
-                "-H",
-                "unix:///run/docker.sock",
-            ],
-        ),
-        "systemd-run dockerd in the node",
-    );
+    let mut command = vec![
+        "systemd-run",
+        "--unit",
+        "kns-test-dockerd",
+        "/usr/local/bin/dockerd",
+        "--containerd=/run/containerd/containerd.sock",
+        "-H",
+        "unix:///run/docker.sock",
+    ];
+    command.extend(ISOLATION_FLAGS);
+    assert_ok(&c.exec(node, &command), "systemd-run dockerd in the node");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !c.exec(node, &["docker", "version"]).status.success() {
         assert!(
@@ -505,19 +502,7 @@ fn docker_images_go_from_the_host_docker_into_containerd_and_docker_nodes() {
                 String::from_utf8_lossy(&ran.stdout).trim(),
                 "from-host-docker"
             );
-            let ran = c.exec(
-                &n1,
-                &[
-                    "docker",
-                    "run",
-                    "--rm",
-                    "--network",
-                    "none",
-                    reference,
-                    "echo",
-                    "from-node-docker",
-                ],
-            );
+            let ran = docker_run(&c, &n1, reference, &["echo", "from-node-docker"]);
             assert_ok(&ran, "docker run in n1");
             assert_eq!(
                 String::from_utf8_lossy(&ran.stdout).trim(),
@@ -577,19 +562,7 @@ fn docker_images_go_from_the_host_docker_into_containerd_and_docker_nodes() {
             for i in 0..2 {
                 assert_eq!(names(&summary, i, "loaded"), vec![oci_ref.to_owned()]);
             }
-            let ran = c.exec(
-                &n1,
-                &[
-                    "docker",
-                    "run",
-                    "--rm",
-                    "--network",
-                    "none",
-                    oci_ref,
-                    "echo",
-                    "oci-in-docker",
-                ],
-            );
+            let ran = docker_run(&c, &n1, oci_ref, &["echo", "oci-in-docker"]);
             assert_ok(&ran, "docker run of the OCI build in n1");
             assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "oci-in-docker");
 

@@ -108,11 +108,6 @@ impl Archive {
         self.entries.contains_key("manifest.json")
     }
 
-    /// Every name of every image in it.
-    pub fn names(&self) -> Vec<String> {
-        self.images.iter().flat_map(|i| i.names.clone()).collect()
-    }
-
     fn corrupt(&self, what: impl Into<String>) -> Error {
         Error::CorruptArchive {
             archive: self.label.clone(),

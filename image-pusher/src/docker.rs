@@ -66,6 +66,11 @@ impl Daemon {
         &self.label
     }
 
+    /// `future` run to completion on a runtime of its own (see the module comment).
+    fn block_on<F: Future>(&self, future: F) -> Result<F::Output> {
+        block_on(future).map_err(|e| self.error(format!("starting an async runtime: {e}")))
+    }
+
     fn error(&self, what: impl Into<String>) -> Error {
         Error::Docker {
             daemon: self.label.clone(),
@@ -75,8 +80,7 @@ impl Daemon {
 
     /// The ID (config digest) of the image `reference` names, or None when the daemon has none.
     pub fn image_id(&self, reference: &str) -> Result<Option<String>> {
-        let inspected = block_on(self.client.inspect_image(reference))
-            .map_err(|e| self.error(format!("starting an async runtime: {e}")))?;
+        let inspected = self.block_on(self.client.inspect_image(reference))?;
         match inspected {
             Ok(image) => Ok(image.id),
             Err(bollard::errors::Error::DockerResponseServerError {
@@ -118,7 +122,7 @@ impl Daemon {
             .prefix("image-pusher-save-")
             .tempfile()
             .map_err(|e| Error::io("create a temporary file in", std::env::temp_dir(), e))?;
-        let written = block_on(async {
+        let written = self.block_on(async {
             let mut stream = self.client.export_image(name);
             let file: &mut File = spool.as_file_mut();
             while let Some(chunk) = stream.next().await {
@@ -127,8 +131,7 @@ impl Daemon {
                     .map_err(|e| Error::io("write", std::env::temp_dir(), e))?;
             }
             Ok::<_, Error>(())
-        })
-        .map_err(|e| self.error(format!("starting an async runtime: {e}")))?;
+        })?;
         written?;
         let label = format!("docker image {}", image.reference);
         let archive = Archive::open_temporary(spool.into_temp_path(), &label)?;
@@ -146,11 +149,7 @@ impl Daemon {
     pub fn start_load(&self) -> (LoadWriter, Load) {
         let (sender, receiver) = mpsc::channel::<Bytes>(WINDOW);
         let daemon = self.clone();
-        let thread = std::thread::spawn(move || {
-            let loaded = block_on(daemon.load(receiver))
-                .map_err(|e| daemon.error(format!("starting an async runtime: {e}")))?;
-            loaded
-        });
+        let thread = std::thread::spawn(move || daemon.block_on(daemon.load(receiver))?);
         (LoadWriter { sender }, Load { thread })
     }
 

@@ -135,15 +135,15 @@ impl Image {
                     files.push((format!("{}/layer.tar", layer.hex()), layer.tar.clone()));
                 }
                 files.push((format!("{config_hex}.json"), self.config.clone()));
-                let manifest = json!([{
-                    "Config": format!("{config_hex}.json"),
-                    "RepoTags": [self.reference.full()],
-                    "Layers": self.layers.iter().map(|l| format!("{}/layer.tar", l.hex())).collect::<Vec<_>>(),
-                }]);
-                files.push((
-                    "manifest.json".into(),
-                    serde_json::to_vec(&manifest).unwrap_or_default(),
-                ));
+                files.push(
+                    self.docker_manifest(
+                        format!("{config_hex}.json"),
+                        self.layers
+                            .iter()
+                            .map(|l| format!("{}/layer.tar", l.hex()))
+                            .collect(),
+                    ),
+                );
             }
             Format::Oci => {
                 let manifest = json!({
@@ -188,20 +188,33 @@ impl Image {
                 // A docker manifest.json over the same blobs, as `docker save` writes since Docker
                 // 25: Docker before 25 loads only that, and containerd reads index.json whenever
                 // oci-layout is present.
-                let docker_manifest = json!([{
-                    "Config": format!("blobs/sha256/{config_hex}"),
-                    "RepoTags": [self.reference.full()],
-                    "Layers": self.layers.iter().map(|l| format!("blobs/sha256/{}", l.hex())).collect::<Vec<_>>(),
-                }]);
-                files.push((
-                    "manifest.json".into(),
-                    serde_json::to_vec(&docker_manifest).unwrap_or_default(),
-                ));
+                files.push(
+                    self.docker_manifest(
+                        format!("blobs/sha256/{config_hex}"),
+                        self.layers
+                            .iter()
+                            .map(|l| format!("blobs/sha256/{}", l.hex()))
+                            .collect(),
+                    ),
+                );
             }
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
         files.dedup_by(|a, b| a.0 == b.0);
         write_tar(&files)
+    }
+
+    /// The `manifest.json` entry of a docker-archive whose config and layers sit at these paths.
+    fn docker_manifest(&self, config: String, layers: Vec<String>) -> (String, Vec<u8>) {
+        let manifest = json!([{
+            "Config": config,
+            "RepoTags": [self.reference.full()],
+            "Layers": layers,
+        }]);
+        (
+            "manifest.json".into(),
+            serde_json::to_vec(&manifest).unwrap_or_default(),
+        )
     }
 
     /// The JSON line `build` prints.

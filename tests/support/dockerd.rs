@@ -8,6 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// dockerd flags that keep a test daemon off the network setup of the machine it runs on (the
+/// host, or a node): no iptables rules, no bridge, no forwarding or masquerade changes; vfs
+/// storage, which works on any filesystem (a node's root is an overlay).
+pub const ISOLATION_FLAGS: &[&str] = &[
+    "--iptables=false",
+    "--ip6tables=false",
+    "--ip-forward=false",
+    "--ip-masq=false",
+    "--bridge=none",
+    "--storage-driver=vfs",
+];
+
 pub struct TestDockerd {
     child: Child,
     pub dir: PathBuf,
@@ -39,14 +51,7 @@ impl TestDockerd {
             .arg(&config)
             .arg("-H")
             .arg(format!("unix://{}", socket.display()))
-            .args([
-                "--iptables=false",
-                "--ip6tables=false",
-                "--ip-forward=false",
-                "--ip-masq=false",
-                "--bridge=none",
-                "--storage-driver=vfs",
-            ])
+            .args(ISOLATION_FLAGS)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
