@@ -149,12 +149,37 @@ pub fn spawn(node: &NodeState, cgroup_procs: &[PathBuf]) -> Result<u32> {
 
 /// Whether `pid` is still the nspawn of `node` (not a reused PID).
 pub fn is_running(pid: u32, node: &str) -> bool {
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
-    let cmdline = String::from_utf8_lossy(&cmdline);
-    // A zombie has an empty cmdline.
-    cmdline.contains(&format!("--machine={node}"))
+    // The cmdline reads empty for a zombie, and also for a moment inside execve (measured here: a
+    // sixth of the reads during a loop of execs), which is where a starting node is while cnispawn
+    // becomes systemd-nspawn: taking that for "exited" failed `up` now and then. So an empty read
+    // is only believed for a zombie, or once it has lasted.
+    for _ in 0..EXEC_GRACE_READS {
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            return false;
+        };
+        if !cmdline.is_empty() {
+            return String::from_utf8_lossy(&cmdline).contains(&format!("--machine={node}"));
+        }
+        if is_zombie(pid) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// How many times (1 ms apart) an empty cmdline of a live process is read again: an execve is
+/// over within that; a kernel thread (a reused PID) stays empty.
+const EXEC_GRACE_READS: usize = 50;
+
+/// Whether `pid` is a zombie (or gone): the state field of /proc/<pid>/stat, after the command
+/// name in parentheses, which may itself hold spaces and parentheses.
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|state| state == "Z" || state == "X")
+    })
 }
 
 /// PID of the node's systemd: the child of nspawn.
@@ -361,6 +386,24 @@ pub fn reap(pid: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn liveness_follows_the_process_and_its_machine_name() {
+        let me = std::process::id();
+        assert!(!is_running(me, "knst-not-this-process"));
+        assert!(!is_zombie(me));
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Exited but not yet waited for: a zombie, seen as such without the exec grace.
+        while !is_zombie(pid) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let t = Instant::now();
+        assert!(!is_running(pid, "x"));
+        assert!(t.elapsed() < Duration::from_millis(20));
+        child.wait().unwrap();
+        assert!(!is_running(pid, "x"));
+    }
 
     #[test]
     fn nspawn_args_follow_the_measured_recipe() {
