@@ -537,9 +537,6 @@ fn shared_base(method: &str) -> Value {
     built
 }
 
-/// Units allowed to fail in a node booted without Kubernetes (none so far).
-const EXPECTED_FAILED_UNITS: &[&str] = &[];
-
 fn boot_and_check(base: &Value, node_suffix: &str) {
     let sweeper = PrefixSweeper::new(&unique_prefix());
     let name = format!("{}-{node_suffix}", sweeper.prefix);
@@ -553,7 +550,7 @@ fn boot_and_check(base: &Value, node_suffix: &str) {
     println!("{name} booted to {state} in {:?}", t.elapsed());
     let unexpected: Vec<_> = failed
         .iter()
-        .filter(|u| !EXPECTED_FAILED_UNITS.contains(&u.as_str()))
+        .filter(|u| !kns_node::boot::EXPECTED_FAILED_UNITS.contains(&u.as_str()))
         .collect();
     assert!(
         unexpected.is_empty(),

@@ -85,13 +85,9 @@ impl ResultCache {
         let path = self.path(&entry.netns, &entry.if_name);
         let dir = path.parent().unwrap_or(Path::new("/"));
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-        let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(entry).unwrap_or_default();
-        std::fs::write(&tmp, bytes).map_err(|e| Error::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io("rename into place", &path, e)
-        })
+        kns_plumbing::atomic_file::write(&path, &bytes, 0o600)
+            .map_err(|e| Error::io("write", &path, e))
     }
 
     /// Removes the entry; a missing one is fine.

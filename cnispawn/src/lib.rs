@@ -12,7 +12,6 @@ pub mod netns;
 pub mod plugin;
 pub mod privileges;
 pub mod result;
-mod signals;
 
 use std::convert::Infallible;
 use std::ffi::{CString, OsString};
@@ -26,6 +25,7 @@ use crate::config::{ConfSource, NetworkConfigList};
 pub use crate::error::{Error, Result};
 use crate::netns::NetnsName;
 use crate::plugin::{ExecRunner, RuntimeParams};
+use kns_plumbing::signals;
 
 pub const DEFAULT_CONF_DIR: &str = "/etc/cni/net.d";
 /// Debian's containernetworking-plugins first, then the upstream location.
@@ -167,7 +167,8 @@ pub fn add(opts: &Options) -> Result<Attachment> {
     for plugin in &list.plugins {
         params.find_plugin(&plugin.plugin_type)?;
     }
-    signals::install()?;
+    signals::install()
+        .map_err(|(signal, e)| Error::sys(format!("install a {signal} handler"), e))?;
     netns::create(&opts.netns)?;
 
     let cache = opts.cache();

@@ -136,13 +136,6 @@ fn main_result(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match main_result(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One line, the whole cause chain.
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
-            ExitCode::FAILURE
-        }
-    }
+    let result = main_result(Cli::parse()).map(|()| ExitCode::SUCCESS);
+    kns_plumbing::report::exit(result, kns_plumbing::report::hint_of::<cnispawn::Error>)
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::image::normalize_name;
-use crate::layer::hex;
+use kns_plumbing::hex::encode as hex;
 
 /// One image inside an archive.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::node::Node;
+use crate::node::{Exec, Node, NodeError};
 
 pub const NAMESPACE: &str = "k8s.io";
 const SOCKET: &str = "run/containerd/containerd.sock";
@@ -72,19 +72,7 @@ fn content(node: &Node, digest: &str) -> Result<Value> {
 fn ctr(node: &Node, args: &[&str]) -> Result<String> {
     let mut full = vec!["ctr", "-n", NAMESPACE];
     full.extend_from_slice(args);
-    let output = node
-        .command(&full)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| node.error(format!("run nsenter: {e}")))?;
-    if !output.status.success() {
-        return Err(node.error(format!(
-            "{} failed: {}",
-            full.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(node.run(&full)?)
 }
 
 /// `ctr images import --digests -` in the node, reading the tar from its stdin.

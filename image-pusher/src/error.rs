@@ -18,6 +18,10 @@ pub enum Error {
     #[error("node {node}: {what}")]
     Node { node: String, what: String },
 
+    /// Finding a node, or a command in it that failed.
+    #[error(transparent)]
+    Reach(#[from] kns_node::Error),
+
     #[error("{op} {}: {source}", .path.display())]
     Io {
         op: &'static str,
@@ -25,6 +29,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl kns_plumbing::report::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Reach(e) => e.hint(),
+            _ => None,
+        }
+    }
 }
 
 impl Error {

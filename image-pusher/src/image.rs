@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::layer::{hex, Layer};
+use crate::layer::Layer;
+use kns_plumbing::hex::encode as hex;
 
 /// The timestamp every image and history entry carries.
 const EPOCH: &str = "1970-01-01T00:00:00Z";
@@ -240,24 +241,9 @@ pub fn go_arch() -> &'static str {
     }
 }
 
-/// Writes `bytes` next to `path` and renames it into place: a reader never sees half a file.
+/// Writes `bytes` to `path` whole (temp file, fsync, rename): a reader never sees half a file.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8], mode: u32) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp-image-pusher-{}", std::process::id()));
-    let tmp = std::path::PathBuf::from(tmp);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("write", path, e)
-    })
+    kns_plumbing::atomic_file::write(path, bytes, mode).map_err(|e| Error::io("write", path, e))
 }
 
 /// A tar of the given files (and the directories above them), with fixed owners and mtimes.

@@ -15,7 +15,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::unlinkat;
 
 use crate::error::{Error, Result};
-use crate::node::Node;
+use crate::node::{Node, NodeError};
 
 /// `HOST_PATH[:NODE_PATH]`; NODE_PATH defaults to `/usr/local/bin/<file name>`.
 #[derive(Debug, Clone, PartialEq)]

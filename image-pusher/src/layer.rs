@@ -6,6 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use kns_plumbing::hex::encode as hex;
 
 /// A finished layer: its uncompressed tar and its sha256 (the diff ID and, uncompressed, the blob
 /// digest).
@@ -24,10 +25,6 @@ impl Layer {
     pub fn hex(&self) -> &str {
         self.digest.trim_start_matches("sha256:")
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A file to put into an image: host `source`, in-image absolute `dest`.

@@ -272,11 +272,6 @@ fn main_result(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    match main_result(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
-            ExitCode::FAILURE
-        }
-    }
+    let result = main_result(Cli::parse()).map(|()| ExitCode::SUCCESS);
+    kns_plumbing::report::exit(result, kns_plumbing::report::hint_of::<image_pusher::Error>)
 }

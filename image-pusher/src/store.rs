@@ -10,7 +10,7 @@ use crate::archive::Archive;
 use crate::containerd;
 use crate::docker::{self, Daemon};
 use crate::error::Result;
-use crate::node::Node;
+use crate::node::{Node, NodeError};
 
 /// Which store a push writes to; `Auto` picks Docker in a node whose Docker socket exists and
 /// containerd otherwise.

@@ -74,7 +74,7 @@ pub fn kill_all(node: &str, timeout: std::time::Duration) -> Result<()> {
             unsafe { libc::kill(pid, libc::SIGKILL) };
             // A zombie child of this process (a node spawned by this `up`) stays in the cgroup
             // until reaped.
-            crate::node::reap(pid as u32);
+            kns_node::liveness::reap(pid as u32);
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

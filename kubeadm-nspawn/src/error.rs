@@ -22,11 +22,37 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A sibling tool failed; `message` is its report (see [`kns_plumbing::report`]), `hint` its
+    /// hint line, passed on.
     #[error("{tool} failed: {message}")]
-    Tool { tool: String, message: String },
+    Tool {
+        tool: String,
+        message: String,
+        hint: Option<String>,
+    },
 
     #[error("node {node}: {message}")]
     Node { node: String, message: String },
+
+    /// Finding a node, its boot, or a command in it that failed.
+    #[error(transparent)]
+    Reach(#[from] kns_node::Error),
+
+    /// Something did not happen in time: what, how long it was given, where to look.
+    #[error("{what}: not done after {after:?}")]
+    Timeout {
+        what: String,
+        after: std::time::Duration,
+        look: String,
+    },
+
+    /// A cluster's state file that cannot be read as one.
+    #[error("{}: not a readable cluster state ({reason})", .path.display())]
+    CorruptState { path: PathBuf, reason: String },
+
+    /// A step ran before the one that prepares what it needs, or a worker thread died: a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
 
     #[error(
         "cluster {0:?} already exists: use it, or remove it with `kubeadm-nspawn down --name {0}`"
@@ -46,12 +72,43 @@ pub enum Error {
     },
 }
 
+impl kns_plumbing::report::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Timeout { look, .. } => Some(look.clone()),
+            Error::CorruptState { path, .. } => {
+                let cluster = path
+                    .parent()
+                    .and_then(|d| d.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Some(format!(
+                    "`kubeadm-nspawn down --name {cluster}` still removes the cluster"
+                ))
+            }
+            Error::Tool { hint, .. } => hint.clone(),
+            Error::Reach(e) => e.hint(),
+            Error::Cleanup { failure, .. } => failure.hint(),
+            _ => None,
+        }
+    }
+}
+
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             op,
             path: path.into(),
             source,
+        }
+    }
+
+    /// A sibling tool's failure without a report of its own (it could not run, or printed no JSON).
+    pub(crate) fn tool(tool: &str, message: impl Into<String>) -> Self {
+        Error::Tool {
+            tool: tool.into(),
+            message: message.into(),
+            hint: None,
         }
     }
 

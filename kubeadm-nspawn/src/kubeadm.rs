@@ -3,7 +3,12 @@
 //! first node, a JoinConfiguration per worker. Everything a node would otherwise guess or pull is
 //! explicit: the version, the node IPs, the private image repository and tags, the subnets.
 
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
 use crate::images::REPOSITORY;
+use crate::node::Exec;
+use crate::state::NodeState;
 
 pub const POD_SUBNET: &str = "10.244.0.0/16";
 
@@ -57,6 +62,98 @@ pub struct ClusterConfig {
 pub struct NodeRegistration {
     pub name: String,
     pub ip: String,
+}
+
+impl NodeRegistration {
+    /// How `node` registers: its name and its static address.
+    pub fn of(node: &NodeState) -> NodeRegistration {
+        NodeRegistration {
+            name: node.name.clone(),
+            ip: node.ip.clone(),
+        }
+    }
+}
+
+/// Writes `file` (and the `--kubeadm-patch` files) into the node's /etc/kubeadm-nspawn through its
+/// root directory; returns the path inside the node.
+pub fn write_node_config(
+    node: &NodeState,
+    patches: &[PathBuf],
+    file: &str,
+    contents: &str,
+) -> Result<String> {
+    let rootfs = node.dir.join("rootfs");
+    let dir = rootfs.join(NODE_CONFIG_DIR.trim_start_matches('/'));
+    std::fs::create_dir_all(dir.join("patches")).map_err(|e| Error::io("create", &dir, e))?;
+    for patch in patches {
+        let name = patch.file_name().unwrap_or_default();
+        std::fs::copy(patch, dir.join("patches").join(name))
+            .map_err(|e| Error::io("copy", patch, e))?;
+    }
+    std::fs::write(dir.join(file), contents).map_err(|e| Error::io("write", dir.join(file), e))?;
+    Ok(format!("{NODE_CONFIG_DIR}/{file}"))
+}
+
+/// kubeadm's discovery hash of the cluster CA, computed in the first node with its openssl:
+/// `sha256:` + sha256 of the CA's DER SubjectPublicKeyInfo, as kubeadm computes it.
+pub fn ca_cert_hash(first: &impl Exec) -> Result<String> {
+    let out = first.run(&[
+        "sh",
+        "-c",
+        "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt \
+         | openssl pkey -pubin -outform der | sha256sum",
+    ])?;
+    let hex = out.split_whitespace().next().unwrap_or_default();
+    if !kns_plumbing::hex::is_sha256(hex) {
+        return Err(Error::node(first.name(), format!("no CA hash: {out:?}")));
+    }
+    Ok(format!("sha256:{hex}"))
+}
+
+/// Waits until the controller-manager's bootstrap signer has signed the `cluster-info` ConfigMap
+/// for `token`. A join that starts before then fails discovery and retries only every few seconds
+/// (measured: first joins took 20 s right after init, 2 s once signed).
+pub fn wait_for_signed_cluster_info(
+    first: &impl Exec,
+    token: &str,
+    timeout: std::time::Duration,
+    poll: std::time::Duration,
+) -> Result<()> {
+    let token_id = token.split('.').next().unwrap_or_default();
+    let jsonpath = format!("jsonpath={{.data.jws-kubeconfig-{token_id}}}");
+    let start = std::time::Instant::now();
+    loop {
+        let signed = crate::node::admin_kubectl(
+            first,
+            &[
+                "-n",
+                "kube-public",
+                "get",
+                "configmap",
+                "cluster-info",
+                "-o",
+                &jsonpath,
+            ],
+        )
+        .is_ok_and(|s| !s.trim().is_empty());
+        if signed {
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            return Err(Error::Timeout {
+                what: format!(
+                    "cluster-info signed for the bootstrap token on {}",
+                    first.name()
+                ),
+                after: timeout,
+                look: format!(
+                    "is kube-controller-manager running? `kubeadm-nspawn exec {} -- crictl ps -a`",
+                    first.name()
+                ),
+            });
+        }
+        std::thread::sleep(poll);
+    }
 }
 
 fn node_registration(node: &NodeRegistration) -> String {
@@ -216,6 +313,49 @@ pub fn check_patch_name(file_name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kns_node::exec::Script;
+    use std::time::Duration;
+
+    #[test]
+    fn joins_wait_for_the_signature_of_their_token() {
+        let first = Script::new("c-n0")
+            .answer_times("kubectl", 2, 0, "")
+            .answer("kubectl", 0, "eyJhbGciOi");
+        wait_for_signed_cluster_info(
+            &first,
+            "abcdef.0123456789abcdef",
+            Duration::from_secs(5),
+            Duration::ZERO,
+        )
+        .unwrap();
+        let calls = first.calls();
+        assert_eq!(calls.len(), 3);
+        assert!(
+            calls[0].ends_with("cluster-info -o jsonpath={.data.jws-kubeconfig-abcdef}"),
+            "{calls:?}"
+        );
+        assert!(
+            calls[0].starts_with("kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-public")
+        );
+        let never = Script::new("c-n0").answer("kubectl", 1, "");
+        let err = wait_for_signed_cluster_info(&never, "a.b", Duration::ZERO, Duration::ZERO)
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err}");
+        use kns_plumbing::report::Hint;
+        assert!(err.hint().unwrap().contains("crictl ps -a"));
+    }
+
+    #[test]
+    fn the_ca_hash_is_checked_for_its_shape() {
+        let digest = "a".repeat(64);
+        let first = Script::new("c-n0").answer("sh -c openssl", 0, &format!("{digest}  -\n"));
+        assert_eq!(ca_cert_hash(&first).unwrap(), format!("sha256:{digest}"));
+        let broken = Script::new("c-n0").answer("sh -c openssl", 0, "unable to load\n");
+        assert!(ca_cert_hash(&broken)
+            .unwrap_err()
+            .to_string()
+            .contains("no CA hash"));
+    }
 
     fn config() -> ClusterConfig {
         ClusterConfig {

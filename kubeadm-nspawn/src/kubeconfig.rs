@@ -5,7 +5,6 @@
 //! on the kubeconfig's directory; the file stays mode 0600.
 
 use std::fs::File;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -83,21 +82,7 @@ fn locked<T>(target: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 /// Writes `bytes` to `path` with mode 0600 (temp file + rename).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("kubeadm-nspawn-{}", std::process::id()));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("write", path, e)
-    })
+    kns_plumbing::atomic_file::write(path, bytes, 0o600).map_err(|e| Error::io("write", path, e))
 }
 
 /// Merges the kubeconfig at `ours` into `target`, ours winning where names clash, and makes its
@@ -116,14 +101,14 @@ pub fn merge(target: &Path, ours: &Path, kubectl: &Path) -> Result<()> {
                 .output()
                 .map_err(|e| Error::io("run", kubectl, e))?;
             if !out.status.success() {
-                return Err(Error::Tool {
-                    tool: "kubectl config view".into(),
-                    message: format!(
+                return Err(Error::tool(
+                    "kubectl config view",
+                    format!(
                         "cannot merge into {}: {}",
                         target.display(),
                         String::from_utf8_lossy(&out.stderr).trim()
                     ),
-                });
+                ));
             }
             out.stdout
         } else {

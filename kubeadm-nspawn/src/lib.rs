@@ -12,8 +12,8 @@ pub mod kubeconfig;
 pub mod network;
 pub mod node;
 pub mod overlay;
+pub mod parallel;
 pub mod push;
-mod signals;
 pub mod state;
 pub mod tools;
 
@@ -29,8 +29,7 @@ use crate::state::{ClusterState, ImageRef, InitPhase, KubernetesState};
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn require_root() -> Result<()> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !kns_plumbing::privileges::is_root() {
         return Err(Error::NotRoot);
     }
     Ok(())
@@ -65,7 +64,13 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
             )));
         }
     }
-    signals::install()?;
+    kns_plumbing::signals::install().map_err(|(signal, e)| {
+        Error::io(
+            "install a handler for",
+            signal.as_str(),
+            std::io::Error::from_raw_os_error(e as i32),
+        )
+    })?;
     let parent = paths.dir.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     create_private_dir(&paths.dir)?;
@@ -183,32 +188,21 @@ pub fn init(name: &ClusterName, opts: InitOptions) -> Result<Vec<(&'static str, 
         }
         _ => {}
     }
-    if let Some(stopped) = state
-        .nodes
-        .iter()
-        .find(|n| !n.pid.is_some_and(|p| node::is_running(p, &n.name)))
-    {
+    if let Some(stopped) = state.nodes.iter().find(|n| !node::is_running(n)) {
         return Err(Error::node(
             &stopped.name,
             "is not running: `kubeadm-nspawn down` and `up` the cluster again",
         ));
     }
-    signals::install()?;
-    let mut ctx = InitContext {
-        opts,
-        paths,
-        state,
-        kube: None,
-        images: None,
-        config: None,
-        ca_cert_hash: None,
-    };
-    let timings = actions::init(&mut ctx)?;
-    if let Some(k) = &mut ctx.state.kubernetes {
-        k.phase = InitPhase::Initialized;
-    }
-    ctx.save()?;
-    Ok(timings)
+    kns_plumbing::signals::install().map_err(|(signal, e)| {
+        Error::io(
+            "install a handler for",
+            signal.as_str(),
+            std::io::Error::from_raw_os_error(e as i32),
+        )
+    })?;
+    let mut ctx = InitContext { opts, paths, state };
+    actions::init(&mut ctx)
 }
 
 /// The cluster's kubeconfig (as `init` wrote it).

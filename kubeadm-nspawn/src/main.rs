@@ -349,9 +349,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 fn print_nodes(state: &kubeadm_nspawn::state::ClusterState) {
     println!("  {:<24} {:<10} {:<16} {:>8}", "NODE", "STATE", "IP", "PID");
     for n in &state.nodes {
-        let running = n
-            .pid
-            .is_some_and(|p| kubeadm_nspawn::node::is_running(p, &n.name));
+        let running = kubeadm_nspawn::node::is_running(n);
         let pid = n.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
         println!(
             "  {:<24} {:<10} {:<16} {:>8}",
@@ -364,16 +362,9 @@ fn print_nodes(state: &kubeadm_nspawn::state::ClusterState) {
 }
 
 fn main() -> ExitCode {
-    match main_result(Cli::parse()) {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-        Err(e) => {
-            let message = format!("{e:#}");
-            let mut lines = message.lines();
-            eprintln!("error: {}", lines.next().unwrap_or_default());
-            for line in lines {
-                eprintln!("  | {line}");
-            }
-            ExitCode::FAILURE
-        }
-    }
+    let result = main_result(Cli::parse()).map(|code| ExitCode::from(code.clamp(0, 255) as u8));
+    kns_plumbing::report::exit(
+        result,
+        kns_plumbing::report::hint_of::<kubeadm_nspawn::Error>,
+    )
 }

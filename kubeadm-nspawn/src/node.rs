@@ -1,62 +1,20 @@
-//! One node: a systemd-nspawn container booting systemd on an overlay root, inside the network
-//! namespace cnispawn made and wired. Every operation on a node goes through [`Node::command`].
+//! One node of a cluster: a systemd-nspawn container booting systemd on an overlay root, inside the
+//! network namespace cnispawn made and wired. What a node is (its nspawn flags, liveness, commands
+//! in it, its boot) is the shared [`kns_node`] crate; this module starts nodes the orchestrator's
+//! way (through cnispawn, in their cgroups) and reaches a recorded [`NodeState`] through it.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use kns_node::{boot, liveness, nspawn};
+pub use kns_node::{Exec, Node};
+
 use crate::error::{Error, Result};
 use crate::state::NodeState;
-
-/// Whether the host runs systemd-machined, so nodes can be registered (and seen by `machinectl`).
-pub fn host_has_machined() -> bool {
-    Path::new("/run/systemd/machines").is_dir() && Path::new("/run/systemd/system").is_dir()
-}
-
-/// The systemd-nspawn arguments of a node; each flag says which trap of DESIGN.md §7.1 it avoids.
-pub fn nspawn_args(
-    node: &str,
-    root: &Path,
-    netns: &str,
-    containerd_dir: &Path,
-    kubelet_dir: &Path,
-    register: bool,
-) -> Vec<String> {
-    vec![
-        "-D".into(),
-        root.display().to_string(),
-        // With machined the node shows in `machinectl list`; without it registering fails.
-        format!("--register={}", if register { "yes" } else { "no" }),
-        // Without it nspawn asks the (absent) system bus for a scope: "Failed to open system bus".
-        "--keep-unit".into(),
-        "--boot".into(),
-        format!("--machine={node}"),
-        format!("--hostname={node}"),
-        // Join the namespace cnispawn created and wired, instead of making a new one.
-        format!("--network-namespace-path=/run/netns/{netns}"),
-        // The console goes to the node's log; nothing reads from it.
-        "--console=read-only".into(),
-        // kubelet, containerd and runc need them (mounts, cgroups, iptables, namespaces).
-        "--capability=all".into(),
-        // runc uses keyrings and bpf for device cgroups.
-        "--system-call-filter=@keyring bpf".into(),
-        "--private-users=no".into(),
-        // kubelet's OOM watcher reads the kernel log.
-        "--bind=/dev/kmsg".into(),
-        // containerd's overlayfs snapshotter cannot put an upper dir on the overlay root, and the
-        // kubelet's pod volumes belong on plain host directories too.
-        format!("--bind={}:/var/lib/containerd", containerd_dir.display()),
-        format!("--bind={}:/var/lib/kubelet", kubelet_dir.display()),
-    ]
-}
-
-/// The environment of the nspawn launch: /proc/sys and /sys writable (sysctls for kube-proxy and
-/// containerd). SYSTEMD_NSPAWN_USE_CGNS stays unset: with it off nspawn fails on the missing hugetlb
-/// hierarchy.
-pub const NSPAWN_ENV: &[(&str, &str)] = &[("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1")];
 
 /// A node's files: `<cluster>/nodes/<node>/{upper,work,rootfs,containerd,kubelet,log,cni.conflist}`.
 pub struct NodeDirs {
@@ -87,6 +45,21 @@ impl NodeDirs {
     }
 }
 
+/// The node's nspawn command: the shared recipe, on the node's overlay root and namespace.
+pub fn spec(node: &NodeState) -> nspawn::Spec {
+    let dirs = NodeDirs {
+        dir: node.dir.clone(),
+    };
+    nspawn::Spec {
+        machine: node.name.clone(),
+        root: dirs.rootfs(),
+        network: nspawn::Network::Namespace(node.netns.clone()),
+        containerd_dir: dirs.containerd(),
+        kubelet_dir: Some(dirs.kubelet()),
+        register: nspawn::host_has_machined(),
+    }
+}
+
 /// Starts `cnispawn --netns NS --cni-conf F -- systemd-nspawn ...` detached: its own session, output
 /// to the node's log, in the node's cgroups. Returns the PID (that of nspawn after cnispawn's exec).
 pub fn spawn(node: &NodeState, cgroup_procs: &[PathBuf]) -> Result<u32> {
@@ -108,15 +81,8 @@ pub fn spawn(node: &NodeState, cgroup_procs: &[PathBuf]) -> Result<u32> {
         .arg(dirs.conflist())
         .arg("--")
         .arg("systemd-nspawn")
-        .args(nspawn_args(
-            &node.name,
-            &dirs.rootfs(),
-            &node.netns,
-            &dirs.containerd(),
-            &dirs.kubelet(),
-            host_has_machined(),
-        ))
-        .envs(NSPAWN_ENV.iter().copied())
+        .args(spec(node).args())
+        .envs(nspawn::ENV.iter().copied())
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
@@ -147,114 +113,32 @@ pub fn spawn(node: &NodeState, cgroup_procs: &[PathBuf]) -> Result<u32> {
     Ok(child.id())
 }
 
-/// Whether `pid` is still the nspawn of `node` (not a reused PID).
-pub fn is_running(pid: u32, node: &str) -> bool {
-    // The cmdline reads empty for a zombie, and also for a moment inside execve (measured here: a
-    // sixth of the reads during a loop of execs), which is where a starting node is while cnispawn
-    // becomes systemd-nspawn: taking that for "exited" failed `up` now and then. So an empty read
-    // is only believed for a zombie, or once it has lasted.
-    for _ in 0..EXEC_GRACE_READS {
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            return false;
-        };
-        if !cmdline.is_empty() {
-            return String::from_utf8_lossy(&cmdline).contains(&format!("--machine={node}"));
-        }
-        if is_zombie(pid) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    false
+/// Whether the node's recorded nspawn is still running.
+pub fn is_running(node: &NodeState) -> bool {
+    node.pid
+        .is_some_and(|pid| liveness::is_running(pid, &node.name))
 }
 
-/// How many times (1 ms apart) an empty cmdline of a live process is read again: an execve is
-/// over within that; a kernel thread (a reused PID) stays empty.
-const EXEC_GRACE_READS: usize = 50;
-
-/// Whether `pid` is a zombie (or gone): the state field of /proc/<pid>/stat, after the command
-/// name in parentheses, which may itself hold spaces and parentheses.
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-        stat.rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_none_or(|state| state == "Z" || state == "X")
-    })
-}
-
-/// PID of the node's systemd: the child of nspawn.
-pub fn leader(pid: u32) -> Option<u32> {
-    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
-    children.split_whitespace().next()?.parse().ok()
+/// The running node, to run commands in: fails when it is not running or its systemd has not
+/// started yet.
+pub fn handle(node: &NodeState) -> Result<Node> {
+    Ok(Node::from_nspawn(&node.name, node.pid)?)
 }
 
 /// A command inside the node: `nsenter -t <leader> -a -- ARGS`.
 pub fn command(node: &NodeState, args: &[&str]) -> Result<Command> {
-    let pid = node
-        .pid
-        .filter(|p| is_running(*p, &node.name))
-        .ok_or_else(|| Error::node(&node.name, "is not running"))?;
-    let leader =
-        leader(pid).ok_or_else(|| Error::node(&node.name, "has no running systemd yet"))?;
-    let mut cmd = Command::new("nsenter");
-    cmd.arg("-t")
-        .arg(leader.to_string())
-        .arg("-a")
-        .arg("--")
-        .args(args);
-    Ok(cmd)
+    Ok(handle(node)?.command(args))
 }
 
 /// Runs a command in the node and returns its stdout; a failure carries the command's last lines
 /// of output.
 pub fn run(node: &NodeState, args: &[&str]) -> Result<String> {
-    run_with_input(node, args, None)
-}
-
-/// [`run`] with `input` on the command's stdin.
-pub fn run_with_input(node: &NodeState, args: &[&str], input: Option<&[u8]>) -> Result<String> {
-    use std::io::Write;
-    let mut child = command(node, args)?
-        .stdin(if input.is_some() {
-            std::process::Stdio::piped()
-        } else {
-            std::process::Stdio::null()
-        })
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::io("run", "nsenter", e))?;
-    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin
-            .write_all(input)
-            .map_err(|e| Error::io("write to", args[0], e))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::io("run", "nsenter", e))?;
-    if !out.status.success() {
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        return Err(Error::node(
-            &node.name,
-            format!(
-                "`{}` failed ({}):\n{}",
-                args.join(" "),
-                out.status,
-                lines[lines.len().saturating_sub(12)..].join("\n")
-            ),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(handle(node)?.run(args)?)
 }
 
 /// [`run`] with its output (or its failure) kept in `log`; a failure points at that file.
-pub fn run_logged(node: &NodeState, args: &[&str], log: &std::path::Path) -> Result<String> {
-    let output = run(node, args);
+pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Result<String> {
+    let output = node.run(args).map_err(Error::from);
     let _ = std::fs::write(
         log,
         match &output {
@@ -262,14 +146,14 @@ pub fn run_logged(node: &NodeState, args: &[&str], log: &std::path::Path) -> Res
             Err(e) => e.to_string(),
         },
     );
-    output.map_err(|e| Error::node(&node.name, format!("{e}; output in {}", log.display())))
+    output.map_err(|e| Error::node(node.name(), format!("{e}; output in {}", log.display())))
 }
 
 /// `kubectl` in the node with kubeadm's admin credentials (the first node, once `kubeadm init` ran).
-pub fn admin_kubectl(node: &NodeState, args: &[&str]) -> Result<String> {
+pub fn admin_kubectl(node: &impl Exec, args: &[&str]) -> Result<String> {
     let mut all = vec!["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"];
     all.extend_from_slice(args);
-    run(node, &all)
+    Ok(node.run(&all)?)
 }
 
 /// The last lines of the node's log, for error messages.
@@ -279,108 +163,56 @@ pub fn log_tail(node: &NodeState, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Waits until the node's systemd reports `running` (or `degraded`); returns that state.
-pub fn wait_booted(node: &NodeState, timeout: Duration) -> Result<String> {
-    let start = Instant::now();
-    loop {
-        let pid = node.pid.unwrap_or(0);
-        if !is_running(pid, &node.name) {
-            return Err(Error::node(
-                &node.name,
-                format!(
-                    "exited while booting; the end of its log:\n{}",
-                    log_tail(node, 15)
-                ),
-            ));
-        }
-        if let Ok(mut cmd) = command(node, &["systemctl", "is-system-running"]) {
-            if let Ok(out) = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output() {
-                let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-                if state == "running" {
-                    return Ok(state);
-                }
-                if state == "degraded" {
-                    let unexpected = unexpected_failed_units(node)?;
-                    if unexpected.is_empty() {
-                        return Ok(state);
-                    }
-                    return Err(Error::node(
-                        &node.name,
-                        format!(
-                            "booted degraded, failed units: {} (see `kubeadm-nspawn exec {} -- systemctl status <unit>`)",
-                            unexpected.join(", "),
-                            node.name
-                        ),
-                    ));
-                }
-            }
-        }
-        if start.elapsed() > timeout {
-            return Err(Error::node(
-                &node.name,
-                format!(
-                    "did not boot within {timeout:?}; the end of its log:\n{}",
-                    log_tail(node, 15)
-                ),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
+/// A node of this cluster while it boots, as [`boot::wait`] watches it.
+struct Booting<'a>(&'a NodeState);
+
+impl boot::Booting for Booting<'_> {
+    type Node = Node;
+    fn node(&self) -> Option<Node> {
+        handle(self.0).ok()
+    }
+    fn alive(&self) -> bool {
+        is_running(self.0)
+    }
+    fn log_tail(&self) -> String {
+        log_tail(self.0, 15)
+    }
+    fn name(&self) -> &str {
+        &self.0.name
     }
 }
 
-/// Units allowed to fail in a booted node without Kubernetes. Empty: the recipe boots to `running`.
-pub const EXPECTED_FAILED_UNITS: &[&str] = &[];
-
-fn unexpected_failed_units(node: &NodeState) -> Result<Vec<String>> {
-    let out = command(
-        node,
-        &[
-            "systemctl",
-            "list-units",
-            "--failed",
-            "--plain",
-            "--no-legend",
-        ],
-    )?
-    .stdin(Stdio::null())
-    .output()
-    .map_err(|e| Error::io("run", "nsenter", e))?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|unit| !EXPECTED_FAILED_UNITS.contains(unit))
-        .map(str::to_owned)
-        .collect())
+/// Waits until the node's systemd reports `running` (or `degraded` with only expected failures);
+/// returns that state.
+pub fn wait_booted(node: &NodeState, timeout: Duration) -> Result<String> {
+    Ok(boot::wait(
+        &Booting(node),
+        timeout,
+        Duration::from_millis(100),
+    )?)
 }
 
 /// Clean poweroff (SIGRTMIN+4 to the node's systemd), then SIGKILL after `timeout` (a node with pods
 /// may never finish its poweroff: DESIGN.md §7.1). Returns once nspawn has exited.
 pub fn stop(node: &NodeState, timeout: Duration) {
-    let Some(pid) = node.pid.filter(|p| is_running(*p, &node.name)) else {
+    let Some(pid) = node.pid.filter(|_| is_running(node)) else {
         return;
     };
-    if let Some(leader) = leader(pid) {
-        // SAFETY: plain signal to the node's PID 1, found through its nspawn.
-        unsafe { libc::kill(leader as i32, libc::SIGRTMIN() + 4) };
+    if let Ok(running) = handle(node) {
+        running.signal(libc::SIGRTMIN() + 4);
     }
     let start = Instant::now();
-    while is_running(pid, &node.name) {
+    while is_running(node) {
         if start.elapsed() > timeout {
-            // SAFETY: as above. Killing PID 1 of the node ends its whole PID namespace; then nspawn.
-            if let Some(leader) = leader(pid) {
-                unsafe { libc::kill(leader as i32, libc::SIGKILL) };
+            // Killing PID 1 of the node ends its whole PID namespace; then nspawn.
+            if let Ok(running) = handle(node) {
+                running.signal(libc::SIGKILL);
             }
+            // SAFETY: kill touches no memory; `pid` is this node's nspawn, checked just above.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// Reaps `pid` if it is a finished child of this process (a node spawned by this `up`); does nothing
-/// otherwise.
-pub fn reap(pid: u32) {
-    // SAFETY: waitpid with WNOHANG on a PID this process spawned; no memory is shared.
-    unsafe { libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG) };
 }
 
 #[cfg(test)]
@@ -388,57 +220,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn liveness_follows_the_process_and_its_machine_name() {
-        let me = std::process::id();
-        assert!(!is_running(me, "knst-not-this-process"));
-        assert!(!is_zombie(me));
-        let mut child = Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        // Exited but not yet waited for: a zombie, seen as such without the exec grace.
-        while !is_zombie(pid) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let t = Instant::now();
-        assert!(!is_running(pid, "x"));
-        assert!(t.elapsed() < Duration::from_millis(20));
-        child.wait().unwrap();
-        assert!(!is_running(pid, "x"));
-    }
-
-    #[test]
-    fn nspawn_args_follow_the_measured_recipe() {
-        let a = nspawn_args(
-            "c-n0",
-            Path::new("/r"),
-            "kns-c-0",
-            Path::new("/d/ctd"),
-            Path::new("/d/kl"),
-            false,
-        );
+    fn the_nspawn_spec_is_the_nodes_own() {
+        let node = NodeState {
+            name: "c-n0".into(),
+            netns: "kns-c-0".into(),
+            index: 0,
+            ip: "10.22.0.10".into(),
+            dir: "/s/c/nodes/c-n0".into(),
+            pid: None,
+            network_failed: false,
+        };
+        let args = spec(&node).args();
         for expected in [
-            "--register=no",
-            "--keep-unit",
-            "--boot",
             "--machine=c-n0",
             "--network-namespace-path=/run/netns/kns-c-0",
-            "--system-call-filter=@keyring bpf",
-            "--bind=/d/ctd:/var/lib/containerd",
-            "--bind=/d/kl:/var/lib/kubelet",
+            "--bind=/s/c/nodes/c-n0/containerd:/var/lib/containerd",
+            "--bind=/s/c/nodes/c-n0/kubelet:/var/lib/kubelet",
         ] {
-            assert!(
-                a.contains(&expected.to_string()),
-                "{expected} missing from {a:?}"
-            );
+            assert!(args.contains(&expected.to_string()), "{expected}: {args:?}");
         }
-        assert_eq!(&a[..2], ["-D", "/r"]);
-        let registered = nspawn_args(
-            "c",
-            Path::new("/r"),
-            "n",
-            Path::new("/d"),
-            Path::new("/k"),
-            true,
-        );
-        assert!(registered.contains(&"--register=yes".to_string()));
+        assert_eq!(&args[..2], ["-D", "/s/c/nodes/c-n0/rootfs"]);
+        assert!(!is_running(&node));
     }
 }

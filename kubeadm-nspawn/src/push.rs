@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::node;
 use crate::state::NodeState;
 use crate::tools;
 
@@ -22,7 +21,7 @@ pub fn push(
     for n in nodes {
         let pid = n
             .pid
-            .filter(|p| node::is_running(*p, &n.name))
+            .filter(|p| kns_node::liveness::is_running(*p, &n.name))
             .ok_or_else(|| Error::node(&n.name, "is not running: `kubeadm-nspawn up` it again"))?;
         args.extend(["--node".into(), pid.to_string()]);
     }

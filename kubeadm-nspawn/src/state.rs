@@ -73,15 +73,16 @@ pub struct NodeState {
 impl ClusterState {
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::InvalidArgument(format!("{} is unreadable ({e})", path.display())))
+        serde_json::from_slice(&bytes).map_err(|e| Error::CorruptState {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        std::fs::write(&tmp, bytes).map_err(|e| Error::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("rename into place", path, e))
+        kns_plumbing::atomic_file::write(path, &bytes, 0o600)
+            .map_err(|e| Error::io("write", path, e))
     }
 }
 

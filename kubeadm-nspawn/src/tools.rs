@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use kns_plumbing::report::Report;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -30,15 +31,17 @@ pub fn run_json(tool: &str, args: &[&str]) -> Result<Value> {
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| Error::Tool {
-            tool: tool.into(),
-            message: format!("cannot run it ({e}): build the workspace or put it on PATH"),
+        .map_err(|e| {
+            Error::tool(
+                tool,
+                format!("cannot run it ({e}): build the workspace or put it on PATH"),
+            )
         })?;
     if !out.status.success() {
-        return Err(Error::Tool {
-            tool: tool.into(),
-            message: format!("{} (its error is above)", out.status),
-        });
+        return Err(Error::tool(
+            tool,
+            format!("{} (its error is above)", out.status),
+        ));
     }
     parse_line(tool, &out.stdout)
 }
@@ -49,16 +52,17 @@ pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| Error::Tool {
-            tool: tool.into(),
-            message: format!("cannot run it: {e}"),
-        })?;
+        .map_err(|e| Error::tool(tool, format!("cannot run it: {e}")))?;
     if !out.status.success() {
+        // Every tool reports failures in the one format of kns_plumbing::report.
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let message = stderr.trim().trim_start_matches("error: ").to_owned();
-        return Err(Error::Tool {
-            tool: tool.into(),
-            message,
+        return Err(match Report::parse(&stderr) {
+            Some(report) => Error::Tool {
+                tool: tool.into(),
+                message: report.message(),
+                hint: report.hint,
+            },
+            None => Error::tool(tool, format!("{} ({})", out.status, stderr.trim())),
         });
     }
     parse_line(tool, &out.stdout)
@@ -67,10 +71,8 @@ pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
 pub fn parse_line(tool: &str, stdout: &[u8]) -> Result<Value> {
     let text = String::from_utf8_lossy(stdout);
     let line = text.lines().next().unwrap_or_default();
-    serde_json::from_str(line).map_err(|e| Error::Tool {
-        tool: tool.into(),
-        message: format!("printed no JSON line ({e}): {line:?}"),
-    })
+    serde_json::from_str(line)
+        .map_err(|e| Error::tool(tool, format!("printed no JSON line ({e}): {line:?}")))
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::download::hex;
 use crate::error::{Error, Result};
 use crate::mounts;
+use kns_plumbing::hex::encode as hex;
 
 pub const DEFAULT_CACHE_DIR: &str = "/var/lib/kubeadm-nspawn/images";
 pub const DEFAULT_CLUSTERS_DIR: &str = "/var/lib/kubeadm-nspawn/clusters";

@@ -42,7 +42,7 @@ pub fn fetch(url: &str, scratch: &Path) -> Result<String> {
             .map_err(|e| Error::io("write", scratch, e))?;
     }
     out.sync_all().map_err(|e| Error::io("sync", scratch, e))?;
-    Ok(hex(&hasher.finalize()))
+    Ok(kns_plumbing::hex::encode(&hasher.finalize()))
 }
 
 /// Checks the downloaded bytes against the expected sha256.
@@ -71,16 +71,6 @@ pub fn unpack_file(archive: &Path, dest: &Path) -> Result<u64> {
     } else {
         crate::unpack::unpack(reader, dest)
     }
-}
-
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Whether `s` looks like a sha256 in hex.
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -113,7 +103,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("use http://, https:// or file://"), "{err}");
-        assert!(is_sha256_hex(&"a".repeat(64)));
-        assert!(!is_sha256_hex("abc"));
     }
 }

@@ -58,6 +58,12 @@ pub enum Error {
     },
 }
 
+impl kns_plumbing::report::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

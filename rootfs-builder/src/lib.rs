@@ -12,7 +12,6 @@ mod logged_command;
 pub mod mkosi;
 pub mod mounts;
 pub mod recipe;
-mod signals;
 pub mod unpack;
 
 use std::path::{Path, PathBuf};
@@ -86,7 +85,7 @@ impl BuildOptions {
                     return invalid(format!("--url {url:?}: use http://, https:// or file://"));
                 }
                 match &self.sha256 {
-                    Some(sum) if !download::is_sha256_hex(sum) => {
+                    Some(sum) if !kns_plumbing::hex::is_sha256(sum) => {
                         return invalid(format!("--sha256 {sum:?} is not 64 hex digits"))
                     }
                     None if !self.insecure => return invalid(
@@ -205,7 +204,13 @@ pub fn build(opts: &BuildOptions) -> Result<Built> {
     if let Some(hit) = from_cache()? {
         return Ok(hit);
     }
-    signals::install()?;
+    kns_plumbing::signals::install().map_err(|(signal, e)| {
+        Error::io(
+            "install a handler for",
+            signal.as_str(),
+            std::io::Error::from_raw_os_error(e as i32),
+        )
+    })?;
     let staging = cache.staging(&key)?;
     eprintln!(
         "rootfs-builder: building the node base image with {} (key {})",
@@ -213,7 +218,7 @@ pub fn build(opts: &BuildOptions) -> Result<Built> {
         &key[..12]
     );
     let built = build_in(opts, &staging).and_then(|()| {
-        signals::check()?;
+        check_interrupted()?;
         let rootfs = staging.join("rootfs");
         let info = ImageInfo {
             key: key.clone(),
@@ -269,18 +274,28 @@ fn build_in(opts: &BuildOptions, staging: &Path) -> Result<()> {
             if let Some(expected) = &opts.sha256 {
                 download::verify(url, expected, &actual)?;
             }
-            signals::check()?;
+            check_interrupted()?;
             eprintln!("  unpacking (sha256 {})", &actual[..12]);
             download::unpack_file(&scratch, &rootfs)?;
             std::fs::remove_file(&scratch).map_err(|e| Error::io("remove", &scratch, e))?;
         }
     }
-    signals::check()?;
+    check_interrupted()?;
     eprintln!(
         "  applying the node recipe (version {})",
         recipe::RECIPE_VERSION
     );
     recipe::apply(&rootfs)
+}
+
+/// Fails with [`Error::Interrupted`] once a termination signal was recorded, so the build stops at
+/// the next step boundary and removes its staging directory.
+fn check_interrupted() -> Result<()> {
+    if kns_plumbing::signals::interrupted() {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -136,17 +136,9 @@ fn main_result(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    match main_result(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let message = format!("{e:#}");
-            let mut lines = message.lines();
-            eprintln!("error: {}", lines.next().unwrap_or_default());
-            // A failed build program's log tail follows the one-line error, indented.
-            for line in lines {
-                eprintln!("  | {line}");
-            }
-            ExitCode::FAILURE
-        }
-    }
+    let result = main_result(Cli::parse()).map(|()| ExitCode::SUCCESS);
+    kns_plumbing::report::exit(
+        result,
+        kns_plumbing::report::hint_of::<rootfs_builder::Error>,
+    )
 }

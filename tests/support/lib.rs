@@ -42,7 +42,7 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// True when running as root. Otherwise prints one `SKIPPED:` line naming the test.
 pub fn require_root(test: &str) -> bool {
-    if nix_geteuid() == 0 {
+    if kns_plumbing::privileges::is_root() {
         return true;
     }
     skipped(&format!(
@@ -56,11 +56,6 @@ pub fn require_root(test: &str) -> bool {
 pub fn skipped(why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
-}
-
-fn nix_geteuid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
 }
 
 /// `knst` + 6 random hex digits: short enough for interface names (15 characters) with a suffix.
@@ -524,25 +519,18 @@ impl TestNode {
             ],
         );
         let log = dir.join("log");
+        // The recipe's flags (kns_node::nspawn), with a private network and no kubelet directory.
+        let spec = kns_node::nspawn::Spec {
+            machine: name.to_owned(),
+            root: root.clone(),
+            network: kns_node::nspawn::Network::Private,
+            containerd_dir: containerd,
+            kubelet_dir: None,
+            register: false,
+        };
         let nspawn = Command::new("systemd-nspawn")
-            .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1")
-            .arg("-D")
-            .arg(&root)
-            .args(["--register=no", "--keep-unit", "-b"])
-            .arg(format!("--machine={name}"))
-            .arg(format!("--hostname={name}"))
-            .args([
-                "--private-network",
-                "--console=read-only",
-                "--capability=all",
-                "--system-call-filter=@keyring bpf",
-                "--private-users=no",
-                "--bind=/dev/kmsg",
-            ])
-            .arg(format!(
-                "--bind={}:/var/lib/containerd",
-                containerd.display()
-            ))
+            .envs(kns_node::nspawn::ENV.iter().copied())
+            .args(spec.args())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::create(dir.join("nspawn.err")).unwrap())
@@ -556,69 +544,39 @@ impl TestNode {
         }
     }
 
+    /// The running node (kns_node's handle), once its systemd exists.
+    pub fn node(&self) -> Option<kns_node::Node> {
+        kns_node::Node::from_nspawn(&self.name, Some(self.nspawn.id())).ok()
+    }
+
     /// PID of the node's systemd (the child of systemd-nspawn), once it exists.
     pub fn leader(&self) -> Option<u32> {
-        let pid = self.nspawn.id();
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
-        children.split_whitespace().next()?.parse().ok()
+        kns_node::process::leader(self.nspawn.id())
     }
 
     /// Runs a command inside the node (all its namespaces).
     pub fn exec(&self, args: &[&str]) -> Output {
-        let leader = self.leader().expect("the node is running").to_string();
-        let mut all = vec!["-t", leader.as_str(), "-a", "--"];
-        all.extend(args);
-        run("nsenter", &all)
+        use kns_node::Exec;
+        self.node()
+            .expect("the node is running")
+            .output(args, None)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Waits until `systemctl is-system-running` says running or degraded; returns the state and the
-    /// failed units. Panics with the log's tail on timeout.
+    /// Waits until the node has booted (kns_node::boot::wait: `running`, or `degraded` with only
+    /// the expected failed units); returns the state and the units that failed. Panics with the
+    /// error (and the log's tail) otherwise.
     pub fn wait_booted(&self, timeout: std::time::Duration) -> (String, Vec<String>) {
-        let start = std::time::Instant::now();
-        loop {
-            if self.leader().is_some() {
-                let out = self.exec(&["systemctl", "is-system-running"]);
-                let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-                if state == "running" || state == "degraded" {
-                    let failed = self.exec(&[
-                        "systemctl",
-                        "list-units",
-                        "--failed",
-                        "--plain",
-                        "--no-legend",
-                    ]);
-                    let failed = String::from_utf8_lossy(&failed.stdout)
-                        .lines()
-                        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-                        .collect();
-                    return (state, failed);
-                }
-            }
-            if start.elapsed() > timeout {
-                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-                let tail: Vec<&str> = log
-                    .lines()
-                    .rev()
-                    .take(30)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                panic!(
-                    "node {} did not boot within {timeout:?}; log tail:\n{}",
-                    self.name,
-                    tail.join("\n")
-                );
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+        let state = kns_node::boot::wait(self, timeout, std::time::Duration::from_millis(200))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let node = self.node().expect("a booted node runs");
+        (state, kns_node::boot::failed_units(&node).unwrap())
     }
 
     /// Clean poweroff (SIGRTMIN+4 to the node's systemd), SIGKILL after `timeout`.
     pub fn stop(&mut self, timeout: std::time::Duration) {
-        if let Some(leader) = self.leader() {
-            // SAFETY: kill has no memory-safety preconditions; the PID is this node's systemd.
-            unsafe { libc::kill(leader as i32, libc::SIGRTMIN() + 4) };
+        if let Some(node) = self.node() {
+            node.signal(libc::SIGRTMIN() + 4);
         }
         let start = std::time::Instant::now();
         while start.elapsed() < timeout {
@@ -627,12 +585,30 @@ impl TestNode {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        if let Some(leader) = self.leader() {
-            // SAFETY: as above; SIGKILL of PID 1 of the node ends its whole PID namespace.
-            unsafe { libc::kill(leader as i32, libc::SIGKILL) };
+        if let Some(node) = self.node() {
+            // SIGKILL of PID 1 of the node ends its whole PID namespace.
+            node.signal(libc::SIGKILL);
         }
         let _ = self.nspawn.kill();
         let _ = self.nspawn.wait();
+    }
+}
+
+impl kns_node::boot::Booting for TestNode {
+    type Node = kns_node::Node;
+    fn node(&self) -> Option<kns_node::Node> {
+        TestNode::node(self)
+    }
+    fn alive(&self) -> bool {
+        kns_node::liveness::is_running(self.nspawn.id(), &self.name)
+    }
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 

@@ -9,10 +9,9 @@ pub fn run(ctx: &mut Context) -> Result<()> {
     let mut args = vec!["build"];
     args.extend(ctx.opts.image_args.iter().map(String::as_str));
     let built = crate::tools::run_json("rootfs-builder", &args)?;
-    let path = built["path"].as_str().ok_or_else(|| Error::Tool {
-        tool: "rootfs-builder".into(),
-        message: format!("no path in {built}"),
-    })?;
+    let path = built["path"]
+        .as_str()
+        .ok_or_else(|| Error::tool("rootfs-builder", format!("no path in {built}")))?;
     ctx.state.image = ImageRef {
         key: built["key"].as_str().unwrap_or_default().into(),
         path: path.into(),

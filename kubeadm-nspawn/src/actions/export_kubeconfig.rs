@@ -2,11 +2,12 @@
 //! kubeconfig as context `kubeadm-nspawn-<cluster>`.
 
 use crate::error::{Error, Result};
+use crate::kube::KubeBinaries;
 use crate::kubeconfig;
 
 use super::InitContext;
 
-pub fn run(ctx: &mut InitContext) -> Result<()> {
+pub fn run(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
     let first = &ctx.state.nodes[0];
     let admin_path = first.dir.join("rootfs/etc/kubernetes/admin.conf");
     let admin =
@@ -15,7 +16,7 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
     let config = kubeconfig::from_admin_conf(&admin, &ctx.state.name, &server)?;
     let ours = ctx.paths.dir.join("kubeconfig");
     kubeconfig::write_private(&ours, config.as_bytes())?;
-    let kubectl = ctx.kube()?.path("kubectl");
+    let kubectl = kube.path("kubectl");
     let target = ctx.opts.kubeconfig.clone();
     // Recorded first: a failed merge may still have written, and `down` must look there.
     if let Some(k) = &mut ctx.state.kubernetes {

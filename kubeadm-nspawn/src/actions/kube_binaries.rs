@@ -1,13 +1,12 @@
-//! Step: find the Kubernetes binaries (flags of `init`, else what `up` recorded), check they are
-//! one build, and mark the cluster as initializing.
+//! Step: find the Kubernetes binaries (flags of `init`, else what `up` recorded) and check they are
+//! one build with crictl and etcd beside them.
 
 use crate::error::{Error, Result};
 use crate::kube::KubeBinaries;
-use crate::state::{InitPhase, KubernetesState};
 
 use super::InitContext;
 
-pub fn run(ctx: &mut InitContext) -> Result<()> {
+pub fn find(ctx: &InitContext) -> Result<KubeBinaries> {
     let o = &ctx.opts;
     let binaries = if o.kube_bin.is_some() || o.kube_root.is_some() {
         KubeBinaries::find(
@@ -27,8 +26,8 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
             None => KubeBinaries::find(None, None, None)?,
         }
     };
-    // Checked before the cluster is marked as initializing, so a retry with the right directory
-    // is possible.
+    // Checked before the cluster is marked as initializing (the next step), so a retry with the
+    // right directory is possible.
     for (name, why) in [
         (
             "crictl",
@@ -50,12 +49,5 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
         binaries.version,
         binaries.dir.display()
     );
-    ctx.kube = Some(binaries.clone());
-    ctx.state.kubernetes = Some(KubernetesState {
-        binaries,
-        phase: InitPhase::Initializing,
-        kubeconfig: None,
-        pod_cidrs: vec![],
-    });
-    ctx.save()
+    Ok(binaries)
 }

@@ -1,15 +1,15 @@
 //! Step: the cluster's images, synthesized from the binaries (or found in the cache).
 
 use crate::error::Result;
-use crate::images;
+use crate::images::{self, ImageSet};
+use crate::kube::KubeBinaries;
 
 use super::InitContext;
 
-pub fn run(ctx: &mut InitContext) -> Result<()> {
-    let kube = ctx.kube()?.clone();
+pub fn prepare(ctx: &InitContext, kube: &KubeBinaries) -> Result<ImageSet> {
     let cache = ctx.opts.state_dir.join("kube-images");
     let set = images::prepare(
-        &kube,
+        kube,
         &ctx.state.image.path,
         &ctx.state.image.key,
         &cache,
@@ -20,6 +20,5 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
             "   warning: no coredns in --extra-bin: the CoreDNS addon is skipped (no cluster DNS)"
         );
     }
-    ctx.images = Some(set);
-    Ok(())
+    Ok(set)
 }

@@ -1,57 +1,23 @@
-//! Step: `kubeadm init` on the first node with the generated configuration, then the CA's public
-//! key hash the workers pin when they join; meanwhile the workers get their binaries and images.
+//! Step: `kubeadm init` on the first node with the generated configuration; returns what the
+//! workers need to join: the configuration (token, endpoint) and the CA's public key hash.
 
-use crate::error::{Error, Result};
-use crate::kubeadm::{self, ClusterConfig, NodeRegistration, NODE_CONFIG_DIR};
+use crate::error::Result;
+use crate::images::ImageSet;
+use crate::kube::KubeBinaries;
+use crate::kubeadm::{self, ClusterConfig, NodeRegistration};
 use crate::node;
-use crate::state::NodeState;
 
 use super::InitContext;
 
-/// Writes `file` (and the `--kubeadm-patch` files) into the node's /etc/kubeadm-nspawn.
-pub fn write_node_config(
-    ctx: &InitContext,
-    n: &NodeState,
-    file: &str,
-    contents: &str,
-) -> Result<String> {
-    let rootfs = n.dir.join("rootfs");
-    let dir = rootfs.join(NODE_CONFIG_DIR.trim_start_matches('/'));
-    std::fs::create_dir_all(dir.join("patches")).map_err(|e| Error::io("create", &dir, e))?;
-    for patch in &ctx.opts.patches {
-        let name = patch.file_name().unwrap_or_default();
-        std::fs::copy(patch, dir.join("patches").join(name))
-            .map_err(|e| Error::io("copy", patch, e))?;
-    }
-    std::fs::write(dir.join(file), contents).map_err(|e| Error::io("write", dir.join(file), e))?;
-    Ok(format!("{NODE_CONFIG_DIR}/{file}"))
+/// What `kubeadm join` on the workers needs from the first node.
+pub struct Joining {
+    pub config: ClusterConfig,
+    pub ca_cert_hash: String,
 }
 
-pub fn registration(n: &NodeState) -> NodeRegistration {
-    NodeRegistration {
-        name: n.name.clone(),
-        ip: n.ip.clone(),
-    }
-}
-
-/// Step: `kubeadm init` on the first node while the workers are loaded.
-pub fn run(ctx: &mut InitContext) -> Result<()> {
-    let workers = super::load_nodes::WorkerLoad::new(ctx)?;
-    std::thread::scope(|scope| {
-        let loading = scope.spawn(|| workers.run());
-        let init = init_first_node(ctx);
-        let loaded = loading
-            .join()
-            .unwrap_or_else(|_| Err(Error::InvalidArgument("load thread panicked".into())));
-        init.and(loaded)
-    })
-}
-
-fn init_first_node(ctx: &mut InitContext) -> Result<()> {
-    let kube = ctx.kube()?;
-    let images = ctx.images()?;
+pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<Joining> {
     let first = &ctx.state.nodes[0];
-    let token = kubeadm::new_token().map_err(|e| Error::io("read", "/dev/urandom", e))?;
+    let token = kubeadm::new_token().map_err(|e| crate::Error::io("read", "/dev/urandom", e))?;
     let config = ClusterConfig {
         cluster_name: ctx.state.name.clone(),
         kubernetes_version: kube.version.clone(),
@@ -61,32 +27,20 @@ fn init_first_node(ctx: &mut InitContext) -> Result<()> {
         token,
         patches: !ctx.opts.patches.is_empty(),
     };
-    let path = write_node_config(
-        ctx,
+    let path = kubeadm::write_node_config(
         first,
+        &ctx.opts.patches,
         "kubeadm.yaml",
-        &kubeadm::init_config(&config, &registration(first)),
+        &kubeadm::init_config(&config, &NodeRegistration::of(first)),
     )?;
     let mut args = vec!["kubeadm", "init", "--config", path.as_str()];
     if config.coredns_tag.is_none() {
         args.push("--skip-phases=addon/coredns");
     }
-    node::run_logged(first, &args, &ctx.paths.dir.join("kubeadm-init.log"))?;
-    // kubeadm's discovery hash: sha256 of the CA's DER SubjectPublicKeyInfo.
-    let hash = node::run(
-        first,
-        &[
-            "sh",
-            "-c",
-            "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt \
-             | openssl pkey -pubin -outform der | sha256sum",
-        ],
-    )?;
-    let hex = hash.split_whitespace().next().unwrap_or_default();
-    if hex.len() != 64 {
-        return Err(Error::node(&first.name, format!("no CA hash: {hash:?}")));
-    }
-    ctx.ca_cert_hash = Some(format!("sha256:{hex}"));
-    ctx.config = Some(config);
-    Ok(())
+    let first = node::handle(first)?;
+    node::run_logged(&first, &args, &ctx.paths.dir.join("kubeadm-init.log"))?;
+    Ok(Joining {
+        ca_cert_hash: kubeadm::ca_cert_hash(&first)?,
+        config,
+    })
 }

@@ -1,11 +1,12 @@
 //! Binaries into nodes' /usr/local/bin and images into their containerd, through image-pusher:
 //! the first node gets everything (control-plane images and etcd only go there), the workers get
-//! kube-proxy, CoreDNS and pause. The workers are loaded while the first node runs `kubeadm init`
-//! (see kubeadm_init.rs): they need nothing until they join.
+//! kube-proxy, CoreDNS and pause. The workers are loaded on a thread of their own while the first
+//! node runs `kubeadm init`: they need nothing until they join.
 
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::images::ImageSet;
 use crate::kube::{KubeBinaries, NODE_BINARIES};
 use crate::push;
 use crate::state::NodeState;
@@ -25,36 +26,50 @@ fn binaries(kube: &KubeBinaries) -> Vec<String> {
 }
 
 /// Step: everything into the first node.
-pub fn first(ctx: &mut InitContext) -> Result<()> {
-    let kube = ctx.kube()?;
-    let images = ctx.images()?;
+pub fn first(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<()> {
     let mut archives = images.control_plane.clone();
     archives.extend(images.every_node.iter().cloned());
     push::push(&ctx.state.nodes[..1], &archives, &[], &binaries(kube)).map(drop)
 }
 
-/// What the workers get, ready to run on another thread.
-pub struct WorkerLoad {
-    nodes: Vec<NodeState>,
-    archives: Vec<PathBuf>,
-    binaries: Vec<String>,
-}
-
-impl WorkerLoad {
-    pub fn new(ctx: &InitContext) -> Result<Self> {
-        Ok(WorkerLoad {
-            nodes: ctx.state.nodes[1..].to_vec(),
-            archives: ctx.images()?.every_node.clone(),
-            binaries: binaries(ctx.kube()?),
-        })
-    }
-
-    pub fn run(&self) -> Result<()> {
-        if self.nodes.is_empty() {
+/// Step: the workers' load, started on its own thread.
+pub fn start_workers(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> WorkerLoad {
+    let nodes: Vec<NodeState> = ctx.state.nodes[1..].to_vec();
+    let archives: Vec<PathBuf> = images.every_node.clone();
+    let binaries = binaries(kube);
+    WorkerLoad(Some(std::thread::spawn(move || {
+        if nodes.is_empty() {
             return Ok(());
         }
-        push::push(&self.nodes, &self.archives, &[], &self.binaries)
-            .map(drop)
-            .map_err(|e| Error::InvalidArgument(format!("loading the workers: {e}")))
+        push::push(&nodes, &archives, &[], &binaries).map(drop)
+    })))
+}
+
+/// The workers' load under way. Dropped without [`WorkerLoad::finish`] (a step between failed), it
+/// still waits for the load, so no image-pusher outlives `init`.
+pub struct WorkerLoad(Option<std::thread::JoinHandle<Result<()>>>);
+
+impl WorkerLoad {
+    /// Step: wait for the load; its failure, or its thread's panic, is this step's error.
+    pub fn finish(mut self) -> Result<()> {
+        self.wait()
+    }
+
+    fn wait(&mut self) -> Result<()> {
+        match self.0.take() {
+            None => Ok(()),
+            Some(thread) => thread.join().unwrap_or_else(|panic| {
+                Err(Error::Internal(format!(
+                    "loading the workers panicked: {}",
+                    crate::parallel::panic_message(&*panic)
+                )))
+            }),
+        }
+    }
+}
+
+impl Drop for WorkerLoad {
+    fn drop(&mut self) {
+        let _ = self.wait();
     }
 }

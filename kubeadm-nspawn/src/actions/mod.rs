@@ -1,5 +1,6 @@
-//! The steps of `up` and `down`, each a function of the [`Context`]. [`up`] lists them in order, so
-//! that one function reads as the whole flow (like kind's create actions).
+//! The steps of `up` and of `init`: [`up`] and [`init`] each list theirs in order, so that one
+//! function reads as the whole flow (like kind's create actions). `down` is [`teardown`], which
+//! tolerates whatever state a cluster is in.
 
 mod base_image;
 mod export_kubeconfig;
@@ -8,6 +9,7 @@ mod kube_images;
 mod kubeadm_init;
 mod kubeadm_join;
 mod load_nodes;
+mod phase;
 pub mod pod_network;
 mod prepare_nodes;
 mod spawn_nodes;
@@ -22,9 +24,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::images::ImageSet;
-use crate::kube::KubeBinaries;
-use crate::kubeadm::ClusterConfig;
 use crate::state::ClusterState;
 
 pub use teardown::teardown;
@@ -75,18 +74,42 @@ pub fn up(ctx: &mut Context) -> Result<()> {
 
 /// Runs `steps` in order, each announced and timed; returns the timings.
 fn run_steps<C>(steps: &[NamedStep<C>], ctx: &mut C) -> Result<Vec<(&'static str, f64)>> {
-    let mut timings = vec![];
+    let mut timed = Steps::default();
     for (title, step) in steps {
-        crate::signals::check()?;
+        timed.run(title, || step(ctx))?;
+    }
+    Ok(timed.timings)
+}
+
+/// Steps run one after the other, each announced, timed and bounded by signal checks. A step
+/// returns what the next ones need, so a flow reads as a list of typed calls (see [`init`]).
+#[derive(Default)]
+pub struct Steps {
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+impl Steps {
+    pub fn run<T>(&mut self, title: &'static str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+        check_interrupted()?;
         let started = Instant::now();
         eprintln!(" • {title} ...");
-        step(ctx)?;
-        crate::signals::check()?;
+        let out = step()?;
+        check_interrupted()?;
         let seconds = started.elapsed().as_secs_f64();
         eprintln!(" ✓ {title} ({seconds:.1} s)");
-        timings.push((*title, seconds));
+        self.timings.push((title, seconds));
+        Ok(out)
     }
-    Ok(timings)
+}
+
+/// Fails with [`Error::Interrupted`] once a termination signal was recorded: steps stop at their
+/// boundaries, and `up` then removes what it created.
+fn check_interrupted() -> Result<()> {
+    if kns_plumbing::signals::interrupted() {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 /// What `init` was asked for.
@@ -104,56 +127,50 @@ pub struct InitOptions {
     pub kubeconfig: PathBuf,
 }
 
-/// Everything the steps of `init` share; later steps use what earlier ones found.
+/// Everything the steps of `init` share. What one step finds for the next (binaries, images, the
+/// kubeadm configuration) is passed along by [`init`] as typed values, not kept here half-filled.
 pub struct InitContext {
     pub opts: InitOptions,
     pub paths: ClusterPaths,
     pub state: ClusterState,
-    pub kube: Option<KubeBinaries>,
-    pub images: Option<ImageSet>,
-    pub config: Option<ClusterConfig>,
-    pub ca_cert_hash: Option<String>,
 }
 
 impl InitContext {
     pub fn save(&self) -> Result<()> {
         self.state.save(&self.paths.state_file())
     }
-
-    fn kube(&self) -> Result<&KubeBinaries> {
-        self.kube
-            .as_ref()
-            .ok_or_else(|| Error::InvalidArgument("Kubernetes binaries not found yet".into()))
-    }
-
-    fn images(&self) -> Result<&ImageSet> {
-        self.images
-            .as_ref()
-            .ok_or_else(|| Error::InvalidArgument("images not prepared yet".into()))
-    }
 }
 
-type InitStep = NamedStep<InitContext>;
-
-/// The steps of `init`, in order.
-const INIT: &[InitStep] = &[
-    ("Finding Kubernetes binaries", kube_binaries::run),
-    ("Preparing images", kube_images::run),
-    (
-        "Loading binaries and images into the first node",
-        load_nodes::first,
-    ),
-    (
-        "Starting the control plane (kubeadm init), loading workers",
-        kubeadm_init::run,
-    ),
-    ("Joining workers (kubeadm join)", kubeadm_join::run),
-    ("Setting up the pod network", pod_network::run),
-    ("Writing kubeconfig", export_kubeconfig::run),
-    ("Waiting for nodes to be Ready", wait_ready::run),
-];
-
-/// Runs the steps of `init`; returns each step's duration.
+/// The steps of `init`, in order; returns each step's duration. The workers are loaded while the
+/// first node runs `kubeadm init` (they need nothing until they join): one step starts that load,
+/// a later one waits for it.
 pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
-    run_steps(INIT, ctx)
+    let mut steps = Steps::default();
+    let kube = steps.run("Finding Kubernetes binaries", || kube_binaries::find(ctx))?;
+    steps.run("Marking the cluster initializing", || {
+        phase::initializing(ctx, &kube)
+    })?;
+    let images = steps.run("Preparing images", || kube_images::prepare(ctx, &kube))?;
+    steps.run("Loading binaries and images into the first node", || {
+        load_nodes::first(ctx, &kube, &images)
+    })?;
+    let workers = steps.run("Loading the workers (in the background)", || {
+        Ok(load_nodes::start_workers(ctx, &kube, &images))
+    })?;
+    let joining = steps.run("Starting the control plane (kubeadm init)", || {
+        kubeadm_init::run(ctx, &kube, &images)
+    })?;
+    steps.run("Waiting for the workers' load", || workers.finish())?;
+    steps.run("Joining workers (kubeadm join)", || {
+        kubeadm_join::run(ctx, &joining)
+    })?;
+    steps.run("Setting up the pod network", || pod_network::run(ctx))?;
+    steps.run("Writing kubeconfig", || export_kubeconfig::run(ctx, &kube))?;
+    steps.run("Waiting for nodes to be Ready", || {
+        wait_ready::run(ctx, &kube)
+    })?;
+    steps.run("Marking the cluster initialized", || {
+        phase::initialized(ctx)
+    })?;
+    Ok(steps.timings)
 }

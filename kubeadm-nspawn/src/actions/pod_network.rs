@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::kubeadm::{pod_cidr, SERVICE_SUBNET};
-use crate::node;
+use crate::node::{self, Exec};
 
 use super::InitContext;
 
@@ -65,35 +65,17 @@ pub fn routes(nodes: &[(String, String)], me: usize, service_route: bool) -> Vec
 }
 
 pub fn run(ctx: &mut InitContext) -> Result<()> {
-    let first = ctx.state.nodes[0].clone();
-    let kubectl = |args: &[&str]| node::admin_kubectl(&first, args);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let listing = kubectl(&["get", "nodes", "-o", "name"]).unwrap_or_default();
-        let registered = ctx.state.nodes.iter().all(|n| {
-            listing
-                .lines()
-                .any(|l| l.trim() == format!("node/{}", n.name))
-        });
-        if registered {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(Error::node(
-                &first.name,
-                format!("not every node registered within 120 s:\n{listing}"),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    let first = node::handle(&ctx.state.nodes[0])?;
+    let names: Vec<&str> = ctx.state.nodes.iter().map(|n| n.name.as_str()).collect();
+    wait_registered(
+        &first,
+        &names,
+        Duration::from_secs(120),
+        Duration::from_millis(250),
+    )?;
     let cidrs: Vec<String> = ctx.state.nodes.iter().map(|n| pod_cidr(n.index)).collect();
     for (n, cidr) in ctx.state.nodes.iter().zip(&cidrs) {
-        let current = kubectl(&["get", "node", &n.name, "-o", "jsonpath={.spec.podCIDR}"])?;
-        // spec.podCIDR can be set once; a retried step finds it set already.
-        if current.trim().is_empty() {
-            let patch = json!({"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}).to_string();
-            kubectl(&["patch", "node", &n.name, "-p", &patch])?;
-        }
+        set_pod_cidr(&first, &n.name, cidr)?;
     }
     let pairs: Vec<(String, String)> = ctx
         .state
@@ -103,13 +85,7 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
         .map(|(n, c)| (n.ip.clone(), c.clone()))
         .collect();
     for (i, n) in ctx.state.nodes.iter().enumerate() {
-        let has_default = !node::run(n, &["ip", "route", "show", "default"])?
-            .trim()
-            .is_empty();
-        for command in routes(&pairs, i, !has_default) {
-            let args: Vec<&str> = command.iter().map(String::as_str).collect();
-            node::run(n, &args)?;
-        }
+        add_routes(&node::handle(n)?, &pairs, i)?;
         let path = n.dir.join("rootfs").join(CONFLIST.trim_start_matches('/'));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
@@ -123,9 +99,149 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
     ctx.save()
 }
 
+/// Waits until every node in `names` has registered its Node object (asked in the first node).
+pub fn wait_registered(
+    first: &impl Exec,
+    names: &[&str],
+    timeout: Duration,
+    poll: Duration,
+) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let listing =
+            node::admin_kubectl(first, &["get", "nodes", "-o", "name"]).unwrap_or_default();
+        let registered = names
+            .iter()
+            .all(|name| listing.lines().any(|l| l.trim() == format!("node/{name}")));
+        if registered {
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            let missing: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|name| {
+                    !listing.contains(&format!("node/{name}\n"))
+                        && !listing.ends_with(&format!("node/{name}"))
+                })
+                .collect();
+            return Err(Error::Timeout {
+                what: format!("nodes registered: {} missing", missing.join(", ")),
+                after: timeout,
+                look: format!(
+                    "the kubelet's log on a missing node: `kubeadm-nspawn exec {} -- journalctl -u kubelet`",
+                    missing.first().unwrap_or(&"NODE")
+                ),
+            });
+        }
+        std::thread::sleep(poll);
+    }
+}
+
+/// Sets the node's podCIDR, once: spec.podCIDR can be set only once, and a retried step finds it
+/// set already.
+fn set_pod_cidr(first: &impl Exec, name: &str, cidr: &str) -> Result<()> {
+    let current = node::admin_kubectl(
+        first,
+        &["get", "node", name, "-o", "jsonpath={.spec.podCIDR}"],
+    )?;
+    if current.trim().is_empty() {
+        let patch = json!({"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}).to_string();
+        node::admin_kubectl(first, &["patch", "node", name, "-p", &patch])?;
+    }
+    Ok(())
+}
+
+/// The routes of node `me` to the other nodes' pods (and to the service subnet when it has no
+/// default route), added in the node.
+fn add_routes(node: &impl Exec, pairs: &[(String, String)], me: usize) -> Result<()> {
+    let has_default = !node
+        .run(&["ip", "route", "show", "default"])?
+        .trim()
+        .is_empty();
+    for command in routes(pairs, me, !has_default) {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        node.run(&args)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kns_node::exec::Script;
+
+    #[test]
+    fn registration_waits_for_every_node_and_names_the_missing() {
+        let first = Script::new("c-n0")
+            .answer_times("kubectl", 1, 0, "node/c-n0\n")
+            .answer("kubectl", 0, "node/c-n0\nnode/c-n1\n");
+        wait_registered(
+            &first,
+            &["c-n0", "c-n1"],
+            Duration::from_secs(5),
+            Duration::ZERO,
+        )
+        .unwrap();
+        assert_eq!(first.calls().len(), 2);
+        let stuck = Script::new("c-n0").answer("kubectl", 0, "node/c-n0\n");
+        let err =
+            wait_registered(&stuck, &["c-n0", "c-n1"], Duration::ZERO, Duration::ZERO).unwrap_err();
+        assert!(err.to_string().contains("c-n1 missing"), "{err}");
+    }
+
+    #[test]
+    fn pod_cidrs_are_patched_once() {
+        let fresh = Script::new("c-n0")
+            .answer("kubectl --kubeconfig /etc/kubernetes/admin.conf get", 0, "")
+            .answer(
+                "kubectl --kubeconfig /etc/kubernetes/admin.conf patch",
+                0,
+                "",
+            );
+        set_pod_cidr(&fresh, "c-n1", "10.244.1.0/24").unwrap();
+        let calls = fresh.calls();
+        assert_eq!(calls.len(), 2);
+        assert!(
+            calls[1].contains("patch node c-n1 -p {\"spec\":{\"podCIDR\":\"10.244.1.0/24\""),
+            "{calls:?}"
+        );
+        let set = Script::new("c-n0").answer("kubectl", 0, "10.244.1.0/24");
+        set_pod_cidr(&set, "c-n1", "10.244.1.0/24").unwrap();
+        assert_eq!(set.calls().len(), 1, "a set podCIDR is left alone");
+    }
+
+    #[test]
+    fn routes_are_added_in_the_node_with_the_service_route_only_without_a_default() {
+        let pairs = vec![
+            ("10.22.0.10".to_string(), "10.244.0.0/24".to_string()),
+            ("10.22.0.11".to_string(), "10.244.1.0/24".to_string()),
+        ];
+        let isolated = Script::new("c-n0")
+            .answer("ip route show default", 0, "")
+            .answer("ip route replace", 0, "");
+        add_routes(&isolated, &pairs, 0).unwrap();
+        let calls = isolated.calls();
+        assert_eq!(calls[0], "ip route show default");
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.starts_with("ip route replace 10.244.1.0/24 via 10.22.0.11")),
+            "{calls:?}"
+        );
+        let routed = Script::new("c-n0")
+            .answer("ip route show default", 0, "default via 10.22.0.1 dev eth0")
+            .answer("ip route replace", 0, "");
+        add_routes(&routed, &pairs, 0).unwrap();
+        assert_eq!(
+            routed.calls().len(),
+            calls.len() - 1,
+            "no service route: {:?}",
+            routed.calls()
+        );
+        let failing = Script::new("c-n0").answer("ip route show default", 0, "");
+        assert!(add_routes(&failing, &pairs, 0).is_err());
+    }
 
     #[test]
     fn each_node_routes_to_the_others_pods() {

@@ -35,8 +35,8 @@ pub fn run(ctx: &mut Context) -> Result<()> {
                     break;
                 }
             }
-            if !node::is_running(pid, &n.name) && !is_cnispawn(pid) {
-                node::reap(pid);
+            if !kns_node::liveness::is_running(pid, &n.name) && !is_cnispawn(pid) {
+                kns_node::liveness::reap(pid);
                 let error = Error::node(
                     &n.name,
                     format!("failed to start: {}", node::log_tail(n, 5).trim()),

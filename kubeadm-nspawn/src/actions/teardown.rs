@@ -21,14 +21,22 @@ pub fn teardown(state: &ClusterState, paths: &ClusterPaths, stop_timeout: Durati
     for n in &state.nodes {
         cgroup::kill_pods(&n.name);
     }
-    std::thread::scope(|scope| {
-        for n in &state.nodes {
-            scope.spawn(move || node::stop(n, stop_timeout));
-        }
-    });
+    // Every node is stopped whatever happens to the others; a stop cannot fail, a panic in one is
+    // noted and the teardown goes on (the cgroup kill below ends what it left).
+    note(
+        crate::parallel::each(
+            &state.nodes,
+            |n| &n.name,
+            |n| {
+                node::stop(n, stop_timeout);
+                Ok(())
+            },
+        )
+        .map(drop),
+    );
     for n in &state.nodes {
         if let Some(pid) = n.pid {
-            node::reap(pid);
+            kns_node::liveness::reap(pid);
         }
         note(cgroup::kill_all(&n.name, Duration::from_secs(5)));
         if !n.network_failed {
@@ -61,9 +69,9 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(Error::Tool {
-            tool: program.into(),
-            message: String::from_utf8_lossy(&out.stderr).trim().into(),
-        })
+        Err(Error::tool(
+            program,
+            String::from_utf8_lossy(&out.stderr).trim(),
+        ))
     }
 }

@@ -6,16 +6,17 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::kube::KubeBinaries;
 
 use super::InitContext;
 
-pub fn run(ctx: &mut InitContext) -> Result<()> {
+pub fn run(ctx: &InitContext, kube: &KubeBinaries) -> Result<()> {
     let timeout = ctx.opts.wait;
     if timeout.is_zero() {
         eprintln!("   not waiting (--wait 0)");
         return Ok(());
     }
-    let kubectl = ctx.kube()?.path("kubectl");
+    let kubectl = kube.path("kubectl");
     let kubeconfig = ctx.paths.dir.join("kubeconfig");
     let start = Instant::now();
     loop {
@@ -43,11 +44,14 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
             return Ok(());
         }
         if start.elapsed() > timeout {
-            return Err(Error::InvalidArgument(format!(
-                "nodes not Ready after {timeout:?}: {}; see `kubectl --kubeconfig {} describe nodes`",
-                not_ready.join(", "),
-                kubeconfig.display()
-            )));
+            return Err(Error::Timeout {
+                what: format!("nodes Ready: {} not Ready", not_ready.join(", ")),
+                after: timeout,
+                look: format!(
+                    "`kubectl --kubeconfig {} describe nodes`",
+                    kubeconfig.display()
+                ),
+            });
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }

@@ -1,0 +1,73 @@
+//! Files replaced whole: written next to their final path, flushed to disk, renamed into place. A
+//! reader (another tool, a second run, the next boot) sees the old file or the new one, never half
+//! of one, also after a crash or a power cut.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically with permission bits `mode` (applied regardless of the
+/// umask). The temporary file carries this process's PID, so two writers never share one; it is
+/// removed again if anything fails.
+pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let tmp = temporary_path(path);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .and_then(|()| sync_parent(path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// `<path>.tmp-<pid>`, beside `path` so the rename stays within one filesystem.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    PathBuf::from(tmp)
+}
+
+/// The rename is durable only once the directory entry is: fsync the parent directory.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_files_with_the_given_mode_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, b"old", 0o600).unwrap();
+        write(&path, b"new", 0o644).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "only the file itself");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        // The target is a directory: the rename fails, the temporary is removed.
+        let path = dir.path().join("sub");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("x"), b"").unwrap();
+        assert!(write(&path, b"data", 0o600).is_err());
+        assert!(!temporary_path(&path).exists());
+    }
+}

@@ -1,0 +1,16 @@
+//! The plumbing every kubeadm-nspawn tool shares. A library, not a tool: the tools still compose by
+//! fork/exec and JSON lines; this crate only keeps them from carrying their own copies of the same
+//! small mechanisms.
+//!
+//! - [`signals`]: termination signals recorded, so a tool stops at a step boundary and cleans up;
+//! - [`report`]: the one stderr error format of all four tools (`error:` / `  |` / `hint:`), written
+//!   by each `main` and read back by the orchestrator;
+//! - [`atomic_file`]: files replaced whole (temp file, fsync, rename);
+//! - [`hex`]: lower-case hex of digests;
+//! - [`privileges`]: the root check done before anything is touched.
+
+pub mod atomic_file;
+pub mod hex;
+pub mod privileges;
+pub mod report;
+pub mod signals;
