@@ -245,3 +245,29 @@ fn failed_ups_remove_everything_they_created() {
         assert!(!c.cluster_dir().exists());
     });
 }
+
+#[test]
+fn a_cluster_with_an_unreadable_state_is_listed_and_down_still_removes_it() {
+    privileged_test(
+        "a_cluster_with_an_unreadable_state_is_listed_and_down_still_removes_it",
+        |sweeper| {
+            warm_base();
+            let c = TestCluster::new(sweeper);
+            assert_ok(&c.up(2, &[]), "up --nodes 2");
+            // A state file cut short (a full disk, a hand edit): the nodes still run.
+            std::fs::write(c.cluster_dir().join("state.json"), b"{\"name\": ").unwrap();
+            let list = c.run(&["list"]);
+            let stderr = String::from_utf8_lossy(&list.stderr);
+            assert!(
+                stderr.contains(&format!("cluster {}: UNREADABLE", c.name))
+                    && stderr.contains(&format!("down --name {}", c.name)),
+                "{stderr}"
+            );
+            // Everything the running nodes hold (processes, mounts, netns, veths, bridge,
+            // cgroups) goes: the privileged_test leak check proves it after the body.
+            let down = c.run(&["down", "--name", &c.name]);
+            assert_ok(&down, "down of a cluster with an unreadable state");
+            assert!(!c.cluster_dir().exists());
+        },
+    );
+}

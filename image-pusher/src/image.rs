@@ -1,4 +1,4 @@
-//! Image archives synthesized from layers: docker-archive (what `docker save` writes; `ctr images
+//! Writing image archives: synthesized from layers: docker-archive (what `docker save` writes; `ctr images
 //! import` and `docker load` read it) or an OCI image layout. Every byte is deterministic: sorted
 //! JSON keys, fixed timestamps, entries in a fixed order.
 
@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::layer::Layer;
+pub use crate::reference::{normalize_name, ImageRef};
 use kns_plumbing::hex::encode as hex;
 
 /// The timestamp every image and history entry carries.
@@ -17,65 +18,6 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 pub enum Format {
     DockerArchive,
     Oci,
-}
-
-/// `repository[:tag]`, tag defaulting to `latest`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImageRef {
-    pub repository: String,
-    pub tag: String,
-}
-
-impl ImageRef {
-    pub fn parse(reference: &str) -> Result<Self> {
-        let (repository, tag) = match reference.rsplit_once(':') {
-            // A ':' inside the last path component is a tag; before a '/' it is a registry port.
-            Some((repo, tag)) if !tag.contains('/') => (repo, tag),
-            _ => (reference, "latest"),
-        };
-        let valid_repo = !repository.is_empty()
-            && repository
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c))
-            && !repository.starts_with('/')
-            && !repository.ends_with('/');
-        let valid_tag = !tag.is_empty()
-            && tag.len() <= 128
-            && tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if !valid_repo || !valid_tag {
-            return Err(Error::InvalidArgument(format!(
-                "--name {reference:?} is not an image reference (repository[:tag], lower-case)"
-            )));
-        }
-        Ok(ImageRef {
-            repository: repository.into(),
-            tag: tag.into(),
-        })
-    }
-
-    pub fn full(&self) -> String {
-        format!("{}:{}", self.repository, self.tag)
-    }
-}
-
-/// A name as containerd stores it after an import: the Docker Hub domain and `library/` filled in
-/// where the name has no registry, `:latest` where it has no tag or digest.
-pub fn normalize_name(name: &str) -> String {
-    let (first, rest) = name.split_once('/').unwrap_or(("", name));
-    let has_domain =
-        !first.is_empty() && (first.contains('.') || first.contains(':') || first == "localhost");
-    let mut full = match (has_domain, first.is_empty()) {
-        (true, _) => name.to_owned(),
-        (false, true) => format!("docker.io/library/{rest}"),
-        (false, false) => format!("docker.io/{name}"),
-    };
-    let last = full.rsplit('/').next().unwrap_or_default();
-    if !last.contains(':') && !last.contains('@') {
-        full.push_str(":latest");
-    }
-    full
 }
 
 /// What the image runs.
@@ -296,47 +238,6 @@ fn fixed_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{from_binaries, BinarySpec};
-    use std::io::Read;
-
-    fn image(dir: &std::path::Path) -> Image {
-        std::fs::write(dir.join("pause"), b"\x7fELF pause").unwrap();
-        let layer =
-            from_binaries(&[
-                BinarySpec::parse(&format!("{}:/pause", dir.join("pause").display())).unwrap(),
-            ])
-            .unwrap();
-        let run = RunConfig {
-            entrypoint: vec!["/pause".into()],
-            ..Default::default()
-        };
-        Image::new(
-            ImageRef::parse("kubeadm-nspawn.local/pause:3.9").unwrap(),
-            &run,
-            vec![layer],
-        )
-    }
-
-    #[test]
-    fn names_are_normalized_like_containerd() {
-        for (name, want) in [
-            ("busybox", "docker.io/library/busybox:latest"),
-            ("busybox:1.36", "docker.io/library/busybox:1.36"),
-            ("me/tool:1", "docker.io/me/tool:1"),
-            (
-                "kubeadm-nspawn.local/pause:3.9",
-                "kubeadm-nspawn.local/pause:3.9",
-            ),
-            ("localhost/x", "localhost/x:latest"),
-            ("reg:5000/a/b", "reg:5000/a/b:latest"),
-            (
-                "registry.k8s.io/pause@sha256:ab",
-                "registry.k8s.io/pause@sha256:ab",
-            ),
-        ] {
-            assert_eq!(normalize_name(name), want, "{name}");
-        }
-    }
 
     fn files_of(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
         let mut a = tar::Archive::new(archive);
@@ -358,6 +259,26 @@ mod tests {
             .find(|(n, _)| n == name)
             .map(|(_, b)| b.clone())
             .unwrap_or_else(|| panic!("{name} missing"))
+    }
+    use crate::layer::{from_binaries, BinarySpec};
+    use std::io::Read;
+
+    fn image(dir: &std::path::Path) -> Image {
+        std::fs::write(dir.join("pause"), b"\x7fELF pause").unwrap();
+        let layer =
+            from_binaries(&[
+                BinarySpec::parse(&format!("{}:/pause", dir.join("pause").display())).unwrap(),
+            ])
+            .unwrap();
+        let run = RunConfig {
+            entrypoint: vec!["/pause".into()],
+            ..Default::default()
+        };
+        Image::new(
+            ImageRef::parse("kubeadm-nspawn.local/pause:3.9").unwrap(),
+            &run,
+            vec![layer],
+        )
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod layer;
 pub mod node;
 pub mod pause;
 pub mod push;
+pub mod reference;
 pub mod store;
 
 pub use crate::error::{Error, Result};

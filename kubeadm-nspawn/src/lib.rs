@@ -56,6 +56,9 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
     if paths.dir.exists() {
         return Err(Error::ClusterExists(opts.name.to_string()));
     }
+    for (other, e) in list_unreadable(state_dir) {
+        eprintln!("warning: cluster {other:?}: {e}; its subnet cannot be checked against --subnet");
+    }
     for other in list(state_dir)? {
         if other.subnet == opts.subnet.to_string() {
             return Err(Error::InvalidArgument(format!(
@@ -130,6 +133,10 @@ pub fn down(name: &ClusterName, state_dir: &Path) -> Result<bool> {
         Err(_) if !paths.state_file().exists() => {
             std::fs::remove_dir_all(&paths.dir).map_err(|e| Error::io("remove", &paths.dir, e))?;
             return Ok(true);
+        }
+        Err(e @ Error::CorruptState { .. }) => {
+            eprintln!("warning: {e}; removing what its directory and the naming rules show");
+            ClusterState::recover(&paths, name)
         }
         Err(e) => return Err(e),
     };
@@ -233,6 +240,28 @@ pub fn list(state_dir: &Path) -> Result<Vec<ClusterState>> {
     }
     clusters.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(clusters)
+}
+
+/// The clusters whose state.json cannot be read (by name), with why: `list` shows them and `up`
+/// warns of them rather than skipping them silently.
+pub fn list_unreadable(state_dir: &Path) -> Vec<(String, Error)> {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("clusters")) else {
+        return vec![];
+    };
+    let mut unreadable: Vec<(String, Error)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|entry| {
+            let file = entry.path().join("state.json");
+            match ClusterState::load(&file) {
+                Err(e @ Error::CorruptState { .. }) => {
+                    Some((entry.file_name().to_string_lossy().into_owned(), e))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    unreadable.sort_by(|a, b| a.0.cmp(&b.0));
+    unreadable
 }
 
 /// Finds a node by name among all clusters.

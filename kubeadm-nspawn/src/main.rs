@@ -241,9 +241,15 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::List { json } => {
             let clusters = kubeadm_nspawn::list(&state_dir)?;
+            let unreadable = kubeadm_nspawn::list_unreadable(&state_dir);
+            for (name, e) in &unreadable {
+                eprintln!(
+                    "cluster {name}: UNREADABLE: {e}\n  `kubeadm-nspawn down --name {name}` still removes it"
+                );
+            }
             if json {
                 println!("{}", serde_json::to_string(&clusters)?);
-            } else if clusters.is_empty() {
+            } else if clusters.is_empty() && unreadable.is_empty() {
                 eprintln!("no clusters");
             } else {
                 for c in &clusters {

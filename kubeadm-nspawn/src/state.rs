@@ -71,6 +71,38 @@ pub struct NodeState {
 }
 
 impl ClusterState {
+    /// What can be known of a cluster whose state.json is unreadable, from its directory and the
+    /// naming rules alone: its nodes (`nodes/<cluster>-n<i>`), their namespaces and cgroups, any
+    /// nspawn still running for them, its bridge. Enough for `down` to remove it.
+    pub fn recover(
+        paths: &crate::cluster::ClusterPaths,
+        name: &crate::cluster::ClusterName,
+    ) -> Self {
+        let nodes = (0..crate::cluster::MAX_NODES)
+            .map(|index| (index, name.node_name(index)))
+            .take_while(|(_, node)| paths.node_dir(node).exists())
+            .map(|(index, node)| NodeState {
+                pid: kns_node::process::find_nspawn(&node).ok().flatten(),
+                netns: name.netns(index),
+                ip: String::new(),
+                dir: paths.node_dir(&node),
+                name: node,
+                index,
+                network_failed: false,
+            })
+            .collect();
+        ClusterState {
+            name: name.to_string(),
+            subnet: String::new(),
+            bridge: name.bridge(),
+            network: name.network(),
+            masquerade: false,
+            image: ImageRef::default(),
+            nodes,
+            kubernetes: None,
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
         serde_json::from_slice(&bytes).map_err(|e| Error::CorruptState {

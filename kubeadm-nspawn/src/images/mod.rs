@@ -7,13 +7,14 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::kube::{version_of, KubeBinaries};
 use crate::tools;
+
+mod runtime_layer;
 
 /// The repository every synthesized image is named under (also containerd's sandbox image in the
 /// node base: `kubeadm-nspawn.local/pause:3.9`).
@@ -22,41 +23,6 @@ pub const REPOSITORY: &str = "kubeadm-nspawn.local";
 pub const SANDBOX_PAUSE_TAG: &str = "3.9";
 /// Bump when what goes into the images changes, so cached sets are rebuilt.
 const RECIPE: &str = "1";
-
-/// Files of the node base the runtime layer carries (plus what they link against).
-const RUNTIME_BINARIES: &[&str] = &[
-    "usr/sbin/xtables-nft-multi",
-    "usr/sbin/xtables-legacy-multi",
-    "usr/sbin/conntrack",
-];
-const RUNTIME_DIRS: &[&str] = &["usr/lib/x86_64-linux-gnu/xtables"];
-const RUNTIME_FILES: &[&str] = &["etc/protocols", "etc/services", "etc/ethertypes"];
-/// The iptables front ends kube-proxy calls, all the multi-call binary of the node's default
-/// (nft) backend, as Debian's alternatives pick it in the node.
-const IPTABLES_NAMES: &[&str] = &[
-    "iptables",
-    "iptables-save",
-    "iptables-restore",
-    "ip6tables",
-    "ip6tables-save",
-    "ip6tables-restore",
-    "iptables-nft",
-    "iptables-nft-save",
-    "iptables-nft-restore",
-    "ip6tables-nft",
-    "ip6tables-nft-save",
-    "ip6tables-nft-restore",
-];
-const IPTABLES_LEGACY_NAMES: &[&str] = &[
-    "iptables-legacy",
-    "iptables-legacy-save",
-    "iptables-legacy-restore",
-    "ip6tables-legacy",
-    "ip6tables-legacy-save",
-    "ip6tables-legacy-restore",
-];
-/// usrmerge links of a bookworm root.
-const ROOT_LINKS: &[&str] = &["bin", "sbin", "lib", "lib64"];
 
 /// The archives to push and the tags kubeadm must be told about.
 #[derive(Debug, Clone)]
@@ -267,31 +233,19 @@ pub fn prepare(
 fn build_all(specs: &[Spec], staging: &Path, rootfs: &Path, progress: &dyn Fn(&str)) -> Result<()> {
     std::fs::create_dir_all(staging).map_err(|e| Error::io("create", staging, e))?;
     let runtime_layer = staging.join("runtime-base");
-    runtime_base(rootfs, &runtime_layer)?;
+    runtime_layer::build(rootfs, &runtime_layer)?;
     // Two at a time: the big ones (kube-apiserver, ~100 MB) are held in memory while built.
     for pair in specs.chunks(2) {
-        let results: Vec<Result<()>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = pair
-                .iter()
-                .map(|spec| {
-                    let args = spec.args(&runtime_layer, &staging.join(spec.file));
-                    scope.spawn(move || {
-                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                        tools::run_quiet("image-pusher", &args).map(|_| ())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::InvalidArgument("an image build panicked".into()))
-                    })
-                })
-                .collect()
-        });
-        for (spec, result) in pair.iter().zip(results) {
-            result?;
+        crate::parallel::each(
+            pair,
+            |spec| spec.file,
+            |spec| {
+                let args = spec.args(&runtime_layer, &staging.join(spec.file));
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                tools::run_quiet("image-pusher", &args).map(drop)
+            },
+        )?;
+        for spec in pair {
             progress(&format!("built {} ({})", spec.file, spec.reference));
         }
     }
@@ -322,149 +276,9 @@ fn cache_key(version: &str, base_key: &str, inputs: &[PathBuf]) -> Result<String
         .collect())
 }
 
-/// The runtime layer: iptables (both backends), conntrack and what they link against, copied
-/// from the node base, so kube-proxy programs the node's netfilter with the node's own tools.
-fn runtime_base(rootfs: &Path, out: &Path) -> Result<()> {
-    let mut wanted: Vec<String> = RUNTIME_BINARIES.iter().map(|s| s.to_string()).collect();
-    for dir in RUNTIME_DIRS {
-        let full = rootfs.join(dir);
-        let entries = std::fs::read_dir(&full).map_err(|e| Error::io("list", &full, e))?;
-        for entry in entries.flatten() {
-            wanted.push(format!("{dir}/{}", entry.file_name().to_string_lossy()));
-        }
-    }
-    let mut libraries = shared_libraries(rootfs, &wanted)?;
-    wanted.extend(RUNTIME_FILES.iter().map(|s| s.to_string()));
-    wanted.append(&mut libraries);
-    wanted.sort();
-    wanted.dedup();
-    std::fs::create_dir_all(out).map_err(|e| Error::io("create", out, e))?;
-    for link in ROOT_LINKS {
-        copy_entry(rootfs, out, link)?;
-    }
-    for path in &wanted {
-        copy_entry(rootfs, out, path)?;
-    }
-    let sbin = out.join("usr/sbin");
-    for (names, target) in [
-        (IPTABLES_NAMES, "xtables-nft-multi"),
-        (IPTABLES_LEGACY_NAMES, "xtables-legacy-multi"),
-    ] {
-        for name in names {
-            let link = sbin.join(name);
-            let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(target, &link).map_err(|e| Error::io("link", &link, e))?;
-        }
-    }
-    Ok(())
-}
-
-/// The shared libraries `paths` (inside `rootfs`) load, as paths inside `rootfs`, by running the
-/// base's own `ldd` in it.
-fn shared_libraries(rootfs: &Path, paths: &[String]) -> Result<Vec<String>> {
-    let out = Command::new("chroot")
-        .arg(rootfs)
-        .arg("ldd")
-        .args(paths.iter().map(|p| format!("/{p}")))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::io("run", "chroot", e))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut libraries = vec![];
-    for line in text.lines() {
-        // "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "\t/lib64/ld-linux-x86-64.so.2 (0x...)"
-        let path = match line.split_once("=>") {
-            Some((_, right)) => right.trim().split(' ').next().unwrap_or_default(),
-            None => line.trim().split(' ').next().unwrap_or_default(),
-        };
-        if path.starts_with('/') {
-            libraries.push(path.trim_start_matches('/').to_owned());
-        }
-    }
-    if libraries.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "cannot list the shared libraries of the node base's iptables ({})",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(libraries)
-}
-
-/// Copies `rel` from `rootfs` to `out` as it is (file, or symlink and what it points at), creating
-/// parents. Paths go through the usrmerge links (`lib` → `usr/lib`) by resolving the parent.
-fn copy_entry(rootfs: &Path, out: &Path, rel: &str) -> Result<()> {
-    let rel = resolve_parent(rootfs, rel);
-    let source = rootfs.join(&rel);
-    let target = out.join(&rel);
-    if target.symlink_metadata().is_ok() {
-        return Ok(());
-    }
-    let meta = match source.symlink_metadata() {
-        Ok(m) => m,
-        Err(_) => return Ok(()), // optional files (e.g. /etc/ethertypes) may be absent
-    };
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-    }
-    if meta.file_type().is_symlink() {
-        let link = std::fs::read_link(&source).map_err(|e| Error::io("read link", &source, e))?;
-        std::os::unix::fs::symlink(&link, &target).map_err(|e| Error::io("link", &target, e))?;
-        if rel.contains('/') {
-            let pointed = if link.is_absolute() {
-                link.to_string_lossy().trim_start_matches('/').to_owned()
-            } else {
-                let parent = Path::new(&rel).parent().unwrap_or(Path::new(""));
-                parent.join(&link).to_string_lossy().into_owned()
-            };
-            copy_entry(rootfs, out, &normalize(&pointed))?;
-        }
-    } else if meta.is_file() {
-        std::fs::copy(&source, &target).map_err(|e| Error::io("copy", &source, e))?;
-    }
-    Ok(())
-}
-
-/// `rel` with its directory part resolved through symlinks inside `rootfs` (for usrmerge).
-fn resolve_parent(rootfs: &Path, rel: &str) -> String {
-    let path = Path::new(rel);
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return rel.to_owned();
-    };
-    if parent.as_os_str().is_empty() {
-        return rel.to_owned();
-    }
-    match std::fs::canonicalize(rootfs.join(parent))
-        .ok()
-        .and_then(|p| p.strip_prefix(rootfs).ok().map(Path::to_path_buf))
-    {
-        Some(p) => p.join(name).to_string_lossy().into_owned(),
-        None => rel.to_owned(),
-    }
-}
-
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = vec![];
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_normalize_inside_the_root() {
-        assert_eq!(normalize("usr/sbin/../lib/./x"), "usr/lib/x");
-        assert_eq!(normalize("../../etc/x"), "etc/x");
-    }
 
     #[test]
     fn image_build_arguments() {
