@@ -1,0 +1,56 @@
+//! `list` and finding clusters and nodes by name.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::state::{self, ClusterState};
+
+/// Every cluster's state.
+pub fn list(state_dir: &Path) -> Result<Vec<ClusterState>> {
+    let dir = state_dir.join("clusters");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(vec![]);
+    };
+    let mut clusters = vec![];
+    for entry in entries.filter_map(|e| e.ok()) {
+        if let Ok(state) = ClusterState::load(&entry.path().join("state.json")) {
+            clusters.push(state);
+        }
+    }
+    clusters.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(clusters)
+}
+
+/// The clusters whose state.json cannot be read (by name), with why: `list` shows them and `up`
+/// warns of them rather than skipping them silently.
+pub fn list_unreadable(state_dir: &Path) -> Vec<(String, Error)> {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("clusters")) else {
+        return vec![];
+    };
+    let mut unreadable: Vec<(String, Error)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|entry| {
+            let file = entry.path().join("state.json");
+            match ClusterState::load(&file) {
+                Err(e @ Error::CorruptState { .. }) => {
+                    Some((entry.file_name().to_string_lossy().into_owned(), e))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    unreadable.sort_by(|a, b| a.0.cmp(&b.0));
+    unreadable
+}
+
+/// Finds a node by name among all clusters.
+pub fn find_node(state_dir: &Path, node: &str) -> Result<state::NodeState> {
+    for cluster in list(state_dir)? {
+        if let Some(n) = cluster.nodes.into_iter().find(|n| n.name == node) {
+            return Ok(n);
+        }
+    }
+    Err(Error::InvalidArgument(format!(
+        "no node {node:?}: see `kubeadm-nspawn list`"
+    )))
+}

@@ -1,0 +1,9 @@
+//! One file per verb of the command line; `main.rs` only parses arguments and calls these.
+
+pub mod down;
+pub mod exec;
+pub mod init;
+pub mod kubeconfig;
+pub mod list;
+pub mod load;
+pub mod up;
