@@ -179,8 +179,7 @@ impl Built {
 pub fn build(opts: &BuildOptions) -> Result<Built> {
     let started = Instant::now();
     opts.validate()?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !kns_plumbing::privileges::is_root() {
         return Err(Error::NotRoot);
     }
     let cache = Cache::new(&opts.cache_dir);
