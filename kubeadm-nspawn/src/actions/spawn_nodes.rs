@@ -23,17 +23,10 @@ pub fn run(ctx: &mut Context) -> Result<()> {
         let start = Instant::now();
         loop {
             let log = std::fs::read_to_string(n.dir.join("log")).unwrap_or_default();
-            if let Some(line) = log.lines().next().filter(|_| log.contains('\n')) {
-                if let Ok(result) = serde_json::from_str::<serde_json::Value>(line) {
-                    let address = result["address"].as_str().unwrap_or_default();
-                    if address.split('/').next() != Some(n.ip.as_str()) {
-                        return Err(Error::node(
-                            &n.name,
-                            format!("CNI gave it {address}, expected {}", n.ip),
-                        ));
-                    }
-                    break;
-                }
+            match cni_result(&log, &n.ip) {
+                Some(Ok(())) => break,
+                Some(Err(wrong)) => return Err(Error::node(&n.name, wrong)),
+                None => {}
             }
             if !kns_node::liveness::is_running(pid, &n.name) && !is_cnispawn(pid) {
                 kns_node::liveness::reap(pid);
@@ -61,4 +54,38 @@ pub fn run(ctx: &mut Context) -> Result<()> {
 fn is_cnispawn(pid: u32) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .is_ok_and(|c| String::from_utf8_lossy(&c).contains("cnispawn"))
+}
+
+/// What the node's log says of its network so far: None until cnispawn's JSON line is there (a
+/// whole first line), then whether CNI gave the node its static address `ip`.
+fn cni_result(log: &str, ip: &str) -> Option<std::result::Result<(), String>> {
+    let line = log.lines().next().filter(|_| log.contains('\n'))?;
+    let result = serde_json::from_str::<serde_json::Value>(line).ok()?;
+    let address = result["address"].as_str().unwrap_or_default();
+    Some(if address.split('/').next() == Some(ip) {
+        Ok(())
+    } else {
+        Err(format!("CNI gave it {address}, expected {ip}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cni_line_is_read_once_whole_and_checked_against_the_static_address() {
+        let line = r#"{"netns":"kns-c-0","address":"10.22.0.10/16","result":{}}"#;
+        assert_eq!(cni_result("", "10.22.0.10"), None);
+        // Half a line (cnispawn still writing) is not read yet.
+        assert_eq!(cni_result(&line[..20], "10.22.0.10"), None);
+        assert_eq!(cni_result(&format!("{line}\n"), "10.22.0.10"), Some(Ok(())));
+        let wrong = cni_result(&format!("{line}\nspawning\n"), "10.22.0.11").unwrap();
+        assert_eq!(
+            wrong.unwrap_err(),
+            "CNI gave it 10.22.0.10/16, expected 10.22.0.11"
+        );
+        // nspawn's own output before any JSON: still waiting (the liveness check decides).
+        assert_eq!(cni_result("Spawning container c-n0\n", "10.22.0.10"), None);
+    }
 }
