@@ -10,13 +10,6 @@ use crate::images::REPOSITORY;
 use crate::node::Exec;
 use crate::state::NodeState;
 
-pub const POD_SUBNET: &str = "10.244.0.0/16";
-
-/// The podCIDR of node `index`: a /24 of POD_SUBNET (MAX_NODES is well below 256).
-pub fn pod_cidr(index: usize) -> String {
-    format!("10.244.{index}.0/24")
-}
-pub const SERVICE_SUBNET: &str = "10.96.0.0/12";
 pub const CRI_SOCKET: &str = "unix:///run/containerd/containerd.sock";
 /// Where the configuration and patches go inside a node.
 pub const NODE_CONFIG_DIR: &str = "/etc/kubeadm-nspawn";
@@ -56,6 +49,8 @@ pub struct ClusterConfig {
     pub token: String,
     /// Whether `--kubeadm-patch` files were given (they go to NODE_CONFIG_DIR/patches).
     pub patches: bool,
+    pub pod_subnet: String,
+    pub service_subnet: String,
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +188,7 @@ pub fn init_config(config: &ClusterConfig, node: &NodeRegistration) -> String {
         Some(tag) => format!("dns:\n  imageRepository: {REPOSITORY}\n  imageTag: {tag}\n"),
         None => String::new(),
     };
+    let (pods, services) = (&config.pod_subnet, &config.service_subnet);
     format!(
         r#"apiVersion: kubeadm.k8s.io/v1beta3
 kind: InitConfiguration
@@ -214,8 +210,8 @@ etcd:
     imageRepository: {REPOSITORY}
     imageTag: {etcd_tag}
 {dns}networking:
-  podSubnet: {POD_SUBNET}
-  serviceSubnet: {SERVICE_SUBNET}
+  podSubnet: {pods}
+  serviceSubnet: {services}
 apiServer:
   certSANs: [{ip}, 127.0.0.1, localhost]
 controllerManager:
@@ -366,6 +362,8 @@ mod tests {
             coredns_tag: Some("v1.10.1".into()),
             token: "abcdef.0123456789abcdef".into(),
             patches: false,
+            pod_subnet: "10.244.0.0/16".into(),
+            service_subnet: "10.96.0.0/12".into(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod node;
 pub mod overlay;
 pub mod parallel;
 pub mod push;
+pub mod ranges;
 pub mod state;
 pub mod tools;
 pub mod verbs;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kubeadm_nspawn::actions::{InitOptions, UpOptions};
 use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
 use kubeadm_nspawn::kube::KubeBinaries;
+use kubeadm_nspawn::ranges::Cidr;
 
 #[derive(Parser)]
 #[command(
@@ -53,9 +54,17 @@ enum Command {
         /// sha256 of --image-url.
         #[arg(long, value_name = "HEX")]
         image_sha256: Option<String>,
-        /// The nodes' subnet: gateway at .1, node i at .(10+i).
-        #[arg(long, default_value = "10.22.0.0/16")]
-        subnet: String,
+        /// The nodes' subnet on the host bridge: gateway at .1, node i at .(10+i). Default: 10.22.0.0/16
+        /// when free, else the next free /16. Checked against the host's addresses and routes, the
+        /// other clusters and the pod and service ranges.
+        #[arg(long, value_name = "CIDR")]
+        subnet: Option<String>,
+        /// The pods' range inside the nodes (node i gets the i-th /24 of it).
+        #[arg(long, value_name = "CIDR", default_value = kubeadm_nspawn::ranges::DEFAULT_POD_SUBNET)]
+        pod_subnet: String,
+        /// The services' (ClusterIP) range.
+        #[arg(long, value_name = "CIDR", default_value = kubeadm_nspawn::ranges::DEFAULT_SERVICE_SUBNET)]
+        service_subnet: String,
         /// Give the nodes no route off the host and no NAT (nothing they send can leave the machine).
         #[arg(long)]
         no_masquerade: bool,
@@ -169,6 +178,8 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             image_url,
             image_sha256,
             subnet,
+            pod_subnet,
+            service_subnet,
             no_masquerade,
             retain,
             boot_timeout,
@@ -202,7 +213,9 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             let opts = UpOptions {
                 name: ClusterName::new(&name)?,
                 nodes,
-                subnet: Subnet::parse(&subnet)?,
+                subnet: subnet.as_deref().map(Subnet::parse).transpose()?,
+                pod_subnet: Cidr::parse(&pod_subnet, "--pod-subnet")?,
+                service_subnet: Cidr::parse(&service_subnet, "--service-subnet")?,
                 masquerade: !no_masquerade,
                 image_args,
                 boot_timeout: Duration::from_secs(boot_timeout),
@@ -254,8 +267,8 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 for c in &clusters {
                     println!(
-                        "cluster {} (subnet {}, bridge {})",
-                        c.name, c.subnet, c.bridge
+                        "cluster {} (subnet {}, pods {}, services {}, bridge {})",
+                        c.name, c.subnet, c.pod_subnet, c.service_subnet, c.bridge
                     );
                     print_nodes(c);
                 }

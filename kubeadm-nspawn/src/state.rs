@@ -12,6 +12,12 @@ use crate::error::{Error, Result};
 pub struct ClusterState {
     pub name: String,
     pub subnet: String,
+    /// The pods' range inside the nodes (older clusters: the default).
+    #[serde(default = "default_pod_subnet")]
+    pub pod_subnet: String,
+    /// The services' range (older clusters: the default).
+    #[serde(default = "default_service_subnet")]
+    pub service_subnet: String,
     pub bridge: String,
     pub network: String,
     pub masquerade: bool,
@@ -70,7 +76,34 @@ pub struct NodeState {
     pub network_failed: bool,
 }
 
+fn default_pod_subnet() -> String {
+    crate::ranges::DEFAULT_POD_SUBNET.into()
+}
+
+fn default_service_subnet() -> String {
+    crate::ranges::DEFAULT_SERVICE_SUBNET.into()
+}
+
 impl ClusterState {
+    /// The cluster's three ranges, as recorded.
+    pub fn ranges(&self) -> Result<crate::ranges::Ranges> {
+        use crate::ranges::Cidr;
+        Ok(crate::ranges::Ranges {
+            nodes: Cidr::parse(&self.subnet, "subnet")?,
+            pods: Cidr::parse(&self.pod_subnet, "pod subnet")?,
+            services: Cidr::parse(&self.service_subnet, "service subnet")?,
+        })
+    }
+
+    /// The cluster as another cluster's collision check sees it (None: no subnet recorded).
+    pub fn as_other(&self) -> Option<crate::ranges::OtherCluster> {
+        Some(crate::ranges::OtherCluster {
+            name: self.name.clone(),
+            nodes: crate::ranges::Cidr::parse(&self.subnet, "subnet").ok()?,
+            bridge: self.bridge.clone(),
+        })
+    }
+
     /// What can be known of a cluster whose state.json is unreadable, from its directory and the
     /// naming rules alone: its nodes (`nodes/<cluster>-n<i>`), their namespaces and cgroups, any
     /// nspawn still running for them, its bridge. Enough for `down` to remove it.
@@ -94,6 +127,8 @@ impl ClusterState {
         ClusterState {
             name: name.to_string(),
             subnet: String::new(),
+            pod_subnet: default_pod_subnet(),
+            service_subnet: default_service_subnet(),
             bridge: name.bridge(),
             network: name.network(),
             masquerade: false,
@@ -129,6 +164,8 @@ mod tests {
         let state = ClusterState {
             name: "c".into(),
             subnet: "10.22.0.0/16".into(),
+            pod_subnet: default_pod_subnet(),
+            service_subnet: default_service_subnet(),
             bridge: "kns-c".into(),
             network: "kns-c".into(),
             masquerade: false,

@@ -26,6 +26,8 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<
         coredns_tag: images.coredns_tag.clone(),
         token,
         patches: !ctx.opts.patches.is_empty(),
+        pod_subnet: ctx.state.pod_subnet.clone(),
+        service_subnet: ctx.state.service_subnet.clone(),
     };
     let path = kubeadm::write_node_config(
         first,

@@ -33,7 +33,10 @@ pub use teardown::teardown;
 pub struct UpOptions {
     pub name: ClusterName,
     pub nodes: usize,
-    pub subnet: Subnet,
+    /// `--subnet`; None: pick a free one.
+    pub subnet: Option<Subnet>,
+    pub pod_subnet: crate::ranges::Cidr,
+    pub service_subnet: crate::ranges::Cidr,
     pub masquerade: bool,
     /// Extra arguments for `rootfs-builder build` (method and its inputs).
     pub image_args: Vec<String>,
@@ -45,6 +48,8 @@ pub struct UpOptions {
 /// Everything the steps share.
 pub struct Context {
     pub opts: UpOptions,
+    /// The node subnet: `--subnet`, or the free one `up` picked.
+    pub subnet: Subnet,
     pub paths: ClusterPaths,
     pub state: ClusterState,
 }

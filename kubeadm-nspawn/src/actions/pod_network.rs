@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::kubeadm::{pod_cidr, SERVICE_SUBNET};
 use crate::node::{self, Exec};
+use crate::ranges;
 
 use super::InitContext;
 
@@ -42,8 +42,13 @@ pub fn conflist(pod_cidr: &str) -> String {
     serde_json::to_string_pretty(&config).unwrap_or_default()
 }
 
-/// The `ip route` commands for node `me`: every other node's podCIDR via that node.
-pub fn routes(nodes: &[(String, String)], me: usize, service_route: bool) -> Vec<Vec<String>> {
+/// The `ip route` commands for node `me`: every other node's podCIDR via that node, and the
+/// on-link route to `service_route` (the service subnet) when given.
+pub fn routes(
+    nodes: &[(String, String)],
+    me: usize,
+    service_route: Option<&str>,
+) -> Vec<Vec<String>> {
     let mut commands: Vec<Vec<String>> = nodes
         .iter()
         .enumerate()
@@ -54,9 +59,9 @@ pub fn routes(nodes: &[(String, String)], me: usize, service_route: bool) -> Vec
                 .to_vec()
         })
         .collect();
-    if service_route {
+    if let Some(services) = service_route {
         commands.push(
-            ["ip", "route", "replace", SERVICE_SUBNET, "dev", "eth0"]
+            ["ip", "route", "replace", services, "dev", "eth0"]
                 .map(String::from)
                 .to_vec(),
         );
@@ -73,7 +78,14 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
         Duration::from_secs(120),
         Duration::from_millis(250),
     )?;
-    let cidrs: Vec<String> = ctx.state.nodes.iter().map(|n| pod_cidr(n.index)).collect();
+    let ranges = ctx.state.ranges()?;
+    let per_node = ranges::node_pod_prefix(&ranges.pods, ctx.state.nodes.len())?;
+    let cidrs: Vec<String> = ctx
+        .state
+        .nodes
+        .iter()
+        .map(|n| ranges.pods.block(per_node, n.index).to_string())
+        .collect();
     for (n, cidr) in ctx.state.nodes.iter().zip(&cidrs) {
         set_pod_cidr(&first, &n.name, cidr)?;
     }
@@ -85,7 +97,7 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
         .map(|(n, c)| (n.ip.clone(), c.clone()))
         .collect();
     for (i, n) in ctx.state.nodes.iter().enumerate() {
-        add_routes(&node::handle(n)?, &pairs, i)?;
+        add_routes(&node::handle(n)?, &pairs, i, &ctx.state.service_subnet)?;
         let path = n.dir.join("rootfs").join(CONFLIST.trim_start_matches('/'));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
@@ -154,12 +166,17 @@ fn set_pod_cidr(first: &impl Exec, name: &str, cidr: &str) -> Result<()> {
 
 /// The routes of node `me` to the other nodes' pods (and to the service subnet when it has no
 /// default route), added in the node.
-fn add_routes(node: &impl Exec, pairs: &[(String, String)], me: usize) -> Result<()> {
+fn add_routes(
+    node: &impl Exec,
+    pairs: &[(String, String)],
+    me: usize,
+    services: &str,
+) -> Result<()> {
     let has_default = !node
         .run(&["ip", "route", "show", "default"])?
         .trim()
         .is_empty();
-    for command in routes(pairs, me, !has_default) {
+    for command in routes(pairs, me, (!has_default).then_some(services)) {
         let args: Vec<&str> = command.iter().map(String::as_str).collect();
         node.run(&args)?;
     }
@@ -220,7 +237,7 @@ mod tests {
         let isolated = Script::new("c-n0")
             .answer("ip route show default", 0, "")
             .answer("ip route replace", 0, "");
-        add_routes(&isolated, &pairs, 0).unwrap();
+        add_routes(&isolated, &pairs, 0, "10.96.0.0/12").unwrap();
         let calls = isolated.calls();
         assert_eq!(calls[0], "ip route show default");
         assert!(
@@ -232,7 +249,7 @@ mod tests {
         let routed = Script::new("c-n0")
             .answer("ip route show default", 0, "default via 10.22.0.1 dev eth0")
             .answer("ip route replace", 0, "");
-        add_routes(&routed, &pairs, 0).unwrap();
+        add_routes(&routed, &pairs, 0, "10.96.0.0/12").unwrap();
         assert_eq!(
             routed.calls().len(),
             calls.len() - 1,
@@ -240,7 +257,7 @@ mod tests {
             routed.calls()
         );
         let failing = Script::new("c-n0").answer("ip route show default", 0, "");
-        assert!(add_routes(&failing, &pairs, 0).is_err());
+        assert!(add_routes(&failing, &pairs, 0, "10.96.0.0/12").is_err());
     }
 
     #[test]
@@ -250,7 +267,7 @@ mod tests {
             ("10.22.0.11".to_string(), "10.244.1.0/24".to_string()),
             ("10.22.0.12".to_string(), "10.244.2.0/24".to_string()),
         ];
-        let r = routes(&nodes, 1, true);
+        let r = routes(&nodes, 1, Some("10.96.0.0/12"));
         let text: Vec<String> = r.iter().map(|c| c.join(" ")).collect();
         assert_eq!(
             text,
@@ -260,7 +277,7 @@ mod tests {
                 "ip route replace 10.96.0.0/12 dev eth0",
             ]
         );
-        assert_eq!(routes(&nodes, 0, false).len(), 2);
+        assert_eq!(routes(&nodes, 0, None).len(), 2);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn run(ctx: &mut Context) -> Result<()> {
             name: name.clone(),
             index,
             netns: ctx.opts.name.netns(index),
-            ip: ctx.opts.subnet.node_ip(index).to_string(),
+            ip: ctx.subnet.node_ip(index).to_string(),
             dir: dirs.dir.clone(),
             pid: None,
             network_failed: false,
@@ -43,7 +43,7 @@ pub fn run(ctx: &mut Context) -> Result<()> {
         let conflist = network::node_conflist(
             &ctx.state.network,
             &ctx.state.bridge,
-            &ctx.opts.subnet,
+            &ctx.subnet,
             index,
             ctx.opts.masquerade,
         );

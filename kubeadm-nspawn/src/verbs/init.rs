@@ -3,10 +3,10 @@
 use crate::actions::{self, InitContext, InitOptions};
 use crate::cluster::{ClusterName, ClusterPaths};
 use crate::error::{Error, Result};
-use crate::node;
 use crate::state::{ClusterState, InitPhase};
 use crate::{install_signal_handlers, require_root};
 use crate::{kubeadm, kubeconfig};
+use crate::{node, ranges};
 
 /// Turns a cluster's booted nodes into a Kubernetes cluster: `kubeadm init` on the first node,
 /// `kubeadm join` on the others, pod network, kubeconfig, Ready nodes. Returns each step's
@@ -47,6 +47,18 @@ pub fn init(name: &ClusterName, opts: InitOptions) -> Result<Vec<(&'static str, 
         }
         _ => {}
     }
+    // The host may have changed since `up`: its ranges are checked again before any node is touched.
+    let others: Vec<_> = super::list::list(&opts.state_dir)?
+        .iter()
+        .filter(|c| c.name != state.name)
+        .filter_map(ClusterState::as_other)
+        .collect();
+    ranges::check(
+        &state.ranges()?,
+        &ranges::host_claims()?,
+        &others,
+        Some(&state.bridge),
+    )?;
     if let Some(stopped) = state.nodes.iter().find(|n| !node::is_running(n)) {
         return Err(Error::node(
             &stopped.name,

@@ -3,8 +3,11 @@
 use std::path::Path;
 
 use crate::actions::{self, Context, UpOptions};
-use crate::cluster::{ClusterPaths, MAX_NODES};
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::cluster::{ClusterPaths, Subnet, MAX_NODES};
 use crate::error::{Error, Result};
+use crate::ranges::{self, Cidr, OtherCluster, Ranges};
 use crate::state::{ClusterState, ImageRef, InitPhase, KubernetesState};
 use crate::{install_signal_handlers, require_root, STOP_TIMEOUT};
 
@@ -19,36 +22,31 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
             opts.nodes
         )));
     }
-    if opts.nodes > opts.subnet.capacity() {
+    if let Some(subnet) = opts.subnet.filter(|s| opts.nodes > s.capacity()) {
         return Err(Error::InvalidArgument(format!(
-            "--subnet {} holds only {} nodes",
-            opts.subnet,
-            opts.subnet.capacity()
+            "--subnet {subnet} holds only {} nodes",
+            subnet.capacity()
         )));
     }
+    ranges::node_pod_prefix(&opts.pod_subnet, opts.nodes)?;
     require_root()?;
     let paths = ClusterPaths::new(state_dir, &opts.name);
     if paths.dir.exists() {
         return Err(Error::ClusterExists(opts.name.to_string()));
     }
-    for (other, e) in list_unreadable(state_dir) {
-        eprintln!("warning: cluster {other:?}: {e}; its subnet cannot be checked against --subnet");
-    }
-    for other in list(state_dir)? {
-        if other.subnet == opts.subnet.to_string() {
-            return Err(Error::InvalidArgument(format!(
-                "cluster {:?} already uses subnet {}: pass another --subnet (e.g. 10.23.0.0/16)",
-                other.name, other.subnet
-            )));
-        }
-    }
-    install_signal_handlers()?;
     let parent = paths.dir.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    // The check and the claim (the cluster's directory with its state.json) under one lock across
+    // clusters: two `up`s at the same moment must not both take the same range.
+    let claim_lock = lock_clusters(parent)?;
+    let subnet = claim_ranges(&opts, state_dir)?;
+    install_signal_handlers()?;
     create_private_dir(&paths.dir)?;
     let state = ClusterState {
         name: opts.name.to_string(),
-        subnet: opts.subnet.to_string(),
+        subnet: subnet.to_string(),
+        pod_subnet: opts.pod_subnet.to_string(),
+        service_subnet: opts.service_subnet.to_string(),
         bridge: opts.name.bridge(),
         network: opts.name.network(),
         masquerade: opts.masquerade,
@@ -61,8 +59,15 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
             pod_cidrs: vec![],
         }),
     };
-    let mut ctx = Context { opts, paths, state };
-    let outcome = ctx.save().and_then(|()| actions::up(&mut ctx));
+    let mut ctx = Context {
+        opts,
+        subnet,
+        paths,
+        state,
+    };
+    let saved = ctx.save();
+    drop(claim_lock);
+    let outcome = saved.and_then(|()| actions::up(&mut ctx));
     match outcome {
         Ok(()) => Ok(ctx.state),
         Err(e) if retain => {
@@ -74,6 +79,48 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
             Err(e.with_cleanup(actions::teardown(&ctx.state, &ctx.paths, STOP_TIMEOUT)))
         }
     }
+}
+
+/// Checks the requested ranges (or picks a free node subnet) against the host and the other
+/// clusters; returns the node subnet. Called under [`lock_clusters`].
+fn claim_ranges(opts: &UpOptions, state_dir: &Path) -> Result<Subnet> {
+    for (other, e) in list_unreadable(state_dir) {
+        eprintln!("warning: cluster {other:?}: {e}; its subnet cannot be checked against ours");
+    }
+    let others: Vec<OtherCluster> = list(state_dir)?
+        .iter()
+        .filter_map(ClusterState::as_other)
+        .collect();
+    let host = ranges::host_claims()?;
+    let nodes: Cidr = match opts.subnet {
+        Some(subnet) => subnet.into(),
+        None => {
+            let picked =
+                ranges::pick_node_subnet(opts.pod_subnet, opts.service_subnet, &host, &others)?;
+            eprintln!("   node subnet {picked} (free; --subnet chooses another)");
+            picked
+        }
+    };
+    let wanted = Ranges {
+        nodes,
+        pods: opts.pod_subnet,
+        services: opts.service_subnet,
+    };
+    ranges::check(&wanted, &host, &others, None)?;
+    let subnet = Subnet::parse(&nodes.to_string())?;
+    if opts.nodes > subnet.capacity() {
+        return Err(Error::InvalidArgument(format!(
+            "--subnet {subnet} holds only {} nodes",
+            subnet.capacity()
+        )));
+    }
+    Ok(subnet)
+}
+
+/// An exclusive lock on the clusters directory, held while a range is checked and claimed.
+fn lock_clusters(dir: &Path) -> Result<Flock<std::fs::File>> {
+    let handle = std::fs::File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+    Flock::lock(handle, FlockArg::LockExclusive).map_err(|(_, e)| Error::io("lock", dir, e.into()))
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
