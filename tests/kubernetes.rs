@@ -386,3 +386,167 @@ fn init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was() {
         },
     );
 }
+
+/// Pod names of `app=web` in a cluster.
+fn web_pods(kubectl: &Kubectl) -> Vec<String> {
+    kubectl.json(&["get", "pods", "-l", "app=web"])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// From a pod: the Service `web` by its DNS name (busybox's own resolver: a static glibc's NSS
+/// cannot resolve in a bare image), then HTTP to the address it resolved to.
+const WEB_BY_NAME: &str = "ip=$(/usr/local/bin/busybox nslookup web.default.svc.cluster.local \
+    | /usr/local/bin/busybox awk '/^Address/ {a=$NF} END {print a}'); \
+    printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /usr/local/bin/busybox nc -w 3 $ip 80";
+
+#[test]
+fn two_clusters_side_by_side_each_serve_their_own_services() {
+    let test = "two_clusters_side_by_side_each_serve_their_own_services";
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
+        let first = TestCluster::new(sweeper);
+        // A second cluster in the same state directory, on the next /24; both keep the default
+        // pod and service ranges (they live only inside each cluster's nodes).
+        let octet: u8 = first.subnet.split('.').nth(2).unwrap().parse().unwrap();
+        let second = TestCluster {
+            name: format!("{}b", first.name),
+            subnet: format!("10.252.{}.0/24", octet.wrapping_add(1)),
+            state_dir: first.state_dir.clone(),
+        };
+        let clusters = [&first, &second];
+        let kubeconfig = |c: &TestCluster| sweeper.workdir.join(format!("kubeconfig-{}", c.name));
+        // Created at the same time, then initialized at the same time.
+        let ups: Vec<_> = clusters
+            .iter()
+            .map(|c| {
+                c.cmd(&[
+                    "up",
+                    "--nodes",
+                    "2",
+                    "--name",
+                    &c.name,
+                    "--subnet",
+                    &c.subnet,
+                    "--no-masquerade",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for up in ups {
+            assert_ok(&up.wait_with_output().unwrap(), "up");
+        }
+        let t = Instant::now();
+        let inits: Vec<_> = clusters
+            .iter()
+            .map(|c| {
+                c.cmd(&[
+                    "init",
+                    "--name",
+                    &c.name,
+                    "--kube-bin",
+                    kube_bin.to_str().unwrap(),
+                    "--extra-bin",
+                    extra_bin.to_str().unwrap(),
+                    "--wait",
+                    "4m",
+                ])
+                .env("KUBECONFIG", kubeconfig(c))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for init in inits {
+            assert_ok(&init.wait_with_output().unwrap(), "init");
+        }
+        println!(
+            "two 2-node clusters initialized side by side: {:?}",
+            t.elapsed()
+        );
+        let archive = sweeper.workdir.join("web.tar");
+        let image = "kubeadm-nspawn.local/web:1";
+        run_ok(
+            bin("image-pusher"),
+            &[
+                "build",
+                "--name",
+                image,
+                "--binary",
+                busybox.to_str().unwrap(),
+                "-o",
+                archive.to_str().unwrap(),
+            ],
+        );
+        let kubectls: Vec<Kubectl> = clusters
+            .iter()
+            .map(|c| Kubectl {
+                binary: kube_bin.join("kubectl"),
+                kubeconfig: kubeconfig(c),
+            })
+            .collect();
+        for (c, kubectl) in clusters.iter().zip(&kubectls) {
+            assert_ok(
+                &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
+                "load",
+            );
+            let manifest = DEPLOYMENT
+                .replace("IMAGE", image)
+                .replace("replicas: 3", "replicas: 2");
+            assert_ok(
+                &kubectl.output(&["apply", "-f", "-"], Some(&manifest)),
+                "kubectl apply",
+            );
+            kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+        }
+        // Each cluster's pods reach their own cluster's Service by name: the page names one of
+        // their own cluster's pods, never one of the other's.
+        let serves_own = |kubectl: &Kubectl, other: &Kubectl| {
+            let own = web_pods(kubectl);
+            let theirs = web_pods(other);
+            let page =
+                kubectl.exec_until(&own[0], WEB_BY_NAME, |t| own.iter().any(|p| t.contains(p)));
+            assert!(own.iter().any(|p| page.contains(p)), "{own:?}: {page}");
+            assert!(
+                !theirs.iter().any(|p| page.contains(p)),
+                "the other cluster answered: {page}"
+            );
+        };
+        serves_own(&kubectls[0], &kubectls[1]);
+        serves_own(&kubectls[1], &kubectls[0]);
+        // `down` of one leaves the other working.
+        let second_pods = web_pods(&kubectls[1]);
+        assert_ok(
+            &first.run(&["down", "--name", &first.name]),
+            "down of the first",
+        );
+        let page = kubectls[1].exec_until(&second_pods[0], WEB_BY_NAME, |t| {
+            second_pods.iter().any(|p| t.contains(p))
+        });
+        assert!(
+            second_pods.iter().any(|p| page.contains(p)),
+            "after the other's down: {page}"
+        );
+        let nodes = kubectls[1].ok(&["get", "nodes", "--no-headers"]);
+        assert_eq!(
+            nodes.lines().filter(|l| l.contains(" Ready ")).count(),
+            2,
+            "{nodes}"
+        );
+        assert_ok(
+            &second.run(&["down", "--name", &second.name]),
+            "down of the second",
+        );
+    });
+}

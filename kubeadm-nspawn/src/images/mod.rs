@@ -212,6 +212,17 @@ pub fn prepare(
         progress(&format!("images for {v} are cached in {}", dir.display()));
         return Ok(set);
     }
+    // One builder per cache at a time: two `init`s at once (two clusters side by side) would each
+    // build, and the second's rename would remove the set the first is pushing from. The second
+    // waits, then finds the set complete.
+    std::fs::create_dir_all(cache).map_err(|e| Error::io("create", cache, e))?;
+    let handle = std::fs::File::open(cache).map_err(|e| Error::io("open", cache, e))?;
+    let _lock = nix::fcntl::Flock::lock(handle, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| Error::io("lock", cache, e.into()))?;
+    if dir.join("complete").exists() {
+        progress(&format!("images for {v} were built meanwhile in {}", dir.display()));
+        return Ok(set);
+    }
     // Built in a staging directory and renamed: a half-built set is never taken for a cached one.
     let staging = cache.join(format!(".build-{}-{}", &key[..16], std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
