@@ -62,6 +62,15 @@ pub enum Error {
     #[error("no cluster {0:?}: create it with `kubeadm-nspawn up --name {0}` (see `kubeadm-nspawn list`)")]
     NoCluster(String),
 
+    /// A cluster (or one of its nodes) that is not running where running is needed, or an `up`
+    /// over a cluster that exists but is stopped.
+    #[error("cluster {cluster:?} is stopped ({running} of {total} nodes running): `kubeadm-nspawn start --name {cluster}` brings it back")]
+    Stopped {
+        cluster: String,
+        running: usize,
+        total: usize,
+    },
+
     #[error("interrupted by a signal")]
     Interrupted,
 
@@ -87,6 +96,9 @@ impl kns_plumbing::report::Hint for Error {
                 ))
             }
             Error::Tool { hint, .. } => hint.clone(),
+            Error::Stopped { cluster, .. } => Some(format!(
+                "`kubeadm-nspawn down --name {cluster}` removes it instead"
+            )),
             Error::Reach(e) => e.hint(),
             Error::Cleanup { failure, .. } => failure.hint(),
             _ => None,

@@ -107,6 +107,29 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Shut a cluster's nodes down (pods first, then a clean poweroff) and remove their host
+    /// objects (namespaces, veths, mounts, the bridge), keeping everything they own on disk: the
+    /// overlay upper dirs, containerd's and the kubelet's dirs, etcd's data. `start` brings the
+    /// cluster back, also after a host reboot.
+    Stop {
+        #[arg(long, default_value = "default", conflicts_with = "all")]
+        name: String,
+        /// Stop every cluster.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Start a stopped (or partly stopped) cluster again: the same nodes with the same names,
+    /// addresses and disks; an initialized cluster is waited for until every node is Ready.
+    Start {
+        #[arg(long, default_value = "default", conflicts_with = "all")]
+        name: String,
+        /// Start every cluster.
+        #[arg(long)]
+        all: bool,
+        /// How long to wait for all nodes Ready (0: do not wait).
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+        wait: Duration,
+    },
     /// List clusters and their nodes.
     List {
         /// One JSON line (an array of cluster states) instead of a table.
@@ -231,16 +254,38 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             print_nodes(&state);
             eprintln!("\nNext: kubeadm-nspawn exec {}-n0 -- systemctl status   |   kubeadm-nspawn down --name {}", state.name, state.name);
         }
+        Command::Stop { name, all } => {
+            for name in cluster_names(&state_dir, name, all)? {
+                let started = std::time::Instant::now();
+                let steps = kubeadm_nspawn::stop(&ClusterName::new(&name)?, &state_dir)?;
+                eprintln!(
+                    "cluster {name:?} stopped ({:.1} s); `kubeadm-nspawn start --name {name}` brings it back",
+                    started.elapsed().as_secs_f64()
+                );
+                println!(
+                    "{}",
+                    steps_json(&name, started.elapsed().as_secs_f64(), &steps)
+                );
+            }
+        }
+        Command::Start { name, all, wait } => {
+            for name in cluster_names(&state_dir, name, all)? {
+                let started = std::time::Instant::now();
+                let steps = kubeadm_nspawn::start(&ClusterName::new(&name)?, &state_dir, wait)?;
+                if !steps.is_empty() {
+                    eprintln!(
+                        "cluster {name:?} started ({:.1} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                println!(
+                    "{}",
+                    steps_json(&name, started.elapsed().as_secs_f64(), &steps)
+                );
+            }
+        }
         Command::Down { name, all } => {
-            let names: Vec<String> = if all {
-                kubeadm_nspawn::list(&state_dir)?
-                    .into_iter()
-                    .map(|c| c.name)
-                    .collect()
-            } else {
-                vec![name]
-            };
-            for name in names {
+            for name in cluster_names(&state_dir, name, all)? {
                 let removed = kubeadm_nspawn::down(&ClusterName::new(&name)?, &state_dir)?;
                 eprintln!(
                     "{}",
@@ -266,8 +311,18 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 eprintln!("no clusters");
             } else {
                 for c in &clusters {
+                    let running = c
+                        .nodes
+                        .iter()
+                        .filter(|n| kubeadm_nspawn::node::is_running(n))
+                        .count();
+                    let state = match running {
+                        r if r == c.nodes.len() => "running".to_owned(),
+                        0 => "stopped".to_owned(),
+                        r => format!("partly stopped: {r} of {} nodes running", c.nodes.len()),
+                    };
                     println!(
-                        "cluster {} (subnet {}, pods {}, services {}, bridge {})",
+                        "cluster {} [{state}] (subnet {}, pods {}, services {}, bridge {})",
                         c.name, c.subnet, c.pod_subnet, c.service_subnet, c.bridge
                     );
                     print_nodes(c);
@@ -309,13 +364,9 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 kubeadm_nspawn::kubeconfig::context_name(&name.to_string()),
                 kubeconfig.display()
             );
-            let json: serde_json::Map<String, serde_json::Value> = timings
-                .iter()
-                .map(|(s, t)| (s.to_string(), serde_json::json!(t)))
-                .collect();
             println!(
                 "{}",
-                serde_json::json!({"name": name.to_string(), "seconds": started.elapsed().as_secs_f64(), "steps": json})
+                steps_json(&name.to_string(), started.elapsed().as_secs_f64(), &timings)
             );
         }
         Command::Kubeconfig { name } => {
@@ -363,6 +414,31 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("{text:?}: expected a duration like 90s, 5m or 1h")),
     };
     Ok(Duration::from_secs(seconds))
+}
+
+/// `--all`: every cluster's name; else the one given.
+fn cluster_names(
+    state_dir: &std::path::Path,
+    name: String,
+    all: bool,
+) -> anyhow::Result<Vec<String>> {
+    Ok(if all {
+        kubeadm_nspawn::list(state_dir)?
+            .into_iter()
+            .map(|c| c.name)
+            .collect()
+    } else {
+        vec![name]
+    })
+}
+
+/// The JSON line of a verb made of steps: `{"name","seconds","steps":{title: seconds}}`.
+fn steps_json(name: &str, seconds: f64, steps: &[(&'static str, f64)]) -> serde_json::Value {
+    let steps: serde_json::Map<String, serde_json::Value> = steps
+        .iter()
+        .map(|(title, s)| ((*title).to_owned(), serde_json::json!(s)))
+        .collect();
+    serde_json::json!({"name": name, "seconds": seconds, "steps": steps})
 }
 
 fn print_nodes(state: &kubeadm_nspawn::state::ClusterState) {

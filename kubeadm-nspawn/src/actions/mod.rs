@@ -12,10 +12,11 @@ mod load_nodes;
 mod phase;
 pub mod pod_network;
 mod prepare_nodes;
-mod spawn_nodes;
+pub mod remount_nodes;
+pub mod spawn_nodes;
 mod teardown;
-mod wait_booted;
-mod wait_ready;
+pub mod wait_booted;
+pub mod wait_ready;
 
 use std::time::Instant;
 
@@ -26,7 +27,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::state::ClusterState;
 
-pub use teardown::teardown;
+pub use teardown::{remove_bridge, remove_node_objects, stop_nodes, teardown};
 
 /// What `up` was asked for.
 #[derive(Debug, Clone)]

@@ -97,7 +97,8 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
         .map(|(n, c)| (n.ip.clone(), c.clone()))
         .collect();
     for (i, n) in ctx.state.nodes.iter().enumerate() {
-        add_routes(&node::handle(n)?, &pairs, i, &ctx.state.service_subnet)?;
+        let commands = add_routes(&node::handle(n)?, &pairs, i, &ctx.state.service_subnet)?;
+        persist_routes(&n.dir.join("rootfs"), &commands)?;
         let path = n.dir.join("rootfs").join(CONFLIST.trim_start_matches('/'));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
@@ -165,22 +166,65 @@ fn set_pod_cidr(first: &impl Exec, name: &str, cidr: &str) -> Result<()> {
 }
 
 /// The routes of node `me` to the other nodes' pods (and to the service subnet when it has no
-/// default route), added in the node.
+/// default route), added in the node; returns the commands.
 fn add_routes(
     node: &impl Exec,
     pairs: &[(String, String)],
     me: usize,
     services: &str,
-) -> Result<()> {
+) -> Result<Vec<Vec<String>>> {
     let has_default = !node
         .run(&["ip", "route", "show", "default"])?
         .trim()
         .is_empty();
-    for command in routes(pairs, me, (!has_default).then_some(services)) {
+    let commands = routes(pairs, me, (!has_default).then_some(services));
+    for command in &commands {
         let args: Vec<&str> = command.iter().map(String::as_str).collect();
         node.run(&args)?;
     }
-    Ok(())
+    Ok(commands)
+}
+
+/// Where the routes script and its unit go in a node.
+const ROUTES_SCRIPT: &str = "etc/kubeadm-nspawn/pod-routes.sh";
+const ROUTES_UNIT: &str = "kubeadm-nspawn-pod-routes.service";
+
+/// Makes the routes part of the node's boot: a oneshot unit runs them before the kubelet starts,
+/// so a node that is started again (`kubeadm-nspawn start`, after a host reboot) has its pod
+/// network back without `init`. Written through the node's root (`rootfs`), on its overlay.
+fn persist_routes(rootfs: &std::path::Path, commands: &[Vec<String>]) -> Result<()> {
+    let write = |rel: &str, text: &str| -> Result<()> {
+        let path = rootfs.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
+    };
+    write(ROUTES_SCRIPT, &routes_script(commands))?;
+    write(
+        &format!("etc/systemd/system/{ROUTES_UNIT}"),
+        &format!(
+            "[Unit]\nDescription=Routes to the other nodes' pods (kubeadm-nspawn)\n\
+             Before=kubelet.service\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\n\
+             ExecStart=/bin/sh /{ROUTES_SCRIPT}\n\n[Install]\nWantedBy=multi-user.target\n"
+        ),
+    )?;
+    let wants = rootfs.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).map_err(|e| Error::io("create", &wants, e))?;
+    let link = wants.join(ROUTES_UNIT);
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(format!("../{ROUTES_UNIT}"), &link)
+        .map_err(|e| Error::io("link", &link, e))
+}
+
+/// The shell script of `commands`: stops at the first failure.
+fn routes_script(commands: &[Vec<String>]) -> String {
+    let mut script = String::from("#!/bin/sh\n# Written by kubeadm-nspawn init.\nset -e\n");
+    for command in commands {
+        script.push_str(&command.join(" "));
+        script.push('\n');
+    }
+    script
 }
 
 #[cfg(test)]
@@ -237,7 +281,10 @@ mod tests {
         let isolated = Script::new("c-n0")
             .answer("ip route show default", 0, "")
             .answer("ip route replace", 0, "");
-        add_routes(&isolated, &pairs, 0, "10.96.0.0/12").unwrap();
+        let ran = add_routes(&isolated, &pairs, 0, "10.96.0.0/12").unwrap();
+        assert!(routes_script(&ran).ends_with(
+            "ip route replace 10.244.1.0/24 via 10.22.0.11\nip route replace 10.96.0.0/12 dev eth0\n"
+        ));
         let calls = isolated.calls();
         assert_eq!(calls[0], "ip route show default");
         assert!(

@@ -1,24 +1,33 @@
 //! Step: every node started at once: cnispawn makes and wires its netns, then execs systemd-nspawn.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::node;
+use crate::state::ClusterState;
 
 use super::Context;
 
 pub fn run(ctx: &mut Context) -> Result<()> {
-    for i in 0..ctx.state.nodes.len() {
-        let procs = cgroup::create(&ctx.state.nodes[i].name)?;
-        let pid = node::spawn(&ctx.state.nodes[i], &procs)?;
-        ctx.state.nodes[i].pid = Some(pid);
-        ctx.save()?;
+    let all: Vec<usize> = (0..ctx.state.nodes.len()).collect();
+    spawn(&mut ctx.state, &ctx.paths.state_file(), &all)
+}
+
+/// Starts the nodes at `which` (indices into `state.nodes`), recording each PID in the state file
+/// as soon as it exists, and waits until each node's network is made.
+pub fn spawn(state: &mut ClusterState, state_file: &Path, which: &[usize]) -> Result<()> {
+    for &i in which {
+        let procs = cgroup::create(&state.nodes[i].name)?;
+        let pid = node::spawn(&state.nodes[i], &procs)?;
+        state.nodes[i].pid = Some(pid);
+        state.save(state_file)?;
     }
     // cnispawn prints its JSON line to the node's log before it execs nspawn; a node whose cnispawn
     // failed has exited with the error in its log.
-    for i in 0..ctx.state.nodes.len() {
-        let n = &ctx.state.nodes[i];
+    for &i in which {
+        let n = &state.nodes[i];
         let pid = n.pid.unwrap_or(0);
         let start = Instant::now();
         loop {
@@ -34,8 +43,8 @@ pub fn run(ctx: &mut Context) -> Result<()> {
                     &n.name,
                     format!("failed to start: {}", node::log_tail(n, 5).trim()),
                 );
-                ctx.state.nodes[i].network_failed = true;
-                ctx.save()?;
+                state.nodes[i].network_failed = true;
+                state.save(state_file)?;
                 return Err(error);
             }
             if start.elapsed() > Duration::from_secs(30) {

@@ -1,16 +1,16 @@
 //! Step: wait for every node's systemd to reach `running`, all nodes at once.
 
 use crate::error::Result;
+use crate::state::NodeState;
 use crate::{node, parallel};
 
 use super::Context;
 
 pub fn run(ctx: &mut Context) -> Result<()> {
-    let timeout = ctx.opts.boot_timeout;
-    parallel::each(
-        &ctx.state.nodes,
-        |n| &n.name,
-        |n| node::wait_booted(n, timeout),
-    )
-    .map(drop)
+    wait(&ctx.state.nodes, ctx.opts.boot_timeout)
+}
+
+/// Waits for every node of `nodes` at once.
+pub fn wait(nodes: &[NodeState], timeout: std::time::Duration) -> Result<()> {
+    parallel::each(nodes, |n| &n.name, |n| node::wait_booted(n, timeout)).map(drop)
 }

@@ -220,7 +220,10 @@ pub fn prepare(
     let _lock = nix::fcntl::Flock::lock(handle, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| Error::io("lock", cache, e.into()))?;
     if dir.join("complete").exists() {
-        progress(&format!("images for {v} were built meanwhile in {}", dir.display()));
+        progress(&format!(
+            "images for {v} were built meanwhile in {}",
+            dir.display()
+        ));
         return Ok(set);
     }
     // Built in a staging directory and renamed: a half-built set is never taken for a cached one.

@@ -3,10 +3,10 @@
 use crate::actions::{self, InitContext, InitOptions};
 use crate::cluster::{ClusterName, ClusterPaths};
 use crate::error::{Error, Result};
+use crate::ranges;
 use crate::state::{ClusterState, InitPhase};
 use crate::{install_signal_handlers, require_root};
 use crate::{kubeadm, kubeconfig};
-use crate::{node, ranges};
 
 /// Turns a cluster's booted nodes into a Kubernetes cluster: `kubeadm init` on the first node,
 /// `kubeadm join` on the others, pod network, kubeconfig, Ready nodes. Returns each step's
@@ -59,12 +59,7 @@ pub fn init(name: &ClusterName, opts: InitOptions) -> Result<Vec<(&'static str, 
         &others,
         Some(&state.bridge),
     )?;
-    if let Some(stopped) = state.nodes.iter().find(|n| !node::is_running(n)) {
-        return Err(Error::node(
-            &stopped.name,
-            "is not running: `kubeadm-nspawn down` and `up` the cluster again",
-        ));
-    }
+    super::list::require_running(&state)?;
     install_signal_handlers()?;
     let mut ctx = InitContext { opts, paths, state };
     actions::init(&mut ctx)

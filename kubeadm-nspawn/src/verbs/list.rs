@@ -43,14 +43,38 @@ pub fn list_unreadable(state_dir: &Path) -> Vec<(String, Error)> {
     unreadable
 }
 
-/// Finds a node by name among all clusters.
+/// Finds a node by name among all clusters; a node of a stopped cluster is an error naming `start`.
 pub fn find_node(state_dir: &Path, node: &str) -> Result<state::NodeState> {
     for cluster in list(state_dir)? {
-        if let Some(n) = cluster.nodes.into_iter().find(|n| n.name == node) {
-            return Ok(n);
+        if let Some(n) = cluster.nodes.iter().find(|n| n.name == node) {
+            if !crate::node::is_running(n) {
+                return Err(stopped(&cluster));
+            }
+            return Ok(n.clone());
         }
     }
     Err(Error::InvalidArgument(format!(
         "no node {node:?}: see `kubeadm-nspawn list`"
     )))
+}
+
+/// Fails with [`Error::Stopped`] unless every node of the cluster runs.
+pub fn require_running(state: &ClusterState) -> Result<()> {
+    if state.nodes.iter().all(crate::node::is_running) {
+        Ok(())
+    } else {
+        Err(stopped(state))
+    }
+}
+
+fn stopped(state: &ClusterState) -> Error {
+    Error::Stopped {
+        cluster: state.name.clone(),
+        running: state
+            .nodes
+            .iter()
+            .filter(|n| crate::node::is_running(n))
+            .count(),
+        total: state.nodes.len(),
+    }
 }

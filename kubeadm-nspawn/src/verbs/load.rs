@@ -35,5 +35,6 @@ pub fn load(
         )));
     }
     let state = ClusterState::load(&paths.state_file())?;
+    super::list::require_running(&state)?;
     push::push(&state.nodes, archives, docker_images, &[])
 }

@@ -6,4 +6,6 @@ pub mod init;
 pub mod kubeconfig;
 pub mod list;
 pub mod load;
+pub mod start;
+pub mod stop;
 pub mod up;

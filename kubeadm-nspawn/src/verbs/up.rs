@@ -32,7 +32,14 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
     require_root()?;
     let paths = ClusterPaths::new(state_dir, &opts.name);
     if paths.dir.exists() {
-        return Err(Error::ClusterExists(opts.name.to_string()));
+        return Err(match ClusterState::load(&paths.state_file()) {
+            Ok(state) if !state.nodes.iter().any(crate::node::is_running) => Error::Stopped {
+                cluster: state.name,
+                running: 0,
+                total: state.nodes.len(),
+            },
+            _ => Error::ClusterExists(opts.name.to_string()),
+        });
     }
     let parent = paths.dir.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
