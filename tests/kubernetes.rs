@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
-use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, skipped};
+use kns_integration_tests::cluster::{
+    assert_fails_with, assert_ok, simulate_reboot, warm_base, TestCluster,
+};
+use kns_integration_tests::{
+    bin, debian_busybox_static, privileged_test, run_ok, skipped, HostSnapshot,
+};
 use serde_json::Value;
 
 /// `(KUBE_BIN, KUBE_EXTRA_BIN)`, or None after printing the SKIPPED line.
@@ -178,6 +182,7 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         let kubeconfig = sweeper.workdir.join("kubeconfig");
         let with_kubeconfig =
             |args: &[&str]| c.cmd(args).env("KUBECONFIG", &kubeconfig).output().unwrap();
+        let before_up = HostSnapshot::take();
         let t = Instant::now();
         assert_ok(&c.up(3, &[]), "up --nodes 3");
         let up_seconds = t.elapsed().as_secs_f64();
@@ -259,64 +264,56 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
         println!("deployment of 3 available after {:?}", t.elapsed());
 
-        let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
-        let pods: Vec<(String, String, String)> = pods["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["metadata"]["name"].as_str().unwrap().to_owned(),
-                    p["spec"]["nodeName"].as_str().unwrap().to_owned(),
-                    p["status"]["podIP"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        let mut on_nodes: Vec<&str> = pods.iter().map(|p| p.1.as_str()).collect();
-        on_nodes.sort();
-        on_nodes.dedup();
-        assert_eq!(on_nodes.len(), 3, "one replica per node: {pods:?}");
+        serves_traffic(&kubectl, &c);
 
-        // Pod to pod across nodes: each pod fetches the next one's page (its hostname).
-        for i in 0..3 {
-            let (from, to) = (&pods[i], &pods[(i + 1) % 3]);
-            let page = kubectl.exec_until(&from.0, &http_get(&to.2, 8080), |t| t.contains(&to.0));
-            assert!(
-                page.contains(&to.0),
-                "{} on {} -> {} on {}: {page}",
-                from.0,
-                from.1,
-                to.0,
-                to.1
+        // stop keeps everything the cluster owns on disk and nothing on the host; start brings
+        // it back with the same addresses, etcd's data, the workloads and their traffic.
+        let ips = |c: &TestCluster| -> Vec<String> {
+            let list = c.run(&["list", "--json"]);
+            let clusters: Value = serde_json::from_slice(&list.stdout).unwrap();
+            clusters[0]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["ip"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let ips_before = ips(&c);
+        kubectl.ok(&["create", "configmap", "kept", "--from-literal=in=etcd"]);
+        let t = Instant::now();
+        let stop = c.run(&["stop", "--name", &c.name]);
+        assert_ok(&stop, "stop");
+        println!(
+            "stop of 3 initialized nodes: {:.1} s; {}",
+            t.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&stop.stdout).trim()
+        );
+        let left = HostSnapshot::take().added_since(&before_up);
+        assert!(left.is_empty(), "stop left on the host: {left:?}");
+        assert!(String::from_utf8_lossy(&c.run(&["list"]).stdout).contains("[stopped]"));
+        let restart = |what: &str| {
+            let since = utc_now();
+            let t = Instant::now();
+            let start = c.run(&["start", "--name", &c.name, "--wait", "3m"]);
+            assert_ok(&start, what);
+            println!(
+                "{what} to all Ready: {:.1} s; {}",
+                t.elapsed().as_secs_f64(),
+                String::from_utf8_lossy(&start.stdout).trim()
             );
-        }
-
-        // The ClusterIP Service answers, asked from a pod, and from a node other than the first.
-        let service = kubectl.json(&["get", "service", "web"]);
-        let cluster_ip = service["spec"]["clusterIP"].as_str().unwrap().to_owned();
-        let names: Vec<&str> = pods.iter().map(|p| p.0.as_str()).collect();
-        let answered = |t: &str| names.iter().any(|n| t.contains(n));
-        let page = kubectl.exec_until(&pods[0].0, &http_get(&cluster_ip, 80), answered);
-        assert!(answered(&page), "ClusterIP {cluster_ip} from a pod: {page}");
-        let from_node = c.exec(
-            &c.node(2),
-            &["sh", "-c", &format!(
-                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/{cluster_ip}/80; cat >&3; cat <&3'"
-            )],
-        );
-        let page = String::from_utf8_lossy(&from_node.stdout).into_owned();
-        assert!(
-            answered(&page),
-            "ClusterIP {cluster_ip} from node 2: {page}"
-        );
-
-        // The Service's DNS name resolves (CoreDNS) to the ClusterIP.
-        let lookup = kubectl.exec_until(
-            &pods[1].0,
-            "/usr/local/bin/busybox nslookup web.default.svc.cluster.local",
-            |t| t.contains(&cluster_ip),
-        );
-        assert!(lookup.contains(&cluster_ip), "nslookup: {lookup}");
+            assert_eq!(ips(&c), ips_before, "same addresses after {what}");
+            // The kubeconfig context works unchanged; etcd kept its data.
+            let kept = kubectl.ok(&["get", "configmap", "kept", "-o", "jsonpath={.data.in}"]);
+            assert_eq!(kept, "etcd");
+            wait_for_restarted_pods(&kubectl, &since);
+            serves_traffic(&kubectl, &c);
+        };
+        restart("start");
+        // A host reboot: every process of the nodes killed, their mounts, namespaces, veths and
+        // bridge gone; state.json and the nodes' disks stay.
+        simulate_reboot(&c, 3);
+        assert!(String::from_utf8_lossy(&c.run(&["list"]).stdout).contains("[stopped]"));
+        restart("start after a reboot");
 
         let t = Instant::now();
         assert_ok(&with_kubeconfig(&["down", "--name", &c.name]), "down");
@@ -324,6 +321,117 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         let left = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
         assert!(!left.contains(&context), "down left the context: {left}");
     });
+}
+
+/// Now as the API server writes times (`YYYY-MM-DDTHH:MM:SSZ`, which compare as strings).
+fn utc_now() -> String {
+    run_ok("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .trim()
+        .to_owned()
+}
+
+/// Waits until the 3 `web` pods run containers started at or after `since` and have addresses: a
+/// started node's pods still show their status from before the stop for a moment.
+fn wait_for_restarted_pods(kubectl: &Kubectl, since: &str) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
+        let items = pods["items"].as_array().cloned().unwrap_or_default();
+        let fresh = items
+            .iter()
+            .filter(|p| {
+                p["status"]["podIP"].is_string()
+                    && p["status"]["conditions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    && p["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
+                        .as_str()
+                        .is_some_and(|t| t >= since)
+            })
+            .count();
+        if items.len() == 3 && fresh == 3 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pods not restarted since {since}: {pods}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The Deployment `web` runs one replica per node, its pods reach each other across nodes, its
+/// ClusterIP answers from a pod and from node 2, and its DNS name resolves to the ClusterIP.
+fn serves_traffic(kubectl: &Kubectl, c: &TestCluster) {
+    let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
+    let pods: Vec<(String, String, String)> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_owned(),
+                p["spec"]["nodeName"].as_str().unwrap().to_owned(),
+                p["status"]["podIP"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut on_nodes: Vec<&str> = pods.iter().map(|p| p.1.as_str()).collect();
+    on_nodes.sort();
+    on_nodes.dedup();
+    assert_eq!(on_nodes.len(), 3, "one replica per node: {pods:?}");
+
+    // Pod to pod across nodes: each pod fetches the next one's page (its hostname).
+    for i in 0..3 {
+        let (from, to) = (&pods[i], &pods[(i + 1) % 3]);
+        let page = kubectl.exec_until(&from.0, &http_get(&to.2, 8080), |t| t.contains(&to.0));
+        assert!(
+            page.contains(&to.0),
+            "{} on {} -> {} on {}: {page}",
+            from.0,
+            from.1,
+            to.0,
+            to.1
+        );
+    }
+
+    // The ClusterIP Service answers, asked from a pod, and from a node other than the first.
+    let service = kubectl.json(&["get", "service", "web"]);
+    let cluster_ip = service["spec"]["clusterIP"].as_str().unwrap().to_owned();
+    let names: Vec<&str> = pods.iter().map(|p| p.0.as_str()).collect();
+    let answered = |t: &str| names.iter().any(|n| t.contains(n));
+    let page = kubectl.exec_until(&pods[0].0, &http_get(&cluster_ip, 80), answered);
+    assert!(answered(&page), "ClusterIP {cluster_ip} from a pod: {page}");
+    let from_node = || {
+        let out = c.exec(
+            &c.node(2),
+            &["sh", "-c", &format!(
+                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/{cluster_ip}/80; cat >&3; cat <&3'"
+            )],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Retried like the pod checks: a started node's kube-proxy takes a moment to write its rules.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut page = from_node();
+    while !answered(&page) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(1));
+        page = from_node();
+    }
+    assert!(
+        answered(&page),
+        "ClusterIP {cluster_ip} from node 2: {page}"
+    );
+
+    // The Service's DNS name resolves (CoreDNS) to the ClusterIP.
+    let lookup = kubectl.exec_until(
+        &pods[1].0,
+        "/usr/local/bin/busybox nslookup web.default.svc.cluster.local",
+        |t| t.contains(&cluster_ip),
+    );
+    assert!(lookup.contains(&cluster_ip), "nslookup: {lookup}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use crate::{bin, PrefixSweeper};
+use crate::{bin, run, PrefixSweeper};
 
 /// A cluster named after the test prefix, on its own /24, kept under the test's work directory.
 pub struct TestCluster {
@@ -98,4 +98,64 @@ pub fn warm_base() {
         .output()
         .unwrap();
     assert_ok(&out, "rootfs-builder build");
+}
+
+/// What a host reboot does to a cluster of `nodes` nodes, done by hand: every process in the
+/// nodes' cgroups SIGKILLed (nspawn, the node's systemd, pods), their overlay mounts, network
+/// namespaces (and so their veths) and the bridge removed. state.json and the nodes' disks stay,
+/// as /var/lib does across a reboot. Only this cluster's objects, found by its names.
+pub fn simulate_reboot(c: &TestCluster, nodes: usize) {
+    for i in 0..nodes {
+        let node = c.node(i);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let pids = node_cgroup_pids(&node);
+            if pids.is_empty() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{node}: {pids:?} survive SIGKILL"
+            );
+            for pid in pids {
+                // SAFETY: kill(2) of a process in this test cluster's own node cgroup.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            crate::reap_orphans();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let rootfs = c.cluster_dir().join("nodes").join(&node).join("rootfs");
+        let _ = run("umount", &["-l", rootfs.to_str().unwrap()]);
+        let _ = run("ip", &["netns", "del", &format!("kns-{}-{i}", c.name)]);
+    }
+    let _ = run("ip", &["link", "del", &format!("kns-{}", c.name)]);
+}
+
+/// Every PID in the node's cgroups (`/sys/fs/cgroup/<hierarchy>/kubeadm-nspawn/<node>`, any depth).
+fn node_cgroup_pids(node: &str) -> Vec<i32> {
+    let mut pids = vec![];
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/sys/fs/cgroup")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("kubeadm-nspawn").join(node))
+                .collect()
+        })
+        .unwrap_or_default();
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if entry.file_name() == "cgroup.procs" {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+            }
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
 }
