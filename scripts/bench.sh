@@ -116,6 +116,14 @@ if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
   for i in 0 1 2; do
     memory running_cluster "knsbench-n$i"
   done
+  # stop / start of the initialized cluster (start waits until every node reports Ready again).
+  for round in 1 2; do
+    t=$(now); kns stop --name knsbench > "$state/stop.json" 2>/dev/null
+    echo "stop_3_nodes_initialized $(since "$t") s"
+    t=$(now); kns start --name knsbench --wait 5m > "$state/start.json" 2>"$state/start.log"
+    echo "start_3_nodes_to_ready $(since "$t") s"
+    sed 's/,"/\n"/g; s/[{}]/\n/g' "$state/start.json" | awk -F'":' '/^"[A-Z]/ { gsub(/"/, "", $1); gsub(/[^A-Za-z0-9]+/, "_", $1); printf "start_step_%s %.1f s\n", $1, $2 }'
+  done
   t=$(now); kns down --name knsbench >/dev/null 2>&1
   echo "down_3_nodes_running_kubernetes $(since "$t") s"
 fi

@@ -233,6 +233,39 @@ mod tests {
     use kns_node::exec::Script;
 
     #[test]
+    fn routes_become_a_boot_unit_of_the_node() {
+        let root = tempfile::tempdir().unwrap();
+        let commands = routes(
+            &[
+                ("10.22.0.10".into(), "10.244.0.0/24".into()),
+                ("10.22.0.11".into(), "10.244.1.0/24".into()),
+            ],
+            0,
+            None,
+        );
+        persist_routes(root.path(), &commands).unwrap();
+        // Twice: `init` retried, or run again, rewrites them.
+        persist_routes(root.path(), &commands).unwrap();
+        let script = std::fs::read_to_string(root.path().join(ROUTES_SCRIPT)).unwrap();
+        assert!(script.contains("set -e\nip route replace 10.244.1.0/24 via 10.22.0.11\n"));
+        let unit =
+            std::fs::read_to_string(root.path().join("etc/systemd/system").join(ROUTES_UNIT))
+                .unwrap();
+        assert!(
+            unit.contains("Before=kubelet.service")
+                && unit.contains("ExecStart=/bin/sh /etc/kubeadm-nspawn/pod-routes.sh")
+        );
+        let link = root
+            .path()
+            .join("etc/systemd/system/multi-user.target.wants")
+            .join(ROUTES_UNIT);
+        assert_eq!(
+            std::fs::read_link(link).unwrap().to_str().unwrap(),
+            format!("../{ROUTES_UNIT}")
+        );
+    }
+
+    #[test]
     fn registration_waits_for_every_node_and_names_the_missing() {
         let first = Script::new("c-n0")
             .answer_times("kubectl", 1, 0, "node/c-n0\n")
