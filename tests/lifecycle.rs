@@ -106,8 +106,15 @@ fn stopped_nodes_start_again_with_their_files_and_addresses() {
                 "node to node",
             );
 
-            // And a rebooted cluster goes with `down` like any other (the leak check follows).
-            simulate_reboot(&c, 2);
+            // A stopped cluster goes with `down`; so does a rebooted one (the leak check follows).
+            assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
+            assert_ok(
+                &c.run(&["down", "--name", &c.name]),
+                "down of a stopped cluster",
+            );
+            assert!(!c.cluster_dir().exists());
+            assert_ok(&c.up(1, &[]), "up of a cluster to reboot");
+            simulate_reboot(&c, 1);
             assert_ok(&c.run(&["down", "--name", &c.name]), "down after a reboot");
         },
     );
