@@ -71,6 +71,15 @@ pub enum Error {
         total: usize,
     },
 
+    /// A replaced component that did not become healthy; `log` is the end of its log.
+    #[error("update of {component} failed: {why}; {}\n{log}", if *.rolled_back { "the previous one is back" } else { "left as it is (--no-rollback)" })]
+    UpdateFailed {
+        component: String,
+        why: String,
+        log: String,
+        rolled_back: bool,
+    },
+
     #[error("interrupted by a signal")]
     Interrupted,
 
@@ -96,6 +105,9 @@ impl kns_plumbing::report::Hint for Error {
                 ))
             }
             Error::Tool { hint, .. } => hint.clone(),
+            Error::UpdateFailed {
+                rolled_back: true, ..
+            } => Some("`update --no-rollback` leaves the new one in place to debug it".into()),
             Error::Stopped { cluster, .. } => Some(format!(
                 "`kubeadm-nspawn down --name {cluster}` removes it instead"
             )),

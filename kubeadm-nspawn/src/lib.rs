@@ -4,7 +4,9 @@
 pub mod actions;
 pub mod cgroup;
 pub mod cluster;
+pub mod components;
 pub mod error;
+pub mod fingerprint;
 pub mod images;
 pub mod kube;
 pub mod kubeadm;
@@ -17,6 +19,7 @@ pub mod push;
 pub mod ranges;
 pub mod state;
 pub mod tools;
+pub mod update;
 pub mod verbs;
 
 use std::path::PathBuf;
@@ -32,6 +35,7 @@ pub use crate::verbs::load::load;
 pub use crate::verbs::start::start;
 pub use crate::verbs::stop::stop;
 pub use crate::verbs::up::up;
+pub use crate::verbs::update::update;
 
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -10,6 +10,7 @@ use kubeadm_nspawn::actions::{InitOptions, UpOptions};
 use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
 use kubeadm_nspawn::kube::KubeBinaries;
 use kubeadm_nspawn::ranges::Cidr;
+use kubeadm_nspawn::update::UpdateOptions;
 
 #[derive(Parser)]
 #[command(
@@ -128,6 +129,31 @@ enum Command {
         all: bool,
         /// How long to wait for all nodes Ready (0: do not wait).
         #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+        wait: Duration,
+    },
+    /// Put rebuilt binaries into the running cluster: only what changed since `init` (or the last
+    /// update) is replaced, each component the way it runs (static pod image + manifest, kubelet
+    /// restart, DaemonSet/Deployment image, tools copied), health-checked, and put back if it does
+    /// not become healthy.
+    #[command(
+        after_help = "Examples:\n  make WHAT=cmd/kubelet && sudo kubeadm-nspawn update\n  \
+        sudo kubeadm-nspawn update --kube-root ~/k8s --only kube-apiserver,kube-scheduler"
+    )]
+    Update {
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Where the new binaries are (default: what the cluster was made with).
+        #[command(flatten)]
+        kube: KubeArgs,
+        /// Only these components (comma-separated): etcd, kube-apiserver, kube-controller-manager,
+        /// kube-scheduler, kubelet, kube-proxy, coredns, kubeadm, kubectl, crictl.
+        #[arg(long, value_name = "COMPONENT,...", value_delimiter = ',')]
+        only: Vec<String>,
+        /// Leave a component that does not become healthy in place (to debug it).
+        #[arg(long)]
+        no_rollback: bool,
+        /// How long a replaced component may take to become healthy.
+        #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
         wait: Duration,
     },
     /// List clusters and their nodes.
@@ -253,6 +279,44 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             );
             print_nodes(&state);
             eprintln!("\nNext: kubeadm-nspawn exec {}-n0 -- systemctl status   |   kubeadm-nspawn down --name {}", state.name, state.name);
+        }
+        Command::Update {
+            name,
+            kube,
+            only,
+            no_rollback,
+            wait,
+        } => {
+            let started = std::time::Instant::now();
+            let opts = UpdateOptions {
+                kube_bin: kube.kube_bin,
+                kube_root: kube.kube_root,
+                extra_bin: kube.extra_bin,
+                only,
+                rollback: !no_rollback,
+                wait,
+            };
+            let outcomes = kubeadm_nspawn::update(&ClusterName::new(&name)?, &state_dir, &opts)?;
+            let seconds = started.elapsed().as_secs_f64();
+            if outcomes.is_empty() {
+                eprintln!("nothing changed: cluster {name:?} runs these binaries already ({seconds:.2} s)");
+            } else {
+                eprintln!(
+                    "\n  {:<24} {:<29} {:>7}  ACTION",
+                    "COMPONENT", "OLD → NEW", "SECONDS"
+                );
+                for o in &outcomes {
+                    let change = format!("{} → {}", o.old.as_deref().unwrap_or("?"), o.new);
+                    eprintln!(
+                        "  {:<24} {change:<29} {:>7.1}  {}",
+                        o.component, o.seconds, o.action
+                    );
+                }
+            }
+            println!(
+                "{}",
+                serde_json::json!({"name": name, "seconds": seconds, "updated": outcomes})
+            );
         }
         Command::Stop { name, all } => {
             for name in cluster_names(&state_dir, name, all)? {

@@ -50,6 +50,10 @@ pub struct KubernetesState {
     /// podCIDR of each node, in node order.
     #[serde(default)]
     pub pod_cidrs: Vec<String>,
+    /// What each component's binary was when it went into the cluster (by component name:
+    /// kubelet, kube-apiserver, ..., etcd, coredns, crictl), for `update`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fingerprints: std::collections::BTreeMap<String, crate::fingerprint::Fingerprint>,
 }
 
 /// The base image, as rootfs-builder reported it (its key keeps `rootfs-builder gc` off it).

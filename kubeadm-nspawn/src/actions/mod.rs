@@ -4,6 +4,7 @@
 
 mod base_image;
 mod export_kubeconfig;
+pub mod fingerprints;
 mod kube_binaries;
 mod kube_images;
 mod kubeadm_init;
@@ -110,7 +111,7 @@ impl Steps {
 
 /// Fails with [`Error::Interrupted`] once a termination signal was recorded: steps stop at their
 /// boundaries, and `up` then removes what it created.
-fn check_interrupted() -> Result<()> {
+pub fn check_interrupted() -> Result<()> {
     if kns_plumbing::signals::interrupted() {
         Err(Error::Interrupted)
     } else {
@@ -153,6 +154,9 @@ impl InitContext {
 pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
     let mut steps = Steps::default();
     let kube = steps.run("Finding Kubernetes binaries", || kube_binaries::find(ctx))?;
+    let hashing = steps.run("Fingerprinting the binaries (in the background)", || {
+        Ok(fingerprints::start(&kube))
+    })?;
     steps.run("Marking the cluster initializing", || {
         phase::initializing(ctx, &kube)
     })?;
@@ -174,6 +178,9 @@ pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
     steps.run("Writing kubeconfig", || export_kubeconfig::run(ctx, &kube))?;
     steps.run("Waiting for nodes to be Ready", || {
         wait_ready::run(ctx, &kube)
+    })?;
+    steps.run("Recording the binaries' fingerprints", || {
+        hashing.record(ctx)
     })?;
     steps.run("Marking the cluster initialized", || {
         phase::initialized(ctx)

@@ -15,6 +15,7 @@ pub fn initializing(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
         phase: InitPhase::Initializing,
         kubeconfig: None,
         pod_cidrs: vec![],
+        fingerprints: Default::default(),
     });
     ctx.save()
 }

@@ -39,6 +39,62 @@ pub struct ImageSet {
 
 /// One image of the set: built from binaries (optionally on the runtime layer), or the embedded
 /// pause when `binaries` is empty.
+/// How the image of `component` is made from `binary`: the static control-plane servers as one
+/// layer; kube-proxy and etcd on the runtime layer (iptables, libc); CoreDNS at `/coredns` as its
+/// entrypoint. None for a component that runs from no image.
+fn spec_of(component: &str, reference: String, binary: &Path) -> Option<Spec> {
+    let file = match component {
+        "kube-apiserver" => "kube-apiserver.tar",
+        "kube-controller-manager" => "kube-controller-manager.tar",
+        "kube-scheduler" => "kube-scheduler.tar",
+        "kube-proxy" => "kube-proxy.tar",
+        "etcd" => "etcd.tar",
+        "coredns" => "coredns.tar",
+        _ => return None,
+    };
+    let binary = binary.display().to_string();
+    let control_plane = matches!(
+        component,
+        "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "etcd"
+    );
+    Some(match component {
+        "kube-proxy" | "etcd" => Spec {
+            on_runtime_layer: true,
+            ..Spec::new(file, reference, binary, control_plane)
+        },
+        "coredns" => Spec {
+            entrypoint: Some("/coredns"),
+            ..Spec::new(file, reference, format!("{binary}:/coredns"), control_plane)
+        },
+        _ => Spec::new(file, reference, binary, control_plane),
+    })
+}
+
+/// The image of one component built anew from `binary` (for `update`), tagged `tag`, written into
+/// `out` (the runtime layer is extracted there from the node base at `rootfs` when the component
+/// needs it). Returns the archive and the image reference.
+pub fn build_component(
+    component: &str,
+    binary: &Path,
+    tag: &str,
+    rootfs: &Path,
+    out: &Path,
+) -> Result<(PathBuf, String)> {
+    let reference = format!("{REPOSITORY}/{component}:{tag}");
+    let spec = spec_of(component, reference.clone(), binary)
+        .ok_or_else(|| Error::Internal(format!("{component} does not run from an image")))?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io("create", out, e))?;
+    let runtime_layer = out.join("runtime-base");
+    if spec.on_runtime_layer && !runtime_layer.exists() {
+        runtime_layer::build(rootfs, &runtime_layer)?;
+    }
+    let archive = out.join(format!("{component}-{tag}.tar"));
+    let args = spec.args(&runtime_layer, &archive);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    tools::run_quiet("image-pusher", &args)?;
+    Ok((archive, reference))
+}
+
 struct Spec {
     file: &'static str,
     reference: String,
@@ -125,56 +181,23 @@ pub fn prepare(
     let dir = cache.join(&key[..16]);
 
     let v = &kube.version;
-    let bin = |name: &str| kube.path(name).display().to_string();
     let image = |name: &str, tag: &str| format!("{REPOSITORY}/{name}:{tag}");
-    let mut specs = vec![
-        Spec::new(
-            "kube-apiserver.tar",
-            image("kube-apiserver", v),
-            bin("kube-apiserver"),
-            true,
+    let mut specs: Vec<Spec> = [
+        ("kube-apiserver", v.as_str(), kube.path("kube-apiserver")),
+        (
+            "kube-controller-manager",
+            v,
+            kube.path("kube-controller-manager"),
         ),
-        Spec::new(
-            "kube-controller-manager.tar",
-            image("kube-controller-manager", v),
-            bin("kube-controller-manager"),
-            true,
-        ),
-        Spec::new(
-            "kube-scheduler.tar",
-            image("kube-scheduler", v),
-            bin("kube-scheduler"),
-            true,
-        ),
-        Spec {
-            on_runtime_layer: true,
-            ..Spec::new(
-                "kube-proxy.tar",
-                image("kube-proxy", v),
-                bin("kube-proxy"),
-                false,
-            )
-        },
-        Spec {
-            on_runtime_layer: true,
-            ..Spec::new(
-                "etcd.tar",
-                image("etcd", &etcd_tag),
-                etcd.display().to_string(),
-                true,
-            )
-        },
-    ];
+        ("kube-scheduler", v, kube.path("kube-scheduler")),
+        ("kube-proxy", v, kube.path("kube-proxy")),
+        ("etcd", &etcd_tag, etcd.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(name, tag, binary)| spec_of(name, image(name, tag), &binary))
+    .collect();
     if let (Some(coredns), Some(tag)) = (&coredns, &coredns_tag) {
-        specs.push(Spec {
-            entrypoint: Some("/coredns"),
-            ..Spec::new(
-                "coredns.tar",
-                image("coredns", tag),
-                format!("{}:/coredns", coredns.display()),
-                false,
-            )
-        });
+        specs.extend(spec_of("coredns", image("coredns", tag), coredns));
     }
     let pause_ref = image("pause", SANDBOX_PAUSE_TAG);
     specs.push(match &pause {

@@ -9,3 +9,4 @@ pub mod load;
 pub mod start;
 pub mod stop;
 pub mod up;
+pub mod update;

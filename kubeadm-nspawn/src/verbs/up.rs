@@ -64,6 +64,7 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
             phase: InitPhase::Chosen,
             kubeconfig: None,
             pod_cidrs: vec![],
+            fingerprints: Default::default(),
         }),
     };
     let mut ctx = Context {

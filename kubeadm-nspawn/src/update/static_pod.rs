@@ -1,0 +1,240 @@
+//! Components that run as static pods on the control-plane node (etcd, kube-apiserver,
+//! kube-controller-manager, kube-scheduler): a new content-tagged image pushed there, the image in
+//! `/etc/kubernetes/manifests/<name>.yaml` rewritten (the kubelet replaces the pod), then waited
+//! for: a container of the new pod running, and the component healthy (the apiserver's `/readyz`,
+//! which includes etcd; the controller-manager's and scheduler's `/healthz` on their secure ports).
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::node::{self, Exec, Node};
+use crate::{images, push};
+
+use super::{replace_file, Target};
+
+/// A new pod whose container exited this many times is broken, whatever the time left.
+const EXITS_BEFORE_FAILING: usize = 3;
+
+pub fn update(target: &Target, component: &str, binary: &Path, tag: &str) -> Result<String> {
+    let first_state = &target.state.nodes[0];
+    let first = node::handle(first_state)?;
+    let (archive, reference) = images::build_component(
+        component,
+        binary,
+        tag,
+        &target.state.image.path,
+        &target.work_dir(),
+    )?;
+    push::push(std::slice::from_ref(first_state), &[archive], &[], &[])?;
+    let manifest = first_state
+        .dir
+        .join("rootfs/etc/kubernetes/manifests")
+        .join(format!("{component}.yaml"));
+    let previous =
+        std::fs::read_to_string(&manifest).map_err(|e| Error::io("read", &manifest, e))?;
+    let changed = with_image(&previous, &reference).ok_or_else(|| {
+        Error::node(
+            &first_state.name,
+            format!("{} has no image line", manifest.display()),
+        )
+    })?;
+    let since = SystemTime::now();
+    replace_file(&manifest, &changed)?;
+    let why = match wait_healthy(target, &first, component, since) {
+        Ok(()) => return Ok(format!("static pod runs {reference}")),
+        Err(why) => why,
+    };
+    let log = log_tail(&first, component, since);
+    if target.rollback {
+        let since = SystemTime::now();
+        replace_file(&manifest, &previous)?;
+        wait_healthy(target, &first, component, since).map_err(|why| Error::UpdateFailed {
+            component: component.into(),
+            why: format!("the previous one did not come back either: {why}"),
+            log: log.clone(),
+            rolled_back: false,
+        })?;
+    }
+    Err(Error::UpdateFailed {
+        component: component.into(),
+        why,
+        log,
+        rolled_back: target.rollback,
+    })
+}
+
+/// The manifest with its container image set to `reference` (kubeadm's static pods have one).
+fn with_image(manifest: &str, reference: &str) -> Option<String> {
+    let mut replaced = false;
+    let lines: Vec<String> = manifest
+        .lines()
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            if line.trim_start().starts_with("image: ") {
+                replaced = true;
+                format!("{}image: {reference}", &line[..indent])
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    replaced.then(|| lines.join("\n") + "\n")
+}
+
+/// Waits until a container of the component created after `since` runs and the component is
+/// healthy; the error says why not.
+fn wait_healthy(
+    target: &Target,
+    first: &Node,
+    component: &str,
+    since: SystemTime,
+) -> std::result::Result<(), String> {
+    let deadline = Instant::now() + target.wait;
+    loop {
+        let containers = new_containers(first, component, since);
+        let running = containers
+            .iter()
+            .any(|(_, state)| state == "CONTAINER_RUNNING");
+        if running && healthy(target, first, component) {
+            return Ok(());
+        }
+        let exited = containers
+            .iter()
+            .filter(|(_, state)| state == "CONTAINER_EXITED")
+            .count();
+        if exited >= EXITS_BEFORE_FAILING {
+            return Err(format!("its new container exited {exited} times"));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "not running and healthy within {:?} ({} new containers)",
+                target.wait,
+                containers.len()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// (id, state) of the component's containers created at or after `since`, newest first.
+fn new_containers(first: &Node, component: &str, since: SystemTime) -> Vec<(String, String)> {
+    let since = since
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let listing = first
+        .run(&["crictl", "ps", "-a", "--name", component, "-o", "json"])
+        .unwrap_or_default();
+    containers_since(&listing, component, since)
+}
+
+fn containers_since(listing: &str, component: &str, since_ns: u128) -> Vec<(String, String)> {
+    let listing: Value = serde_json::from_str(listing).unwrap_or(Value::Null);
+    let mut found: Vec<(u128, String, String)> = listing["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["metadata"]["name"] == component)
+        .filter_map(|c| {
+            let created: u128 = c["createdAt"].as_str()?.parse().ok()?;
+            (created >= since_ns).then(|| {
+                (
+                    created,
+                    c["id"].as_str().unwrap_or_default().to_owned(),
+                    c["state"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+        })
+        .collect();
+    found.sort_by_key(|c| std::cmp::Reverse(c.0));
+    found
+        .into_iter()
+        .map(|(_, id, state)| (id, state))
+        .collect()
+}
+
+fn healthy(target: &Target, first: &Node, component: &str) -> bool {
+    match component {
+        "kube-controller-manager" => secure_healthz(first, 10257),
+        "kube-scheduler" => secure_healthz(first, 10259),
+        // The apiserver's readiness includes its etcd.
+        _ => target
+            .kubectl(&["get", "--raw", "/readyz"])
+            .is_ok_and(|out| out.trim() == "ok"),
+    }
+}
+
+/// `/healthz` on a component's secure port in the node (self-signed: not verified).
+fn secure_healthz(first: &Node, port: u16) -> bool {
+    let script = format!(
+        "printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - OPENSSL:127.0.0.1:{port},verify=0"
+    );
+    first
+        .run(&["sh", "-c", &script])
+        .is_ok_and(|out| out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"))
+}
+
+/// The end of the newest new container's log, or of the kubelet's when none was created.
+fn log_tail(first: &Node, component: &str, since: SystemTime) -> String {
+    match new_containers(first, component, since).first() {
+        Some((id, _)) => first
+            .run(&["sh", "-c", &format!("crictl logs --tail 15 {id} 2>&1")])
+            .unwrap_or_default(),
+        None => format!(
+            "no container of it was created; the kubelet's log:\n{}",
+            first
+                .run(&[
+                    "journalctl",
+                    "-u",
+                    "kubelet",
+                    "-n",
+                    "10",
+                    "--no-pager",
+                    "-o",
+                    "cat"
+                ])
+                .unwrap_or_default()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_image_line_is_replaced_keeping_its_indentation() {
+        let manifest = "spec:\n  containers:\n  - command:\n    - kube-apiserver\n    image: kubeadm-nspawn.local/kube-apiserver:v1.28.7\n    imagePullPolicy: Never\n";
+        let new = with_image(
+            manifest,
+            "kubeadm-nspawn.local/kube-apiserver:v1.28.7-0123456789ab",
+        )
+        .unwrap();
+        assert!(
+            new.contains("\n    image: kubeadm-nspawn.local/kube-apiserver:v1.28.7-0123456789ab\n")
+        );
+        assert!(new.contains("imagePullPolicy: Never"));
+        assert!(with_image("spec: {}\n", "x").is_none());
+    }
+
+    #[test]
+    fn only_the_components_new_containers_count_newest_first() {
+        let listing = r#"{"containers": [
+            {"id": "old", "metadata": {"name": "kube-apiserver"}, "state": "CONTAINER_EXITED", "createdAt": "100"},
+            {"id": "a", "metadata": {"name": "kube-apiserver"}, "state": "CONTAINER_EXITED", "createdAt": "200"},
+            {"id": "b", "metadata": {"name": "kube-apiserver"}, "state": "CONTAINER_RUNNING", "createdAt": "300"},
+            {"id": "e", "metadata": {"name": "etcd"}, "state": "CONTAINER_RUNNING", "createdAt": "400"}
+        ]}"#;
+        assert_eq!(
+            containers_since(listing, "kube-apiserver", 150),
+            [
+                ("b".to_owned(), "CONTAINER_RUNNING".to_owned()),
+                ("a".to_owned(), "CONTAINER_EXITED".to_owned())
+            ]
+        );
+        assert!(containers_since("not json", "etcd", 0).is_empty());
+    }
+}
