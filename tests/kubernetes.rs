@@ -658,3 +658,292 @@ fn two_clusters_side_by_side_each_serve_their_own_services() {
         );
     });
 }
+
+/// Appends bytes to a binary: an ELF runs unchanged with trailing bytes, so this is a "rebuilt"
+/// binary whose content (and hash) changed while the program did not.
+fn rebuild(binary: &Path) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(binary)
+        .unwrap();
+    file.write_all(b"\0kubeadm-nspawn test rebuild\n").unwrap();
+}
+
+fn sha256_of(path: &Path) -> String {
+    run_ok("sha256sum", &[path.to_str().unwrap()])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
+    let test = "update_swaps_rebuilt_components_and_puts_a_broken_one_back";
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
+        let c = TestCluster::new(sweeper);
+        // The cluster is made from a copy of the binaries, which the test then "rebuilds".
+        let kube = sweeper.workdir.join("kube");
+        std::fs::create_dir_all(&kube).unwrap();
+        for b in [
+            "kubeadm",
+            "kubelet",
+            "kubectl",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kube-proxy",
+        ] {
+            std::fs::copy(kube_bin.join(b), kube.join(b)).unwrap();
+        }
+        let kubeconfig = sweeper.workdir.join("kubeconfig");
+        let run = |args: &[&str]| c.cmd(args).env("KUBECONFIG", &kubeconfig).output().unwrap();
+        let state_before = || std::fs::read_to_string(c.cluster_dir().join("state.json")).unwrap();
+        assert_fails_with(&run(&["update", "--name", &c.name]), "no cluster");
+        assert_ok(&c.up(2, &[]), "up --nodes 2");
+        assert_ok(
+            &run(&[
+                "init",
+                "--name",
+                &c.name,
+                "--kube-bin",
+                kube.to_str().unwrap(),
+                "--extra-bin",
+                extra_bin.to_str().unwrap(),
+                "--wait",
+                "3m",
+            ]),
+            "init",
+        );
+        let kubectl = Kubectl {
+            binary: kube_bin.join("kubectl"),
+            kubeconfig: kubeconfig.clone(),
+        };
+        let archive = sweeper.workdir.join("web.tar");
+        let image = "kubeadm-nspawn.local/web:1";
+        run_ok(
+            bin("image-pusher"),
+            &[
+                "build",
+                "--name",
+                image,
+                "--binary",
+                busybox.to_str().unwrap(),
+                "-o",
+                archive.to_str().unwrap(),
+            ],
+        );
+        assert_ok(
+            &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
+            "load",
+        );
+        let manifest = DEPLOYMENT
+            .replace("IMAGE", image)
+            .replace("replicas: 3", "replicas: 2");
+        assert_ok(
+            &kubectl.output(&["apply", "-f", "-"], Some(&manifest)),
+            "kubectl apply",
+        );
+        kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+        let pod_to_pod = || {
+            let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
+            let pods: Vec<(String, String)> = pods["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["metadata"]["name"].as_str().unwrap().to_owned(),
+                        p["status"]["podIP"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            let page = kubectl.exec_until(&pods[0].0, &http_get(&pods[1].1, 8080), |t| {
+                t.contains(&pods[1].0)
+            });
+            assert!(page.contains(&pods[1].0), "pod to pod: {page}");
+        };
+        pod_to_pod();
+        let kubelet_pid = |i: usize| {
+            String::from_utf8_lossy(
+                &c.exec(
+                    &c.node(i),
+                    &["systemctl", "show", "-p", "MainPID", "--value", "kubelet"],
+                )
+                .stdout,
+            )
+            .trim()
+            .to_owned()
+        };
+        let pids_before: Vec<String> = (0..2).map(kubelet_pid).collect();
+        let apiserver_pod = format!("kube-apiserver-{}", c.node(0));
+        let container_of = |pod: &str| {
+            kubectl.ok(&[
+                "-n",
+                "kube-system",
+                "get",
+                "pod",
+                pod,
+                "-o",
+                "jsonpath={.status.containerStatuses[0].containerID}",
+            ])
+        };
+        let apiserver_before = container_of(&apiserver_pod);
+
+        // "Rebuilt" kubelet and kube-apiserver: only they are replaced.
+        rebuild(&kube.join("kubelet"));
+        rebuild(&kube.join("kube-apiserver"));
+        let t = Instant::now();
+        let update = run(&["update", "--name", &c.name]);
+        assert_ok(&update, "update");
+        println!(
+            "update of kubelet and kube-apiserver: {:.1} s; {}",
+            t.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&update.stdout).trim()
+        );
+        let report: Value = serde_json::from_slice(&update.stdout).unwrap();
+        let updated: Vec<&str> = report["updated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["component"].as_str().unwrap())
+            .collect();
+        assert_eq!(updated, ["kube-apiserver", "kubelet"]);
+        let new_kubelet = sha256_of(&kube.join("kubelet"));
+        for i in 0..2 {
+            let in_node = c.exec(&c.node(i), &["sha256sum", "/usr/local/bin/kubelet"]);
+            assert!(
+                String::from_utf8_lossy(&in_node.stdout).starts_with(&new_kubelet),
+                "node {i}"
+            );
+            assert_ne!(
+                kubelet_pid(i),
+                pids_before[i],
+                "node {i}'s kubelet was restarted"
+            );
+        }
+        let nodes = kubectl.ok(&["get", "nodes", "--no-headers"]);
+        assert_eq!(
+            nodes.lines().filter(|l| l.contains(" Ready ")).count(),
+            2,
+            "{nodes}"
+        );
+        let new_apiserver = sha256_of(&kube.join("kube-apiserver"));
+        let image_now = kubectl.ok(&[
+            "-n",
+            "kube-system",
+            "get",
+            "pod",
+            &apiserver_pod,
+            "-o",
+            "jsonpath={.spec.containers[0].image}",
+        ]);
+        assert_eq!(
+            image_now,
+            format!(
+                "kubeadm-nspawn.local/kube-apiserver:v1.28.7-{}",
+                &new_apiserver[..12]
+            )
+        );
+        assert_ne!(
+            container_of(&apiserver_pod),
+            apiserver_before,
+            "a new apiserver container"
+        );
+        pod_to_pod();
+
+        // Nothing changed: said so, quickly.
+        let t = Instant::now();
+        let again = run(&["update", "--name", &c.name]);
+        assert_ok(&again, "update again");
+        println!(
+            "update with nothing changed: {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+        assert!(String::from_utf8_lossy(&again.stderr).contains("nothing changed"));
+
+        // A broken kube-apiserver (it answers --version, then cannot run) is put back.
+        let broken = kube.join("kube-apiserver");
+        std::fs::write(
+            &broken,
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'Kubernetes v1.28.7'; exit 0; fi\necho broken >&2\nexit 1\n",
+        )
+        .unwrap();
+        let t = Instant::now();
+        let failed = run(&[
+            "update",
+            "--name",
+            &c.name,
+            "--only",
+            "kube-apiserver",
+            "--wait",
+            "40s",
+        ]);
+        println!(
+            "a broken kube-apiserver put back after {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        assert_fails_with(&failed, "update of kube-apiserver failed");
+        assert_fails_with(&failed, "the previous one is back");
+        assert_eq!(kubectl.ok(&["get", "--raw", "/readyz"]), "ok");
+        pod_to_pod();
+
+        // Bad input leaves the cluster as it was: another minor, a missing binary, a stopped cluster.
+        let other_minor = sweeper.workdir.join("v129");
+        std::fs::create_dir_all(&other_minor).unwrap();
+        for b in [
+            "kubeadm",
+            "kubelet",
+            "kubectl",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kube-proxy",
+        ] {
+            let script = if b == "kubeadm" {
+                "#!/bin/sh\necho v1.29.0\n".to_owned()
+            } else {
+                "#!/bin/sh\necho Kubernetes v1.29.0\n".to_owned()
+            };
+            std::fs::write(other_minor.join(b), script).unwrap();
+            run_ok("chmod", &["+x", other_minor.join(b).to_str().unwrap()]);
+        }
+        let before = state_before();
+        assert_fails_with(
+            &run(&[
+                "update",
+                "--name",
+                &c.name,
+                "--kube-bin",
+                other_minor.to_str().unwrap(),
+            ]),
+            "kubeadm upgrade",
+        );
+        let empty = sweeper.workdir.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        assert_fails_with(
+            &run(&[
+                "update",
+                "--name",
+                &c.name,
+                "--kube-bin",
+                empty.to_str().unwrap(),
+            ]),
+            "missing",
+        );
+        assert_fails_with(
+            &run(&["update", "--name", &c.name, "--only", "kubelets"]),
+            "not a component",
+        );
+        assert_eq!(state_before(), before);
+        assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
+        assert_fails_with(&run(&["update", "--name", &c.name]), "is stopped");
+        assert_ok(&run(&["down", "--name", &c.name]), "down");
+    });
+}
