@@ -816,15 +816,15 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
             .collect();
         assert_eq!(updated, ["kube-apiserver", "kubelet"]);
         let new_kubelet = sha256_of(&kube.join("kubelet"));
-        for i in 0..2 {
+        for (i, pid_before) in pids_before.iter().enumerate() {
             let in_node = c.exec(&c.node(i), &["sha256sum", "/usr/local/bin/kubelet"]);
             assert!(
                 String::from_utf8_lossy(&in_node.stdout).starts_with(&new_kubelet),
                 "node {i}"
             );
             assert_ne!(
-                kubelet_pid(i),
-                pids_before[i],
+                &kubelet_pid(i),
+                pid_before,
                 "node {i}'s kubelet was restarted"
             );
         }
