@@ -23,7 +23,7 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries) -> Result<()> {
 }
 
 /// Waits until every node of `nodes` is Ready, asked with `kubectl --kubeconfig kubeconfig`. With
-/// `since`, a Ready condition counts only if the kubelet reported it at or after that moment: a
+/// `since`, a Ready condition counts only if the kubelet reported it after that moment: a
 /// node started again still shows the Ready it reported before it stopped.
 pub fn wait(
     nodes: &[NodeState],
@@ -93,9 +93,11 @@ fn is_ready(listing: &Value, name: &str, since: Option<&str>) -> bool {
             c["type"] == "Ready"
                 && c["status"] == "True"
                 && since.is_none_or(|since| {
+                    // Strictly later: times are whole seconds, and a report in the very second
+                    // of `since` may be from before it.
                     c["lastHeartbeatTime"]
                         .as_str()
-                        .is_some_and(|beat| beat >= since)
+                        .is_some_and(|beat| beat > since)
                 })
         })
 }
@@ -151,8 +153,8 @@ mod tests {
             ]}}
         ]});
         assert!(is_ready(&listing, "c-n0", None));
-        assert!(is_ready(&listing, "c-n0", Some("2026-11-25T10:00:05Z")));
-        assert!(!is_ready(&listing, "c-n0", Some("2026-11-25T10:00:06Z")));
+        assert!(is_ready(&listing, "c-n0", Some("2026-11-25T10:00:04Z")));
+        assert!(!is_ready(&listing, "c-n0", Some("2026-11-25T10:00:05Z")));
         assert!(!is_ready(&listing, "c-n1", None));
         assert!(!is_ready(&listing, "c-n2", None));
     }

@@ -39,6 +39,22 @@ pub struct ImageSet {
 
 /// One image of the set: built from binaries (optionally on the runtime layer), or the embedded
 /// pause when `binaries` is empty.
+/// The version part of a component's image tag, as kubeadm names them: etcd `3.5.16-0`, CoreDNS
+/// `v1.10.1`, the Kubernetes servers the cluster's version (`kube_version`).
+pub fn version_tag(component: &str, binary: &Path, kube_version: &str) -> Result<String> {
+    Ok(match component {
+        "etcd" => {
+            let v = version_of(binary, &["--version"])?;
+            format!("{}-0", v.rsplit(' ').next().unwrap_or(&v))
+        }
+        "coredns" => {
+            let v = version_of(binary, &["-version"])?;
+            format!("v{}", v.trim_start_matches("CoreDNS-"))
+        }
+        _ => kube_version.to_owned(),
+    })
+}
+
 /// How the image of `component` is made from `binary`: the static control-plane servers as one
 /// layer; kube-proxy and etcd on the runtime layer (iptables, libc); CoreDNS at `/coredns` as its
 /// entrypoint. None for a component that runs from no image.
@@ -156,18 +172,11 @@ pub fn prepare(
     })?;
     let coredns = kube.extra("coredns");
     let pause = kube.extra("pause");
-    let etcd_version = version_of(&etcd, &["--version"])?;
-    let etcd_tag = format!(
-        "{}-0",
-        etcd_version.rsplit(' ').next().unwrap_or(&etcd_version)
-    );
-    let coredns_tag = match &coredns {
-        Some(c) => {
-            let v = version_of(c, &["-version"])?;
-            Some(format!("v{}", v.trim_start_matches("CoreDNS-")))
-        }
-        None => None,
-    };
+    let etcd_tag = version_tag("etcd", &etcd, &kube.version)?;
+    let coredns_tag = coredns
+        .as_ref()
+        .map(|c| version_tag("coredns", c, &kube.version))
+        .transpose()?;
     let mut inputs: Vec<PathBuf> = crate::kube::KUBE_BINARIES
         .iter()
         .map(|b| kube.path(b))

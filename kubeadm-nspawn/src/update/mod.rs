@@ -193,7 +193,10 @@ pub fn update(
             rollback: opts.rollback,
             wait: opts.wait,
         };
-        let tag = image_tag(&binaries.version, &new);
+        let tag = image_tag(
+            &crate::images::version_tag(component.name, &path, &binaries.version)?,
+            &new,
+        );
         let action = match component.runs {
             Runs::StaticPod => static_pod::update(&target, component.name, &path, &tag)?,
             Runs::Workload {
