@@ -122,7 +122,8 @@ if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
   # update of a rebuilt component, and of nothing
   for component in kubelet kube-apiserver kube-scheduler; do
     printf '\0bench rebuild %s\n' "$(date +%s%N)" >> "$state/kube/$component"
-    t=$(now); kns update --name knsbench > "$state/update.json" 2>"$state/update.log"
+    t=$(now); kns update --name knsbench > "$state/update.json" 2>"$state/update.log" \
+      || { echo "update of $component failed:" >&2; cat "$state/update.log" >&2; exit 1; }
     echo "update_${component//-/_}_3_nodes $(since "$t") s"
   done
   t=$(now); kns update --name knsbench >/dev/null 2>&1

@@ -49,7 +49,13 @@ pub fn wait(
         let listing: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         let not_ready: Vec<String> = nodes
             .iter()
-            .filter(|n| !is_ready(&listing, &n.name, since.as_deref()))
+            .filter(|n| {
+                // A Ready reported since; or Ready, and the node's kubelet (started since) says it
+                // is healthy: a kubelet whose node status did not change may not post it for
+                // minutes (seen: no new heartbeat 120 s after a restart).
+                !(is_ready(&listing, &n.name, since.as_deref())
+                    || (since.is_some() && is_ready(&listing, &n.name, None) && kubelet_healthy(n)))
+            })
             .map(|n| n.name.clone())
             .collect();
         if not_ready.is_empty() {
@@ -72,6 +78,19 @@ pub fn wait(
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
+}
+
+/// The kubelet's own health endpoint in the node (plain HTTP on 127.0.0.1:10248, kubeadm's default).
+fn kubelet_healthy(node: &NodeState) -> bool {
+    crate::node::run(
+        node,
+        &[
+            "sh",
+            "-c",
+            "printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - TCP:127.0.0.1:10248",
+        ],
+    )
+    .is_ok_and(|out| out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"))
 }
 
 /// Whether node `name` in a `kubectl get nodes -o json` listing is Ready (and, with `since`, was
