@@ -883,7 +883,7 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
             "--only",
             "kube-apiserver",
             "--wait",
-            "40s",
+            "20s",
         ]);
         println!(
             "a broken kube-apiserver put back after {:.1} s",
