@@ -799,11 +799,12 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
         // "Rebuilt" kubelet and kube-apiserver: only they are replaced.
         rebuild(&kube.join("kubelet"));
         rebuild(&kube.join("kube-apiserver"));
+        rebuild(&kube.join("kube-proxy"));
         let t = Instant::now();
         let update = run(&["update", "--name", &c.name]);
         assert_ok(&update, "update");
         println!(
-            "update of kubelet and kube-apiserver: {:.1} s; {}",
+            "update of kubelet, kube-apiserver and kube-proxy: {:.1} s; {}",
             t.elapsed().as_secs_f64(),
             String::from_utf8_lossy(&update.stdout).trim()
         );
@@ -814,7 +815,7 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
             .iter()
             .map(|u| u["component"].as_str().unwrap())
             .collect();
-        assert_eq!(updated, ["kube-apiserver", "kubelet"]);
+        assert_eq!(updated, ["kube-apiserver", "kubelet", "kube-proxy"]);
         let new_kubelet = sha256_of(&kube.join("kubelet"));
         for (i, pid_before) in pids_before.iter().enumerate() {
             let in_node = c.exec(&c.node(i), &["sha256sum", "/usr/local/bin/kubelet"]);
@@ -855,6 +856,42 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
             container_of(&apiserver_pod),
             apiserver_before,
             "a new apiserver container"
+        );
+        // kube-proxy's DaemonSet runs the new content-tagged image, rolled out on both nodes.
+        let new_proxy = sha256_of(&kube.join("kube-proxy"));
+        let proxy_image = kubectl.ok(&[
+            "-n",
+            "kube-system",
+            "get",
+            "daemonset",
+            "kube-proxy",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ]);
+        assert_eq!(
+            proxy_image,
+            format!(
+                "kubeadm-nspawn.local/kube-proxy:v1.28.7-{}",
+                &new_proxy[..12]
+            )
+        );
+        let proxies = kubectl.ok(&[
+            "-n",
+            "kube-system",
+            "get",
+            "pods",
+            "-l",
+            "k8s-app=kube-proxy",
+            "-o",
+            "jsonpath={.items[*].spec.containers[0].image}",
+        ]);
+        assert_eq!(
+            proxies
+                .split_whitespace()
+                .filter(|i| *i == proxy_image)
+                .count(),
+            2,
+            "{proxies}"
         );
         pod_to_pod();
 
