@@ -16,6 +16,17 @@ use kns_integration_tests::{
 };
 use serde_json::Value;
 
+/// The binaries a `KUBE_BIN` directory holds.
+const KUBE_BINARIES: [&str; 7] = [
+    "kubeadm",
+    "kubelet",
+    "kubectl",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-proxy",
+];
+
 /// `(KUBE_BIN, KUBE_EXTRA_BIN)`, or None after printing the SKIPPED line.
 fn kube_dirs(test: &str) -> Option<(PathBuf, PathBuf)> {
     let dir = |var: &str| {
@@ -165,6 +176,40 @@ spec:
     targetPort: 8080
 "#;
 
+/// The `web` Deployment (`replicas` busybox httpd pods spread over the nodes) and its Service in
+/// cluster `c`: an image built from Debian's busybox-static with image-pusher, loaded into every
+/// node (nothing is pulled), applied, rolled out.
+fn deploy_web(c: &TestCluster, kubectl: &Kubectl, busybox: &Path, workdir: &Path, replicas: usize) {
+    let archive = workdir.join("web.tar");
+    let image = "kubeadm-nspawn.local/web:1";
+    if !archive.exists() {
+        run_ok(
+            bin("image-pusher"),
+            &[
+                "build",
+                "--name",
+                image,
+                "--binary",
+                busybox.to_str().unwrap(),
+                "-o",
+                archive.to_str().unwrap(),
+            ],
+        );
+    }
+    assert_ok(
+        &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
+        "load",
+    );
+    let manifest = DEPLOYMENT
+        .replace("IMAGE", image)
+        .replace("replicas: 3", &format!("replicas: {replicas}"));
+    assert_ok(
+        &kubectl.output(&["apply", "-f", "-"], Some(&manifest)),
+        "kubectl apply",
+    );
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+}
+
 fn http_get(ip: &str, port: u16) -> String {
     format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /usr/local/bin/busybox nc -w 3 {ip} {port}")
 }
@@ -237,31 +282,8 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         assert_fails_with(&c.run(&["init", "--name", &c.name]), "already initialized");
 
         // An image of Debian's busybox-static, loaded into every node (nothing is pulled).
-        let archive = sweeper.workdir.join("web.tar");
-        let image = "kubeadm-nspawn.local/web:1";
-        run_ok(
-            bin("image-pusher"),
-            &[
-                "build",
-                "--name",
-                image,
-                "--binary",
-                busybox.to_str().unwrap(),
-                "-o",
-                archive.to_str().unwrap(),
-            ],
-        );
-        assert_ok(
-            &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
-            "load",
-        );
-        let applied = kubectl.output(
-            &["apply", "-f", "-"],
-            Some(&DEPLOYMENT.replace("IMAGE", image)),
-        );
-        assert_ok(&applied, "kubectl apply");
         let t = Instant::now();
-        kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+        deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, 3);
         println!("deployment of 3 available after {:?}", t.elapsed());
 
         serves_traffic(&kubectl, &c);
@@ -583,20 +605,6 @@ fn two_clusters_side_by_side_each_serve_their_own_services() {
             "two 2-node clusters initialized side by side: {:?}",
             t.elapsed()
         );
-        let archive = sweeper.workdir.join("web.tar");
-        let image = "kubeadm-nspawn.local/web:1";
-        run_ok(
-            bin("image-pusher"),
-            &[
-                "build",
-                "--name",
-                image,
-                "--binary",
-                busybox.to_str().unwrap(),
-                "-o",
-                archive.to_str().unwrap(),
-            ],
-        );
         let kubectls: Vec<Kubectl> = clusters
             .iter()
             .map(|c| Kubectl {
@@ -605,18 +613,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services() {
             })
             .collect();
         for (c, kubectl) in clusters.iter().zip(&kubectls) {
-            assert_ok(
-                &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
-                "load",
-            );
-            let manifest = DEPLOYMENT
-                .replace("IMAGE", image)
-                .replace("replicas: 3", "replicas: 2");
-            assert_ok(
-                &kubectl.output(&["apply", "-f", "-"], Some(&manifest)),
-                "kubectl apply",
-            );
-            kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+            deploy_web(c, kubectl, &busybox, &sweeper.workdir, 2);
         }
         // Each cluster's pods reach their own cluster's Service by name: the page names one of
         // their own cluster's pods, never one of the other's.
@@ -691,15 +688,7 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
         // The cluster is made from a copy of the binaries, which the test then "rebuilds".
         let kube = sweeper.workdir.join("kube");
         std::fs::create_dir_all(&kube).unwrap();
-        for b in [
-            "kubeadm",
-            "kubelet",
-            "kubectl",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "kube-proxy",
-        ] {
+        for b in KUBE_BINARIES {
             std::fs::copy(kube_bin.join(b), kube.join(b)).unwrap();
         }
         let kubeconfig = sweeper.workdir.join("kubeconfig");
@@ -725,32 +714,7 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
             binary: kube_bin.join("kubectl"),
             kubeconfig: kubeconfig.clone(),
         };
-        let archive = sweeper.workdir.join("web.tar");
-        let image = "kubeadm-nspawn.local/web:1";
-        run_ok(
-            bin("image-pusher"),
-            &[
-                "build",
-                "--name",
-                image,
-                "--binary",
-                busybox.to_str().unwrap(),
-                "-o",
-                archive.to_str().unwrap(),
-            ],
-        );
-        assert_ok(
-            &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
-            "load",
-        );
-        let manifest = DEPLOYMENT
-            .replace("IMAGE", image)
-            .replace("replicas: 3", "replicas: 2");
-        assert_ok(
-            &kubectl.output(&["apply", "-f", "-"], Some(&manifest)),
-            "kubectl apply",
-        );
-        kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+        deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, 2);
         let pod_to_pod = || {
             let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
             let pods: Vec<(String, String)> = pods["items"]
@@ -934,15 +898,7 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
         // Bad input leaves the cluster as it was: another minor, a missing binary, a stopped cluster.
         let other_minor = sweeper.workdir.join("v129");
         std::fs::create_dir_all(&other_minor).unwrap();
-        for b in [
-            "kubeadm",
-            "kubelet",
-            "kubectl",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "kube-proxy",
-        ] {
+        for b in KUBE_BINARIES {
             let script = if b == "kubeadm" {
                 "#!/bin/sh\necho v1.29.0\n".to_owned()
             } else {

@@ -83,22 +83,16 @@ pub struct Subnet {
 
 impl Subnet {
     pub fn parse(text: &str) -> Result<Self> {
-        let bad = |why: &str| Error::InvalidArgument(format!("invalid --subnet {text:?}: {why}"));
-        let (ip, prefix) = text
-            .split_once('/')
-            .ok_or_else(|| bad("expected a.b.c.d/prefix"))?;
-        let ip: Ipv4Addr = ip.parse().map_err(|_| bad("not an IPv4 address"))?;
-        let prefix: u8 = prefix.parse().map_err(|_| bad("bad prefix length"))?;
-        if !(8..=28).contains(&prefix) {
-            return Err(bad(
-                "the prefix must be between /8 and /28 (nodes start at .10)",
-            ));
+        let cidr = crate::ranges::Cidr::parse(text, "--subnet")?;
+        if !(8..=28).contains(&cidr.prefix) {
+            return Err(Error::InvalidArgument(format!(
+                "invalid --subnet {text:?}: the prefix must be between /8 and /28 (nodes start at .10)"
+            )));
         }
-        let mask = u32::MAX << (32 - prefix);
-        if u32::from(ip) & !mask != 0 {
-            return Err(bad("host bits are set; give the network address"));
-        }
-        Ok(Subnet { base: ip, prefix })
+        Ok(Subnet {
+            base: cidr.base,
+            prefix: cidr.prefix,
+        })
     }
 
     fn nth(&self, n: u32) -> Ipv4Addr {

@@ -3,7 +3,6 @@
 use crate::actions::{self, InitContext, InitOptions};
 use crate::cluster::{ClusterName, ClusterPaths};
 use crate::error::{Error, Result};
-use crate::ranges;
 use crate::state::{ClusterState, InitPhase};
 use crate::{install_signal_handlers, require_root};
 use crate::{kubeadm, kubeconfig};
@@ -47,18 +46,8 @@ pub fn init(name: &ClusterName, opts: InitOptions) -> Result<Vec<(&'static str, 
         }
         _ => {}
     }
-    // The host may have changed since `up`: its ranges are checked again before any node is touched.
-    let others: Vec<_> = super::list::list(&opts.state_dir)?
-        .iter()
-        .filter(|c| c.name != state.name)
-        .filter_map(ClusterState::as_other)
-        .collect();
-    ranges::check(
-        &state.ranges()?,
-        &ranges::host_claims()?,
-        &others,
-        Some(&state.bridge),
-    )?;
+    // Before any node is touched.
+    super::list::recheck_ranges(&opts.state_dir, &state)?;
     super::list::require_running(&state)?;
     install_signal_handlers()?;
     let mut ctx = InitContext { opts, paths, state };

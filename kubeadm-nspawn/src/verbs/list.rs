@@ -78,3 +78,19 @@ fn stopped(state: &ClusterState) -> Error {
         total: state.nodes.len(),
     }
 }
+
+/// Checks the cluster's ranges again against the host and the other clusters (its own bridge
+/// excepted): the host may have changed since `up` (a new VPN, a reboot into another network).
+pub fn recheck_ranges(state_dir: &Path, state: &ClusterState) -> Result<()> {
+    let others: Vec<_> = list(state_dir)?
+        .iter()
+        .filter(|c| c.name != state.name)
+        .filter_map(ClusterState::as_other)
+        .collect();
+    crate::ranges::check(
+        &state.ranges()?,
+        &crate::ranges::host_claims()?,
+        &others,
+        Some(&state.bridge),
+    )
+}

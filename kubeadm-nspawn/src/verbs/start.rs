@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 use crate::actions::{self, remount_nodes, spawn_nodes, wait_booted, wait_ready, Steps};
 use crate::cluster::{ClusterName, ClusterPaths};
 use crate::error::Result;
-use crate::state::{ClusterState, InitPhase};
-use crate::{install_signal_handlers, node, ranges, require_root};
+use crate::state::InitPhase;
+use crate::{install_signal_handlers, node, require_root};
 
 /// How long a started node may take to boot.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -34,17 +34,7 @@ pub fn start(
         return Ok(vec![]);
     }
     // Checked again: after a reboot the host's networks may not be what they were at `up`.
-    let others: Vec<_> = super::list::list(state_dir)?
-        .iter()
-        .filter(|c| c.name != state.name)
-        .filter_map(ClusterState::as_other)
-        .collect();
-    ranges::check(
-        &state.ranges()?,
-        &ranges::host_claims()?,
-        &others,
-        Some(&state.bridge),
-    )?;
+    super::list::recheck_ranges(state_dir, &state)?;
     install_signal_handlers()?;
     let state_file = paths.state_file();
     let mut steps = Steps::default();
