@@ -136,6 +136,15 @@ pub fn run(node: &NodeState, args: &[&str]) -> Result<String> {
     Ok(handle(node)?.run(args)?)
 }
 
+/// Whether `GET /healthz` inside the node answers 200, sent by the node's socat to `address`
+/// (`TCP:127.0.0.1:10248` for the kubelet, `OPENSSL:127.0.0.1:10257,verify=0` for a component's
+/// self-signed secure port).
+pub fn healthz(node: &impl Exec, address: &str) -> bool {
+    let script = format!("printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - {address}");
+    node.run(&["sh", "-c", &script])
+        .is_ok_and(|out| out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"))
+}
+
 /// [`run`] with its output (or its failure) kept in `log`; a failure points at that file.
 pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Result<String> {
     let output = node.run(args).map_err(Error::from);

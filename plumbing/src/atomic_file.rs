@@ -27,11 +27,11 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     written
 }
 
-/// `<path>.tmp-<pid>`, beside `path` so the rename stays within one filesystem.
+/// `.<name>.tmp-<pid>`, beside `path` so the rename stays within one filesystem, and hidden, so a
+/// reader of the whole directory (the kubelet's manifest directory) never takes it for a file.
 pub fn temporary_path(path: &Path) -> PathBuf {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp-{}", std::process::id()));
-    PathBuf::from(tmp)
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// The rename is durable only once the directory entry is: fsync the parent directory.
@@ -69,5 +69,16 @@ mod tests {
         std::fs::write(path.join("x"), b"").unwrap();
         assert!(write(&path, b"data", 0o600).is_err());
         assert!(!temporary_path(&path).exists());
+    }
+
+    #[test]
+    fn the_temporary_is_a_hidden_file_beside_the_target() {
+        let tmp = temporary_path(Path::new("/etc/kubernetes/manifests/etcd.yaml"));
+        assert_eq!(tmp.parent(), Some(Path::new("/etc/kubernetes/manifests")));
+        assert!(tmp
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".etcd.yaml.tmp-"));
     }
 }

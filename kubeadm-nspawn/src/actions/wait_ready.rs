@@ -82,15 +82,7 @@ pub fn wait(
 
 /// The kubelet's own health endpoint in the node (plain HTTP on 127.0.0.1:10248, kubeadm's default).
 fn kubelet_healthy(node: &NodeState) -> bool {
-    crate::node::run(
-        node,
-        &[
-            "sh",
-            "-c",
-            "printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - TCP:127.0.0.1:10248",
-        ],
-    )
-    .is_ok_and(|out| out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"))
+    crate::node::handle(node).is_ok_and(|n| crate::node::healthz(&n, "TCP:127.0.0.1:10248"))
 }
 
 /// Whether node `name` in a `kubectl get nodes -o json` listing is Ready (and, with `since`, was

@@ -73,6 +73,27 @@ impl Target<'_> {
         }
     }
 
+    /// The component's image built from `binary`, tagged `tag`, loaded into `nodes`; returns its
+    /// reference.
+    pub fn load_image(
+        &self,
+        component: &str,
+        binary: &Path,
+        tag: &str,
+        nodes: &[crate::state::NodeState],
+    ) -> Result<String> {
+        let (archive, reference) = crate::images::build_component(
+            component,
+            binary,
+            tag,
+            &self.state.image.path,
+            &self.work_dir(),
+        )?;
+        eprintln!("   image {reference} built");
+        crate::push::push(nodes, &[archive], &[], &[])?;
+        Ok(reference)
+    }
+
     /// Where update keeps images it built and binaries it replaced.
     pub fn work_dir(&self) -> PathBuf {
         self.paths.dir.join("update")
@@ -241,19 +262,12 @@ pub fn update(
     Ok(outcomes)
 }
 
-/// Writes `text` to `path` in one rename, through a dot-file beside it: the kubelet reads every
-/// file in its manifest directory except hidden ones, so the temporary must be one.
+/// Writes a manifest whole (kns_plumbing::atomic_file, whose temporary is a hidden file: the
+/// kubelet reads every file in its manifest directory except hidden ones). Mode 0600, as kubeadm
+/// writes them.
 pub(crate) fn replace_file(path: &Path, text: &str) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.kubeadm-nspawn"));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::File::open(&tmp).and_then(|f| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io("write", path, e)
-        })
+    kns_plumbing::atomic_file::write(path, text.as_bytes(), 0o600)
+        .map_err(|e| Error::io("write", path, e))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::node::{self, Exec, Node};
-use crate::{images, push};
 
 use super::{replace_file, Target};
 
@@ -24,16 +23,7 @@ const EXITS_BEFORE_FAILING: usize = 3;
 pub fn update(target: &Target, component: &str, binary: &Path, tag: &str) -> Result<String> {
     let first_state = &target.state.nodes[0];
     let first = node::handle(first_state)?;
-    let (archive, reference) = images::build_component(
-        component,
-        binary,
-        tag,
-        &target.state.image.path,
-        &target.work_dir(),
-    )?;
-    eprintln!("   image {reference} built");
-    push::push(std::slice::from_ref(first_state), &[archive], &[], &[])?;
-    eprintln!("   image loaded into {}", first_state.name);
+    let reference = target.load_image(component, binary, tag, std::slice::from_ref(first_state))?;
     let manifest = first_state
         .dir
         .join("rootfs/etc/kubernetes/manifests")
@@ -262,12 +252,7 @@ fn healthy(target: &Target, first: &Node, component: &str) -> bool {
 
 /// `/healthz` on a component's secure port in the node (self-signed: not verified).
 fn secure_healthz(first: &Node, port: u16) -> bool {
-    let script = format!(
-        "printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - OPENSSL:127.0.0.1:{port},verify=0"
-    );
-    first
-        .run(&["sh", "-c", &script])
-        .is_ok_and(|out| out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"))
+    node::healthz(first, &format!("OPENSSL:127.0.0.1:{port},verify=0"))
 }
 
 /// The end of the newest new container's log, or of the kubelet's when none was created.

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::{images, push};
 
 use super::Target;
 
@@ -18,14 +17,7 @@ pub fn update(
     object: &str,
     container: &str,
 ) -> Result<String> {
-    let (archive, reference) = images::build_component(
-        component,
-        binary,
-        tag,
-        &target.state.image.path,
-        &target.work_dir(),
-    )?;
-    push::push(&target.state.nodes, &[archive], &[], &[])?;
+    let reference = target.load_image(component, binary, tag, &target.state.nodes)?;
     let workload = format!("{kind}/{object}");
     let jsonpath =
         format!("jsonpath={{.spec.template.spec.containers[?(@.name==\"{container}\")].image}}");
