@@ -24,6 +24,14 @@ pub fn hierarchies() -> Vec<PathBuf> {
         .collect()
 }
 
+/// Whether /sys/fs/cgroup is not the unified (v2) hierarchy: a v1 or hybrid host, as the kubelet
+/// tells them apart (nodes see the host's layout).
+pub fn host_is_v1() -> bool {
+    nix::sys::statfs::statfs(ROOT)
+        .map(|fs| fs.filesystem_type() != nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        .unwrap_or(false)
+}
+
 /// Creates the node's cgroup in every hierarchy; returns their `cgroup.procs` files.
 pub fn create(node: &str) -> Result<Vec<PathBuf>> {
     let mut procs = vec![];

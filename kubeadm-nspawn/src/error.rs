@@ -80,6 +80,15 @@ pub enum Error {
         rolled_back: bool,
     },
 
+    /// A release file that could not be fetched, or that does not match its published checksum.
+    #[error("{what}: {msg} ({url})")]
+    Download {
+        what: String,
+        url: String,
+        msg: String,
+        hint: String,
+    },
+
     #[error("interrupted by a signal")]
     Interrupted,
 
@@ -105,6 +114,7 @@ impl kns_plumbing::report::Hint for Error {
                 ))
             }
             Error::Tool { hint, .. } => hint.clone(),
+            Error::Download { hint, .. } => Some(hint.clone()),
             Error::UpdateFailed {
                 rolled_back: true, ..
             } => Some("`update --no-rollback` leaves the new one in place to debug it".into()),

@@ -1,6 +1,7 @@
-//! kubeadm's configuration for a cluster of nspawn nodes (v1beta3, Kubernetes 1.22 and later):
-//! InitConfiguration + ClusterConfiguration + KubeletConfiguration + KubeProxyConfiguration for the
-//! first node, a JoinConfiguration per worker. Everything a node would otherwise guess or pull is
+//! kubeadm's configuration for a cluster of nspawn nodes (v1beta3 for Kubernetes 1.22 to 1.30,
+//! v1beta4 from 1.31, as kubeadm's own API documents them): InitConfiguration +
+//! ClusterConfiguration + KubeletConfiguration + KubeProxyConfiguration for the first node, a
+//! JoinConfiguration per worker. Everything a node would otherwise guess or pull is
 //! explicit: the version, the node IPs, the private image repository and tags, the subnets.
 
 use std::path::PathBuf;
@@ -38,6 +39,52 @@ pub const IGNORED_PREFLIGHT_ERRORS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The kubeadm configuration API a Kubernetes version gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigApi {
+    /// Kubernetes 1.22 to 1.30 (v1beta4 appeared in 1.31).
+    V1beta3,
+    /// Kubernetes 1.31 and later: extra arguments are `name`/`value` lists, not maps.
+    V1beta4,
+}
+
+impl ConfigApi {
+    /// By the version `kubeadm version` reports (`v1.31.0`, `v1.32.0-alpha.1+abc`); a version it
+    /// cannot read gets v1beta3, which every kubeadm up to 1.34 still reads.
+    pub fn for_version(version: &str) -> ConfigApi {
+        match crate::releases::version::Version::minor_of(version) {
+            Some((major, minor)) if (major, minor) >= (1, 31) => ConfigApi::V1beta4,
+            _ => ConfigApi::V1beta3,
+        }
+    }
+
+    fn api_version(self) -> &'static str {
+        match self {
+            ConfigApi::V1beta3 => "kubeadm.k8s.io/v1beta3",
+            ConfigApi::V1beta4 => "kubeadm.k8s.io/v1beta4",
+        }
+    }
+
+    /// An `extraArgs`-like field at `indent` spaces: a map in v1beta3, a list of name/value pairs in
+    /// v1beta4. Each argument has a comment saying why.
+    fn extra_args(self, field: &str, indent: usize, args: &[(&str, &str, &str)]) -> String {
+        let pad = " ".repeat(indent);
+        let mut text = format!("{pad}{field}:\n");
+        for (name, value, why) in args {
+            for line in why.lines() {
+                text.push_str(&format!("{pad}  # {line}\n"));
+            }
+            match self {
+                ConfigApi::V1beta3 => text.push_str(&format!("{pad}  {name}: \"{value}\"\n")),
+                ConfigApi::V1beta4 => text.push_str(&format!(
+                    "{pad}  - name: {name}\n{pad}    value: \"{value}\"\n"
+                )),
+            }
+        }
+        text
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
     pub cluster_name: String,
@@ -51,6 +98,15 @@ pub struct ClusterConfig {
     pub patches: bool,
     pub pod_subnet: String,
     pub service_subnet: String,
+    /// The host (and so the nodes) runs cgroup v1 (or hybrid): kubelets from 1.31 must be told
+    /// to run anyway.
+    pub cgroup_v1: bool,
+}
+
+impl ClusterConfig {
+    pub fn api(&self) -> ConfigApi {
+        ConfigApi::for_version(&self.kubernetes_version)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -151,25 +207,30 @@ pub fn wait_for_signed_cluster_info(
     }
 }
 
-fn node_registration(node: &NodeRegistration) -> String {
+fn node_registration(api: ConfigApi, node: &NodeRegistration) -> String {
     let ignored: Vec<String> = IGNORED_PREFLIGHT_ERRORS
         .iter()
         .map(|(check, why)| format!("  - {check}  # {why}"))
         .collect();
+    let kubelet_args = api.extra_args(
+        "kubeletExtraArgs",
+        2,
+        &[(
+            "node-ip",
+            &node.ip,
+            "Without it a node has no InternalIP kubectl exec/logs can reach.",
+        )],
+    );
     format!(
         r#"nodeRegistration:
   name: {name}
   criSocket: {CRI_SOCKET}
   # Images are pushed into the node beforehand; there is no registry to pull from.
   imagePullPolicy: Never
-  kubeletExtraArgs:
-    # Without it a node has no InternalIP kubectl exec/logs can reach.
-    node-ip: {ip}
-  ignorePreflightErrors:
+{kubelet_args}  ignorePreflightErrors:
 {ignored}
 "#,
         name = node.name,
-        ip = node.ip,
         ignored = ignored.join("\n")
     )
 }
@@ -189,8 +250,26 @@ pub fn init_config(config: &ClusterConfig, node: &NodeRegistration) -> String {
         None => String::new(),
     };
     let (pods, services) = (&config.pod_subnet, &config.service_subnet);
+    let api = config.api();
+    let controller_manager_args = api.extra_args(
+        "extraArgs",
+        2,
+        &[(
+            "allocate-node-cidrs",
+            "false",
+            "kubeadm-nspawn gives node i the podCIDR 10.244.i.0/24 itself. The controller-manager's own\n\
+             allocator first lists nodes after a fixed 10 s poll interval, which holds back every\n\
+             controller started after it (the bootstrap signer workers wait for): measured, joins 10 s later.",
+        )],
+    );
+    let cgroup_v1 = if config.cgroup_v1 && api == ConfigApi::V1beta4 {
+        "# The host runs cgroup v1 (hybrid): kubelets from 1.31 refuse it unless told (KEP-4569).\n\
+         failCgroupV1: false\n"
+    } else {
+        ""
+    };
     format!(
-        r#"apiVersion: kubeadm.k8s.io/v1beta3
+        r#"apiVersion: {api_version}
 kind: InitConfiguration
 bootstrapTokens:
 - token: {token}
@@ -199,7 +278,7 @@ localAPIEndpoint:
   advertiseAddress: {ip}
   bindPort: 6443
 {registration}{patches}---
-apiVersion: kubeadm.k8s.io/v1beta3
+apiVersion: {api_version}
 kind: ClusterConfiguration
 clusterName: {cluster}
 kubernetesVersion: {version}
@@ -215,12 +294,7 @@ etcd:
 apiServer:
   certSANs: [{ip}, 127.0.0.1, localhost]
 controllerManager:
-  extraArgs:
-    # kubeadm-nspawn gives node i the podCIDR 10.244.i.0/24 itself. The controller-manager's own
-    # allocator first lists nodes after a fixed 10 s poll interval, which holds back every
-    # controller started after it (the bootstrap signer workers wait for): measured, joins 10 s later.
-    allocate-node-cidrs: "false"
----
+{controller_manager_args}---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 # The node's containerd runs runc with cgroupfs (its systemd does not own pod cgroups).
@@ -240,7 +314,7 @@ imageGCLowThresholdPercent: 99
 # A restarted kubelet (update, start) first reports NotReady until its runtime checks ran, then
 # Ready at its next status update: 4 s instead of 10 s apart. (Leases still carry the heartbeat.)
 nodeStatusUpdateFrequency: 4s
----
+{cgroup_v1}---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -250,7 +324,8 @@ conntrack:
 "#,
         token = config.token,
         ip = config.control_plane_ip,
-        registration = node_registration(node),
+        api_version = api.api_version(),
+        registration = node_registration(api, node),
         patches = patches(config),
         cluster = config.cluster_name,
         version = config.kubernetes_version,
@@ -262,7 +337,7 @@ conntrack:
 /// pinned to the cluster CA by its public key hash (never unsafe-skip).
 pub fn join_config(config: &ClusterConfig, ca_cert_hash: &str, node: &NodeRegistration) -> String {
     format!(
-        r#"apiVersion: kubeadm.k8s.io/v1beta3
+        r#"apiVersion: {api_version}
 kind: JoinConfiguration
 discovery:
   bootstrapToken:
@@ -271,9 +346,10 @@ discovery:
     caCertHashes:
     - {ca_cert_hash}
 {registration}{patches}"#,
+        api_version = config.api().api_version(),
         ip = config.control_plane_ip,
         token = config.token,
-        registration = node_registration(node),
+        registration = node_registration(config.api(), node),
         patches = patches(config),
     )
 }
@@ -367,6 +443,7 @@ mod tests {
             patches: false,
             pod_subnet: "10.244.0.0/16".into(),
             service_subnet: "10.96.0.0/12".into(),
+            cgroup_v1: true,
         }
     }
 
@@ -383,7 +460,7 @@ mod tests {
         for line in [
             "kubernetesVersion: v1.28.7",
             "advertiseAddress: 10.22.0.10",
-            "node-ip: 10.22.0.10",
+            "node-ip: \"10.22.0.10\"",
             "imagePullPolicy: Never",
             "imageRepository: kubeadm-nspawn.local",
             "imageTag: 3.5.16-0",
@@ -415,6 +492,73 @@ mod tests {
     }
 
     #[test]
+    fn the_api_follows_the_version() {
+        for (version, api) in [
+            ("v1.28.7", ConfigApi::V1beta3),
+            ("v1.30.14", ConfigApi::V1beta3),
+            ("v1.31.0", ConfigApi::V1beta4),
+            ("v1.32.0-alpha.1.20+0123abcd-dirty", ConfigApi::V1beta4),
+            ("v2.0.0", ConfigApi::V1beta4),
+            ("unknown", ConfigApi::V1beta3),
+        ] {
+            assert_eq!(ConfigApi::for_version(version), api, "{version}");
+        }
+        let v1beta3 = init_config(&config(), &node(0));
+        assert_eq!(
+            v1beta3
+                .matches("apiVersion: kubeadm.k8s.io/v1beta3")
+                .count(),
+            2
+        );
+        assert!(v1beta3.contains("  kubeletExtraArgs:\n    # Without it"));
+        assert!(v1beta3.contains("\n    node-ip: \"10.22.0.10\"\n"));
+        assert!(v1beta3.contains("\n    allocate-node-cidrs: \"false\"\n"));
+        // 1.28 kubelets run on cgroup v1 without being told (and reject the unknown field).
+        assert!(!v1beta3.contains("failCgroupV1"));
+    }
+
+    #[test]
+    fn v1beta4_for_kubernetes_1_31_and_later() {
+        let newer = ClusterConfig {
+            kubernetes_version: "v1.31.2".into(),
+            ..config()
+        };
+        let text = init_config(&newer, &node(0));
+        assert_eq!(
+            text.matches("apiVersion: kubeadm.k8s.io/v1beta4").count(),
+            2
+        );
+        assert!(!text.contains("v1beta3"));
+        // extraArgs are lists of name/value pairs in v1beta4.
+        assert!(
+            text.contains("  kubeletExtraArgs:\n    # Without it a node has no InternalIP kubectl exec/logs can reach.\n    - name: node-ip\n      value: \"10.22.0.10\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  extraArgs:\n")
+                && text.contains("    - name: allocate-node-cidrs\n      value: \"false\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nfailCgroupV1: false\n"), "{text}");
+        assert_eq!(text.matches("\n---\n").count(), 3, "four documents");
+        let cgroup_v2 = init_config(
+            &ClusterConfig {
+                cgroup_v1: false,
+                ..newer.clone()
+            },
+            &node(0),
+        );
+        assert!(!cgroup_v2.contains("failCgroupV1"));
+        let join = join_config(&newer, "sha256:abc", &node(1));
+        assert!(join.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\n"));
+        assert!(
+            join.contains("    - name: node-ip\n      value: \"10.22.0.11\"\n"),
+            "{join}"
+        );
+        assert!(join.contains("caCertHashes:\n    - sha256:abc"));
+    }
+
+    #[test]
     fn join_config_pins_the_ca_and_sets_the_node_ip() {
         let text = join_config(&config(), "sha256:abc", &node(2));
         for line in [
@@ -422,7 +566,7 @@ mod tests {
             "token: abcdef.0123456789abcdef",
             "- sha256:abc",
             "name: dev-n2",
-            "node-ip: 10.22.0.12",
+            "node-ip: \"10.22.0.12\"",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

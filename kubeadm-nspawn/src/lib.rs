@@ -17,6 +17,7 @@ pub mod overlay;
 pub mod parallel;
 pub mod push;
 pub mod ranges;
+pub mod releases;
 pub mod state;
 pub mod tools;
 pub mod update;

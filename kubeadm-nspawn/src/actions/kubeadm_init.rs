@@ -28,6 +28,7 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<
         patches: !ctx.opts.patches.is_empty(),
         pod_subnet: ctx.state.pod_subnet.clone(),
         service_subnet: ctx.state.service_subnet.clone(),
+        cgroup_v1: crate::cgroup::host_is_v1(),
     };
     let path = kubeadm::write_node_config(
         first,
