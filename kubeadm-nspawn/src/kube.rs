@@ -80,6 +80,12 @@ impl KubeBinaries {
             }
         }
         let version = version_of(&dir.join("kubeadm"), &["version", "-o", "short"])?;
+        if crate::releases::version::Version::minor_of(&version).is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "{}: `kubeadm version -o short` says {version:?}, not a version: is it kubeadm?",
+                dir.join("kubeadm").display()
+            )));
+        }
         let binaries = KubeBinaries {
             dir: absolute(&dir)?,
             extra_dir: extra_bin.map(absolute).transpose()?,
@@ -104,15 +110,17 @@ impl KubeBinaries {
     /// Every server binary answers `--version` with `Kubernetes vX.Y.Z`; a mix of builds is refused
     /// before it can fail in a confusing way inside a node.
     fn check_versions(&self) -> Result<()> {
-        let mismatched: Vec<String> = KUBE_BINARIES
+        let mut mismatched = vec![];
+        for b in KUBE_BINARIES
             .iter()
             .filter(|b| **b != "kubeadm" && **b != "kubectl")
-            .filter_map(|b| {
-                let v = version_of(&self.path(b), &["--version"]).ok()?;
-                let v = v.trim_start_matches("Kubernetes ").to_owned();
-                (v != self.version).then(|| format!("{b} is {v}"))
-            })
-            .collect();
+        {
+            let v = version_of(&self.path(b), &["--version"])?;
+            let v = v.trim_start_matches("Kubernetes ").to_owned();
+            if v != self.version {
+                mismatched.push(format!("{b} is {v}"));
+            }
+        }
         if mismatched.is_empty() {
             Ok(())
         } else {

@@ -33,6 +33,7 @@ pub use crate::verbs::init::init;
 pub use crate::verbs::kubeconfig::kubeconfig;
 pub use crate::verbs::list::{find_node, list, list_unreadable};
 pub use crate::verbs::load::load;
+pub use crate::verbs::releases::{gc as releases_gc, list as releases_list};
 pub use crate::verbs::start::start;
 pub use crate::verbs::stop::stop;
 pub use crate::verbs::up::up;

@@ -10,6 +10,7 @@ use kubeadm_nspawn::actions::{InitOptions, UpOptions};
 use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
 use kubeadm_nspawn::kube::KubeBinaries;
 use kubeadm_nspawn::ranges::Cidr;
+use kubeadm_nspawn::releases;
 use kubeadm_nspawn::update::UpdateOptions;
 
 #[derive(Parser)]
@@ -78,14 +79,28 @@ enum Command {
         /// Kubernetes binaries to record for a later `init` (checked now).
         #[command(flatten)]
         kube: KubeArgs,
+        #[command(flatten)]
+        release: ReleaseArgs,
     },
     /// Make the nodes a Kubernetes cluster: kubeadm init on the first node, join the others,
     /// pod network, kubeconfig context kubeadm-nspawn-NAME, wait for Ready.
+    #[command(
+        long_about = "Make the nodes a Kubernetes cluster: kubeadm init on the first node, join the \
+            others, pod network, kubeconfig context kubeadm-nspawn-NAME, wait for Ready.\n\n\
+            The binaries: --kube-bin/--kube-root (your build), else --kube-version (a release, \
+            downloaded once and cached), else what `up` recorded, else the default release v1.28.7 \
+            (the newest version the project's end-to-end tests verify).",
+        after_help = "Examples:\n  sudo kubeadm-nspawn init --kube-root ~/go/src/k8s.io/kubernetes --extra-bin ~/extra\n  \
+            sudo kubeadm-nspawn init --kube-version stable-1.28\n  \
+            sudo kubeadm-nspawn init            # v1.28.7 from dl.k8s.io (or $KUBEADM_NSPAWN_RELEASE_MIRROR)"
+    )]
     Init {
         #[arg(long, default_value = "default")]
         name: String,
         #[command(flatten)]
         kube: KubeArgs,
+        #[command(flatten)]
+        release: ReleaseArgs,
         /// A kubeadm patch file (kubeadm's --patches naming: TARGET[SUFFIX][+strategic|merge|json].yaml,
         /// TARGET one of etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
         /// kubeletconfiguration). Repeatable.
@@ -156,6 +171,11 @@ enum Command {
         #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
         wait: Duration,
     },
+    /// The cache of released Kubernetes versions (`--kube-version`): list, download ahead, free.
+    Releases {
+        #[command(subcommand)]
+        command: ReleasesCommand,
+    },
     /// List clusters and their nodes.
     List {
         /// One JSON line (an array of cluster states) instead of a table.
@@ -204,6 +224,60 @@ struct KubeArgs {
     extra_bin: Option<PathBuf>,
 }
 
+/// A released Kubernetes instead of your own build.
+#[derive(clap::Args)]
+struct ReleaseArgs {
+    /// A released Kubernetes: v1.28.7, 1.28.7, stable or stable-1.28. Its seven binaries, crictl of
+    /// its minor and the etcd and CoreDNS its kubeadm names are downloaded once (checked against
+    /// their published sha256) and cached; images are synthesized from them as from a build.
+    #[arg(long, value_name = "VERSION", conflicts_with_all = ["kube_bin", "kube_root", "extra_bin"])]
+    kube_version: Option<String>,
+    #[command(flatten)]
+    source: ReleaseSource,
+}
+
+/// Where releases come from and are kept.
+#[derive(clap::Args)]
+struct ReleaseSource {
+    /// One base URL with the paths of dl.k8s.io and github.com under it, used instead of them
+    /// (an air-gapped mirror).
+    #[arg(long, value_name = "URL", env = releases::MIRROR_ENV)]
+    release_mirror: Option<String>,
+    /// Where downloaded releases are kept (one directory per version and architecture).
+    #[arg(long, value_name = "DIR", env = releases::CACHE_ENV, default_value = releases::DEFAULT_CACHE_DIR)]
+    release_cache: PathBuf,
+}
+
+impl ReleaseSource {
+    fn request(&self, version: &str) -> kubeadm_nspawn::Result<releases::Request> {
+        releases::Request::new(version, self.release_mirror.as_deref(), &self.release_cache)
+    }
+}
+
+#[derive(Subcommand)]
+enum ReleasesCommand {
+    /// The cached versions: size, etcd and CoreDNS versions, the clusters using them.
+    List {
+        /// One JSON line instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        source: ReleaseSource,
+    },
+    /// Download a version into the cache now (before going offline, or to time it).
+    Get {
+        /// v1.28.7, 1.28.7, stable or stable-1.28.
+        version: String,
+        #[command(flatten)]
+        source: ReleaseSource,
+    },
+    /// Remove the cached versions no cluster uses, and what interrupted downloads left.
+    Gc {
+        #[command(flatten)]
+        source: ReleaseSource,
+    },
+}
+
 impl KubeArgs {
     fn given(&self) -> bool {
         self.kube_bin.is_some() || self.kube_root.is_some()
@@ -233,6 +307,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             retain,
             boot_timeout,
             kube,
+            release,
         } => {
             // Checked before anything is created: a bad directory fails here.
             let kube = if kube.given() {
@@ -269,6 +344,11 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 image_args,
                 boot_timeout: Duration::from_secs(boot_timeout),
                 kube,
+                release: release
+                    .kube_version
+                    .as_deref()
+                    .map(|v| release.source.request(v))
+                    .transpose()?,
             };
             let started = std::time::Instant::now();
             let state = kubeadm_nspawn::up(opts, &state_dir, retain)?;
@@ -393,12 +473,14 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 }
             }
         }
+        Command::Releases { command } => releases_command(&state_dir, command)?,
         Command::Exec { node, command } => {
             return Ok(kubeadm_nspawn::exec(&state_dir, &node, &command)?)
         }
         Command::Init {
             name,
             kube,
+            release,
             kubeadm_patch,
             wait,
         } => {
@@ -408,6 +490,12 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 kube_bin: kube.kube_bin,
                 kube_root: kube.kube_root,
                 extra_bin: kube.extra_bin,
+                release: release
+                    .kube_version
+                    .as_deref()
+                    .map(|v| release.source.request(v))
+                    .transpose()?,
+                default_release: release.source.request(releases::DEFAULT_VERSION)?,
                 patches: kubeadm_patch,
                 wait,
                 kubeconfig: kubeadm_nspawn::kubeconfig::default_path(),
@@ -461,6 +549,67 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+fn releases_command(state_dir: &std::path::Path, command: ReleasesCommand) -> anyhow::Result<()> {
+    match command {
+        ReleasesCommand::List { json, source } => {
+            let cached = kubeadm_nspawn::releases_list(state_dir, &source.release_cache)?;
+            if json {
+                println!("{}", serde_json::to_string(&cached)?);
+            } else if cached.is_empty() {
+                eprintln!(
+                    "no releases in {} (`kubeadm-nspawn releases get VERSION`, or `--kube-version` on up/init)",
+                    source.release_cache.display()
+                );
+            } else {
+                println!(
+                    "{:<24} {:>8}  {:<8} {:<8} CLUSTERS",
+                    "VERSION", "SIZE", "ETCD", "COREDNS"
+                );
+                for c in &cached {
+                    let r = &c.cached.record;
+                    println!(
+                        "{:<24} {:>5} MB  {:<8} {:<8} {}",
+                        format!("{}-linux-{}", r.version, r.arch),
+                        c.cached.bytes / 1_000_000,
+                        r.etcd,
+                        r.coredns.as_deref().unwrap_or("-"),
+                        if c.clusters.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            c.clusters.join(",")
+                        }
+                    );
+                }
+            }
+        }
+        ReleasesCommand::Get { version, source } => {
+            let started = std::time::Instant::now();
+            let binaries = releases::fetch(&source.request(&version)?)?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "version": binaries.version,
+                    "kubeBin": binaries.dir,
+                    "extraBin": binaries.extra_dir,
+                    "seconds": started.elapsed().as_secs_f64(),
+                })
+            );
+        }
+        ReleasesCommand::Gc { source } => {
+            let (removed, bytes) = kubeadm_nspawn::releases_gc(state_dir, &source.release_cache)?;
+            for c in &removed {
+                eprintln!("removed {}", c.dir.display());
+            }
+            eprintln!(
+                "{} version(s) removed, {} MB freed",
+                removed.len(),
+                bytes / 1_000_000
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `90s`, `5m`, `1h`, `0` (seconds without a unit).

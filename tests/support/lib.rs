@@ -13,6 +13,7 @@
 pub mod cluster;
 pub mod dockerd;
 mod leak;
+pub mod mirror;
 mod node;
 mod sweeper;
 

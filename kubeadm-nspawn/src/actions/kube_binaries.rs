@@ -1,8 +1,9 @@
-//! Step: find the Kubernetes binaries (flags of `init`, else what `up` recorded) and check they are
-//! one build with crictl and etcd beside them.
+//! Step: find the Kubernetes binaries (flags of `init`, else what `up` recorded, else the default
+//! release) and check they are one build with crictl and etcd beside them.
 
 use crate::error::{Error, Result};
 use crate::kube::KubeBinaries;
+use crate::releases;
 
 use super::InitContext;
 
@@ -14,17 +15,24 @@ pub fn find(ctx: &InitContext) -> Result<KubeBinaries> {
             o.kube_root.as_deref(),
             o.extra_bin.as_deref(),
         )?
+    } else if let Some(release) = &o.release {
+        releases::fetch(release)?
     } else {
-        match &ctx.state.kubernetes {
-            Some(k) => {
-                let mut b = k.binaries.clone();
-                if let Some(extra) = &o.extra_bin {
-                    b.extra_dir = Some(extra.clone());
-                }
-                b
+        let mut b = match &ctx.state.kubernetes {
+            Some(k) => k.binaries.clone(),
+            None => {
+                eprintln!(
+                    "   no --kube-bin, --kube-root or --kube-version: Kubernetes {}, the newest \
+                     version the end-to-end tests verify",
+                    releases::DEFAULT_VERSION
+                );
+                releases::fetch(&o.default_release)?
             }
-            None => KubeBinaries::find(None, None, None)?,
+        };
+        if let Some(extra) = &o.extra_bin {
+            b.extra_dir = Some(extra.clone());
         }
+        b
     };
     // Checked before the cluster is marked as initializing (the next step), so a retry with the
     // right directory is possible.

@@ -45,6 +45,9 @@ pub struct UpOptions {
     pub boot_timeout: std::time::Duration,
     /// Kubernetes binaries chosen at `up` (`--kube-bin` ...), recorded for `init`.
     pub kube: Option<crate::kube::KubeBinaries>,
+    /// `--kube-version`: fetched (or found in the cache) once the arguments are checked, before
+    /// anything is created; then recorded as `kube`.
+    pub release: Option<crate::releases::Request>,
 }
 
 /// Everything the steps share.
@@ -126,6 +129,10 @@ pub struct InitOptions {
     pub kube_bin: Option<PathBuf>,
     pub kube_root: Option<PathBuf>,
     pub extra_bin: Option<PathBuf>,
+    /// `--kube-version`: a released version.
+    pub release: Option<crate::releases::Request>,
+    /// The release used when no binaries are given anywhere.
+    pub default_release: crate::releases::Request,
     /// kubeadm patch files (`--kubeadm-patch`).
     pub patches: Vec<PathBuf>,
     /// How long to wait for all nodes Ready (zero: do not wait).

@@ -132,6 +132,19 @@ pub fn fetch(request: &Request) -> Result<KubeBinaries> {
         &staging.0,
         &progress,
     )?;
+    // Checked as any --kube-bin before it enters the cache: binaries that do not run here (another
+    // architecture, a broken mirror) must not be kept as a version.
+    let found = KubeBinaries::find(
+        Some(&staging.0.join("kube-bin")),
+        None,
+        Some(&staging.0.join("extra-bin")),
+    )?;
+    if found.version != version.to_string() {
+        return Err(Error::InvalidArgument(format!(
+            "the kubeadm downloaded as {version} says it is {}: is the mirror a copy of the release site?",
+            found.version
+        )));
+    }
     kns_plumbing::atomic_file::write(
         &staging.0.join(RECORD),
         &serde_json::to_vec_pretty(&record).map_err(|e| Error::Internal(e.to_string()))?,

@@ -6,6 +6,7 @@ pub mod init;
 pub mod kubeconfig;
 pub mod list;
 pub mod load;
+pub mod releases;
 pub mod start;
 pub mod stop;
 pub mod up;

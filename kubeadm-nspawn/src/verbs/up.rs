@@ -15,7 +15,7 @@ use super::list::{list, list_unreadable};
 
 /// Creates a cluster of booted nodes. On failure or a signal everything created is removed again,
 /// unless `retain`.
-pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterState> {
+pub fn up(mut opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterState> {
     if opts.nodes == 0 || opts.nodes > MAX_NODES {
         return Err(Error::InvalidArgument(format!(
             "--nodes {}: a cluster has 1 to {MAX_NODES} nodes",
@@ -40,6 +40,10 @@ pub fn up(opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterStat
             },
             _ => Error::ClusterExists(opts.name.to_string()),
         });
+    }
+    if let Some(release) = &opts.release {
+        // Before the cluster exists: a failed download leaves nothing behind.
+        opts.kube = Some(crate::releases::fetch(release)?);
     }
     let parent = paths.dir.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
