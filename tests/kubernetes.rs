@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use kns_integration_tests::cluster::{
     assert_fails_with, assert_ok, simulate_reboot, warm_base, TestCluster,
 };
+use kns_integration_tests::mirror::{write_channel, Content, Release, ReleaseMirror};
 use kns_integration_tests::{
     bin, debian_busybox_static, privileged_test, run_ok, skipped, HostSnapshot,
 };
@@ -938,5 +939,205 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
         assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
         assert_fails_with(&run(&["update", "--name", &c.name]), "is stopped");
         assert_ok(&run(&["down", "--name", &c.name]), "down");
+    });
+}
+
+/// A release mirror on 127.0.0.1 in the upstream layouts, made from the binaries at hand (their
+/// version, the etcd and CoreDNS versions their kubeadm names), with `stable-MAJOR.MINOR.txt`.
+fn mirror_of(kube_bin: &Path, extra_bin: &Path, root: &Path) -> String {
+    let kubeadm = kube_bin.join("kubeadm");
+    let version = run_ok(&kubeadm, &["version", "-o", "short"])
+        .trim()
+        .to_owned();
+    let images = run_ok(
+        &kubeadm,
+        &["config", "images", "list", "--kubernetes-version", &version],
+    );
+    let tag = |name: &str| {
+        images
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("registry.k8s.io/{name}:")))
+            .unwrap()
+            .to_owned()
+    };
+    let etcd = tag("etcd").split('-').next().unwrap().to_owned();
+    let coredns = tag("coredns/coredns").trim_start_matches('v').to_owned();
+    Release {
+        version: version.clone(),
+        kubernetes: KUBE_BINARIES
+            .iter()
+            .map(|b| (*b, Content::File(kube_bin.join(b))))
+            .collect(),
+        crictl: Content::File(extra_bin.join("crictl")),
+        etcd: (etcd, Content::File(extra_bin.join("etcd"))),
+        coredns: (coredns, Content::File(extra_bin.join("coredns"))),
+        wrong_checksum: vec![],
+    }
+    .write(root);
+    let minor: Vec<&str> = version.trim_start_matches('v').split('.').take(2).collect();
+    write_channel(root, &format!("stable-{}", minor.join(".")), &version);
+    version
+}
+
+#[test]
+fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once() {
+    let test = "a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once";
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        let root = sweeper.workdir.join("mirror");
+        let version = mirror_of(&kube_bin, &extra_bin, &root);
+        let mirror = ReleaseMirror::start(&root, &sweeper.workdir.join("mirror.log"), &[]);
+        let cache = sweeper.workdir.join("releases");
+        let cache_arg = cache.to_str().unwrap();
+        let minor: Vec<&str> = version.trim_start_matches('v').split('.').take(2).collect();
+        let channel = format!("stable-{}", minor.join("."));
+        let c = TestCluster::new(sweeper);
+        let kubeconfig = sweeper.workdir.join("kubeconfig");
+
+        // Cold: the channel resolved, every file downloaded and verified, then the nodes.
+        let t = Instant::now();
+        let up = c
+            .cmd(&[
+                "up",
+                "--nodes",
+                "3",
+                "--name",
+                &c.name,
+                "--subnet",
+                &c.subnet,
+                "--no-masquerade",
+                "--kube-version",
+                &channel,
+                "--release-cache",
+                cache_arg,
+            ])
+            .env("KUBEADM_NSPAWN_RELEASE_MIRROR", &mirror.url)
+            .output()
+            .unwrap();
+        assert_ok(&up, "up --kube-version");
+        let stderr = String::from_utf8_lossy(&up.stderr);
+        let downloaded = stderr
+            .lines()
+            .find(|l| l.contains("verified and cached in"))
+            .unwrap_or_else(|| panic!("no download summary in: {stderr}"));
+        println!(
+            "up 3 nodes with a cold download of {channel} ({version}): {:.1} s; {}",
+            t.elapsed().as_secs_f64(),
+            downloaded.trim()
+        );
+        let binaries: Vec<String> = mirror
+            .requests()
+            .into_iter()
+            .filter(|r| !r.contains(".sha256") && !r.contains("SHA256SUMS") && !r.contains(".txt"))
+            .collect();
+        assert_eq!(
+            binaries.len(),
+            10,
+            "7 + crictl + etcd + coredns: {binaries:?}"
+        );
+        assert!(binaries.iter().all(|r| r.ends_with(" 200")), "{binaries:?}");
+
+        // init with no binaries named: the release `up` recorded.
+        let t = Instant::now();
+        let init = c
+            .cmd(&["init", "--name", &c.name, "--wait", "3m"])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        assert_ok(&init, "init");
+        println!(
+            "init to all nodes Ready: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let kubectl = Kubectl {
+            binary: kube_bin.join("kubectl"),
+            kubeconfig: kubeconfig.clone(),
+        };
+        let nodes = kubectl.json(&["get", "nodes"]);
+        let items = nodes["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        for n in items {
+            assert_eq!(n["status"]["nodeInfo"]["kubeletVersion"], version.as_str());
+            assert!(n["status"]["conditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True"));
+        }
+        let in_node = c.exec(&c.node(2), &["crictl", "--version"]);
+        assert_ok(&in_node, "crictl in a node");
+        let list = c.run(&["releases", "list", "--json", "--release-cache", cache_arg]);
+        let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+        assert_eq!(listed[0]["record"]["version"], version.as_str());
+        assert_eq!(listed[0]["clusters"][0], c.name.as_str());
+
+        // A second cluster downloads nothing: `up` with no binaries, then `init` with none
+        // either, which takes the default release (the version the shared binaries are), found
+        // in the cache.
+        let before = mirror.requests().len();
+        let octet: u8 = c.subnet.split('.').nth(2).unwrap().parse().unwrap();
+        let second = TestCluster {
+            name: format!("{}b", c.name),
+            subnet: format!("10.252.{}.0/24", octet.wrapping_add(1)),
+            state_dir: c.state_dir.clone(),
+        };
+        assert_ok(&second.up(1, &[]), "second up");
+        if version == "v1.28.7" {
+            let t = Instant::now();
+            let init = second
+                .cmd(&["init", "--name", &second.name, "--release-cache", cache_arg])
+                .env("KUBEADM_NSPAWN_RELEASE_MIRROR", &mirror.url)
+                .env("KUBECONFIG", &kubeconfig)
+                .output()
+                .unwrap();
+            assert_ok(&init, "init with the default release");
+            let stderr = String::from_utf8_lossy(&init.stderr);
+            assert!(
+                stderr
+                    .contains("Kubernetes v1.28.7, the newest version the end-to-end tests verify"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("from the cache"), "{stderr}");
+            println!(
+                "second cluster, 1 node, init with the default release from the cache: {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+        }
+        assert_eq!(mirror.requests()[before..], [] as [String; 0]);
+        let t = Instant::now();
+        let get = c.run(&[
+            "releases",
+            "get",
+            &version,
+            "--release-mirror",
+            &mirror.url,
+            "--release-cache",
+            cache_arg,
+        ]);
+        assert_ok(&get, "releases get (cached)");
+        println!(
+            "cache hit (releases get {version}): {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+        assert_eq!(mirror.requests()[before..], [] as [String; 0]);
+
+        // gc keeps what a cluster uses, frees the rest once no cluster does.
+        let gc = c.run(&["releases", "gc", "--release-cache", cache_arg]);
+        assert_ok(&gc, "releases gc");
+        assert!(String::from_utf8_lossy(&gc.stderr).contains("0 version(s) removed"));
+        for cluster in [&c, &second] {
+            let down = cluster
+                .cmd(&["down", "--name", &cluster.name])
+                .env("KUBECONFIG", &kubeconfig)
+                .output()
+                .unwrap();
+            assert_ok(&down, "down");
+        }
+        let gc = c.run(&["releases", "gc", "--release-cache", cache_arg]);
+        assert!(String::from_utf8_lossy(&gc.stderr).contains("1 version(s) removed"));
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
     });
 }
