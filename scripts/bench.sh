@@ -5,7 +5,8 @@
 # config digest), and with Debian's docker.io: the same from a host dockerd (--docker-image) and
 # into a node that runs Docker.
 # With KUBE_BIN and KUBE_EXTRA_BIN set (see README): `init` of a 3-node cluster, time to all nodes
-# Ready after `up`, memory per node of the running cluster, `down` with the cluster running. Needs root and a
+# Ready after `up`, memory per node of the running cluster, `down` with the cluster running, and a
+# release (`releases get`) from a local mirror of those binaries: cold, and from the cache. Needs root and a
 # built workspace (scripts/setup-host). Figures only: nothing here passes or fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ bin=${BIN:-target/release}
 state=$(mktemp -d /tmp/kns-bench.XXXXXX)
 kns() { "$bin/kubeadm-nspawn" --state-dir "$state" "$@"; }
 cleanup() {
+  if [ -n "${mirror_pid:-}" ]; then kill "$mirror_pid"; wait "$mirror_pid" 2>/dev/null || true; fi
   if [ -n "$dockerd_pid" ]; then kill "$dockerd_pid"; wait "$dockerd_pid" 2>/dev/null || true; fi
   kns down --all >/dev/null 2>&1 || true
   rm -rf "$state"
@@ -104,6 +106,42 @@ for n in 1 3; do
   echo "down_${n}_nodes $(since "$t") s"
 done
 
+# A release mirror of KUBE_BIN/KUBE_EXTRA_BIN in the upstream layouts, served on 127.0.0.1 by the
+# tests' kns-release-mirror: `releases get` cold (download, verify, unpack, check) and from the cache.
+mirror_pid=""
+release_figures() {
+  local m=$state/mirror v etcd coredns minor
+  v=$("$KUBE_BIN/kubeadm" version -o short); minor=$(echo "$v" | cut -d. -f1,2)
+  etcd=$("$KUBE_BIN/kubeadm" config images list --kubernetes-version "$v" | sed -n 's|.*/etcd:\([0-9.]*\)-.*|\1|p')
+  coredns=$("$KUBE_BIN/kubeadm" config images list --kubernetes-version "$v" | sed -n 's|.*/coredns:v\(.*\)|\1|p')
+  mkdir -p "$m/release/$v/bin/linux/amd64" "$m/kubernetes-sigs/cri-tools/releases/download/$minor.0" \
+    "$m/etcd-io/etcd/releases/download/v$etcd/etcd-v$etcd-linux-amd64" "$m/coredns/coredns/releases/download/v$coredns"
+  for b in kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+    ln -s "$KUBE_BIN/$b" "$m/release/$v/bin/linux/amd64/$b"
+    sha256sum "$KUBE_BIN/$b" | cut -d' ' -f1 > "$m/release/$v/bin/linux/amd64/$b.sha256"
+  done
+  local d=$m/kubernetes-sigs/cri-tools/releases/download/$minor.0
+  tar -czf "$d/crictl-$minor.0-linux-amd64.tar.gz" -C "$KUBE_EXTRA_BIN" crictl
+  sha256sum "$d/crictl-$minor.0-linux-amd64.tar.gz" | cut -d' ' -f1 > "$d/crictl-$minor.0-linux-amd64.tar.gz.sha256"
+  d=$m/etcd-io/etcd/releases/download/v$etcd
+  cp "$KUBE_EXTRA_BIN/etcd" "$d/etcd-v$etcd-linux-amd64/"
+  tar -czf "$d/etcd-v$etcd-linux-amd64.tar.gz" -C "$d" "etcd-v$etcd-linux-amd64"
+  (cd "$d" && sha256sum "etcd-v$etcd-linux-amd64.tar.gz" > SHA256SUMS)
+  d=$m/coredns/coredns/releases/download/v$coredns
+  tar -czf "$d/coredns_${coredns}_linux_amd64.tgz" -C "$KUBE_EXTRA_BIN" coredns
+  (cd "$d" && sha256sum "coredns_${coredns}_linux_amd64.tgz" > "coredns_${coredns}_linux_amd64.tgz.sha256")
+  "$bin/kns-release-mirror" "$m" "$state/mirror.log" > "$state/mirror.port" &
+  mirror_pid=$!
+  for _ in $(seq 50); do [ -s "$state/mirror.port" ] && break; sleep 0.1; done
+  local url=http://127.0.0.1:$(cat "$state/mirror.port")
+  t=$(now); kns releases get "$v" --release-mirror "$url" --release-cache "$state/releases" >/dev/null 2>&1
+  echo "release_cold_download_verify_unpack $(since "$t") s"
+  echo "release_cold_download_bytes $(($(du -sbL "$state/releases" | cut -f1) / 1000000)) MB"
+  t=$(now); kns releases get "$v" --release-mirror "$url" --release-cache "$state/releases" >/dev/null 2>&1
+  echo "release_cache_hit $(since "$t") s"
+  kill "$mirror_pid"; wait "$mirror_pid" 2>/dev/null || true; mirror_pid=""
+}
+
 if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
   export KUBECONFIG=$state/kubeconfig
   # A copy of the binaries, which the update figures below "rebuild" (bytes appended: the programs
@@ -138,4 +176,5 @@ if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
   done
   t=$(now); kns down --name knsbench >/dev/null 2>&1
   echo "down_3_nodes_running_kubernetes $(since "$t") s"
+  release_figures
 fi
