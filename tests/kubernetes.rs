@@ -480,7 +480,11 @@ fn init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was() {
             let before = state();
             for (args, expected) in [
                 (vec!["--kube-bin", empty], "missing kubeadm, kubelet"),
-                (vec![], "no Kubernetes binaries"),
+                // No binaries anywhere: the default release, from a mirror that is not there.
+                (
+                    vec![],
+                    "kubeadm of Kubernetes v1.28.7: cannot reach the server",
+                ),
                 (vec!["--kube-root", empty], "not a Kubernetes source tree"),
                 (
                     vec!["--kube-bin", empty, "--kubeadm-patch", "/etc/hostname"],

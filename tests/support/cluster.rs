@@ -6,6 +6,9 @@ use std::process::{Command, Output, Stdio};
 
 use crate::{bin, run, PrefixSweeper};
 
+/// A release mirror that is never there (the discard port, on this machine).
+pub const NO_MIRROR: &str = "http://127.0.0.1:9";
+
 /// A cluster named after the test prefix, on its own /24, kept under the test's work directory.
 pub struct TestCluster {
     pub name: String,
@@ -28,7 +31,15 @@ impl TestCluster {
         cmd.arg("--state-dir")
             .arg(&self.state_dir)
             .args(args)
-            .stdin(Stdio::null());
+            .stdin(Stdio::null())
+            // No test may download from the release sites: an `init` with no binaries (the default
+            // release) reaches for a mirror on a local port nobody listens on, and caches under the
+            // test's directory. Tests of releases set their own mirror.
+            .env("KUBEADM_NSPAWN_RELEASE_MIRROR", NO_MIRROR)
+            .env(
+                "KUBEADM_NSPAWN_RELEASE_CACHE",
+                self.state_dir.with_file_name("releases"),
+            );
         cmd
     }
 
