@@ -999,7 +999,6 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         let minor: Vec<&str> = version.trim_start_matches('v').split('.').take(2).collect();
         let channel = format!("stable-{}", minor.join("."));
         let c = TestCluster::new(sweeper);
-        let kubeconfig = sweeper.workdir.join("kubeconfig");
 
         // Cold: the channel resolved, every file downloaded and verified, then the nodes.
         let t = Instant::now();
@@ -1044,11 +1043,17 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         );
         assert!(binaries.iter().all(|r| r.ends_with(" 200")), "{binaries:?}");
 
-        // init with no binaries named: the release `up` recorded.
+        // init with no binaries named: the release `up` recorded. Run as `sudo -E` by a user
+        // (uid 4242, whom no test creates: only the numbers matter) would run it: the kubeconfig,
+        // and the directories made for it, are that user's, the file 0600.
+        let kubeconfig = sweeper.workdir.join("home-of-4242/.kube/config");
         let t = Instant::now();
         let init = c
             .cmd(&["init", "--name", &c.name, "--wait", "3m"])
             .env("KUBECONFIG", &kubeconfig)
+            .env("SUDO_USER", "knst-user")
+            .env("SUDO_UID", "4242")
+            .env("SUDO_GID", "4243")
             .output()
             .unwrap();
         assert_ok(&init, "init");
@@ -1056,6 +1061,13 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
             "init to all nodes Ready: {:.1} s",
             t.elapsed().as_secs_f64()
         );
+        let owner = |path: &Path| {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path).unwrap();
+            (m.uid(), m.gid(), m.mode() & 0o777)
+        };
+        assert_eq!(owner(&kubeconfig), (4242, 4243, 0o600));
+        assert_eq!(owner(kubeconfig.parent().unwrap()), (4242, 4243, 0o750));
         let kubectl = Kubectl {
             binary: kube_bin.join("kubectl"),
             kubeconfig: kubeconfig.clone(),
@@ -1111,6 +1123,8 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
             );
         }
         assert_eq!(mirror.requests()[before..], [] as [String; 0]);
+        // The second init (plain root) merged into the same file: it stays the user's.
+        assert_eq!(owner(&kubeconfig), (4242, 4243, 0o600));
         let t = Instant::now();
         let get = c.run(&[
             "releases",

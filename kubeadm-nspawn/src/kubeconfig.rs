@@ -16,17 +16,53 @@ pub fn context_name(cluster: &str) -> String {
     format!("kubeadm-nspawn-{cluster}")
 }
 
-/// `$KUBECONFIG`'s first file, else `~/.kube/config`.
-pub fn default_path() -> PathBuf {
-    if let Some(first) = std::env::var_os("KUBECONFIG")
+/// The kubeconfig `init` merges into, and whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub path: PathBuf,
+    /// Under `sudo`: the invoking user's uid and gid, who must own the file (and a `.kube` made for
+    /// it). None: whoever runs this.
+    pub owner: Option<(u32, u32)>,
+}
+
+/// `$KUBECONFIG`'s first file, else `~/.kube/config` of the person at the keyboard: under `sudo`
+/// (`SUDO_UID`/`SUDO_GID`), the invoking user's home from the password database, not root's.
+pub fn default_target() -> Target {
+    target_from(
+        |name| std::env::var_os(name),
+        |uid| {
+            nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                .ok()
+                .flatten()
+                .map(|u| u.dir)
+        },
+    )
+}
+
+fn target_from(
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    home_of: impl Fn(u32) -> Option<PathBuf>,
+) -> Target {
+    let id = |name: &str| env(name).and_then(|v| v.to_str().and_then(|s| s.parse::<u32>().ok()));
+    let owner = match (id("SUDO_UID"), id("SUDO_GID")) {
+        (Some(uid), Some(gid)) if uid != 0 && nix::unistd::geteuid().is_root() => Some((uid, gid)),
+        _ => None,
+    };
+    let path = env("KUBECONFIG")
         .as_ref()
         .and_then(|v| std::env::split_paths(v).next())
         .filter(|p| !p.as_os_str().is_empty())
-    {
-        return first;
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-    PathBuf::from(home).join(".kube").join("config")
+        .or_else(|| {
+            owner
+                .and_then(|(uid, _)| home_of(uid))
+                .filter(|home| home.is_dir())
+                .map(|home| home.join(".kube/config"))
+        })
+        .unwrap_or_else(|| {
+            let home = env("HOME").unwrap_or_else(|| "/root".into());
+            PathBuf::from(home).join(".kube").join("config")
+        });
+    Target { path, owner }
 }
 
 /// A kubeconfig for `cluster` from kubeadm's admin.conf, pointing at `server`.
@@ -70,14 +106,39 @@ preferences: {{}}
     ))
 }
 
-/// Holds an exclusive lock on the kubeconfig's directory while `f` runs.
-fn locked<T>(target: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+/// Holds an exclusive lock on the kubeconfig's directory while `f` runs; a directory made for it
+/// belongs to `owner`.
+fn locked<T>(target: &Path, owner: Option<(u32, u32)>, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let dir = target.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    create_dirs(dir, owner)?;
     let handle = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
     let _lock = Flock::lock(handle, FlockArg::LockExclusive)
         .map_err(|(_, e)| Error::io("lock", dir, e.into()))?;
     f()
+}
+
+/// Creates `dir` and its missing parents (mode 0750, as kubectl makes ~/.kube), owned by `owner`.
+fn create_dirs(dir: &Path, owner: Option<(u32, u32)>) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent, owner)?;
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::DirBuilder::new().mode(0o750).create(dir) {
+        Ok(()) => chown(dir, owner),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io("create", dir, e)),
+    }
+}
+
+fn chown(path: &Path, owner: Option<(u32, u32)>) -> Result<()> {
+    match owner {
+        Some((uid, gid)) => std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .map_err(|e| Error::io("chown", path, e)),
+        None => Ok(()),
+    }
 }
 
 /// Writes `bytes` to `path` with mode 0600 (temp file + rename).
@@ -86,9 +147,13 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Merges the kubeconfig at `ours` into `target`, ours winning where names clash, and makes its
-/// context the current one.
-pub fn merge(target: &Path, ours: &Path, kubectl: &Path) -> Result<()> {
-    locked(target, || {
+/// context the current one. The file keeps its owner (a new one gets `target.owner`'s).
+pub fn merge(target: &Target, ours: &Path, kubectl: &Path) -> Result<()> {
+    let owner = target.owner;
+    let target = target.path.as_path();
+    locked(target, owner, || {
+        use std::os::unix::fs::MetadataExt;
+        let owner = owner.or_else(|| std::fs::metadata(target).ok().map(|m| (m.uid(), m.gid())));
         let has_content = std::fs::metadata(target).is_ok_and(|m| m.len() > 0);
         let merged = if has_content {
             let mut paths = std::ffi::OsString::from(ours);
@@ -114,7 +179,8 @@ pub fn merge(target: &Path, ours: &Path, kubectl: &Path) -> Result<()> {
         } else {
             std::fs::read(ours).map_err(|e| Error::io("read", ours, e))?
         };
-        write_private(target, &merged)
+        write_private(target, &merged)?;
+        chown(target, owner)
     })
 }
 
@@ -124,7 +190,8 @@ pub fn remove(target: &Path, cluster: &str, kubectl: &Path) -> Result<()> {
         return Ok(());
     }
     let name = context_name(cluster);
-    locked(target, || {
+    // kubectl rewrites the file in place: its owner and mode stay.
+    locked(target, None, || {
         let kubectl_config = |args: &[&str]| {
             Command::new(kubectl)
                 .arg("--kubeconfig")
@@ -154,6 +221,59 @@ pub fn remove(target: &Path, cluster: &str, kubectl: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn under_sudo_the_kubeconfig_is_the_invoking_users() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        let homes = |uid: u32| (uid == 1000).then(|| PathBuf::from("/"));
+        // As root without sudo: root's home, no owner change.
+        let plain = target_from(env(&[("HOME", "/root")]), homes);
+        assert_eq!(plain.path, PathBuf::from("/root/.kube/config"));
+        assert_eq!(plain.owner, None);
+        if !nix::unistd::geteuid().is_root() {
+            return; // SUDO_* only counts when this runs as root.
+        }
+        let sudo = &[
+            ("HOME", "/root"),
+            ("SUDO_UID", "1000"),
+            ("SUDO_GID", "1001"),
+            ("SUDO_USER", "dev"),
+        ];
+        let t = target_from(env(sudo), homes);
+        assert_eq!(
+            t.path,
+            PathBuf::from("/.kube/config"),
+            "the user's home, not HOME"
+        );
+        assert_eq!(t.owner, Some((1000, 1001)));
+        let kept = &[
+            ("KUBECONFIG", "/tmp/k:/tmp/other"),
+            ("SUDO_UID", "1000"),
+            ("SUDO_GID", "1001"),
+        ];
+        let t = target_from(env(kept), homes);
+        assert_eq!(
+            (t.path, t.owner),
+            (PathBuf::from("/tmp/k"), Some((1000, 1001)))
+        );
+        // A uid without a home falls back to HOME; sudo from root changes nothing.
+        let t = target_from(
+            env(&[("HOME", "/h"), ("SUDO_UID", "4242"), ("SUDO_GID", "4242")]),
+            homes,
+        );
+        assert_eq!(t.path, PathBuf::from("/h/.kube/config"));
+        let t = target_from(
+            env(&[("HOME", "/h"), ("SUDO_UID", "0"), ("SUDO_GID", "0")]),
+            homes,
+        );
+        assert_eq!(t.owner, None);
+    }
 
     #[test]
     fn admin_conf_becomes_a_config_with_the_clusters_own_names() {

@@ -40,6 +40,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create a cluster of booted nodes.
+    #[command(after_help = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  \
+        sudo kubeadm-nspawn up --name dev --nodes 2 --subnet 10.30.0.0/24 --no-masquerade\n  \
+        sudo kubeadm-nspawn up --nodes 3 --kube-root ~/go/src/k8s.io/kubernetes --extra-bin ~/extra\n  \
+        sudo kubeadm-nspawn up --nodes 3 --kube-version stable-1.28")]
     Up {
         /// Number of nodes (1 to 50).
         #[arg(long, default_value_t = 1)]
@@ -111,11 +115,18 @@ enum Command {
         wait: Duration,
     },
     /// Print a cluster's kubeconfig (as `init` merged it into $KUBECONFIG or ~/.kube/config).
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn kubeconfig --name dev > dev.kubeconfig\n  \
+        kubectl --kubeconfig dev.kubeconfig get nodes"
+    )]
     Kubeconfig {
         #[arg(long, default_value = "default")]
         name: String,
     },
     /// Remove a cluster (idempotent).
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn down\n  sudo kubeadm-nspawn down --name dev\n  sudo kubeadm-nspawn down --all"
+    )]
     Down {
         #[arg(long, default_value = "default", conflicts_with = "all")]
         name: String,
@@ -127,6 +138,9 @@ enum Command {
     /// objects (namespaces, veths, mounts, the bridge), keeping everything they own on disk: the
     /// overlay upper dirs, containerd's and the kubelet's dirs, etcd's data. `start` brings the
     /// cluster back, also after a host reboot.
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn stop              # for the night\n  sudo kubeadm-nspawn stop --all        # before a host reboot (not needed: start recovers either way)"
+    )]
     Stop {
         #[arg(long, default_value = "default", conflicts_with = "all")]
         name: String,
@@ -136,6 +150,9 @@ enum Command {
     },
     /// Start a stopped (or partly stopped) cluster again: the same nodes with the same names,
     /// addresses and disks; an initialized cluster is waited for until every node is Ready.
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn start\n  sudo kubeadm-nspawn start --all --wait 0     # do not wait for Ready"
+    )]
     Start {
         #[arg(long, default_value = "default", conflicts_with = "all")]
         name: String,
@@ -172,29 +189,66 @@ enum Command {
         wait: Duration,
     },
     /// The cache of released Kubernetes versions (`--kube-version`): list, download ahead, free.
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn releases get stable-1.28     # before going offline\n  \
+        sudo kubeadm-nspawn releases list\n  sudo kubeadm-nspawn releases gc"
+    )]
     Releases {
         #[command(subcommand)]
         command: ReleasesCommand,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  source <(kubeadm-nspawn completion bash)\n  \
+        kubeadm-nspawn completion bash | sudo tee /etc/bash_completion.d/kubeadm-nspawn\n  \
+        kubeadm-nspawn completion zsh > \"${fpath[1]}/_kubeadm-nspawn\"\n  \
+        kubeadm-nspawn completion fish > ~/.config/fish/completions/kubeadm-nspawn.fish"
+    )]
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages: kubeadm-nspawn.1 and one per verb (kubeadm-nspawn-up.1, ...).
+    #[command(
+        after_help = "Examples:\n  kubeadm-nspawn man /tmp/man && man -l /tmp/man/kubeadm-nspawn-up.1\n  \
+        sudo kubeadm-nspawn man /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Where to write them (created if missing).
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
     /// List clusters and their nodes.
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn list\n  sudo kubeadm-nspawn list --json | jq '.[].nodes[].ip'"
+    )]
     List {
         /// One JSON line (an array of cluster states) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Run a command in a node; its exit code is passed through.
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn exec default-n0 -- crictl ps -a\n  \
+        sudo kubeadm-nspawn exec default-n1 -- journalctl -u kubelet --no-pager -n 50"
+    )]
     Exec {
         node: String,
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
     /// An interactive shell in a node.
+    #[command(after_help = "Example:\n  sudo kubeadm-nspawn shell default-n0")]
     Shell { node: String },
     /// Load image archives (docker-archive or OCI tarballs, e.g. `docker save` output or
     /// `_output/release-images/amd64/*.tar`) into every node, like `kind load image-archive`, or
     /// images of the host's Docker by name (`--docker-image`, like `kind load docker-image`;
     /// DOCKER_HOST picks the daemon). Nodes that already hold an image with the same config digest
     /// skip it.
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn load _output/release-images/amd64/kube-apiserver.tar\n  \
+        sudo kubeadm-nspawn load --docker-image my/app:dev --name dev"
+    )]
     Load {
         /// docker-archive or OCI layout tarballs (plain or gzip).
         #[arg(value_name = "IMAGE-ARCHIVE", required_unless_present = "docker_image")]
@@ -257,6 +311,9 @@ impl ReleaseSource {
 #[derive(Subcommand)]
 enum ReleasesCommand {
     /// The cached versions: size, etcd and CoreDNS versions, the clusters using them.
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn releases list\n  sudo kubeadm-nspawn releases list --json"
+    )]
     List {
         /// One JSON line instead of a table.
         #[arg(long)]
@@ -265,6 +322,10 @@ enum ReleasesCommand {
         source: ReleaseSource,
     },
     /// Download a version into the cache now (before going offline, or to time it).
+    #[command(
+        after_help = "Examples:\n  sudo kubeadm-nspawn releases get v1.28.7\n  \
+        sudo kubeadm-nspawn releases get stable-1.28 --release-mirror http://mirror.example:8080"
+    )]
     Get {
         /// v1.28.7, 1.28.7, stable or stable-1.28.
         version: String,
@@ -272,6 +333,7 @@ enum ReleasesCommand {
         source: ReleaseSource,
     },
     /// Remove the cached versions no cluster uses, and what interrupted downloads left.
+    #[command(after_help = "Example:\n  sudo kubeadm-nspawn releases gc")]
     Gc {
         #[command(flatten)]
         source: ReleaseSource,
@@ -474,6 +536,21 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::Releases { command } => releases_command(&state_dir, command)?,
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "kubeadm-nspawn",
+                &mut std::io::stdout(),
+            );
+        }
+        Command::Man { dir } => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(Cli::command(), &dir)?;
+            eprintln!("man pages written to {}", dir.display());
+        }
         Command::Exec { node, command } => {
             return Ok(kubeadm_nspawn::exec(&state_dir, &node, &command)?)
         }
@@ -498,9 +575,9 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 default_release: release.source.request(releases::DEFAULT_VERSION)?,
                 patches: kubeadm_patch,
                 wait,
-                kubeconfig: kubeadm_nspawn::kubeconfig::default_path(),
+                kubeconfig: kubeadm_nspawn::kubeconfig::default_target(),
             };
-            let kubeconfig = opts.kubeconfig.clone();
+            let kubeconfig = opts.kubeconfig.path.clone();
             let started = std::time::Instant::now();
             let timings = kubeadm_nspawn::init(&name, opts)?;
             eprintln!(
@@ -675,4 +752,56 @@ fn main() -> ExitCode {
         result,
         kns_plumbing::report::hint_of::<kubeadm_nspawn::Error>,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_verb_has_an_example() {
+        fn check(cmd: &clap::Command, path: &str) {
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                if sub.has_subcommands() {
+                    check(sub, &path);
+                    continue;
+                }
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                assert!(help.contains("Example"), "`{path} --help` has no example");
+            }
+        }
+        check(&Cli::command(), "kubeadm-nspawn");
+    }
+
+    #[test]
+    fn completions_and_man_pages_come_from_the_definitions() {
+        let mut script = vec![];
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "kubeadm-nspawn",
+            &mut script,
+        );
+        let script = String::from_utf8(script).unwrap();
+        for word in ["--kube-version", "releases", "stop", "--release-mirror"] {
+            assert!(script.contains(word), "bash completion lacks {word}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        clap_mangen::generate_to(Cli::command(), dir.path()).unwrap();
+        let up = std::fs::read_to_string(dir.path().join("kubeadm-nspawn-up.1")).unwrap();
+        assert!(up.contains("kube\\-version"), "{up}");
+    }
 }

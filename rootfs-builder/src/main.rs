@@ -18,11 +18,20 @@ use rootfs_builder::{BuildOptions, Method, DEFAULT_MIRROR, DEFAULT_SUITE};
         kubeadm needs; Kubernetes binaries are not in it (they are pushed per cluster). It is built once \
         per set of inputs into CACHE/<key>/rootfs and shared read-only by every node through overlayfs. \
         `build` prints one JSON line: {\"path\",\"key\",\"method\",\"bytes\",\"cached\",\"seconds\"}; \
-        progress goes to stderr. Needs root."
+        progress goes to stderr. Needs root.\n\n\
+        Without a subcommand, `build` is meant: `rootfs-builder --method download --url URL --sha256 HEX`.",
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  sudo rootfs-builder                                   # build (debootstrap) or find the base\n  \
+        sudo rootfs-builder --method mkosi\n  \
+        sudo rootfs-builder --method download --url https://example.org/base.tar.gz --sha256 HEX\n  \
+        sudo rootfs-builder list\n  sudo rootfs-builder gc --dry-run"
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// `build`'s arguments, for the form without a subcommand.
+    #[command(flatten)]
+    build: BuildArgs,
 }
 
 #[derive(Subcommand)]
@@ -87,7 +96,7 @@ struct BuildArgs {
 }
 
 fn main_result(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    match cli.command.unwrap_or(Command::Build(cli.build)) {
         Command::Build(args) => {
             let mut opts = BuildOptions::new(match args.method {
                 MethodArg::Debootstrap => Method::Debootstrap,

@@ -20,14 +20,14 @@ pub fn run(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
     let target = ctx.opts.kubeconfig.clone();
     // Recorded first: a failed merge may still have written, and `down` must look there.
     if let Some(k) = &mut ctx.state.kubernetes {
-        k.kubeconfig = Some(target.clone());
+        k.kubeconfig = Some(target.path.clone());
     }
     ctx.save()?;
     kubeconfig::merge(&target, &ours, &kubectl)?;
     eprintln!(
         "   context {} in {}",
         kubeconfig::context_name(&ctx.state.name),
-        target.display()
+        target.path.display()
     );
     Ok(())
 }

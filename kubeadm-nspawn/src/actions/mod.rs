@@ -138,7 +138,7 @@ pub struct InitOptions {
     /// How long to wait for all nodes Ready (zero: do not wait).
     pub wait: Duration,
     /// The user's kubeconfig to merge the cluster's context into.
-    pub kubeconfig: PathBuf,
+    pub kubeconfig: crate::kubeconfig::Target,
 }
 
 /// Everything the steps of `init` share. What one step finds for the next (binaries, images, the
