@@ -188,6 +188,11 @@ enum Command {
         #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
         wait: Duration,
     },
+    /// Export what a cluster's nodes and Kubernetes say (logs, states, configurations).
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// The cache of released Kubernetes versions (`--kube-version`): list, download ahead, free.
     #[command(
         after_help = "Examples:\n  sudo kubeadm-nspawn releases get stable-1.28     # before going offline\n  \
@@ -306,6 +311,29 @@ impl ReleaseSource {
     fn request(&self, version: &str) -> kubeadm_nspawn::Result<releases::Request> {
         releases::Request::new(version, self.release_mirror.as_deref(), &self.release_cache)
     }
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Everything needed to see why a cluster broke, into DIR (and DIR.tar.gz with --archive): per
+    /// node the journal, kubelet/containerd status, crictl ps -a/pods, /var/log/pods and
+    /// /var/log/containers, the static pod manifests, the kubelet config, the generated kubeadm
+    /// configuration; for the cluster state.json, kubeadm init/join logs, the nodes' nspawn logs and
+    /// CNI results, kubectl get nodes,pods -A -o wide and events, versions. Works on a running
+    /// cluster, a stopped one (journals from the nodes' disks) and one whose init failed. No private
+    /// keys, bootstrap tokens or credentials.
+    #[command(after_help = "Examples:\n  sudo kubeadm-nspawn export logs\n  \
+        sudo kubeadm-nspawn export logs /tmp/dev-logs --name dev --archive")]
+    Logs {
+        /// Where to write (must not exist or be empty). Default: ./NAME-logs-TIMESTAMP.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Also write DIR.tar.gz.
+        #[arg(long)]
+        archive: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -536,6 +564,27 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::Releases { command } => releases_command(&state_dir, command)?,
+        Command::Export {
+            what: ExportCommand::Logs { dir, name, archive },
+        } => {
+            let exported =
+                kubeadm_nspawn::export_logs(&state_dir, &ClusterName::new(&name)?, dir, archive)?;
+            for m in &exported.missing {
+                eprintln!("   not collected: {m}");
+            }
+            eprintln!(
+                "logs of cluster {name:?} in {} ({} files, {:.1} s){}",
+                exported.dir.display(),
+                exported.files,
+                exported.seconds,
+                exported
+                    .archive
+                    .as_ref()
+                    .map(|a| format!(", and {}", a.display()))
+                    .unwrap_or_default()
+            );
+            println!("{}", serde_json::to_string(&exported)?);
+        }
         Command::Completion { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

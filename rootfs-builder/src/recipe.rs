@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-pub const RECIPE_VERSION: &str = "3";
+pub const RECIPE_VERSION: &str = "4";
 
 /// The image repository every image of a cluster is named under. It resolves nowhere, so a missing
 /// image can never turn into a pull from the internet.
@@ -230,11 +230,13 @@ while read -r target options; do
 done
 "#;
 
-/// Keep the journal small: many nodes share one host disk.
+/// The journal is kept on the node's disk (its overlay upper dir), so `export logs` can read a
+/// stopped node's and a failed boot's; small, since many nodes share one host disk.
 const JOURNALD_CONF: &str = "\
 [Journal]
-Storage=volatile
-RuntimeMaxUse=32M
+Storage=persistent
+SystemMaxUse=32M
+RuntimeMaxUse=16M
 ";
 
 /// Writes the node configuration into `root`: the files, the masks and the enabled units.

@@ -2,6 +2,7 @@
 
 pub mod down;
 pub mod exec;
+pub mod export;
 pub mod init;
 pub mod kubeconfig;
 pub mod list;

@@ -1,0 +1,443 @@
+//! `export logs`: what someone needs to see why a cluster broke, in one directory (and a `.tar.gz`),
+//! from a running cluster, a stopped one (journals from the nodes' disks) or one whose `init` failed.
+//! Secrets stay behind: no `*.key` file, no PKI directory, no admin or kubelet kubeconfig is read,
+//! and every text file written goes through [`crate::redact`] (bootstrap tokens, private keys,
+//! credentials).
+//!
+//! ```text
+//! DIR/cluster/  state.json versions.txt kubeadm-init.log kubeadm-join-*.log kubectl-*.txt
+//! DIR/<node>/   journal.log nspawn.log cni-result.json cni.conflist systemctl-status.txt
+//!               crictl-ps-a.txt crictl-pods.txt var/log/pods/... var/log/containers/...
+//!               etc/kubernetes/manifests/*.yaml var/lib/kubelet/{config.yaml,kubeadm-flags.env}
+//!               etc/kubeadm-nspawn/*.yaml
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::cluster::{ClusterName, ClusterPaths};
+use crate::error::{Error, Result};
+use crate::node::{self, Exec, NodeDirs};
+use crate::redact::redact;
+use crate::state::{ClusterState, NodeState};
+
+/// What `export logs` wrote.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exported {
+    pub name: String,
+    pub dir: PathBuf,
+    pub archive: Option<PathBuf>,
+    /// Files written.
+    pub files: usize,
+    /// What could not be collected (a stopped node's crictl, an unreachable API server), said.
+    pub missing: Vec<String>,
+    pub seconds: f64,
+}
+
+pub fn export_logs(
+    state_dir: &Path,
+    name: &ClusterName,
+    dest: Option<PathBuf>,
+    archive: bool,
+) -> Result<Exported> {
+    crate::require_root()?;
+    let started = Instant::now();
+    let paths = ClusterPaths::new(state_dir, name);
+    if !paths.state_file().exists() {
+        return Err(Error::NoCluster(name.to_string()));
+    }
+    // A state that does not parse is exported as it is: that may be the problem.
+    let state = ClusterState::load(&paths.state_file()).ok();
+    let dir = dest.unwrap_or_else(|| PathBuf::from(format!("{name}-logs-{}", timestamp())));
+    if std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Error::InvalidArgument(format!(
+            "{} is not empty: give a new directory",
+            dir.display()
+        )));
+    }
+    let mut out = Export {
+        dir: dir.clone(),
+        files: 0,
+        missing: vec![],
+    };
+    out.create_dir(Path::new("cluster"))?;
+    out.copy_file(&paths.state_file(), "cluster/state.json")?;
+    for entry in std::fs::read_dir(&paths.dir)
+        .map_err(|e| Error::io("read", &paths.dir, e))?
+        .flatten()
+    {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with("kubeadm-") && file_name.ends_with(".log") {
+            out.copy_file(&entry.path(), &format!("cluster/{file_name}"))?;
+        }
+    }
+    out.write("cluster/versions.txt", &versions(state.as_ref()))?;
+    if let Some(state) = &state {
+        for n in &state.nodes {
+            eprintln!("   {}: collecting", n.name);
+            out.node(n)?;
+        }
+        out.cluster_view(state)?;
+    } else {
+        out.missing
+            .push("the nodes: state.json is not readable".to_owned());
+    }
+    let archive = if archive {
+        let file = PathBuf::from(format!("{}.tar.gz", dir.display()));
+        write_archive(&dir, &file)?;
+        Some(file)
+    } else {
+        None
+    };
+    // Made by root for the person who ran sudo: theirs to read, move and delete.
+    if let Some(owner) = crate::kubeconfig::default_target().owner {
+        chown_tree(&dir, owner);
+        if let Some(a) = &archive {
+            let _ = std::os::unix::fs::lchown(a, Some(owner.0), Some(owner.1));
+        }
+    }
+    Ok(Exported {
+        name: name.to_string(),
+        dir,
+        archive,
+        files: out.files,
+        missing: out.missing,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The directory being filled.
+struct Export {
+    dir: PathBuf,
+    files: usize,
+    missing: Vec<String>,
+}
+
+impl Export {
+    fn create_dir(&self, relative: &Path) -> Result<()> {
+        let path = self.dir.join(relative);
+        std::fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))
+    }
+
+    /// Writes text, redacted.
+    fn write(&mut self, relative: &str, text: &str) -> Result<()> {
+        let path = self.dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        std::fs::write(&path, redact(text)).map_err(|e| Error::io("write", &path, e))?;
+        self.files += 1;
+        Ok(())
+    }
+
+    /// Copies a file (text redacted, anything else as it is); a missing one is noted.
+    fn copy_file(&mut self, from: &Path, relative: &str) -> Result<()> {
+        if is_secret(from) {
+            return Ok(());
+        }
+        match std::fs::read(from) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => self.write(relative, &text),
+                Err(raw) => {
+                    let path = self.dir.join(relative);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| Error::io("create", parent, e))?;
+                    }
+                    std::fs::write(&path, raw.into_bytes())
+                        .map_err(|e| Error::io("write", &path, e))?;
+                    self.files += 1;
+                    Ok(())
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.missing.push(format!("{}: not there", from.display()));
+                Ok(())
+            }
+            Err(e) => Err(Error::io("read", from, e)),
+        }
+    }
+
+    /// Copies a directory tree of regular files and symlinks (symlinks as they are: the
+    /// /var/log/containers links point into /var/log/pods, which is copied beside them).
+    fn copy_tree(&mut self, from: &Path, relative: &str) -> Result<()> {
+        let Ok(entries) = std::fs::read_dir(from) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let target = format!("{relative}/{name}");
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                self.copy_tree(&entry.path(), &target)?;
+            } else if kind.is_symlink() {
+                if let Ok(link) = std::fs::read_link(entry.path()) {
+                    // /var/log/pods/... inside the node → the copy beside it.
+                    let link = match link.strip_prefix("/var/log/") {
+                        Ok(rest) => Path::new("..").join(rest),
+                        Err(_) => link,
+                    };
+                    let path = self.dir.join(&target);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| Error::io("create", parent, e))?;
+                    }
+                    std::os::unix::fs::symlink(&link, &path)
+                        .map_err(|e| Error::io("link", &path, e))?;
+                    self.files += 1;
+                }
+            } else if kind.is_file() {
+                self.copy_file(&entry.path(), &target)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, n: &NodeState) -> Result<()> {
+        let dirs = NodeDirs { dir: n.dir.clone() };
+        let name = n.name.as_str();
+        // The node's log: cnispawn's JSON line (the CNI result), then nspawn's and the boot's.
+        let log = std::fs::read_to_string(dirs.log()).unwrap_or_default();
+        if let Some(first) = log.lines().next().filter(|l| l.starts_with('{')) {
+            self.write(&format!("{name}/cni-result.json"), &format!("{first}\n"))?;
+        }
+        self.copy_file(&dirs.log(), &format!("{name}/nspawn.log"))?;
+        self.copy_file(&dirs.conflist(), &format!("{name}/cni.conflist"))?;
+        let running = node::is_running(n);
+        // Files from the node's disk: its merged root while it runs, its upper dir (everything
+        // the node wrote) when stopped; /var/lib/kubelet is a directory of its own either way.
+        let root = if running { dirs.rootfs() } else { dirs.upper() };
+        self.copy_tree(&root.join("var/log/pods"), &format!("{name}/var/log/pods"))?;
+        self.copy_tree(
+            &root.join("var/log/containers"),
+            &format!("{name}/var/log/containers"),
+        )?;
+        self.copy_tree(
+            &root.join("etc/kubernetes/manifests"),
+            &format!("{name}/etc/kubernetes/manifests"),
+        )?;
+        self.copy_tree(
+            &root.join("etc/kubeadm-nspawn"),
+            &format!("{name}/etc/kubeadm-nspawn"),
+        )?;
+        for file in ["config.yaml", "kubeadm-flags.env"] {
+            let from = dirs.kubelet().join(file);
+            if from.exists() {
+                self.copy_file(&from, &format!("{name}/var/lib/kubelet/{file}"))?;
+            }
+        }
+        if running {
+            let handle = node::handle(n)?;
+            for (file, argv) in [
+                (
+                    "journal.log",
+                    &["journalctl", "--no-pager", "-o", "short-precise"][..],
+                ),
+                (
+                    "systemctl-status.txt",
+                    &[
+                        "systemctl",
+                        "status",
+                        "--no-pager",
+                        "--full",
+                        "kubelet",
+                        "containerd",
+                    ][..],
+                ),
+                ("crictl-ps-a.txt", &["crictl", "ps", "-a"][..]),
+                ("crictl-pods.txt", &["crictl", "pods"][..]),
+            ] {
+                // systemctl status exits 3 for a stopped unit: its output is what is wanted.
+                match handle.output(argv, None) {
+                    Ok(o) => self.write(
+                        &format!("{name}/{file}"),
+                        &format!(
+                            "{}{}",
+                            String::from_utf8_lossy(&o.stdout),
+                            String::from_utf8_lossy(&o.stderr)
+                        ),
+                    )?,
+                    Err(e) => self
+                        .missing
+                        .push(format!("{name}: {}: {e}", argv.join(" "))),
+                }
+            }
+        } else {
+            // The journal from the node's disk, read with the host's journalctl.
+            let journal = root.join("var/log/journal");
+            let out = Command::new("journalctl")
+                .arg("--directory")
+                .arg(&journal)
+                .args(["--no-pager", "-o", "short-precise"])
+                .stdin(Stdio::null())
+                .output();
+            match out {
+                Ok(o) if o.status.success() => self.write(
+                    &format!("{name}/journal.log"),
+                    &String::from_utf8_lossy(&o.stdout),
+                )?,
+                Ok(o) => self.missing.push(format!(
+                    "{name}: journal in {}: {}",
+                    journal.display(),
+                    String::from_utf8_lossy(&o.stderr).trim()
+                )),
+                Err(e) => self
+                    .missing
+                    .push(format!("{name}: journalctl on the host: {e}")),
+            }
+            self.missing.push(format!(
+                "{name}: stopped: no systemctl status, crictl ps or pods"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The API server's view, when it answers.
+    fn cluster_view(&mut self, state: &ClusterState) -> Result<()> {
+        let Some(first) = state.nodes.first().filter(|n| node::is_running(n)) else {
+            self.missing
+                .push("kubectl: the first node is not running".to_owned());
+            return Ok(());
+        };
+        if !first.dir.join("rootfs/etc/kubernetes/admin.conf").exists() {
+            self.missing
+                .push("kubectl: no admin.conf (kubeadm init did not get that far)".to_owned());
+            return Ok(());
+        }
+        let handle = node::handle(first)?;
+        for (file, args) in [
+            (
+                "cluster/kubectl-get-nodes-pods.txt",
+                &["get", "nodes,pods", "-A", "-o", "wide"][..],
+            ),
+            (
+                "cluster/kubectl-get-events.txt",
+                &["get", "events", "-A", "--sort-by=.lastTimestamp"][..],
+            ),
+            ("cluster/kubectl-version.txt", &["version"][..]),
+        ] {
+            let mut all = vec!["--request-timeout=10s"];
+            all.extend_from_slice(args);
+            match node::admin_kubectl(&handle, &all) {
+                Ok(text) => self.write(file, &text)?,
+                Err(e) => self
+                    .missing
+                    .push(format!("kubectl {}: {e}", args.join(" "))),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Files never exported, whatever directory they are found in.
+fn is_secret(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.ends_with(".key")
+        || name == "admin.conf"
+        || name == "kubelet.conf"
+        || name.ends_with(".pem")
+}
+
+fn versions(state: Option<&ClusterState>) -> String {
+    let mut text = format!("kubeadm-nspawn {}\n", env!("CARGO_PKG_VERSION"));
+    if let Some(k) = state.and_then(|s| s.kubernetes.as_ref()) {
+        text.push_str(&format!(
+            "kubernetes {} from {} (init phase {:?})\n",
+            k.binaries.version,
+            k.binaries.dir.display(),
+            k.phase
+        ));
+    }
+    for (what, argv) in [
+        ("host kernel", &["uname", "-srvm"][..]),
+        ("systemd-nspawn", &["systemd-nspawn", "--version"][..]),
+    ] {
+        let line = Command::new(argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap_or_else(|e| e.to_string());
+        text.push_str(&format!("{what}: {line}\n"));
+    }
+    text
+}
+
+fn write_archive(dir: &Path, file: &Path) -> Result<()> {
+    let out = std::fs::File::create(file).map_err(|e| Error::io("create", file, e))?;
+    let mut tarball = tar::Builder::new(flate2::write::GzEncoder::new(
+        out,
+        flate2::Compression::default(),
+    ));
+    // Symlinks stay symlinks.
+    tarball.follow_symlinks(false);
+    let top = dir.file_name().unwrap_or_default();
+    tarball
+        .append_dir_all(top, dir)
+        .map_err(|e| Error::io("archive", dir, e))?;
+    tarball
+        .into_inner()
+        .and_then(|gz| gz.finish())
+        .map_err(|e| Error::io("archive", file, e))?;
+    Ok(())
+}
+
+fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
+    let _ = std::os::unix::fs::lchown(path, Some(uid), Some(gid));
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            chown_tree(&entry.path(), (uid, gid));
+        }
+    }
+}
+
+/// `20261125T193000Z` (RFC 3339 without its separators), for a default directory name.
+fn timestamp() -> String {
+    crate::actions::wait_ready::rfc3339(std::time::SystemTime::now()).replace([':', '-'], "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_never_copied() {
+        for secret in [
+            "ca.key",
+            "sa.key",
+            "admin.conf",
+            "kubelet.conf",
+            "kubelet-client.pem",
+        ] {
+            assert!(is_secret(Path::new(secret)), "{secret}");
+        }
+        for fine in ["kube-apiserver.yaml", "config.yaml", "0.log", "ca.crt"] {
+            assert!(!is_secret(Path::new(fine)), "{fine}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_utc_and_sortable() {
+        let t = timestamp();
+        assert_eq!(t.len(), 16, "{t}");
+        assert!(
+            t.starts_with("20") && t.ends_with('Z') && t.contains('T'),
+            "{t}"
+        );
+    }
+}
