@@ -289,6 +289,58 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
 
         serves_traffic(&kubectl, &c);
 
+        // export logs of the running cluster: every listed item, no key material.
+        let token = bootstrap_token(&c);
+        let exported = export_logs(&c, &sweeper.workdir.join("logs-running"), true);
+        for node in 0..3 {
+            let n = c.node(node);
+            for item in [
+                "journal.log",
+                "systemctl-status.txt",
+                "crictl-ps-a.txt",
+                "crictl-pods.txt",
+                "nspawn.log",
+                "cni-result.json",
+                "cni.conflist",
+                "var/lib/kubelet/config.yaml",
+                "var/lib/kubelet/kubeadm-flags.env",
+                "var/log/pods",
+                "var/log/containers",
+            ] {
+                assert!(exported.join(&n).join(item).exists(), "{n}/{item} missing");
+            }
+        }
+        let n0 = exported.join(c.node(0));
+        for manifest in [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+        ] {
+            assert!(n0
+                .join(format!("etc/kubernetes/manifests/{manifest}.yaml"))
+                .is_file());
+        }
+        for item in [
+            "state.json",
+            "versions.txt",
+            "kubeadm-init.log",
+            "kubectl-get-nodes-pods.txt",
+            "kubectl-get-events.txt",
+        ] {
+            assert!(
+                exported.join("cluster").join(item).is_file(),
+                "cluster/{item} missing"
+            );
+        }
+        let pods =
+            std::fs::read_to_string(exported.join("cluster/kubectl-get-nodes-pods.txt")).unwrap();
+        assert!(pods.contains("web-") && pods.contains("Ready"), "{pods}");
+        let journal = std::fs::read_to_string(n0.join("journal.log")).unwrap();
+        assert!(journal.contains("kubelet"), "the journal names the kubelet");
+        assert!(exported.with_extension("tar.gz").is_file(), "--archive");
+        assert_no_secrets(&exported, &token);
+
         // stop keeps everything the cluster owns on disk and nothing on the host; start brings
         // it back with the same addresses, etcd's data, the workloads and their traffic.
         let ips = |c: &TestCluster| -> Vec<String> {
@@ -314,6 +366,19 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         let left = HostSnapshot::take().added_since(&before_up);
         assert!(left.is_empty(), "stop left on the host: {left:?}");
         assert!(String::from_utf8_lossy(&c.run(&["list"]).stdout).contains("[stopped]"));
+        // A stopped cluster's logs: the journals from the nodes' disks.
+        let exported = export_logs(&c, &sweeper.workdir.join("logs-stopped"), false);
+        for node in 0..3 {
+            let journal =
+                std::fs::read_to_string(exported.join(c.node(node)).join("journal.log")).unwrap();
+            assert!(
+                journal.contains("kubelet"),
+                "{}: stopped journal",
+                c.node(node)
+            );
+        }
+        assert!(exported.join(c.node(0)).join("var/log/pods").is_dir());
+        assert_no_secrets(&exported, &token);
         let restart = |what: &str| {
             let since = utc_now();
             let t = Instant::now();
@@ -344,6 +409,79 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         let left = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
         assert!(!left.contains(&context), "down left the context: {left}");
     });
+}
+
+/// `export logs DIR --name C [--archive]`; returns DIR.
+fn export_logs(c: &TestCluster, dir: &Path, archive: bool) -> PathBuf {
+    let mut args = vec!["export", "logs", dir.to_str().unwrap(), "--name", &c.name];
+    if archive {
+        args.push("--archive");
+    }
+    let t = Instant::now();
+    let out = c.run(&args);
+    assert_ok(&out, "export logs");
+    println!(
+        "export logs ({}): {:.1} s; {}",
+        if archive {
+            "with --archive"
+        } else {
+            "directory"
+        },
+        t.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+    dir.to_owned()
+}
+
+/// The bootstrap token kubeadm-nspawn gave kubeadm (in the first node's configuration).
+fn bootstrap_token(c: &TestCluster) -> String {
+    let config = c.exec(&c.node(0), &["cat", "/etc/kubeadm-nspawn/kubeadm.yaml"]);
+    let text = String::from_utf8_lossy(&config.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("- token: "))
+        .unwrap_or_else(|| panic!("no token in {text}"))
+        .to_owned()
+}
+
+/// No private key, key file, kubeconfig credential or the bootstrap token anywhere in `dir`.
+fn assert_no_secrets(dir: &Path, token: &str) {
+    let out = Command::new("grep")
+        .args([
+            "-rIl",
+            "-e",
+            "PRIVATE KEY",
+            "-e",
+            token,
+            "-e",
+            "client-key-data: [^R]",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.stdout.is_empty(),
+        "secrets in the export: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let keys = Command::new("find")
+        .arg(dir)
+        .args([
+            "-name",
+            "*.key",
+            "-o",
+            "-name",
+            "admin.conf",
+            "-o",
+            "-name",
+            "kubelet.conf",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        keys.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&keys.stdout)
+    );
 }
 
 /// Now as the API server writes times (`YYYY-MM-DDTHH:MM:SSZ`, which compare as strings).
@@ -1157,5 +1295,89 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         let gc = c.run(&["releases", "gc", "--release-cache", cache_arg]);
         assert!(String::from_utf8_lossy(&gc.stderr).contains("1 version(s) removed"));
         assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+    });
+}
+
+#[test]
+fn export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log() {
+    let test = "export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log";
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        let c = TestCluster::new(sweeper);
+        assert_ok(&c.up(1, &[]), "up --nodes 1");
+        // An API server that cannot start: a flag it does not know, by a kubeadm patch.
+        let patch = sweeper.workdir.join("kube-apiserver+json.yaml");
+        std::fs::write(
+            &patch,
+            "- op: add\n  path: /spec/containers/0/command/-\n  value: --no-such-flag-from-a-test\n",
+        )
+        .unwrap();
+        // kubeadm waits minutes for a control plane that never comes; the person at the
+        // terminal presses Ctrl-C once the API server has failed: SIGINT to init's process group
+        // (the one this test started).
+        use std::os::unix::process::CommandExt;
+        let mut init = c
+            .cmd(&[
+                "init",
+                "--name",
+                &c.name,
+                "--kube-bin",
+                kube_bin.to_str().unwrap(),
+                "--extra-bin",
+                extra_bin.to_str().unwrap(),
+                "--kubeadm-patch",
+                patch.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pods = c
+            .cluster_dir()
+            .join(format!("nodes/{}/rootfs/var/log/pods", c.node(0)));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let failed = loop {
+            let out = Command::new("grep")
+                .args(["-rl", "unknown flag: --no-such-flag-from-a-test"])
+                .arg(&pods)
+                .output()
+                .unwrap();
+            if !out.stdout.is_empty() {
+                break true;
+            }
+            if Instant::now() > deadline || init.try_wait().unwrap().is_some() {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        unsafe { libc::kill(-(init.id() as i32), libc::SIGINT) };
+        let out = init.wait_with_output().unwrap();
+        assert!(
+            failed,
+            "no failed kube-apiserver log: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&c.run(&["list", "--json"]).stdout)
+            .contains("\"initializing\""));
+
+        let exported = export_logs(&c, &sweeper.workdir.join("logs"), false);
+        let grep = Command::new("grep")
+            .args(["-rl", "unknown flag: --no-such-flag-from-a-test"])
+            .arg(exported.join(c.node(0)).join("var/log/pods"))
+            .output()
+            .unwrap();
+        let found = String::from_utf8_lossy(&grep.stdout);
+        assert!(
+            found.contains("kube-apiserver"),
+            "the API server's container log: {found:?}"
+        );
+        assert!(exported.join("cluster/kubeadm-init.log").is_file());
+        assert!(exported.join(c.node(0)).join("journal.log").is_file());
+        assert_ok(&c.run(&["down", "--name", &c.name]), "down");
     });
 }

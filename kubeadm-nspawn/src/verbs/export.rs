@@ -326,9 +326,12 @@ impl Export {
             all.extend_from_slice(args);
             match node::admin_kubectl(&handle, &all) {
                 Ok(text) => self.write(file, &text)?,
-                Err(e) => self
-                    .missing
-                    .push(format!("kubectl {}: {e}", args.join(" "))),
+                // Its last line says why (the API server refused, or timed out).
+                Err(e) => self.missing.push(format!(
+                    "kubectl {}: {}",
+                    args.join(" "),
+                    e.to_string().lines().last().unwrap_or_default()
+                )),
             }
         }
         Ok(())
