@@ -33,6 +33,10 @@ struct Cli {
     /// Where clusters are kept.
     #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
+    /// Show what the tools kubeadm-nspawn runs say on stderr (image-pusher, cnispawn, kubeadm's
+    /// output), each line prefixed with its source.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -383,6 +387,7 @@ enum ImageMethod {
 
 fn main_result(cli: Cli) -> anyhow::Result<i32> {
     let state_dir = cli.state_dir;
+    kubeadm_nspawn::tools::set_verbose(cli.verbose);
     match cli.command {
         Command::Up {
             nodes,

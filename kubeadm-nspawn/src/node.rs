@@ -148,6 +148,20 @@ pub fn healthz(node: &impl Exec, address: &str) -> bool {
 /// [`run`] with its output (or its failure) kept in `log`; a failure points at that file.
 pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Result<String> {
     let output = node.run(args).map_err(Error::from);
+    if crate::tools::verbose() {
+        // `-v`: kubeadm's own output, once it is done (it runs inside the node).
+        let text = match &output {
+            Ok(out) => out.clone(),
+            Err(e) => e.to_string(),
+        };
+        for line in text.lines() {
+            eprintln!(
+                "   | {} {}: {line}",
+                node.name(),
+                args.first().unwrap_or(&"")
+            );
+        }
+    }
     let _ = std::fs::write(
         log,
         match &output {

@@ -2,13 +2,26 @@
 //! executable first, then on PATH. Their result is the one JSON line on stdout; their stderr is
 //! passed through as progress, or quoted in the error.
 
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use kns_plumbing::report::Report;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// `-v`: the quiet tools' stderr is shown as it comes, each line prefixed with the tool's name.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
 
 /// The path of a sibling tool.
 pub fn path(tool: &str) -> PathBuf {
@@ -46,13 +59,36 @@ pub fn run_json(tool: &str, args: &[&str]) -> Result<Value> {
     parse_line(tool, &out.stdout)
 }
 
-/// Runs `tool args` quietly; its stderr becomes the error message.
+/// Runs `tool args` quietly (with `-v`, its stderr shown as it comes); its stderr becomes the error
+/// message.
 pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
-    let out = Command::new(path(tool))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::tool(tool, format!("cannot run it: {e}")))?;
+    let cannot_run = |e: std::io::Error| Error::tool(tool, format!("cannot run it: {e}"));
+    let out = if verbose() {
+        let mut child = Command::new(path(tool))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(cannot_run)?;
+        let mut stderr = Vec::new();
+        if let Some(pipe) = child.stderr.take() {
+            for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
+                eprintln!("   | {tool}: {line}");
+                stderr.extend_from_slice(line.as_bytes());
+                stderr.push(b'\n');
+            }
+        }
+        let mut out = child.wait_with_output().map_err(cannot_run)?;
+        out.stderr = stderr;
+        out
+    } else {
+        Command::new(path(tool))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(cannot_run)?
+    };
     if !out.status.success() {
         // Every tool reports failures in the one format of kns_plumbing::report.
         let stderr = String::from_utf8_lossy(&out.stderr);
