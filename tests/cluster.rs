@@ -218,16 +218,7 @@ fn failed_ups_remove_everything_they_created() {
 
         // 3. SIGINT while the nodes boot.
         let child = c
-            .cmd(&[
-                "up",
-                "--nodes",
-                "3",
-                "--name",
-                &c.name,
-                "--subnet",
-                &c.subnet,
-                "--no-masquerade",
-            ])
+            .up_cmd(3, &[])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -11,22 +11,13 @@ use std::time::{Duration, Instant};
 use kns_integration_tests::cluster::{
     assert_fails_with, assert_ok, simulate_reboot, warm_base, TestCluster,
 };
-use kns_integration_tests::mirror::{write_channel, Content, Release, ReleaseMirror};
+use kns_integration_tests::mirror::{
+    write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
+};
 use kns_integration_tests::{
     bin, debian_busybox_static, privileged_test, run_ok, skipped, HostSnapshot,
 };
 use serde_json::Value;
-
-/// The binaries a `KUBE_BIN` directory holds.
-const KUBE_BINARIES: [&str; 7] = [
-    "kubeadm",
-    "kubelet",
-    "kubectl",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-proxy",
-];
 
 /// `(KUBE_BIN, KUBE_EXTRA_BIN)`, or None after printing the SKIPPED line.
 fn kube_dirs(test: &str) -> Option<(PathBuf, PathBuf)> {
@@ -700,20 +691,11 @@ fn two_clusters_side_by_side_each_serve_their_own_services() {
         let ups: Vec<_> = clusters
             .iter()
             .map(|c| {
-                c.cmd(&[
-                    "up",
-                    "--nodes",
-                    "2",
-                    "--name",
-                    &c.name,
-                    "--subnet",
-                    &c.subnet,
-                    "--no-masquerade",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+                c.up_cmd(2, &[])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
             })
             .collect();
         for up in ups {
@@ -1086,7 +1068,7 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
 
 /// A release mirror on 127.0.0.1 in the upstream layouts, made from the binaries at hand (their
 /// version, the etcd and CoreDNS versions their kubeadm names), with `stable-MAJOR.MINOR.txt`.
-fn mirror_of(kube_bin: &Path, extra_bin: &Path, root: &Path) -> String {
+fn mirror_of(kube_bin: &Path, extra_bin: &Path, root: &Path) -> (String, String) {
     let kubeadm = kube_bin.join("kubeadm");
     let version = run_ok(&kubeadm, &["version", "-o", "short"])
         .trim()
@@ -1117,8 +1099,9 @@ fn mirror_of(kube_bin: &Path, extra_bin: &Path, root: &Path) -> String {
     }
     .write(root);
     let minor: Vec<&str> = version.trim_start_matches('v').split('.').take(2).collect();
-    write_channel(root, &format!("stable-{}", minor.join(".")), &version);
-    version
+    let channel = format!("stable-{}", minor.join("."));
+    write_channel(root, &channel, &version);
+    (version, channel)
 }
 
 #[test]
@@ -1130,31 +1113,19 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
     privileged_test(test, |sweeper| {
         warm_base();
         let root = sweeper.workdir.join("mirror");
-        let version = mirror_of(&kube_bin, &extra_bin, &root);
+        let (version, channel) = mirror_of(&kube_bin, &extra_bin, &root);
         let mirror = ReleaseMirror::start(&root, &sweeper.workdir.join("mirror.log"), &[]);
         let cache = sweeper.workdir.join("releases");
         let cache_arg = cache.to_str().unwrap();
-        let minor: Vec<&str> = version.trim_start_matches('v').split('.').take(2).collect();
-        let channel = format!("stable-{}", minor.join("."));
         let c = TestCluster::new(sweeper);
 
         // Cold: the channel resolved, every file downloaded and verified, then the nodes.
         let t = Instant::now();
         let up = c
-            .cmd(&[
-                "up",
-                "--nodes",
-                "3",
-                "--name",
-                &c.name,
-                "--subnet",
-                &c.subnet,
-                "--no-masquerade",
-                "--kube-version",
-                &channel,
-                "--release-cache",
-                cache_arg,
-            ])
+            .up_cmd(
+                3,
+                &["--kube-version", &channel, "--release-cache", cache_arg],
+            )
             .env("KUBEADM_NSPAWN_RELEASE_MIRROR", &mirror.url)
             .output()
             .unwrap();

@@ -311,6 +311,16 @@ struct ReleaseSource {
     release_cache: PathBuf,
 }
 
+impl ReleaseArgs {
+    /// The `--kube-version` asked for, checked (no network yet).
+    fn request(&self) -> kubeadm_nspawn::Result<Option<releases::Request>> {
+        self.kube_version
+            .as_deref()
+            .map(|v| self.source.request(v))
+            .transpose()
+    }
+}
+
 impl ReleaseSource {
     fn request(&self, version: &str) -> kubeadm_nspawn::Result<releases::Request> {
         releases::Request::new(version, self.release_mirror.as_deref(), &self.release_cache)
@@ -439,11 +449,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 image_args,
                 boot_timeout: Duration::from_secs(boot_timeout),
                 kube,
-                release: release
-                    .kube_version
-                    .as_deref()
-                    .map(|v| release.source.request(v))
-                    .transpose()?,
+                release: release.request()?,
             };
             let started = std::time::Instant::now();
             let state = kubeadm_nspawn::up(opts, &state_dir, retain)?;
@@ -621,11 +627,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 kube_bin: kube.kube_bin,
                 kube_root: kube.kube_root,
                 extra_bin: kube.extra_bin,
-                release: release
-                    .kube_version
-                    .as_deref()
-                    .map(|v| release.source.request(v))
-                    .transpose()?,
+                release: release.request()?,
                 default_release: release.source.request(releases::DEFAULT_VERSION)?,
                 patches: kubeadm_patch,
                 wait,

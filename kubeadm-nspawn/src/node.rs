@@ -148,12 +148,12 @@ pub fn healthz(node: &impl Exec, address: &str) -> bool {
 /// [`run`] with its output (or its failure) kept in `log`; a failure points at that file.
 pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Result<String> {
     let output = node.run(args).map_err(Error::from);
+    let text = match &output {
+        Ok(out) => out.clone(),
+        Err(e) => e.to_string(),
+    };
     if crate::tools::verbose() {
         // `-v`: kubeadm's own output, once it is done (it runs inside the node).
-        let text = match &output {
-            Ok(out) => out.clone(),
-            Err(e) => e.to_string(),
-        };
         for line in text.lines() {
             eprintln!(
                 "   | {} {}: {line}",
@@ -162,13 +162,7 @@ pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Res
             );
         }
     }
-    let _ = std::fs::write(
-        log,
-        match &output {
-            Ok(out) => out.clone(),
-            Err(e) => e.to_string(),
-        },
-    );
+    let _ = std::fs::write(log, text);
     output.map_err(|e| Error::node(node.name(), format!("{e}; output in {}", log.display())))
 }
 

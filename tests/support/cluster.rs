@@ -47,7 +47,8 @@ impl TestCluster {
         self.cmd(args).output().unwrap()
     }
 
-    pub fn up(&self, nodes: usize, extra: &[&str]) -> Output {
+    /// `up --nodes N` of this cluster on its subnet, without NAT, plus `extra`; not run yet.
+    pub fn up_cmd(&self, nodes: usize, extra: &[&str]) -> Command {
         let nodes = nodes.to_string();
         let mut args = vec![
             "up",
@@ -60,7 +61,11 @@ impl TestCluster {
             "--no-masquerade",
         ];
         args.extend(extra);
-        self.run(&args)
+        self.cmd(&args)
+    }
+
+    pub fn up(&self, nodes: usize, extra: &[&str]) -> Output {
+        self.up_cmd(nodes, extra).output().unwrap()
     }
 
     pub fn node(&self, i: usize) -> String {

@@ -160,7 +160,13 @@ pub fn fetch(request: &Request) -> Result<KubeBinaries> {
         megabytes / seconds.max(0.001),
         dir.display()
     );
-    cached(&dir)?.ok_or_else(|| Error::Internal(format!("{} vanished", dir.display())))
+    // Checked above already: the same binaries, at their place in the cache.
+    let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io("resolve", &dir, e))?;
+    Ok(KubeBinaries {
+        dir: dir.join("kube-bin"),
+        extra_dir: Some(dir.join("extra-bin")),
+        version: found.version,
+    })
 }
 
 /// A channel (`stable`, `stable-1.28`) becomes the version its file names.
@@ -266,21 +272,25 @@ fn download_release(
     // (order, outcome): the reported failure is the first in this order, not the first in time.
     let outcomes: Mutex<Vec<(usize, Result<FileRecord>)>> = Mutex::new(vec![]);
     let companions: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
-    let get = |order: usize, a: &Artifact| {
-        let outcome = fetch_artifact(agent, a, version, staging, &cancel, progress);
-        if outcome.is_err() {
+    // Keeps an outcome; a failure stops the other downloads. True for a success.
+    let record = |order: usize, outcome: Result<FileRecord>| {
+        let ok = outcome.is_ok();
+        if !ok {
             cancel.store(true, Ordering::Relaxed);
         }
-        let ok = outcome.is_ok();
         if let Ok(mut all) = outcomes.lock() {
             all.push((order, outcome));
         }
         ok
     };
-    let first = &first_files;
-    let (companions_ref, outcomes_ref, cancel_ref) = (&companions, &outcomes, &cancel);
+    let get = |order: usize, a: &Artifact| {
+        record(
+            order,
+            fetch_artifact(agent, a, version, staging, &cancel, progress),
+        )
+    };
     std::thread::scope(|scope| {
-        let get = &get;
+        let (record, get, companions, first) = (&record, &get, &companions, &first_files);
         for (order, a) in first.iter().enumerate().skip(1) {
             scope.spawn(move || get(order, a));
         }
@@ -296,10 +306,7 @@ fn download_release(
             let (etcd, coredns) = match names {
                 Ok(v) => v,
                 Err(e) => {
-                    cancel_ref.store(true, Ordering::Relaxed);
-                    if let Ok(mut all) = outcomes_ref.lock() {
-                        all.push((first.len(), Err(e)));
-                    }
+                    record(first.len(), Err(e));
                     return;
                 }
             };
@@ -309,14 +316,12 @@ fn download_release(
                     .as_deref()
                     .map(|c| artifact::coredns(sites, c, arch)),
             );
-            if let Ok(mut c) = companions_ref.lock() {
+            if let Ok(mut c) = companions.lock() {
                 *c = Some((etcd, coredns));
             }
-            std::thread::scope(|inner| {
-                for (i, a) in more.iter().enumerate() {
-                    inner.spawn(move || get(first.len() + 1 + i, a));
-                }
-            });
+            for (i, a) in more.into_iter().enumerate() {
+                scope.spawn(move || get(first.len() + 1 + i, &a));
+            }
         });
     });
     if kns_plumbing::signals::interrupted() {

@@ -64,7 +64,6 @@ pub fn export_logs(
         files: 0,
         missing: vec![],
     };
-    out.create_dir(Path::new("cluster"))?;
     out.copy_file(&paths.state_file(), "cluster/state.json")?;
     for entry in std::fs::read_dir(&paths.dir)
         .map_err(|e| Error::io("read", &paths.dir, e))?
@@ -118,19 +117,20 @@ struct Export {
 }
 
 impl Export {
-    fn create_dir(&self, relative: &Path) -> Result<()> {
-        let path = self.dir.join(relative);
-        std::fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))
-    }
-
-    /// Writes text, redacted.
-    fn write(&mut self, relative: &str, text: &str) -> Result<()> {
+    /// The path of `relative` in the export, its directory created; counted as a file written.
+    fn place(&mut self, relative: &str) -> Result<PathBuf> {
         let path = self.dir.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
         }
-        std::fs::write(&path, redact(text)).map_err(|e| Error::io("write", &path, e))?;
         self.files += 1;
+        Ok(path)
+    }
+
+    /// Writes text, redacted.
+    fn write(&mut self, relative: &str, text: &str) -> Result<()> {
+        let path = self.place(relative)?;
+        std::fs::write(&path, redact(text)).map_err(|e| Error::io("write", &path, e))?;
         Ok(())
     }
 
@@ -143,15 +143,9 @@ impl Export {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.write(relative, &text),
                 Err(raw) => {
-                    let path = self.dir.join(relative);
-                    if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent)
-                            .map_err(|e| Error::io("create", parent, e))?;
-                    }
+                    let path = self.place(relative)?;
                     std::fs::write(&path, raw.into_bytes())
-                        .map_err(|e| Error::io("write", &path, e))?;
-                    self.files += 1;
-                    Ok(())
+                        .map_err(|e| Error::io("write", &path, e))
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -183,14 +177,9 @@ impl Export {
                         Ok(rest) => Path::new("..").join(rest),
                         Err(_) => link,
                     };
-                    let path = self.dir.join(&target);
-                    if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent)
-                            .map_err(|e| Error::io("create", parent, e))?;
-                    }
+                    let path = self.place(&target)?;
                     std::os::unix::fs::symlink(&link, &path)
                         .map_err(|e| Error::io("link", &path, e))?;
-                    self.files += 1;
                 }
             } else if kind.is_file() {
                 self.copy_file(&entry.path(), &target)?;
