@@ -85,6 +85,123 @@ fn three_nodes_boot_reach_each_other_and_go_away_without_a_trace() {
     );
 }
 
+/// A node's cgroup file in the v1 hierarchy `controller` (a hybrid host), or in the v2 one.
+fn node_cgroup_file(node: &str, v1: &str, v2: &str) -> Option<String> {
+    [
+        format!("/sys/fs/cgroup/{v1}"),
+        format!("/sys/fs/cgroup/unified/kubeadm-nspawn/{node}/{v2}"),
+        format!("/sys/fs/cgroup/kubeadm-nspawn/{node}/{v2}"),
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .map(|s| s.trim().to_string())
+}
+
+#[test]
+fn a_config_file_binds_host_paths_into_nodes_and_limits_them_across_stop_and_start() {
+    privileged_test(
+        "a_config_file_binds_host_paths_into_nodes_and_limits_them_across_stop_and_start",
+        |sweeper| {
+            warm_base();
+            let c = TestCluster::new(sweeper);
+            let src = sweeper.workdir.join("src");
+            let volumes = sweeper.workdir.join("volumes");
+            std::fs::create_dir_all(&src).unwrap();
+            std::fs::create_dir_all(&volumes).unwrap();
+            std::fs::write(src.join("hello"), "from the host\n").unwrap();
+            let file = sweeper.workdir.join("cluster.yaml");
+            std::fs::write(
+                &file,
+                format!(
+                    "apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\nname: {name}\n\
+                     networking:\n  subnet: {subnet}\n  masquerade: false\n\
+                     nodes:\n\
+                     - memory: 768Mi\n  cpus: 0.5\n  extraMounts:\n  - hostPath: src\n    nodePath: /src\n    readOnly: true\n\
+                     - extraMounts:\n  - hostPath: {volumes}\n    nodePath: /volumes\n",
+                    name = c.name,
+                    subnet = c.subnet,
+                    volumes = volumes.display()
+                ),
+            )
+            .unwrap();
+            let check = |when: &str| {
+                let n0 = c.node(0);
+                let hello = c.exec(&n0, &["cat", "/src/hello"]);
+                assert_ok(&hello, &format!("{when}: cat /src/hello"));
+                assert_eq!(String::from_utf8_lossy(&hello.stdout), "from the host\n");
+                assert!(
+                    !c.exec(&n0, &["touch", "/src/new"]).status.success(),
+                    "{when}: /src is read-only"
+                );
+                assert_ok(
+                    &c.exec(
+                        &c.node(1),
+                        &["sh", "-c", &format!("echo {when} > /volumes/{when}")],
+                    ),
+                    "write into /volumes",
+                );
+                assert_eq!(
+                    std::fs::read_to_string(volumes.join(when)).unwrap(),
+                    format!("{when}\n")
+                );
+                let memory = node_cgroup_file(
+                    &n0,
+                    &format!("memory/kubeadm-nspawn/{n0}/memory.limit_in_bytes"),
+                    "memory.max",
+                );
+                assert_eq!(
+                    memory.as_deref(),
+                    Some("805306368"),
+                    "{when}: node 0 memory limit"
+                );
+                let quota = node_cgroup_file(
+                    &n0,
+                    &format!("cpu/kubeadm-nspawn/{n0}/cpu.cfs_quota_us"),
+                    "cpu.max",
+                );
+                assert!(
+                    matches!(quota.as_deref(), Some("50000" | "50000 100000")),
+                    "{when}: node 0 CPU quota {quota:?}"
+                );
+                let n1 = c.node(1);
+                let unlimited = node_cgroup_file(
+                    &n1,
+                    &format!("memory/kubeadm-nspawn/{n1}/memory.limit_in_bytes"),
+                    "memory.max",
+                );
+                assert!(
+                    unlimited.as_deref() != Some("805306368"),
+                    "{when}: node 1 has no limit"
+                );
+            };
+            assert_ok(
+                &c.run(&["up", "--config", file.to_str().unwrap()]),
+                "up --config",
+            );
+            check("up");
+            let list: Value = serde_json::from_slice(&c.run(&["list", "--json"]).stdout).unwrap();
+            assert_eq!(
+                list[0]["nodes"][0]["settings"]["limits"]["memoryBytes"],
+                805306368
+            );
+            assert_eq!(
+                list[0]["nodes"][1]["settings"]["extraMounts"][0]["nodePath"],
+                "/volumes"
+            );
+
+            assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
+            assert_ok(&c.run(&["start", "--name", &c.name]), "start");
+            check("start");
+            assert_ok(&c.run(&["down", "--name", &c.name]), "down");
+            assert!(!c.cluster_dir().exists());
+            assert_eq!(
+                std::fs::read_to_string(src.join("hello")).unwrap(),
+                "from the host\n"
+            );
+        },
+    );
+}
+
 #[test]
 fn bad_input_is_refused_and_creates_nothing() {
     privileged_test("bad_input_is_refused_and_creates_nothing", |sweeper| {
@@ -125,6 +242,47 @@ fn bad_input_is_refused_and_creates_nothing() {
                 "{args:?} created the cluster dir"
             );
         }
+        // Config files: each mistake is named by its field's path, and nothing is created.
+        let head = format!(
+            "apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\nname: {}\n",
+            c.name
+        );
+        let files: Vec<(String, &str)> = vec![
+            (
+                format!("{head}nodes:\n- labels: {{a: b}}\n- extraMounts:\n  - hostPath: /tmp\n    nodePath: /x\n    readonly: true\n"),
+                "nodes[1].extraMounts[0].readonly: unknown field `readonly`",
+            ),
+            (format!("{head}nodes:\n- cpus: many\n"), "nodes[0].cpus: invalid type: string \"many\""),
+            (
+                "apiVersion: kind.x-k8s.io/v1alpha4\nkind: Cluster\n".into(),
+                "apiVersion: \"kind.x-k8s.io/v1alpha4\" is not supported",
+            ),
+            (format!("{head}nodes:\n- memory: 64Mi\n"), "nodes[0].memory: 64Mi is below"),
+            (
+                format!("{head}nodes:\n- extraMounts:\n  - {{hostPath: no-such-dir, nodePath: /x}}\n"),
+                "nodes[0].extraMounts[0]: hostPath:",
+            ),
+            (format!("{head}networking: {{subnet: 10.0.0.1/24}}\n"), "host bits are set"),
+            (format!("{head}nodes: [{{}}, {{}}, {{}}, {{}}, {{}}, {{}}]\nnetworking: {{subnet: 10.252.0.0/28}}\n"), "holds only"),
+        ];
+        let file = sweeper.workdir.join("cluster.yaml");
+        for (text, expected) in files {
+            std::fs::write(&file, &text).unwrap();
+            let out = c.run(&["up", "--config", file.to_str().unwrap()]);
+            assert_fails_with(&out, expected);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                stderr.lines().filter(|l| l.starts_with("error: ")).count(),
+                1,
+                "{stderr}"
+            );
+            assert!(!c.cluster_dir().exists(), "{text} created the cluster dir");
+        }
+        let missing = sweeper.workdir.join("no-such.yaml");
+        assert_fails_with(
+            &c.run(&["up", "--config", missing.to_str().unwrap()]),
+            "cannot read it",
+        );
         let out = Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
             .arg(bin("kubeadm-nspawn"))

@@ -58,6 +58,60 @@ pub fn create(node: &str) -> Result<Vec<PathBuf>> {
     Ok(procs)
 }
 
+/// CFS period for CPU limits (the kernel's default): a quota of `cpus` × this.
+const CFS_PERIOD_US: u64 = 100_000;
+
+/// Enforces `limits` on the node's cgroups (made by [`create`]): memory and CPU quota in the v1
+/// `memory` and `cpu` hierarchies, or `memory.max` and `cpu.max` where v2 holds the controllers.
+/// Everything in the node, its pods included, is inside them.
+pub fn limit(node: &str, limits: &crate::config::Limits) -> Result<()> {
+    if limits.is_none() {
+        return Ok(());
+    }
+    let (mut memory_done, mut cpu_done) = (limits.memory_bytes.is_none(), limits.cpus.is_none());
+    let quota = limits
+        .cpus
+        .map(|c| (c * CFS_PERIOD_US as f64).round() as u64);
+    for hierarchy in hierarchies() {
+        let dir = hierarchy.join(PARENT).join(node);
+        if dir.join("cgroup.controllers").exists() {
+            // v2: the controllers must be handed down to the node's cgroup first.
+            for parent in [hierarchy.clone(), hierarchy.join(PARENT)] {
+                let _ = std::fs::write(parent.join("cgroup.subtree_control"), "+memory +cpu");
+            }
+        }
+        let write = |file: &str, value: String| -> Result<bool> {
+            let path = dir.join(file);
+            if !path.exists() {
+                return Ok(false);
+            }
+            std::fs::write(&path, &value).map_err(|e| Error::io("write", &path, e))?;
+            Ok(true)
+        };
+        if let Some(bytes) = limits.memory_bytes {
+            memory_done |= write("memory.limit_in_bytes", bytes.to_string())?;
+            memory_done |= write("memory.max", bytes.to_string())?;
+        }
+        if let Some(quota) = quota {
+            if dir.join("cpu.cfs_quota_us").exists() {
+                write("cpu.cfs_period_us", CFS_PERIOD_US.to_string())?;
+                cpu_done |= write("cpu.cfs_quota_us", quota.to_string())?;
+            }
+            cpu_done |= write("cpu.max", format!("{quota} {CFS_PERIOD_US}"))?;
+        }
+    }
+    if !memory_done || !cpu_done {
+        return Err(Error::node(
+            node,
+            format!(
+                "no cgroup {} controller on this host to enforce the node's limit",
+                if memory_done { "cpu" } else { "memory" }
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// SIGKILLs every process left in the node's cgroups (in any hierarchy, any depth) and waits until
 /// they are empty. Everything there was started for this node; this catches what a clean poweroff
 /// cannot reach, e.g. a node's PID 1 that outlived its nspawn when `up` was cut short mid-start.

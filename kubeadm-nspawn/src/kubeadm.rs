@@ -67,7 +67,7 @@ impl ConfigApi {
 
     /// An `extraArgs`-like field at `indent` spaces: a map in v1beta3, a list of name/value pairs in
     /// v1beta4. Each argument has a comment saying why.
-    fn extra_args(self, field: &str, indent: usize, args: &[(&str, &str, &str)]) -> String {
+    fn extra_args(self, field: &str, indent: usize, args: &[ExtraArg]) -> String {
         let pad = " ".repeat(indent);
         let mut text = format!("{pad}{field}:\n");
         for (name, value, why) in args {
@@ -85,6 +85,9 @@ impl ConfigApi {
     }
 }
 
+/// A component's flag: name, value, and why it is set.
+type ExtraArg<'a> = (&'a str, &'a str, &'a str);
+
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
     pub cluster_name: String,
@@ -101,6 +104,8 @@ pub struct ClusterConfig {
     /// The host (and so the nodes) runs cgroup v1 (or hybrid): kubelets from 1.31 must be told
     /// to run anyway.
     pub cgroup_v1: bool,
+    /// Feature gates and runtime config for every component (the config file's).
+    pub components: crate::config::ComponentSettings,
 }
 
 impl ClusterConfig {
@@ -113,23 +118,69 @@ impl ClusterConfig {
 pub struct NodeRegistration {
     pub name: String,
     pub ip: String,
+    /// The kubelet's `--node-labels`.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// This node's own KubeletConfiguration patch (its limits), a JSON merge patch.
+    pub kubelet_patch: Option<String>,
 }
 
+/// The node's own KubeletConfiguration patch, named to sort after the user's.
+const NODE_KUBELET_PATCH: &str = "kubeletconfigurationzz-node-limits+merge.json";
+
 impl NodeRegistration {
-    /// How `node` registers: its name and its static address.
+    /// How `node` registers: its name, its static address, its labels and limits.
     pub fn of(node: &NodeState) -> NodeRegistration {
         NodeRegistration {
             name: node.name.clone(),
             ip: node.ip.clone(),
+            labels: node.settings.labels.clone(),
+            kubelet_patch: kubelet_limits_patch(
+                &node.settings.limits,
+                crate::config::host_memory_bytes(),
+                crate::config::host_cpus(),
+            ),
         }
     }
 }
 
-/// Writes `file` (and the `--kubeadm-patch` files) into the node's /etc/kubeadm-nspawn through its
-/// root directory; returns the path inside the node.
+/// What a node's kubelet must be told of the node's limits, as a KubeletConfiguration merge
+/// patch; None for a node without limits. A node's kubelet measures the host (capacity: the
+/// host's memory and CPUs, whatever its cgroup allows), so the difference is reserved
+/// (`systemReserved`): allocatable = limit − what the node's own services need − the eviction
+/// threshold. `enforceNodeAllocatable: [pods]` makes the kubelet cap its pods' cgroup at
+/// capacity − reserved, and evict against allocatable.
+pub fn kubelet_limits_patch(
+    limits: &crate::config::Limits,
+    host_memory: u64,
+    host_cpus: u64,
+) -> Option<String> {
+    if limits.is_none() {
+        return None;
+    }
+    let mut reserved = serde_json::Map::new();
+    let mut patch = serde_json::json!({"enforceNodeAllocatable": ["pods"]});
+    if let Some(limit) = limits.memory_bytes {
+        let memory = host_memory.saturating_sub(limit) + crate::config::NODE_OVERHEAD_BYTES;
+        reserved.insert("memory".into(), memory.to_string().into());
+        patch["evictionHard"] =
+            serde_json::json!({"memory.available": crate::config::EVICTION_MEMORY_AVAILABLE});
+    }
+    if let Some(cpus) = limits.cpus {
+        let millis = (host_cpus * 1000).saturating_sub((cpus * 1000.0).round() as u64);
+        if millis > 0 {
+            reserved.insert("cpu".into(), format!("{millis}m").into());
+        }
+    }
+    patch["systemReserved"] = reserved.into();
+    Some(patch.to_string())
+}
+
+/// Writes `file`, the kubeadm patch files and the node's own kubelet patch into the node's
+/// /etc/kubeadm-nspawn through its root directory; returns the path inside the node.
 pub fn write_node_config(
     node: &NodeState,
     patches: &[PathBuf],
+    registration: &NodeRegistration,
     file: &str,
     contents: &str,
 ) -> Result<String> {
@@ -140,6 +191,10 @@ pub fn write_node_config(
         let name = patch.file_name().unwrap_or_default();
         std::fs::copy(patch, dir.join("patches").join(name))
             .map_err(|e| Error::io("copy", patch, e))?;
+    }
+    if let Some(patch) = &registration.kubelet_patch {
+        let path = dir.join("patches").join(NODE_KUBELET_PATCH);
+        std::fs::write(&path, patch).map_err(|e| Error::io("write", &path, e))?;
     }
     std::fs::write(dir.join(file), contents).map_err(|e| Error::io("write", dir.join(file), e))?;
     Ok(format!("{NODE_CONFIG_DIR}/{file}"))
@@ -212,15 +267,25 @@ fn node_registration(api: ConfigApi, node: &NodeRegistration) -> String {
         .iter()
         .map(|(check, why)| format!("  - {check}  # {why}"))
         .collect();
-    let kubelet_args = api.extra_args(
-        "kubeletExtraArgs",
-        2,
-        &[(
-            "node-ip",
-            &node.ip,
-            "Without it a node has no InternalIP kubectl exec/logs can reach.",
-        )],
-    );
+    let labels: Vec<String> = node
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let labels = labels.join(",");
+    let mut args = vec![(
+        "node-ip",
+        node.ip.as_str(),
+        "Without it a node has no InternalIP kubectl exec/logs can reach.",
+    )];
+    if !labels.is_empty() {
+        args.push((
+            "node-labels",
+            &labels,
+            "The node's labels in the cluster config file.",
+        ));
+    }
+    let kubelet_args = api.extra_args("kubeletExtraArgs", 2, &args);
     format!(
         r#"nodeRegistration:
   name: {name}
@@ -235,8 +300,8 @@ fn node_registration(api: ConfigApi, node: &NodeRegistration) -> String {
     )
 }
 
-fn patches(config: &ClusterConfig) -> String {
-    if config.patches {
+fn patches(config: &ClusterConfig, node: &NodeRegistration) -> String {
+    if config.patches || node.kubelet_patch.is_some() {
         format!("patches:\n  directory: {NODE_CONFIG_DIR}/patches\n")
     } else {
         String::new()
@@ -251,10 +316,42 @@ pub fn init_config(config: &ClusterConfig, node: &NodeRegistration) -> String {
     };
     let (pods, services) = (&config.pod_subnet, &config.service_subnet);
     let api = config.api();
-    let controller_manager_args = api.extra_args(
-        "extraArgs",
-        2,
-        &[(
+    let gates = config.components.feature_gates_flag();
+    let gates_arg = gates.as_deref().map(|g| {
+        (
+            "feature-gates",
+            g,
+            "The cluster config file's featureGates.",
+        )
+    });
+    let runtime = config.components.runtime_config_flag();
+    let runtime_arg = runtime.as_deref().map(|r| {
+        (
+            "runtime-config",
+            r,
+            "The cluster config file's runtimeConfig.",
+        )
+    });
+    let api_server_args: Vec<ExtraArg> = gates_arg.into_iter().chain(runtime_arg).collect();
+    let api_server_args = if api_server_args.is_empty() {
+        String::new()
+    } else {
+        api.extra_args("extraArgs", 2, &api_server_args)
+    };
+    let scheduler = match gates_arg {
+        Some(arg) => format!("scheduler:\n{}", api.extra_args("extraArgs", 2, &[arg])),
+        None => String::new(),
+    };
+    let gates_map = if config.components.feature_gates.is_empty() {
+        String::new()
+    } else {
+        let mut text = "# The cluster config file's featureGates.\nfeatureGates:\n".to_string();
+        for (gate, on) in &config.components.feature_gates {
+            text.push_str(&format!("  {gate}: {on}\n"));
+        }
+        text
+    };
+    let mut controller_manager_args: Vec<ExtraArg> = vec![(
             "allocate-node-cidrs",
             "false",
             "kubeadm-nspawn gives node i the podCIDR 10.244.i.0/24 itself. The controller-manager's own\n\
@@ -266,8 +363,10 @@ pub fn init_config(config: &ClusterConfig, node: &NodeRegistration) -> String {
             "Its first tries for the leader lease come before the API server serves it; at the default\n\
              2 s between tries the lease came 5.5 s after the start (measured), and every controller\n\
              the joins wait for with it. Lease duration and renew deadline stay kubeadm's.",
-        )],
-    );
+        ),
+    ];
+    controller_manager_args.extend(gates_arg);
+    let controller_manager_args = api.extra_args("extraArgs", 2, &controller_manager_args);
     let cgroup_v1 = if config.cgroup_v1 && api == ConfigApi::V1beta4 {
         "# The host runs cgroup v1 (hybrid): kubelets from 1.31 refuse it unless told (KEP-4569).\n\
          failCgroupV1: false\n"
@@ -299,8 +398,8 @@ etcd:
   serviceSubnet: {services}
 apiServer:
   certSANs: [{ip}, 127.0.0.1, localhost]
-controllerManager:
-{controller_manager_args}---
+{api_server_args}controllerManager:
+{controller_manager_args}{scheduler}---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 # The node's containerd runs runc with cgroupfs (its systemd does not own pod cgroups).
@@ -320,19 +419,19 @@ imageGCLowThresholdPercent: 99
 # A restarted kubelet (update, start) first reports NotReady until its runtime checks ran, then
 # Ready at its next status update: 4 s instead of 10 s apart. (Leases still carry the heartbeat.)
 nodeStatusUpdateFrequency: 4s
-{cgroup_v1}---
+{cgroup_v1}{gates_map}---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
 conntrack:
   # nf_conntrack_max is not writable from a node; leave the host's value alone.
   maxPerCore: 0
-"#,
+{gates_map}"#,
         token = config.token,
         ip = config.control_plane_ip,
         api_version = api.api_version(),
         registration = node_registration(api, node),
-        patches = patches(config),
+        patches = patches(config, node),
         cluster = config.cluster_name,
         version = config.kubernetes_version,
         etcd_tag = config.etcd_tag,
@@ -356,7 +455,7 @@ discovery:
         ip = config.control_plane_ip,
         token = config.token,
         registration = node_registration(config.api(), node),
-        patches = patches(config),
+        patches = patches(config, node),
     )
 }
 
@@ -450,6 +549,7 @@ mod tests {
             pod_subnet: "10.244.0.0/16".into(),
             service_subnet: "10.96.0.0/12".into(),
             cgroup_v1: true,
+            components: Default::default(),
         }
     }
 
@@ -457,6 +557,8 @@ mod tests {
         NodeRegistration {
             name: format!("dev-n{i}"),
             ip: format!("10.22.0.{}", 10 + i),
+            labels: Default::default(),
+            kubelet_patch: None,
         }
     }
 
@@ -563,6 +665,89 @@ mod tests {
             "{join}"
         );
         assert!(join.contains("caCertHashes:\n    - sha256:abc"));
+    }
+
+    #[test]
+    fn the_config_files_gates_runtime_config_and_labels_reach_every_component() {
+        let mut config = config();
+        config.components.feature_gates = [("InPlacePodVerticalScaling".into(), true)].into();
+        config.components.runtime_config =
+            [("resource.k8s.io/v1alpha2".into(), "true".into())].into();
+        let mut n = node(0);
+        n.labels = [("tier".into(), "front".into()), ("a".into(), "b".into())].into();
+        let text = init_config(&config, &n);
+        // apiserver, controller-manager and scheduler flags; kubelet and kube-proxy maps.
+        assert_eq!(
+            text.matches("feature-gates: \"InPlacePodVerticalScaling=true\"")
+                .count(),
+            3,
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("  InPlacePodVerticalScaling: true\n").count(),
+            2,
+            "{text}"
+        );
+        assert!(text.contains("runtime-config: \"resource.k8s.io/v1alpha2=true\""));
+        assert!(text.contains("node-labels: \"a=b,tier=front\""));
+        assert!(text.contains("scheduler:\n  extraArgs:\n"), "{text}");
+        // v1beta4: the same as name/value lists.
+        config.kubernetes_version = "v1.31.0".into();
+        let text = init_config(&config, &n);
+        assert!(text.contains(
+            "    - name: feature-gates\n      value: \"InPlacePodVerticalScaling=true\""
+        ));
+        // Without them nothing extra is said.
+        let plain = init_config(&super::tests::config(), &node(0));
+        assert!(
+            !plain.contains("feature")
+                && !plain.contains("node-labels")
+                && !plain.contains("scheduler:")
+        );
+        assert!(!plain.contains("patches:"));
+        n.kubelet_patch = Some("{}".into());
+        assert!(join_config(&super::tests::config(), "sha256:x", &n)
+            .contains("patches:\n  directory: /etc/kubeadm-nspawn/patches"));
+    }
+
+    #[test]
+    fn a_nodes_limits_become_reservations_of_the_rest_of_the_host() {
+        use crate::config::{Limits, NODE_OVERHEAD_BYTES};
+        assert_eq!(kubelet_limits_patch(&Limits::default(), 24 << 30, 2), None);
+        let patch: serde_json::Value = serde_json::from_str(
+            &kubelet_limits_patch(
+                &Limits {
+                    memory_bytes: Some(1 << 30),
+                    cpus: Some(0.5),
+                },
+                24 << 30,
+                2,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let memory = (23u64 << 30) + NODE_OVERHEAD_BYTES;
+        assert_eq!(
+            patch,
+            serde_json::json!({
+                "enforceNodeAllocatable": ["pods"],
+                "systemReserved": {"memory": memory.to_string(), "cpu": "1500m"},
+                "evictionHard": {"memory.available": "100Mi"},
+            })
+        );
+        // All the host's CPUs: nothing reserved for CPU, no memory limit: no memory eviction.
+        let patch = kubelet_limits_patch(
+            &Limits {
+                memory_bytes: None,
+                cpus: Some(2.0),
+            },
+            24 << 30,
+            2,
+        );
+        assert_eq!(
+            patch.unwrap(),
+            r#"{"enforceNodeAllocatable":["pods"],"systemReserved":{}}"#
+        );
     }
 
     #[test]

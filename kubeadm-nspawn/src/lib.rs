@@ -5,6 +5,7 @@ pub mod actions;
 pub mod cgroup;
 pub mod cluster;
 pub mod components;
+pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod images;

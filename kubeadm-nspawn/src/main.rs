@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use kubeadm_nspawn::actions::{InitOptions, UpOptions};
 use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
+use kubeadm_nspawn::config;
 use kubeadm_nspawn::kube::KubeBinaries;
 use kubeadm_nspawn::ranges::Cidr;
 use kubeadm_nspawn::releases;
@@ -47,17 +48,23 @@ enum Command {
     #[command(after_help = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  \
         sudo kubeadm-nspawn up --name dev --nodes 2 --subnet 10.30.0.0/24 --no-masquerade\n  \
         sudo kubeadm-nspawn up --nodes 3 --kube-root ~/go/src/k8s.io/kubernetes --extra-bin ~/extra\n  \
-        sudo kubeadm-nspawn up --nodes 3 --kube-version stable-1.28")]
+        sudo kubeadm-nspawn up --nodes 3 --kube-version stable-1.28\n  \
+        sudo kubeadm-nspawn up --config docs/cluster.yaml   # see docs/config.md")]
     Up {
-        /// Number of nodes (1 to 50).
-        #[arg(long, default_value_t = 1)]
-        nodes: usize,
-        /// Cluster name.
-        #[arg(long, default_value = "default")]
-        name: String,
-        /// How to get the base image (see rootfs-builder --help).
-        #[arg(long, value_enum, default_value = "debootstrap")]
-        image_method: ImageMethod,
+        /// A cluster config file (YAML, kubeadm-nspawn/v1alpha1; docs/config.md): nodes with their
+        /// labels, mounts and limits, networking, base image, binaries, feature gates, runtime
+        /// config, kubeadm patches. `init` then uses what it recorded. Flags given win over it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Number of nodes, 1 to 50 [default: 1, or the config file's nodes].
+        #[arg(long)]
+        nodes: Option<usize>,
+        /// Cluster name [default: default].
+        #[arg(long)]
+        name: Option<String>,
+        /// How to get the base image (see rootfs-builder --help) [default: debootstrap].
+        #[arg(long, value_enum)]
+        image_method: Option<ImageMethod>,
         /// Tarball for --image-method download.
         #[arg(long, value_name = "URL")]
         image_url: Option<String>,
@@ -69,12 +76,12 @@ enum Command {
         /// other clusters and the pod and service ranges.
         #[arg(long, value_name = "CIDR")]
         subnet: Option<String>,
-        /// The pods' range inside the nodes (node i gets the i-th /24 of it).
-        #[arg(long, value_name = "CIDR", default_value = kubeadm_nspawn::ranges::DEFAULT_POD_SUBNET)]
-        pod_subnet: String,
-        /// The services' (ClusterIP) range.
-        #[arg(long, value_name = "CIDR", default_value = kubeadm_nspawn::ranges::DEFAULT_SERVICE_SUBNET)]
-        service_subnet: String,
+        /// The pods' range inside the nodes (node i gets the i-th /24 of it) [default: 10.244.0.0/16].
+        #[arg(long, value_name = "CIDR")]
+        pod_subnet: Option<String>,
+        /// The services' (ClusterIP) range [default: 10.96.0.0/12].
+        #[arg(long, value_name = "CIDR")]
+        service_subnet: Option<String>,
         /// Give the nodes no route off the host and no NAT (nothing they send can leave the machine).
         #[arg(long)]
         no_masquerade: bool,
@@ -100,11 +107,18 @@ enum Command {
             (the newest version the project's end-to-end tests verify).",
         after_help = "Examples:\n  sudo kubeadm-nspawn init --kube-root ~/go/src/k8s.io/kubernetes --extra-bin ~/extra\n  \
             sudo kubeadm-nspawn init --kube-version stable-1.28\n  \
+            sudo kubeadm-nspawn init --config docs/cluster.yaml\n  \
             sudo kubeadm-nspawn init            # v1.28.7 from dl.k8s.io (or $KUBEADM_NSPAWN_RELEASE_MIRROR)"
     )]
     Init {
-        #[arg(long, default_value = "default")]
-        name: String,
+        /// Cluster name [default: default, or the config file's name].
+        #[arg(long)]
+        name: Option<String>,
+        /// The cluster config file `up` was given (or an edited one): init takes its binaries,
+        /// featureGates, runtimeConfig, kubeadmPatches and node labels from it (instead of what
+        /// `up` recorded). Flags given win over it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         kube: KubeArgs,
         #[command(flatten)]
@@ -311,16 +325,6 @@ struct ReleaseSource {
     release_cache: PathBuf,
 }
 
-impl ReleaseArgs {
-    /// The `--kube-version` asked for, checked (no network yet).
-    fn request(&self) -> kubeadm_nspawn::Result<Option<releases::Request>> {
-        self.kube_version
-            .as_deref()
-            .map(|v| self.source.request(v))
-            .transpose()
-    }
-}
-
 impl ReleaseSource {
     fn request(&self, version: &str) -> kubeadm_nspawn::Result<releases::Request> {
         releases::Request::new(version, self.release_mirror.as_deref(), &self.release_cache)
@@ -383,8 +387,14 @@ enum ReleasesCommand {
 }
 
 impl KubeArgs {
-    fn given(&self) -> bool {
-        self.kube_bin.is_some() || self.kube_root.is_some()
+    /// The binaries the flags name, with `--kube-version`.
+    fn binaries(self, version: Option<String>) -> config::Binaries {
+        config::Binaries {
+            kube_bin: self.kube_bin,
+            kube_root: self.kube_root,
+            extra_bin: self.extra_bin,
+            version,
+        }
     }
 }
 
@@ -395,11 +405,22 @@ enum ImageMethod {
     Download,
 }
 
+impl ImageMethod {
+    fn into_config(self) -> config::ImageMethod {
+        match self {
+            ImageMethod::Debootstrap => config::ImageMethod::Debootstrap,
+            ImageMethod::Mkosi => config::ImageMethod::Mkosi,
+            ImageMethod::Download => config::ImageMethod::Download,
+        }
+    }
+}
+
 fn main_result(cli: Cli) -> anyhow::Result<i32> {
     let state_dir = cli.state_dir;
     kubeadm_nspawn::tools::set_verbose(cli.verbose);
     match cli.command {
         Command::Up {
+            config,
             nodes,
             name,
             image_method,
@@ -414,42 +435,58 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             kube,
             release,
         } => {
+            let config = config.as_deref().map(config::load).transpose()?;
+            let request = config::UpFlags {
+                name,
+                nodes,
+                subnet,
+                pod_subnet,
+                service_subnet,
+                no_masquerade,
+                image_method: image_method.map(ImageMethod::into_config),
+                image_url,
+                image_sha256,
+                binaries: kube.binaries(release.kube_version.clone()),
+            }
+            .over(config.as_ref());
             // Checked before anything is created: a bad directory fails here.
-            let kube = if kube.given() {
+            let kube = if request.binaries.given() {
                 Some(KubeBinaries::find(
-                    kube.kube_bin.as_deref(),
-                    kube.kube_root.as_deref(),
-                    kube.extra_bin.as_deref(),
+                    request.binaries.kube_bin.as_deref(),
+                    request.binaries.kube_root.as_deref(),
+                    request.binaries.extra_bin.as_deref(),
                 )?)
             } else {
                 None
             };
             let mut image_args = vec![
                 "--method".to_string(),
-                match image_method {
-                    ImageMethod::Debootstrap => "debootstrap",
-                    ImageMethod::Mkosi => "mkosi",
-                    ImageMethod::Download => "download",
-                }
-                .to_string(),
+                request.image_method.as_str().to_string(),
             ];
-            if let Some(url) = image_url {
+            if let Some(url) = request.image_url {
                 image_args.extend(["--url".into(), url]);
             }
-            if let Some(sum) = image_sha256 {
+            if let Some(sum) = request.image_sha256 {
                 image_args.extend(["--sha256".into(), sum]);
             }
             let opts = UpOptions {
-                name: ClusterName::new(&name)?,
-                nodes,
-                subnet: subnet.as_deref().map(Subnet::parse).transpose()?,
-                pod_subnet: Cidr::parse(&pod_subnet, "--pod-subnet")?,
-                service_subnet: Cidr::parse(&service_subnet, "--service-subnet")?,
-                masquerade: !no_masquerade,
+                name: ClusterName::new(&request.name)?,
+                nodes: request.nodes.len(),
+                subnet: request.subnet.as_deref().map(Subnet::parse).transpose()?,
+                pod_subnet: Cidr::parse(&request.pod_subnet, "--pod-subnet")?,
+                service_subnet: Cidr::parse(&request.service_subnet, "--service-subnet")?,
+                masquerade: request.masquerade,
                 image_args,
                 boot_timeout: Duration::from_secs(boot_timeout),
                 kube,
-                release: release.request()?,
+                release: request
+                    .binaries
+                    .version
+                    .as_deref()
+                    .map(|v| release.source.request(v))
+                    .transpose()?,
+                node_settings: request.nodes,
+                components: request.components,
             };
             let started = std::time::Instant::now();
             let state = kubeadm_nspawn::up(opts, &state_dir, retain)?;
@@ -616,20 +653,34 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Init {
             name,
+            config,
             kube,
             release,
             kubeadm_patch,
             wait,
         } => {
-            let name = ClusterName::new(&name)?;
+            let config = config.as_deref().map(config::load).transpose()?;
+            let request = config::InitFlags {
+                name,
+                binaries: kube.binaries(release.kube_version.clone()),
+            }
+            .over(config.as_ref());
+            let name = ClusterName::new(&request.name)?;
             let opts = InitOptions {
                 state_dir: state_dir.clone(),
-                kube_bin: kube.kube_bin,
-                kube_root: kube.kube_root,
-                extra_bin: kube.extra_bin,
-                release: release.request()?,
+                kube_bin: request.binaries.kube_bin,
+                kube_root: request.binaries.kube_root,
+                extra_bin: request.binaries.extra_bin,
+                release: request
+                    .binaries
+                    .version
+                    .as_deref()
+                    .map(|v| release.source.request(v))
+                    .transpose()?,
                 default_release: release.source.request(releases::DEFAULT_VERSION)?,
                 patches: kubeadm_patch,
+                components: request.components,
+                labels: request.labels,
                 wait,
                 kubeconfig: kubeadm_nspawn::kubeconfig::default_target(),
             };

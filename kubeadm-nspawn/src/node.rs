@@ -57,6 +57,16 @@ pub fn spec(node: &NodeState) -> nspawn::Spec {
         containerd_dir: dirs.containerd(),
         kubelet_dir: Some(dirs.kubelet()),
         register: nspawn::host_has_machined(),
+        binds: node
+            .settings
+            .extra_mounts
+            .iter()
+            .map(|m| nspawn::Bind {
+                host: m.host_path.clone(),
+                node: m.node_path.clone(),
+                read_only: m.read_only,
+            })
+            .collect(),
     }
 }
 
@@ -246,6 +256,7 @@ mod tests {
             dir: "/s/c/nodes/c-n0".into(),
             pid: None,
             network_failed: false,
+            settings: Default::default(),
         };
         let args = spec(&node).args();
         for expected in [

@@ -26,6 +26,13 @@ pub struct ClusterState {
     /// Set once Kubernetes binaries are chosen (`up --kube-bin`, `init`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<KubernetesState>,
+    /// What `init` tells the components (feature gates, runtime config, kubeadm patches), from
+    /// the config file given to `up`.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::config::ComponentSettings::is_empty"
+    )]
+    pub components: crate::config::ComponentSettings,
 }
 
 /// How far `init` got.
@@ -78,6 +85,13 @@ pub struct NodeState {
     /// (a namespace of someone else's) is not this cluster's to delete.
     #[serde(default)]
     pub network_failed: bool,
+    /// Labels, extra mounts and limits from the config file.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub settings: crate::config::NodeSettings,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    value == &T::default()
 }
 
 fn default_pod_subnet() -> String {
@@ -126,6 +140,7 @@ impl ClusterState {
                 name: node,
                 index,
                 network_failed: false,
+                settings: Default::default(),
             })
             .collect();
         ClusterState {
@@ -139,6 +154,7 @@ impl ClusterState {
             image: ImageRef::default(),
             nodes,
             kubernetes: None,
+            components: Default::default(),
         }
     }
 
@@ -185,8 +201,10 @@ mod tests {
                 dir: "/d".into(),
                 pid: Some(42),
                 network_failed: false,
+                settings: Default::default(),
             }],
             kubernetes: None,
+            components: Default::default(),
         };
         state.save(&path).unwrap();
         assert_eq!(ClusterState::load(&path).unwrap(), state);

@@ -31,6 +31,16 @@ pub struct Spec {
     pub kubelet_dir: Option<PathBuf>,
     /// Register with systemd-machined (see [`host_has_machined`]).
     pub register: bool,
+    /// More host paths bound into the node (the cluster config file's `extraMounts`).
+    pub binds: Vec<Bind>,
+}
+
+/// A host path bound into the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub host: PathBuf,
+    pub node: PathBuf,
+    pub read_only: bool,
 }
 
 impl Spec {
@@ -68,6 +78,10 @@ impl Spec {
             // The kubelet's pod volumes belong on a plain host directory too.
             args.push(bind(kubelet, "/var/lib/kubelet"));
         }
+        for b in &self.binds {
+            let flag = if b.read_only { "--bind-ro" } else { "--bind" };
+            args.push(format!("{flag}={}:{}", b.host.display(), b.node.display()));
+        }
         args
     }
 }
@@ -93,6 +107,7 @@ mod tests {
             containerd_dir: "/d/ctd".into(),
             kubelet_dir: Some("/d/kl".into()),
             register: false,
+            binds: vec![],
         }
     }
 
@@ -131,5 +146,27 @@ mod tests {
         assert!(a.contains(&"--register=yes".to_string()));
         assert!(!a.iter().any(|f| f.starts_with("--network-namespace-path")));
         assert!(!a.iter().any(|f| f.ends_with(":/var/lib/kubelet")));
+    }
+
+    #[test]
+    fn extra_binds_read_only_or_not() {
+        let a = Spec {
+            binds: vec![
+                Bind {
+                    host: "/src".into(),
+                    node: "/go/src".into(),
+                    read_only: true,
+                },
+                Bind {
+                    host: "/data".into(),
+                    node: "/data".into(),
+                    read_only: false,
+                },
+            ],
+            ..spec()
+        }
+        .args();
+        assert!(a.contains(&"--bind-ro=/src:/go/src".to_string()));
+        assert!(a.contains(&"--bind=/data:/data".to_string()));
     }
 }

@@ -52,6 +52,7 @@ impl TestNode {
             containerd_dir: containerd,
             kubelet_dir: None,
             register: false,
+            binds: vec![],
         };
         let nspawn = Command::new("systemd-nspawn")
             .envs(kns_node::nspawn::ENV.iter().copied())

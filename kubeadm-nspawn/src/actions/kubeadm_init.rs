@@ -29,12 +29,15 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<
         pod_subnet: ctx.state.pod_subnet.clone(),
         service_subnet: ctx.state.service_subnet.clone(),
         cgroup_v1: crate::cgroup::host_is_v1(),
+        components: ctx.state.components.clone(),
     };
+    let registration = NodeRegistration::of(first);
     let path = kubeadm::write_node_config(
         first,
         &ctx.opts.patches,
+        &registration,
         "kubeadm.yaml",
-        &kubeadm::init_config(&config, &NodeRegistration::of(first)),
+        &kubeadm::init_config(&config, &registration),
     )?;
     let mut args = vec!["kubeadm", "init", "--config", path.as_str()];
     if config.coredns_tag.is_none() {

@@ -21,14 +21,12 @@ pub fn run(ctx: &InitContext, joining: &Joining) -> Result<()> {
     let workers = &ctx.state.nodes[1..];
     let mut paths = vec![];
     for n in workers {
-        let text = kubeadm::join_config(
-            &joining.config,
-            &joining.ca_cert_hash,
-            &NodeRegistration::of(n),
-        );
+        let registration = NodeRegistration::of(n);
+        let text = kubeadm::join_config(&joining.config, &joining.ca_cert_hash, &registration);
         paths.push(kubeadm::write_node_config(
             n,
             &ctx.opts.patches,
+            &registration,
             "kubeadm-join.yaml",
             &text,
         )?);

@@ -48,6 +48,11 @@ pub struct UpOptions {
     /// `--kube-version`: fetched (or found in the cache) once the arguments are checked, before
     /// anything is created; then recorded as `kube`.
     pub release: Option<crate::releases::Request>,
+    /// Each node's labels, extra mounts and limits (the config file's `nodes`), in node order.
+    pub node_settings: Vec<crate::config::NodeSettings>,
+    /// What `init` is to tell the components (the config file's featureGates, runtimeConfig and
+    /// kubeadmPatches), recorded in the state.
+    pub components: crate::config::ComponentSettings,
 }
 
 /// Everything the steps share.
@@ -135,6 +140,10 @@ pub struct InitOptions {
     pub default_release: crate::releases::Request,
     /// kubeadm patch files (`--kubeadm-patch`).
     pub patches: Vec<PathBuf>,
+    /// From `init --config`: what the components are told, replacing what `up` recorded.
+    pub components: Option<crate::config::ComponentSettings>,
+    /// From `init --config`: each node's labels, replacing what `up` recorded.
+    pub labels: Option<Vec<std::collections::BTreeMap<String, String>>>,
     /// How long to wait for all nodes Ready (zero: do not wait).
     pub wait: Duration,
     /// The user's kubeconfig to merge the cluster's context into.

@@ -23,6 +23,12 @@ pub fn run(ctx: &mut Context) -> Result<()> {
             dir: dirs.dir.clone(),
             pid: None,
             network_failed: false,
+            settings: ctx
+                .opts
+                .node_settings
+                .get(index)
+                .cloned()
+                .unwrap_or_default(),
         });
         ctx.save()?;
         for dir in [dirs.containerd(), dirs.kubelet()] {

@@ -20,6 +20,7 @@ pub fn run(ctx: &mut Context) -> Result<()> {
 pub fn spawn(state: &mut ClusterState, state_file: &Path, which: &[usize]) -> Result<()> {
     for &i in which {
         let procs = cgroup::create(&state.nodes[i].name)?;
+        cgroup::limit(&state.nodes[i].name, &state.nodes[i].settings.limits)?;
         let pid = node::spawn(&state.nodes[i], &procs)?;
         state.nodes[i].pid = Some(pid);
         state.save(state_file)?;

@@ -70,6 +70,7 @@ pub fn up(mut opts: UpOptions, state_dir: &Path, retain: bool) -> Result<Cluster
             pod_cidrs: vec![],
             fingerprints: Default::default(),
         }),
+        components: opts.components.clone(),
     };
     let mut ctx = Context {
         opts,
