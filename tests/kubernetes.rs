@@ -607,6 +607,17 @@ fn init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was() {
             assert_ok(&c.up(1, &[]), "up --nodes 1");
             let state = || std::fs::read_to_string(c.cluster_dir().join("state.json")).unwrap();
             let before = state();
+            let config = |name: &str, text: &str| {
+                let file = sweeper.workdir.join(name);
+                std::fs::write(
+                    &file,
+                    format!("apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\n{text}"),
+                )
+                .unwrap();
+                file.to_str().unwrap().to_owned()
+            };
+            let three_nodes = config("three.yaml", "nodes: [{}, {}, {}]\n");
+            let unknown_field = config("unknown.yaml", "featureGate: {A: true}\n");
             for (args, expected) in [
                 (vec!["--kube-bin", empty], "missing kubeadm, kubelet"),
                 // No binaries anywhere: the default release, from a mirror that is not there.
@@ -618,6 +629,14 @@ fn init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was() {
                 (
                     vec!["--kube-bin", empty, "--kubeadm-patch", "/etc/hostname"],
                     "must end in .yaml or .json",
+                ),
+                (
+                    vec!["--kube-bin", empty, "--config", &three_nodes],
+                    "describes 3 nodes; cluster",
+                ),
+                (
+                    vec!["--config", &unknown_field],
+                    "featureGate: unknown field",
                 ),
             ] {
                 let mut all = vec!["init", "--name", &c.name];
@@ -1267,6 +1286,276 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         assert!(String::from_utf8_lossy(&gc.stderr).contains("1 version(s) removed"));
         assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
     });
+}
+
+/// A pod on the node labelled `tier: front` that holds `mebibytes` of memory (dd's buffer, blocked
+/// on a pipe nobody reads) until it is stopped.
+const MEMORY_HOG: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: hog}
+spec:
+  nodeSelector: {tier: front}
+  restartPolicy: Never
+  containers:
+  - name: hog
+    image: IMAGE
+    imagePullPolicy: Never
+    command: ["/usr/local/bin/busybox", "sh", "-c",
+      "/usr/local/bin/busybox dd if=/dev/zero bs=MEBIBYTESM count=1 | /usr/local/bin/busybox sleep 3600"]
+"#;
+
+#[test]
+fn a_config_file_gives_nodes_labels_and_limits_the_scheduler_sees_and_components_gates_and_patches()
+{
+    let test = "a_config_file_gives_nodes_labels_and_limits_the_scheduler_sees_and_components_gates_and_patches";
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        let c = TestCluster::new(sweeper);
+        let src = sweeper.workdir.join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("hello"), "source tree\n").unwrap();
+        let file = sweeper.workdir.join("cluster.yaml");
+        std::fs::write(
+            &file,
+            format!(
+                r#"apiVersion: kubeadm-nspawn/v1alpha1
+kind: Cluster
+name: {name}
+networking: {{subnet: {subnet}, masquerade: false}}
+kubernetes: {{kubeBin: {kube_bin}, extraBin: {extra_bin}}}
+nodes:
+- role: control-plane
+  memory: 1536Mi
+  labels: {{tier: control}}
+- memory: 768Mi
+  cpus: 1
+  labels: {{tier: front, node.kubernetes.io/pool: blue}}
+  extraMounts: [{{hostPath: src, nodePath: /src, readOnly: true}}]
+featureGates: {{InPlacePodVerticalScaling: true}}
+runtimeConfig: {{resource.k8s.io/v1alpha2: "true"}}
+kubeadmPatches:
+- target: kube-scheduler
+  patch: |
+    metadata:
+      annotations: {{kubeadm-nspawn.test/inline: "yes"}}
+"#,
+                name = c.name,
+                subnet = c.subnet,
+                kube_bin = kube_bin.display(),
+                extra_bin = extra_bin.display(),
+            ),
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+        assert_ok(&c.run(&["up", "--config", file]), "up --config");
+        // `init` takes everything from what `up` recorded: no flags, no file.
+        let kubeconfig = sweeper.workdir.join("kubeconfig");
+        let started = Instant::now();
+        let out = c
+            .cmd(&["init", "--name", &c.name])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        assert_ok(&out, "init");
+        println!(
+            "config-file cluster of 2 nodes Ready in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        let kubectl = Kubectl {
+            binary: kube_bin.join("kubectl"),
+            kubeconfig,
+        };
+        let nodes = kubectl.json(&["get", "nodes"]);
+        let node = |i: usize| {
+            nodes["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| n["metadata"]["name"] == c.node(i))
+                .unwrap()
+                .clone()
+        };
+        let (n0, n1) = (node(0), node(1));
+        // Labels, from the kubelet's --node-labels.
+        assert_eq!(n0["metadata"]["labels"]["tier"], "control");
+        assert_eq!(n1["metadata"]["labels"]["tier"], "front");
+        assert_eq!(n1["metadata"]["labels"]["node.kubernetes.io/pool"], "blue");
+        // Limits the scheduler sees: allocatable = limit - 160Mi for the node's own services -
+        // the 100Mi eviction threshold; the CPUs given; capacity stays the host's.
+        assert_eq!(
+            n0["status"]["allocatable"]["memory"], "1276Mi",
+            "{}",
+            n0["status"]
+        );
+        assert_eq!(
+            n1["status"]["allocatable"]["memory"], "508Mi",
+            "{}",
+            n1["status"]
+        );
+        assert_eq!(n1["status"]["allocatable"]["cpu"], "1");
+        assert_eq!(n0["status"]["allocatable"]["cpu"], host_cpus());
+        // Enforced by the kernel: the node's cgroup, and the kubelet's cap on its pods' cgroup.
+        let memory = |path: &str| {
+            std::fs::read_to_string(format!(
+                "/sys/fs/cgroup/memory/kubeadm-nspawn/{path}/memory.limit_in_bytes"
+            ))
+            .map(|s| s.trim().to_string())
+            .ok()
+        };
+        if std::path::Path::new("/sys/fs/cgroup/memory/kubeadm-nspawn").is_dir() {
+            assert_eq!(memory(&c.node(1)).as_deref(), Some("805306368"));
+            assert_eq!(
+                memory(&format!("{}/kubepods", c.node(1))).as_deref(),
+                Some("637534208")
+            );
+        }
+        // The bind mount.
+        let hello = c.exec(&c.node(1), &["cat", "/src/hello"]);
+        assert_eq!(String::from_utf8_lossy(&hello.stdout), "source tree\n");
+        // Feature gates in every component, the runtime config in the API server.
+        let apiserver = kubectl.json(&[
+            "-n",
+            "kube-system",
+            "get",
+            "pod",
+            "-l",
+            "component=kube-apiserver",
+        ]);
+        let command = apiserver["items"][0]["spec"]["containers"][0]["command"].to_string();
+        assert!(
+            command.contains("--feature-gates=InPlacePodVerticalScaling=true"),
+            "{command}"
+        );
+        assert!(
+            command.contains("--runtime-config=resource.k8s.io/v1alpha2=true"),
+            "{command}"
+        );
+        assert!(kubectl
+            .ok(&["api-versions"])
+            .lines()
+            .any(|l| l == "resource.k8s.io/v1alpha2"));
+        for component in ["kube-controller-manager", "kube-scheduler"] {
+            let pod = kubectl.json(&[
+                "-n",
+                "kube-system",
+                "get",
+                "pod",
+                "-l",
+                &format!("component={component}"),
+            ]);
+            let command = pod["items"][0]["spec"]["containers"][0]["command"].to_string();
+            assert!(
+                command.contains("--feature-gates=InPlacePodVerticalScaling=true"),
+                "{component}: {command}"
+            );
+        }
+        for i in 0..2 {
+            let config = c.exec(&c.node(i), &["cat", "/var/lib/kubelet/config.yaml"]);
+            let config = String::from_utf8_lossy(&config.stdout);
+            assert!(
+                config.contains("InPlacePodVerticalScaling: true"),
+                "kubelet of node {i}: {config}"
+            );
+        }
+        let proxy = kubectl.ok(&[
+            "-n",
+            "kube-system",
+            "get",
+            "configmap",
+            "kube-proxy",
+            "-o",
+            "jsonpath={.data.config\\.conf}",
+        ]);
+        assert!(proxy.contains("InPlacePodVerticalScaling: true"), "{proxy}");
+        // The inline kubeadm patch.
+        let scheduler = kubectl.json(&[
+            "-n",
+            "kube-system",
+            "get",
+            "pod",
+            "-l",
+            "component=kube-scheduler",
+        ]);
+        assert_eq!(
+            scheduler["items"][0]["metadata"]["annotations"]["kubeadm-nspawn.test/inline"],
+            "yes"
+        );
+
+        // Memory eviction works against the limit: a pod holding 540 MiB on the 768Mi node (508Mi
+        // allocatable) is evicted by the kubelet, and the node stays Ready.
+        let busybox = debian_busybox_static(&sweeper.workdir.join("busybox"));
+        let archive = sweeper.workdir.join("hog.tar");
+        let image = "kubeadm-nspawn.local/hog:1";
+        run_ok(
+            bin("image-pusher"),
+            &[
+                "build",
+                "--name",
+                image,
+                "--binary",
+                busybox.to_str().unwrap(),
+                "-o",
+                archive.to_str().unwrap(),
+            ],
+        );
+        assert_ok(
+            &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
+            "load",
+        );
+        let hog = MEMORY_HOG
+            .replace("IMAGE", image)
+            .replace("MEBIBYTES", "540");
+        assert_ok(
+            &kubectl.output(&["apply", "-f", "-"], Some(&hog)),
+            "apply hog",
+        );
+        let started = Instant::now();
+        let status = loop {
+            let pod = kubectl.json(&["get", "pod", "hog"]);
+            if pod["status"]["phase"] == "Failed" || started.elapsed() > Duration::from_secs(120) {
+                break pod["status"].clone();
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        };
+        assert_eq!(status["reason"], "Evicted", "{status}");
+        assert!(
+            status["message"]
+                .as_str()
+                .unwrap()
+                .contains("low on resource: memory"),
+            "{status}"
+        );
+        println!(
+            "the memory hog was evicted {:.0} s after it was created",
+            started.elapsed().as_secs_f64()
+        );
+        let ready = kubectl.ok(&[
+            "get",
+            "node",
+            &c.node(1),
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ]);
+        assert_eq!(ready, "True");
+        assert_ok(&c.run(&["down", "--name", &c.name]), "down");
+    });
+}
+
+fn host_cpus() -> String {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+    let count: usize = online
+        .trim()
+        .split(',')
+        .map(|range| match range.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap() + 1,
+            None => 1,
+        })
+        .sum();
+    count.to_string()
 }
 
 #[test]
