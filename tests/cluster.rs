@@ -21,6 +21,16 @@ fn three_nodes_boot_reach_each_other_and_go_away_without_a_trace() {
             let out = c.up(3, &[]);
             assert_ok(&out, "up --nodes 3");
             println!("up --nodes 3 (warm cache): {:?}", t.elapsed());
+            // Not on a terminal: one line per step, when it ends; no live line.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(" ✓ Waiting for nodes to boot ("),
+                "{stderr}"
+            );
+            assert!(
+                !stderr.contains(" • ") && !stderr.contains('\r'),
+                "{stderr}"
+            );
 
             let list = c.run(&["list", "--json"]);
             let clusters: Value = serde_json::from_slice(&list.stdout).unwrap();
@@ -190,7 +200,32 @@ fn a_config_file_binds_host_paths_into_nodes_and_limits_them_across_stop_and_sta
             );
 
             assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
-            assert_ok(&c.run(&["start", "--name", &c.name]), "start");
+            // `start` on a terminal (script(1) gives it one): each step is a live line (a spinner,
+            // redrawn in place) that ends as the step's ✓ line.
+            let typescript = sweeper.workdir.join("typescript");
+            let command = format!(
+                "{} --state-dir {} start --name {}",
+                bin("kubeadm-nspawn").display(),
+                c.state_dir.display(),
+                c.name
+            );
+            let out = Command::new("script")
+                .args(["-qec", &command])
+                .arg(&typescript)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            assert_ok(&out, "start under script(1)");
+            let screen = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+            assert!(screen.contains("Waiting for nodes to boot ("), "{screen}");
+            assert!(
+                screen.contains("\x1b[2K"),
+                "the live line is redrawn in place: {screen:?}"
+            );
+            assert!(
+                screen.contains(" ✓ Waiting for nodes to boot ("),
+                "{screen}"
+            );
             check("start");
             assert_ok(&c.run(&["down", "--name", &c.name]), "down");
             assert!(!c.cluster_dir().exists());

@@ -21,6 +21,7 @@ pub mod ranges;
 pub mod redact;
 pub mod releases;
 pub mod state;
+pub mod terminal;
 pub mod tools;
 pub mod update;
 pub mod verbs;

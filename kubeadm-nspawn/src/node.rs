@@ -165,7 +165,7 @@ pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Res
     if crate::tools::verbose() {
         // `-v`: kubeadm's own output, once it is done (it runs inside the node).
         for line in text.lines() {
-            eprintln!(
+            crate::say!(
                 "   | {} {}: {line}",
                 node.name(),
                 args.first().unwrap_or(&"")

@@ -37,19 +37,29 @@ pub fn path(tool: &str) -> PathBuf {
     PathBuf::from(tool)
 }
 
-/// Runs `tool args`, stderr passed through (progress), and parses its JSON line.
+/// Runs `tool args`, its stderr passed on line by line (progress; above a step's live line), and
+/// parses its JSON line.
 pub fn run_json(tool: &str, args: &[&str]) -> Result<Value> {
-    let out = Command::new(path(tool))
+    let mut child = Command::new(path(tool))
         .args(args)
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| {
             Error::tool(
                 tool,
                 format!("cannot run it ({e}): build the workspace or put it on PATH"),
             )
         })?;
+    if let Some(pipe) = child.stderr.take() {
+        for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
+            crate::say!("{line}");
+        }
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::tool(tool, format!("cannot wait for it: {e}")))?;
     if !out.status.success() {
         return Err(Error::tool(
             tool,
@@ -74,7 +84,7 @@ pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
         let mut stderr = Vec::new();
         if let Some(pipe) = child.stderr.take() {
             for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
-                eprintln!("   | {tool}: {line}");
+                crate::say!("   | {tool}: {line}");
                 stderr.extend_from_slice(line.as_bytes());
                 stderr.push(b'\n');
             }

@@ -24,7 +24,7 @@ pub fn run(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
     }
     ctx.save()?;
     kubeconfig::merge(&target, &ours, &kubectl)?;
-    eprintln!(
+    crate::say!(
         "   context {} in {}",
         kubeconfig::context_name(&ctx.state.name),
         target.path.display()

@@ -21,7 +21,7 @@ pub fn find(ctx: &InitContext) -> Result<KubeBinaries> {
         let mut b = match &ctx.state.kubernetes {
             Some(k) => k.binaries.clone(),
             None => {
-                eprintln!(
+                crate::say!(
                     "   no --kube-bin, --kube-root or --kube-version: Kubernetes {}, the newest \
                      version the end-to-end tests verify",
                     releases::DEFAULT_VERSION
@@ -52,7 +52,7 @@ pub fn find(ctx: &InitContext) -> Result<KubeBinaries> {
             )));
         }
     }
-    eprintln!(
+    crate::say!(
         "   Kubernetes {} from {}",
         binaries.version,
         binaries.dir.display()

@@ -13,10 +13,10 @@ pub fn prepare(ctx: &InitContext, kube: &KubeBinaries) -> Result<ImageSet> {
         &ctx.state.image.path,
         &ctx.state.image.key,
         &cache,
-        &|line| eprintln!("   {line}"),
+        &|line| crate::say!("   {line}"),
     )?;
     if set.coredns_tag.is_none() {
-        eprintln!(
+        crate::say!(
             "   warning: no coredns in --extra-bin: the CoreDNS addon is skipped (no cluster DNS)"
         );
     }

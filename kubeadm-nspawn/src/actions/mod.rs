@@ -107,13 +107,18 @@ impl Steps {
     pub fn run<T>(&mut self, title: &'static str, step: impl FnOnce() -> Result<T>) -> Result<T> {
         check_interrupted()?;
         let started = Instant::now();
-        eprintln!(" • {title} ...");
-        let out = step()?;
-        check_interrupted()?;
+        let status = crate::terminal::Status::start(title);
+        let out = step().and_then(|out| check_interrupted().map(|()| out));
+        drop(status);
         let seconds = started.elapsed().as_secs_f64();
-        eprintln!(" ✓ {title} ({seconds:.1} s)");
-        self.timings.push((title, seconds));
-        Ok(out)
+        match &out {
+            Ok(_) => {
+                crate::say!(" ✓ {title} ({seconds:.1} s)");
+                self.timings.push((title, seconds));
+            }
+            Err(_) => crate::say!(" ✗ {title} ({seconds:.1} s)"),
+        }
+        out
     }
 }
 

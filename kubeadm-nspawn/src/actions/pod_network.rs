@@ -104,7 +104,7 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
         }
         std::fs::write(&path, conflist(&cidrs[i])).map_err(|e| Error::io("write", &path, e))?;
-        eprintln!("   {}: pods in {}", n.name, cidrs[i]);
+        crate::say!("   {}: pods in {}", n.name, cidrs[i]);
     }
     if let Some(k) = &mut ctx.state.kubernetes {
         k.pod_cidrs = cidrs;

@@ -33,7 +33,7 @@ pub fn wait(
     since: Option<SystemTime>,
 ) -> Result<()> {
     if timeout.is_zero() {
-        eprintln!("   not waiting (--wait 0)");
+        crate::say!("   not waiting (--wait 0)");
         return Ok(());
     }
     let since = since.map(rfc3339);
@@ -59,7 +59,7 @@ pub fn wait(
             .map(|n| n.name.clone())
             .collect();
         if not_ready.is_empty() {
-            eprintln!(
+            crate::say!(
                 "   all {} nodes Ready after {:.1} s",
                 nodes.len(),
                 start.elapsed().as_secs_f64()

@@ -92,13 +92,18 @@ pub struct Cached {
 
 /// The binaries of the requested version: from the cache, else downloaded, verified and cached.
 pub fn fetch(request: &Request) -> Result<KubeBinaries> {
+    // The download draws its own progress lines: a step's live line is hidden meanwhile.
+    crate::terminal::suspend(|| fetch_now(request))
+}
+
+fn fetch_now(request: &Request) -> Result<KubeBinaries> {
     let arch = artifact::host_arch().map_err(Error::InvalidArgument)?;
     let agent = download::agent();
     let version = resolve(&agent, request)?;
     let name = format!("{version}-linux-{arch}");
     let dir = request.cache_dir.join(&name);
     if let Some(binaries) = cached(&dir)? {
-        eprintln!(
+        crate::say!(
             "   Kubernetes {version} ({arch}) from the cache: {}",
             dir.display()
         );
@@ -118,7 +123,7 @@ pub fn fetch(request: &Request) -> Result<KubeBinaries> {
             .join(format!(".{name}.tmp-{}", std::process::id())),
     );
     std::fs::create_dir(&staging.0).map_err(|e| Error::io("create", &staging.0, e))?;
-    eprintln!(
+    crate::say!(
         "   Downloading Kubernetes {version} ({arch}) from {}",
         request.sites.kubernetes
     );
@@ -154,7 +159,7 @@ pub fn fetch(request: &Request) -> Result<KubeBinaries> {
     std::fs::rename(&staging.0, &dir).map_err(|e| Error::io("rename", &staging.0, e))?;
     let seconds = started.elapsed().as_secs_f64();
     let megabytes = progress.bytes() as f64 / 1e6;
-    eprintln!(
+    crate::say!(
         "   Kubernetes {version}: {} files, {megabytes:.0} MB in {seconds:.1} s ({:.0} MB/s), verified and cached in {}",
         record.files.len(),
         megabytes / seconds.max(0.001),
@@ -207,7 +212,7 @@ fn lock(cache_dir: &Path) -> Result<Flock<File>> {
     match Flock::lock(open()?, FlockArg::LockExclusiveNonblock) {
         Ok(lock) => Ok(lock),
         Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
-            eprintln!(
+            crate::say!(
                 "   waiting for another kubeadm-nspawn downloading into {}",
                 cache_dir.display()
             );

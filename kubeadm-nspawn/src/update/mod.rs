@@ -89,7 +89,7 @@ impl Target<'_> {
             &self.state.image.path,
             &self.work_dir(),
         )?;
-        eprintln!("   image {reference} built");
+        crate::say!("   image {reference} built");
         crate::push::push(nodes, &[archive], &[], &[])?;
         Ok(reference)
     }
@@ -199,7 +199,7 @@ pub fn update(
     for (component, path, new) in changed {
         crate::actions::check_interrupted()?;
         let started = Instant::now();
-        eprintln!(
+        crate::say!(
             " • {} {} → {} ...",
             component.name,
             running
@@ -237,7 +237,7 @@ pub fn update(
             Runs::Tool => node_binary::update(&target, component.name, &path, false)?,
         };
         let seconds = started.elapsed().as_secs_f64();
-        eprintln!(" ✓ {} ({seconds:.1} s): {action}", component.name);
+        crate::say!(" ✓ {} ({seconds:.1} s): {action}", component.name);
         if let Some(k) = &mut state.kubernetes {
             k.fingerprints
                 .insert(component.name.to_owned(), new.clone());

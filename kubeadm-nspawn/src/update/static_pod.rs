@@ -45,7 +45,7 @@ pub fn update(target: &Target, component: &str, binary: &Path, tag: &str) -> Res
         .and_then(|()| std::fs::write(&backup, &previous))
         .map_err(|e| Error::io("write", &backup, e))?;
     let since = swap_manifest(&first, &first_state.name, component, &manifest, &changed)?;
-    eprintln!(
+    crate::say!(
         "   {} rewritten; waiting for the new pod to be healthy",
         manifest.display()
     );
@@ -178,7 +178,7 @@ fn wait_healthy(
             .iter()
             .any(|(_, state)| state == "CONTAINER_RUNNING");
         if running && !announced {
-            eprintln!("   its new container runs");
+            crate::say!("   its new container runs");
             announced = true;
         }
         if running && healthy(target, first, component) {

@@ -77,7 +77,7 @@ pub fn export_logs(
     out.write("cluster/versions.txt", &versions(state.as_ref()))?;
     if let Some(state) = &state {
         for n in &state.nodes {
-            eprintln!("   {}: collecting", n.name);
+            crate::say!("   {}: collecting", n.name);
             out.node(n)?;
         }
         out.cluster_view(state)?;
