@@ -71,9 +71,17 @@ impl LeakCheck {
         HostSnapshot::take().added_since(&self.before)
     }
 
-    /// Panics with the list of leaked objects, if any.
+    /// Panics with the list of leaked objects, if any. An object still there is looked for again
+    /// for a few seconds first: the kernel finishes removing a network namespace's devices
+    /// asynchronously (seen once: a node's host-side veth listed just after `down` returned, on a
+    /// loaded machine, gone a moment later).
     pub fn assert_clean(&self, what: &str) {
-        let leaks = self.leaks();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut leaks = self.leaks();
+        while !leaks.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            leaks = self.leaks();
+        }
         assert!(
             leaks.is_empty(),
             "{what} left host objects behind:\n  {}",
