@@ -39,12 +39,18 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<
         "kubeadm.yaml",
         &kubeadm::init_config(&config, &registration),
     )?;
-    let mut args = vec!["kubeadm", "init", "--config", path.as_str()];
+    // -v=5 and stderr into the log: each phase's start gets a timestamp (where the time goes).
+    let mut script = format!("kubeadm init -v=5 --config {path}");
     if config.coredns_tag.is_none() {
-        args.push("--skip-phases=addon/coredns");
+        script.push_str(" --skip-phases=addon/coredns");
     }
+    script.push_str(" 2>&1");
     let first = node::handle(first)?;
-    node::run_logged(&first, &args, &ctx.paths.dir.join("kubeadm-init.log"))?;
+    node::run_logged(
+        &first,
+        &["sh", "-c", &script],
+        &ctx.paths.dir.join("kubeadm-init.log"),
+    )?;
     Ok(Joining {
         ca_cert_hash: kubeadm::ca_cert_hash(&first)?,
         config,
