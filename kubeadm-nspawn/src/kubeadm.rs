@@ -720,7 +720,7 @@ mod tests {
         // Without them nothing extra is said.
         let plain = init_config(&super::tests::config(), &node(0));
         assert!(
-            !plain.contains("feature")
+            !plain.contains("feature-gates")
                 && !plain.contains("node-labels")
                 && !plain.contains("scheduler:")
         );
