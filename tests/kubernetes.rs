@@ -168,12 +168,9 @@ spec:
     targetPort: 8080
 "#;
 
-/// The `web` Deployment (`replicas` busybox httpd pods spread over the nodes) and its Service in
-/// cluster `c`: an image built from Debian's busybox-static with image-pusher, loaded into every
-/// node (nothing is pulled), applied, rolled out.
-fn deploy_web(c: &TestCluster, kubectl: &Kubectl, busybox: &Path, workdir: &Path, replicas: usize) {
-    let archive = workdir.join("web.tar");
-    let image = "kubeadm-nspawn.local/web:1";
+/// An image of Debian's static busybox (as /usr/local/bin/busybox) made by image-pusher into
+/// `archive` (once) and loaded into every node of `c`: nothing is pulled.
+fn load_busybox_image(c: &TestCluster, busybox: &Path, archive: &Path, image: &str) {
     if !archive.exists() {
         run_ok(
             bin("image-pusher"),
@@ -192,6 +189,14 @@ fn deploy_web(c: &TestCluster, kubectl: &Kubectl, busybox: &Path, workdir: &Path
         &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
         "load",
     );
+}
+
+/// The `web` Deployment (`replicas` busybox httpd pods spread over the nodes) and its Service in
+/// cluster `c`: an image built from Debian's busybox-static with image-pusher, loaded into every
+/// node (nothing is pulled), applied, rolled out.
+fn deploy_web(c: &TestCluster, kubectl: &Kubectl, busybox: &Path, workdir: &Path, replicas: usize) {
+    let image = "kubeadm-nspawn.local/web:1";
+    load_busybox_image(c, busybox, &workdir.join("web.tar"), image);
     let manifest = DEPLOYMENT
         .replace("IMAGE", image)
         .replace("replicas: 3", &format!("replicas: {replicas}"));
@@ -1488,24 +1493,8 @@ kubeadmPatches:
         // Memory eviction works against the limit: a pod holding 540 MiB on the 768Mi node (508Mi
         // allocatable) is evicted by the kubelet, and the node stays Ready.
         let busybox = debian_busybox_static(&sweeper.workdir.join("busybox"));
-        let archive = sweeper.workdir.join("hog.tar");
         let image = "kubeadm-nspawn.local/hog:1";
-        run_ok(
-            bin("image-pusher"),
-            &[
-                "build",
-                "--name",
-                image,
-                "--binary",
-                busybox.to_str().unwrap(),
-                "-o",
-                archive.to_str().unwrap(),
-            ],
-        );
-        assert_ok(
-            &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
-            "load",
-        );
+        load_busybox_image(&c, &busybox, &sweeper.workdir.join("hog.tar"), image);
         let hog = MEMORY_HOG
             .replace("IMAGE", image)
             .replace("MEBIBYTES", "540");

@@ -221,7 +221,8 @@ impl ComponentSettings {
 /// A config file read and checked, paths absolute.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    pub file: PathBuf,
+    /// The file's directory: its relative paths were made absolute under it.
+    pub dir: PathBuf,
     pub raw: ClusterFile,
     pub nodes: Vec<NodeSettings>,
     pub components: ComponentSettings,
@@ -431,7 +432,7 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
         kubeadm_patches.push(patch);
     }
     Ok(Config {
-        file: base.to_path_buf(),
+        dir: base.to_path_buf(),
         components: ComponentSettings {
             feature_gates: raw.feature_gates.clone(),
             runtime_config: raw.runtime_config.clone(),

@@ -329,6 +329,11 @@ impl ReleaseSource {
     fn request(&self, version: &str) -> kubeadm_nspawn::Result<releases::Request> {
         releases::Request::new(version, self.release_mirror.as_deref(), &self.release_cache)
     }
+
+    /// The request for `version` (`--kube-version` or the config file's), if one was named.
+    fn maybe(&self, version: Option<&str>) -> kubeadm_nspawn::Result<Option<releases::Request>> {
+        version.map(|v| self.request(v)).transpose()
+    }
 }
 
 #[derive(Subcommand)]
@@ -479,12 +484,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 image_args,
                 boot_timeout: Duration::from_secs(boot_timeout),
                 kube,
-                release: request
-                    .binaries
-                    .version
-                    .as_deref()
-                    .map(|v| release.source.request(v))
-                    .transpose()?,
+                release: release.source.maybe(request.binaries.version.as_deref())?,
                 node_settings: request.nodes,
                 components: request.components,
             };
@@ -671,12 +671,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 kube_bin: request.binaries.kube_bin,
                 kube_root: request.binaries.kube_root,
                 extra_bin: request.binaries.extra_bin,
-                release: request
-                    .binaries
-                    .version
-                    .as_deref()
-                    .map(|v| release.source.request(v))
-                    .transpose()?,
+                release: release.source.maybe(request.binaries.version.as_deref())?,
                 default_release: release.source.request(releases::DEFAULT_VERSION)?,
                 patches: kubeadm_patch,
                 components: request.components,
