@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use kns_plumbing::report::Report;
@@ -40,25 +40,13 @@ pub fn path(tool: &str) -> PathBuf {
 /// Runs `tool args`, its stderr passed on line by line (progress; above a step's live line), and
 /// parses its JSON line.
 pub fn run_json(tool: &str, args: &[&str]) -> Result<Value> {
-    let mut child = Command::new(path(tool))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::tool(
-                tool,
-                format!("cannot run it ({e}): build the workspace or put it on PATH"),
-            )
-        })?;
-    if let Some(pipe) = child.stderr.take() {
-        for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
-            crate::say!("{line}");
-        }
-    }
-    let out = child
-        .wait_with_output()
+    let child = spawn_piped(tool, args).map_err(|e| {
+        Error::tool(
+            tool,
+            format!("cannot run it ({e}): build the workspace or put it on PATH"),
+        )
+    })?;
+    let out = wait_streaming(child, |line| crate::say!("{line}"))
         .map_err(|e| Error::tool(tool, format!("cannot wait for it: {e}")))?;
     if !out.status.success() {
         return Err(Error::tool(
@@ -74,24 +62,8 @@ pub fn run_json(tool: &str, args: &[&str]) -> Result<Value> {
 pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
     let cannot_run = |e: std::io::Error| Error::tool(tool, format!("cannot run it: {e}"));
     let out = if verbose() {
-        let mut child = Command::new(path(tool))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(cannot_run)?;
-        let mut stderr = Vec::new();
-        if let Some(pipe) = child.stderr.take() {
-            for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
-                crate::say!("   | {tool}: {line}");
-                stderr.extend_from_slice(line.as_bytes());
-                stderr.push(b'\n');
-            }
-        }
-        let mut out = child.wait_with_output().map_err(cannot_run)?;
-        out.stderr = stderr;
-        out
+        let child = spawn_piped(tool, args).map_err(cannot_run)?;
+        wait_streaming(child, |line| crate::say!("   | {tool}: {line}")).map_err(cannot_run)?
     } else {
         Command::new(path(tool))
             .args(args)
@@ -112,6 +84,32 @@ pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
         });
     }
     parse_line(tool, &out.stdout)
+}
+
+/// `tool args` started with its stdout and stderr piped.
+fn spawn_piped(tool: &str, args: &[&str]) -> std::io::Result<Child> {
+    Command::new(path(tool))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
+/// Waits for `child`, handing each line of its stderr to `each_line` as it comes; the lines are
+/// also the output's stderr.
+fn wait_streaming(mut child: Child, mut each_line: impl FnMut(&str)) -> std::io::Result<Output> {
+    let mut stderr = Vec::new();
+    if let Some(pipe) = child.stderr.take() {
+        for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
+            each_line(&line);
+            stderr.extend_from_slice(line.as_bytes());
+            stderr.push(b'\n');
+        }
+    }
+    let mut out = child.wait_with_output()?;
+    out.stderr = stderr;
+    Ok(out)
 }
 
 pub fn parse_line(tool: &str, stdout: &[u8]) -> Result<Value> {
