@@ -97,7 +97,8 @@ pub struct ImageFile {
     pub sha256: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+/// How rootfs-builder gets the node base image (the file's `image.method`, `up --image-method`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageMethod {
     Debootstrap,
@@ -191,10 +192,6 @@ pub struct ComponentSettings {
 }
 
 impl ComponentSettings {
-    pub fn is_empty(&self) -> bool {
-        self == &ComponentSettings::default()
-    }
-
     /// `A=true,B=false`, as the components' `--feature-gates` flag takes them.
     pub fn feature_gates_flag(&self) -> Option<String> {
         (!self.feature_gates.is_empty()).then(|| {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use kubeadm_nspawn::actions::{InitOptions, UpOptions};
 use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
@@ -64,7 +64,7 @@ enum Command {
         name: Option<String>,
         /// How to get the base image (see rootfs-builder --help) [default: debootstrap].
         #[arg(long, value_enum)]
-        image_method: Option<ImageMethod>,
+        image_method: Option<config::ImageMethod>,
         /// Tarball for --image-method download.
         #[arg(long, value_name = "URL")]
         image_url: Option<String>,
@@ -403,23 +403,6 @@ impl KubeArgs {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ImageMethod {
-    Debootstrap,
-    Mkosi,
-    Download,
-}
-
-impl ImageMethod {
-    fn into_config(self) -> config::ImageMethod {
-        match self {
-            ImageMethod::Debootstrap => config::ImageMethod::Debootstrap,
-            ImageMethod::Mkosi => config::ImageMethod::Mkosi,
-            ImageMethod::Download => config::ImageMethod::Download,
-        }
-    }
-}
-
 fn main_result(cli: Cli) -> anyhow::Result<i32> {
     let state_dir = cli.state_dir;
     kubeadm_nspawn::tools::set_verbose(cli.verbose);
@@ -448,7 +431,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 pod_subnet,
                 service_subnet,
                 no_masquerade,
-                image_method: image_method.map(ImageMethod::into_config),
+                image_method,
                 image_url,
                 image_sha256,
                 binaries: kube.binaries(release.kube_version.clone()),

@@ -28,10 +28,7 @@ pub struct ClusterState {
     pub kubernetes: Option<KubernetesState>,
     /// What `init` tells the components (feature gates, runtime config, kubeadm patches), from
     /// the config file given to `up`.
-    #[serde(
-        default,
-        skip_serializing_if = "crate::config::ComponentSettings::is_empty"
-    )]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub components: crate::config::ComponentSettings,
 }
 
