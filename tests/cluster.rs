@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
+use kns_integration_tests::cluster::{
+    assert_fails_with, assert_ok, node_cgroup_value, warm_base, TestCluster,
+};
 use kns_integration_tests::{bin, privileged_test, run_ok};
 use serde_json::Value;
 
@@ -95,18 +97,6 @@ fn three_nodes_boot_reach_each_other_and_go_away_without_a_trace() {
     );
 }
 
-/// A node's cgroup file in the v1 hierarchy `controller` (a hybrid host), or in the v2 one.
-fn node_cgroup_file(node: &str, v1: &str, v2: &str) -> Option<String> {
-    [
-        format!("/sys/fs/cgroup/{v1}"),
-        format!("/sys/fs/cgroup/unified/kubeadm-nspawn/{node}/{v2}"),
-        format!("/sys/fs/cgroup/kubeadm-nspawn/{node}/{v2}"),
-    ]
-    .iter()
-    .find_map(|p| std::fs::read_to_string(p).ok())
-    .map(|s| s.trim().to_string())
-}
-
 #[test]
 fn a_config_file_binds_host_paths_into_nodes_and_limits_them_across_stop_and_start() {
     privileged_test(
@@ -154,31 +144,21 @@ fn a_config_file_binds_host_paths_into_nodes_and_limits_them_across_stop_and_sta
                     std::fs::read_to_string(volumes.join(when)).unwrap(),
                     format!("{when}\n")
                 );
-                let memory = node_cgroup_file(
-                    &n0,
-                    &format!("memory/kubeadm-nspawn/{n0}/memory.limit_in_bytes"),
-                    "memory.max",
-                );
+                let memory =
+                    node_cgroup_value(&n0, ("memory", "memory.limit_in_bytes"), "memory.max");
                 assert_eq!(
                     memory.as_deref(),
                     Some("805306368"),
                     "{when}: node 0 memory limit"
                 );
-                let quota = node_cgroup_file(
-                    &n0,
-                    &format!("cpu/kubeadm-nspawn/{n0}/cpu.cfs_quota_us"),
-                    "cpu.max",
-                );
+                let quota = node_cgroup_value(&n0, ("cpu", "cpu.cfs_quota_us"), "cpu.max");
                 assert!(
                     matches!(quota.as_deref(), Some("50000" | "50000 100000")),
                     "{when}: node 0 CPU quota {quota:?}"
                 );
                 let n1 = c.node(1);
-                let unlimited = node_cgroup_file(
-                    &n1,
-                    &format!("memory/kubeadm-nspawn/{n1}/memory.limit_in_bytes"),
-                    "memory.max",
-                );
+                let unlimited =
+                    node_cgroup_value(&n1, ("memory", "memory.limit_in_bytes"), "memory.max");
                 assert!(
                     unlimited.as_deref() != Some("805306368"),
                     "{when}: node 1 has no limit"

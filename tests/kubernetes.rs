@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
-    assert_fails_with, assert_ok, simulate_reboot, warm_base, TestCluster,
+    assert_fails_with, assert_ok, node_cgroup_value, simulate_reboot, warm_base, TestCluster,
 };
 use kns_integration_tests::mirror::{
     write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
@@ -1404,13 +1404,8 @@ kubeadmPatches:
         assert_eq!(n1["status"]["allocatable"]["cpu"], "1");
         assert_eq!(n0["status"]["allocatable"]["cpu"], host_cpus());
         // Enforced by the kernel: the node's cgroup, and the kubelet's cap on its pods' cgroup.
-        let memory = |path: &str| {
-            std::fs::read_to_string(format!(
-                "/sys/fs/cgroup/memory/kubeadm-nspawn/{path}/memory.limit_in_bytes"
-            ))
-            .map(|s| s.trim().to_string())
-            .ok()
-        };
+        let memory =
+            |path: &str| node_cgroup_value(path, ("memory", "memory.limit_in_bytes"), "memory.max");
         if std::path::Path::new("/sys/fs/cgroup/memory/kubeadm-nspawn").is_dir() {
             assert_eq!(memory(&c.node(1)).as_deref(), Some("805306368"));
             assert_eq!(

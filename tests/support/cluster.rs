@@ -105,6 +105,21 @@ pub fn assert_fails_with(out: &Output, expected: &str) {
     );
 }
 
+/// A value of a node's cgroup, `path` under kubeadm-nspawn/ (`c-n0`, `c-n0/kubepods`): the v1
+/// controller's file `v1` = (controller, file) on a v1 or hybrid host, else `v2_file` in the v2
+/// hierarchy (`unified` on a hybrid host).
+pub fn node_cgroup_value(path: &str, v1: (&str, &str), v2_file: &str) -> Option<String> {
+    let (controller, v1_file) = v1;
+    [
+        format!("/sys/fs/cgroup/{controller}/kubeadm-nspawn/{path}/{v1_file}"),
+        format!("/sys/fs/cgroup/unified/kubeadm-nspawn/{path}/{v2_file}"),
+        format!("/sys/fs/cgroup/kubeadm-nspawn/{path}/{v2_file}"),
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .map(|s| s.trim().to_string())
+}
+
 /// Builds the shared base first, so `up` timings below are warm-cache timings.
 pub fn warm_base() {
     let out = Command::new(bin("rootfs-builder"))
