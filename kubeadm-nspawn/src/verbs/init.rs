@@ -65,14 +65,15 @@ pub fn init(name: &ClusterName, mut opts: InitOptions) -> Result<Vec<(&'static s
     if let Some(components) = opts.components.take() {
         state.components = components;
     }
+    // Before any node is touched.
+    super::list::recheck_ranges(&opts.state_dir, &state)?;
+    super::list::require_running(&state)?;
+    // Written only once init goes ahead: a refused init leaves the cluster's directory as it was.
     opts.patches.extend(materialize_patches(
         &state.components.kubeadm_patches,
         &paths.dir.join("kubeadm-patches"),
     )?);
     check_distinct_names(&opts.patches)?;
-    // Before any node is touched.
-    super::list::recheck_ranges(&opts.state_dir, &state)?;
-    super::list::require_running(&state)?;
     install_signal_handlers()?;
     let mut ctx = InitContext { opts, paths, state };
     actions::init(&mut ctx)
