@@ -249,6 +249,46 @@ fn bad_input_is_refused_and_creates_nothing() {
                 "holds only",
             ),
             (vec!["exec", "knst-no-such-node", "--", "true"], "no node"),
+            (
+                vec![
+                    "up",
+                    "--name",
+                    &c.name,
+                    "--nodes",
+                    "4",
+                    "--control-planes",
+                    "2",
+                ],
+                "--control-planes 2: give an odd number",
+            ),
+            (
+                vec![
+                    "up",
+                    "--name",
+                    &c.name,
+                    "--nodes",
+                    "2",
+                    "--control-planes",
+                    "3",
+                ],
+                "--control-planes 3 is more than the 2 nodes",
+            ),
+            (
+                vec![
+                    "up",
+                    "--name",
+                    &c.name,
+                    "--nodes",
+                    "9",
+                    "--control-planes",
+                    "9",
+                ],
+                "--control-planes 9: give an odd number from 1 to 7",
+            ),
+            (
+                vec!["up", "--name", &c.name, "--control-planes", "0"],
+                "--control-planes 0: give an odd number from 1 to 7",
+            ),
         ];
         for (args, expected) in cases {
             assert_fails_with(&c.run(&args), expected);
@@ -273,6 +313,14 @@ fn bad_input_is_refused_and_creates_nothing() {
                 "apiVersion: \"kind.x-k8s.io/v1alpha4\" is not supported",
             ),
             (format!("{head}nodes:\n- memory: 64Mi\n"), "nodes[0].memory: 64Mi is below"),
+            (
+                format!("{head}nodes:\n- role: control-plane\n- role: control-plane\n- role: worker\n"),
+                "nodes: 2: give an odd number",
+            ),
+            (
+                format!("{head}nodes:\n- {{}}\n- role: worker\n- role: control-plane\n"),
+                "nodes[2].role: control-plane nodes come first",
+            ),
             (
                 format!("{head}nodes:\n- extraMounts:\n  - {{hostPath: no-such-dir, nodePath: /x}}\n"),
                 "nodes[0].extraMounts[0]: hostPath:",

@@ -9,7 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
-    assert_fails_with, assert_ok, node_cgroup_value, simulate_reboot, warm_base, TestCluster,
+    assert_fails_with, assert_ok, kill_node, node_cgroup_value, simulate_reboot, warm_base,
+    TestCluster,
 };
 use kns_integration_tests::mirror::{
     write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
@@ -1623,5 +1624,363 @@ fn export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log() {
         assert!(exported.join("cluster/kubeadm-init.log").is_file());
         assert!(exported.join(c.node(0)).join("journal.log").is_file());
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
+    });
+}
+
+/// The names of etcd's members (none of them a learner still), as the etcd of `node` lists them:
+/// its gRPC gateway over TLS with kubeadm's healthcheck client certificate, sent by the node's socat.
+fn etcd_members(c: &TestCluster, node: &str) -> Vec<String> {
+    // stdin stays open until the answer is in: the gateway cancels a request whose client has
+    // closed its side (TLS close_notify), answering 499 "context canceled".
+    let script = "{ printf 'POST /v3/cluster/member/list HTTP/1.0\\r\\nContent-Length: 2\\r\\n\\r\\n{}'; sleep 2; } \
+        | socat -t 2 - OPENSSL:127.0.0.1:2379,cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt,\
+key=/etc/kubernetes/pki/etcd/healthcheck-client.key,cafile=/etc/kubernetes/pki/etcd/ca.crt";
+    let out = c.exec(node, &["sh", "-c", script]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let listing: Value = serde_json::from_str(body.trim()).unwrap_or(Value::Null);
+    let mut names: Vec<String> = listing["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["isLearner"] != true)
+        .filter_map(|m| m["name"].as_str().map(String::from))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        eprintln!(
+            "etcd member list in {node}: {text:?} {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    names
+}
+
+/// The API servers haproxy on the load balancer counts as up (`show servers state`, op state 2).
+fn servers_up(c: &TestCluster) -> Vec<String> {
+    let out = c.exec(
+        &format!("{}-lb", c.name),
+        &[
+            "sh",
+            "-c",
+            "echo 'show servers state' | socat stdio /run/kns-haproxy.sock",
+        ],
+    );
+    let mut up: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 5 && f[1] == "kube-apiservers" && f[5] == "2")
+        .map(|f| f[3].to_owned())
+        .collect();
+    up.sort();
+    up
+}
+
+/// Polls until `check` holds, for up to `within`.
+fn eventually(within: Duration, check: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The node's memory in use by its processes (RSS, MiB), from its cgroup.
+fn node_rss_mib(node: &str) -> u64 {
+    let stat =
+        node_cgroup_value(node, ("memory", "memory.stat"), "memory.stat").unwrap_or_default();
+    stat.lines()
+        .find_map(|l| {
+            let (key, value) = l.split_once(' ')?;
+            matches!(key, "total_rss" | "anon").then(|| value.trim().parse::<u64>().ok())?
+        })
+        .unwrap_or(0)
+        >> 20
+}
+
+const AFTER_A_LOSS: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: after-a-loss
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: after-a-loss}
+  template:
+    metadata:
+      labels: {app: after-a-loss}
+    spec:
+      containers:
+      - name: sleep
+        image: kubeadm-nspawn.local/web:1
+        imagePullPolicy: Never
+        command: [/usr/local/bin/busybox, sleep, "3600"]
+"#;
+
+#[test]
+fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed() {
+    let test = "three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed";
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
+        let c = TestCluster::new(sweeper);
+        // A copy of the binaries, so that the API server can be "rebuilt" for `update`.
+        let kube = sweeper.workdir.join("kube");
+        std::fs::create_dir_all(&kube).unwrap();
+        for b in KUBE_BINARIES {
+            std::fs::copy(kube_bin.join(b), kube.join(b)).unwrap();
+        }
+        let kubeconfig = sweeper.workdir.join("kubeconfig");
+        let run = |args: &[&str]| c.cmd(args).env("KUBECONFIG", &kubeconfig).output().unwrap();
+        let before_up = HostSnapshot::take();
+        let t = Instant::now();
+        assert_ok(
+            &c.up(4, &["--control-planes", "3"]),
+            "up --control-planes 3",
+        );
+        let up_seconds = t.elapsed().as_secs_f64();
+        let listed = String::from_utf8_lossy(&c.run(&["list"]).stdout).into_owned();
+        let lb = format!("{}-lb", c.name);
+        let lb_ip = c.subnet.replace(".0/24", ".9");
+        for (node, role) in [
+            (c.node(0), "control-plane"),
+            (c.node(2), "control-plane"),
+            (c.node(3), "worker"),
+            (lb.clone(), "load-balancer"),
+        ] {
+            assert!(
+                listed
+                    .lines()
+                    .any(|l| l.split_whitespace().take(2).eq([node.as_str(), role])),
+                "{node} as {role} in {listed}"
+            );
+        }
+        assert!(listed.contains(&lb_ip), "{listed}");
+
+        let t = Instant::now();
+        let init = run(&[
+            "init",
+            "--name",
+            &c.name,
+            "--kube-bin",
+            kube.to_str().unwrap(),
+            "--extra-bin",
+            extra_bin.to_str().unwrap(),
+            "--wait",
+            "5m",
+        ]);
+        assert_ok(&init, "init");
+        println!(
+            "3 control planes + 1 worker: up {up_seconds:.1} s, init to all Ready {:.1} s; steps: {}",
+            t.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&init.stdout).trim()
+        );
+        let kubectl = Kubectl {
+            binary: kube_bin.join("kubectl"),
+            kubeconfig: kubeconfig.clone(),
+        };
+        // kubectl goes through the load balancer.
+        let server = kubectl.ok(&[
+            "config",
+            "view",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ]);
+        assert_eq!(server, format!("https://{lb_ip}:6443"));
+        let nodes = kubectl.ok(&["get", "nodes", "--no-headers"]);
+        assert_eq!(
+            nodes.lines().count(),
+            4,
+            "the load balancer is no node: {nodes}"
+        );
+        assert_eq!(
+            nodes.lines().filter(|l| l.contains(" Ready ")).count(),
+            4,
+            "{nodes}"
+        );
+        let control_planes = kubectl.ok(&[
+            "get",
+            "nodes",
+            "-l",
+            "node-role.kubernetes.io/control-plane",
+            "-o",
+            "name",
+        ]);
+        assert_eq!(control_planes.lines().count(), 3, "{control_planes}");
+        let all_three: Vec<String> = (0..3).map(|i| c.node(i)).collect();
+        assert!(
+            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(0))
+                == all_three),
+            "etcd has 3 voting members"
+        );
+        assert!(
+            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
+            "haproxy sees every API server up: {:?}",
+            servers_up(&c)
+        );
+        let memory: Vec<String> = (0..4)
+            .map(|i| c.node(i))
+            .chain([lb.clone()])
+            .map(|n| format!("{n} {} MiB", node_rss_mib(&n)))
+            .collect();
+        println!("memory (RSS) per node: {}", memory.join(", "));
+        load_busybox_image(
+            &c,
+            &busybox,
+            &sweeper.workdir.join("web.tar"),
+            "kubeadm-nspawn.local/web:1",
+        );
+
+        // The first control plane (where kubeadm init ran, etcd's first member) crashes.
+        kill_node(&c.node(0));
+        let killed = Instant::now();
+        let mut failures = 0;
+        while !kubectl
+            .output(&["get", "--raw", "/readyz", "--request-timeout=2s"], None)
+            .status
+            .success()
+        {
+            failures += 1;
+            assert!(
+                killed.elapsed() < Duration::from_secs(10),
+                "no API within 10 s of the loss"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        println!(
+            "API through the load balancer again {:.1} s after the first control plane was killed ({failures} failed requests)",
+            killed.elapsed().as_secs_f64()
+        );
+        // etcd kept its quorum: a new Deployment is stored, scheduled and runs.
+        let t = Instant::now();
+        assert_ok(
+            &kubectl.output(&["apply", "-f", "-"], Some(AFTER_A_LOSS)),
+            "apply",
+        );
+        kubectl.ok(&[
+            "rollout",
+            "status",
+            "deployment/after-a-loss",
+            "--timeout=180s",
+        ]);
+        let on = kubectl.ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=after-a-loss",
+            "-o",
+            "jsonpath={.items[0].spec.nodeName}",
+        ]);
+        assert_eq!(on, c.node(3), "scheduled on the worker");
+        println!(
+            "a new Deployment available {:.1} s after the loss",
+            t.elapsed().as_secs_f64()
+        );
+        assert!(
+            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(1))
+                == all_three),
+            "etcd keeps its 3 members (2 of them up)"
+        );
+
+        // `start` brings the killed node back, its API server serving and its etcd a member again.
+        let t = Instant::now();
+        let start = c.run(&["start", "--name", &c.name, "--wait", "3m"]);
+        assert_ok(&start, "start");
+        println!(
+            "start of the killed control plane: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        assert!(
+            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
+            "haproxy sees every API server up again: {:?}",
+            servers_up(&c)
+        );
+        assert!(
+            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(0))
+                == all_three),
+            "the started node's etcd lists the 3 members"
+        );
+
+        // `update` of a rebuilt API server, one control plane at a time: the API answers
+        // throughout.
+        rebuild(&kube.join("kube-apiserver"));
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (update, outage) = std::thread::scope(|s| {
+            let poller = s.spawn(|| {
+                // The longest time the API did not answer, and how many requests failed.
+                let (mut longest, mut failed, mut down_since) = (Duration::ZERO, 0, None);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let asked = Instant::now();
+                    let ok = kubectl
+                        .output(&["get", "--raw", "/readyz", "--request-timeout=5s"], None)
+                        .status
+                        .success();
+                    match (ok, down_since) {
+                        (false, None) => {
+                            failed += 1;
+                            down_since = Some(asked);
+                        }
+                        (false, Some(_)) => failed += 1,
+                        (true, Some(since)) => {
+                            longest = longest.max(asked.duration_since(since));
+                            down_since = None;
+                        }
+                        (true, None) => {}
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                (longest, failed)
+            });
+            let update = run(&[
+                "update",
+                "--name",
+                &c.name,
+                "--only",
+                "kube-apiserver",
+                "--wait",
+                "3m",
+            ]);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            (update, poller.join().unwrap())
+        });
+        assert_ok(&update, "update --only kube-apiserver");
+        println!(
+            "update of kube-apiserver on 3 control planes: {}; API unavailable at most {:.1} s ({} failed requests)",
+            String::from_utf8_lossy(&update.stdout).trim(),
+            outage.0.as_secs_f64(),
+            outage.1
+        );
+        assert!(
+            outage.0 < Duration::from_secs(3),
+            "the API was away {:?} during the update",
+            outage.0
+        );
+        let tag = sha256_of(&kube.join("kube-apiserver"))[..12].to_owned();
+        for i in 0..3 {
+            let image = kubectl.ok(&[
+                "-n",
+                "kube-system",
+                "get",
+                "pod",
+                &format!("kube-apiserver-{}", c.node(i)),
+                "-o",
+                "jsonpath={.spec.containers[0].image}",
+            ]);
+            assert!(image.ends_with(&tag), "{} runs {image}", c.node(i));
+        }
+
+        assert_ok(&run(&["down", "--name", &c.name]), "down");
+        let left = HostSnapshot::take().added_since(&before_up);
+        assert!(left.is_empty(), "down left on the host: {left:?}");
     });
 }

@@ -50,6 +50,15 @@ impl ClusterName {
         format!("kns-{}-{index}", self.0)
     }
 
+    /// The load balancer node of a cluster with several control planes.
+    pub fn load_balancer_name(&self) -> String {
+        format!("{}-lb", self.0)
+    }
+
+    pub fn load_balancer_netns(&self) -> String {
+        format!("kns-{}-lb", self.0)
+    }
+
     /// `kns-<cluster>`, or `kns-` + a hash when that is longer than the 15 characters of an
     /// interface name.
     pub fn bridge(&self) -> String {
@@ -105,6 +114,11 @@ impl Subnet {
 
     pub fn node_ip(&self, index: usize) -> Ipv4Addr {
         self.nth(10 + index as u32)
+    }
+
+    /// The load balancer's address: .9, just below the nodes, whatever their number.
+    pub fn load_balancer_ip(&self) -> Ipv4Addr {
+        self.nth(9)
     }
 
     /// How many nodes fit (from .10 to the last address before broadcast).

@@ -222,6 +222,8 @@ pub struct Config {
     pub dir: PathBuf,
     pub raw: ClusterFile,
     pub nodes: Vec<NodeSettings>,
+    /// How many of `nodes` (the first ones) are control planes.
+    pub control_planes: usize,
     pub components: ComponentSettings,
 }
 
@@ -313,17 +315,22 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
         }
     }
     let mut nodes = vec![];
+    let mut control_planes = 0;
     for (i, node) in raw.nodes.iter_mut().enumerate() {
         let at = format!("nodes[{i}]");
-        match (i, node.role) {
-            (0, Some(Role::Worker)) => {
-                return Err(format!("{at}.role: the first node is the control plane"))
-            }
-            (i, Some(Role::ControlPlane)) if i > 0 => {
+        let control_plane = node.role.unwrap_or(if i == 0 {
+            Role::ControlPlane
+        } else {
+            Role::Worker
+        }) == Role::ControlPlane;
+        match (i, control_plane) {
+            (0, false) => return Err(format!("{at}.role: the first node is a control plane")),
+            (i, true) if i > control_planes => {
                 return Err(format!(
-                "{at}.role: one control-plane node (the first) is all kubeadm-nspawn makes today"
-            ))
+                    "{at}.role: control-plane nodes come first in the list (nodes[{control_planes}] is a worker)"
+                ))
             }
+            (_, true) => control_planes += 1,
             _ => {}
         }
         for (key, value) in &node.labels {
@@ -428,8 +435,14 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
         };
         kubeadm_patches.push(patch);
     }
+    if let Some(why) = crate::verbs::up::control_planes_problem(control_planes, nodes.len())
+        .filter(|_| !nodes.is_empty())
+    {
+        return Err(format!("nodes: {why} control-plane nodes"));
+    }
     Ok(Config {
         dir: base.to_path_buf(),
+        control_planes: control_planes.max(1),
         components: ComponentSettings {
             feature_gates: raw.feature_gates.clone(),
             runtime_config: raw.runtime_config.clone(),
@@ -614,6 +627,7 @@ pub fn host_cpus() -> u64 {
 pub struct UpFlags {
     pub name: Option<String>,
     pub nodes: Option<usize>,
+    pub control_planes: Option<usize>,
     pub subnet: Option<String>,
     pub pod_subnet: Option<String>,
     pub service_subnet: Option<String>,
@@ -669,6 +683,7 @@ impl Binaries {
 pub struct UpRequest {
     pub name: String,
     pub nodes: Vec<NodeSettings>,
+    pub control_planes: usize,
     pub subnet: Option<String>,
     pub pod_subnet: String,
     pub service_subnet: String,
@@ -697,6 +712,10 @@ impl UpFlags {
                 .or_else(|| raw.and_then(|r| r.name.clone()))
                 .unwrap_or_else(|| "default".into()),
             nodes,
+            control_planes: self
+                .control_planes
+                .or(config.map(|c| c.control_planes))
+                .unwrap_or(1),
             subnet: self.subnet.or(net.subnet),
             pod_subnet: self
                 .pod_subnet
@@ -847,11 +866,33 @@ mod tests {
         );
         let e = parse_err(&format!("{HEAD}nodes:\n- cpus: 0\n"));
         assert!(e.starts_with("nodes[0].cpus: 0: give 0.1 to"), "{e}");
-        let e = parse_err(&format!("{HEAD}nodes:\n- {{}}\n- role: control-plane\n"));
+        let e = parse_err(&format!(
+            "{HEAD}nodes:\n- {{}}\n- {{}}\n- role: control-plane\n- role: control-plane\n"
+        ));
         assert!(
-            e.starts_with("nodes[1].role: one control-plane node"),
+            e.starts_with("nodes[2].role: control-plane nodes come first in the list"),
             "{e}"
         );
+        let e = parse_err(&format!("{HEAD}nodes:\n- {{}}\n- role: control-plane\n"));
+        assert!(
+            e.starts_with("nodes: 2: give an odd number (etcd needs a majority"),
+            "{e}"
+        );
+        let e = parse_err(&format!("{HEAD}nodes:\n- role: worker\n"));
+        assert_eq!(e, "nodes[0].role: the first node is a control plane");
+        let three = parse(
+            &format!("{HEAD}nodes:\n- role: control-plane\n- role: control-plane\n- role: control-plane\n- {{}}\n"),
+            Path::new("/base"),
+        )
+        .unwrap();
+        assert_eq!((three.control_planes, three.nodes.len()), (3, 4));
+        let up = UpFlags::default().over(Some(&three));
+        assert_eq!(up.control_planes, 3);
+        let flag = UpFlags {
+            control_planes: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(flag.over(Some(&three)).control_planes, 1);
         let e = parse_err(&format!(
             "{HEAD}nodes:\n- labels:\n    node-role.kubernetes.io/worker: \"\"\n"
         ));

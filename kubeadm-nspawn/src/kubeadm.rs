@@ -85,6 +85,22 @@ impl ConfigApi {
     }
 }
 
+/// kubeadm's EtcdLearnerMode: a joining control plane's etcd member is added as a learner and
+/// promoted once it has caught up. Without it the member counts toward quorum from the moment it
+/// is added, so until its etcd runs a 2-member cluster has lost quorum: measured, every write
+/// (the joining kubelet's mirror pods, leases) stalled, the first controller-manager restarted, and
+/// each control-plane join took 16–21 s.
+const LEARNER_GATE: &str = "  # A joining control plane's etcd member starts as a learner: no quorum lost while it starts.\n  EtcdLearnerMode: true\n";
+
+/// Whether kubeadm `version` needs EtcdLearnerMode turned on: alpha (off) in 1.27 and 1.28, on by
+/// default from 1.29, unknown before 1.27.
+fn learner_gate_needed(version: &str) -> bool {
+    matches!(
+        crate::releases::version::Version::minor_of(version),
+        Some((1, 27 | 28))
+    )
+}
+
 /// A component's flag: name, value, and why it is set.
 type ExtraArg<'a> = (&'a str, &'a str, &'a str);
 
@@ -92,7 +108,15 @@ type ExtraArg<'a> = (&'a str, &'a str, &'a str);
 pub struct ClusterConfig {
     pub cluster_name: String,
     pub kubernetes_version: String,
+    /// The first control plane's address (where `kubeadm init` runs).
     pub control_plane_ip: String,
+    /// Where the API is reached (kubeadm's controlPlaneEndpoint): the load balancer's address, or
+    /// the one control plane's.
+    pub endpoint_ip: String,
+    /// With several control planes: the key `kubeadm init --upload-certs` encrypts the control
+    /// plane's certificates with (in the kubeadm-certs Secret, deleted by kubeadm after 2 h) and
+    /// `kubeadm join --control-plane` decrypts them with.
+    pub certificate_key: Option<String>,
     pub etcd_tag: String,
     /// None: kubeadm skips the CoreDNS addon.
     pub coredns_tag: Option<String>,
@@ -372,8 +396,14 @@ pub fn init_config(config: &ClusterConfig, node: &NodeRegistration) -> String {
     // `kubeadm init` on these 2 cores (measured). v1beta4 has a field for it, before that kubeadm's
     // own feature gate.
     let key_algorithm = match api {
-        ConfigApi::V1beta3 => "featureGates:\n  PublicKeysECDSA: true\n",
-        ConfigApi::V1beta4 => "encryptionAlgorithm: ECDSA-P256\n",
+        ConfigApi::V1beta3 => {
+            let mut gates = "featureGates:\n  PublicKeysECDSA: true\n".to_string();
+            if config.certificate_key.is_some() && learner_gate_needed(&config.kubernetes_version) {
+                gates.push_str(LEARNER_GATE);
+            }
+            gates
+        }
+        ConfigApi::V1beta4 => "encryptionAlgorithm: ECDSA-P256\n".to_string(),
     };
     let cgroup_v1 = if config.cgroup_v1 && api == ConfigApi::V1beta4 {
         "# The host runs cgroup v1 (hybrid): kubelets from 1.31 refuse it unless told (KEP-4569).\n\
@@ -381,13 +411,30 @@ pub fn init_config(config: &ClusterConfig, node: &NodeRegistration) -> String {
     } else {
         ""
     };
+    let certificate_key = match &config.certificate_key {
+        Some(key) => format!("certificateKey: {key}\n"),
+        None => String::new(),
+    };
+    let sans: Vec<&str> = [
+        config.control_plane_ip.as_str(),
+        config.endpoint_ip.as_str(),
+        "127.0.0.1",
+        "localhost",
+    ]
+    .into_iter()
+    .fold(vec![], |mut sans, san| {
+        if !sans.contains(&san) {
+            sans.push(san);
+        }
+        sans
+    });
     format!(
         r#"apiVersion: {api_version}
 kind: InitConfiguration
 bootstrapTokens:
 - token: {token}
   ttl: 24h0m0s
-localAPIEndpoint:
+{certificate_key}localAPIEndpoint:
   advertiseAddress: {ip}
   bindPort: 6443
 {registration}{patches}---
@@ -395,7 +442,7 @@ apiVersion: {api_version}
 kind: ClusterConfiguration
 clusterName: {cluster}
 kubernetesVersion: {version}
-{key_algorithm}controlPlaneEndpoint: {ip}:6443
+{key_algorithm}controlPlaneEndpoint: {endpoint}:6443
 imageRepository: {REPOSITORY}
 etcd:
   local:
@@ -405,7 +452,7 @@ etcd:
   podSubnet: {pods}
   serviceSubnet: {services}
 apiServer:
-  certSANs: [{ip}, 127.0.0.1, localhost]
+  certSANs: [{sans}]
 {api_server_args}controllerManager:
 {controller_manager_args}{scheduler}---
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -437,6 +484,8 @@ conntrack:
 {gates_map}"#,
         token = config.token,
         ip = config.control_plane_ip,
+        endpoint = config.endpoint_ip,
+        sans = sans.join(", "),
         api_version = api.api_version(),
         registration = node_registration(api, node),
         patches = patches(config, node),
@@ -446,25 +495,53 @@ conntrack:
     )
 }
 
-/// The configuration `kubeadm join --config` reads on a worker: discovery by bootstrap token,
-/// pinned to the cluster CA by its public key hash (never unsafe-skip).
-pub fn join_config(config: &ClusterConfig, ca_cert_hash: &str, node: &NodeRegistration) -> String {
+/// How a node joins: as a worker, or as another control plane (stacked etcd; its certificates
+/// from the kubeadm-certs Secret `kubeadm init --upload-certs` made).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinAs {
+    Worker,
+    ControlPlane,
+}
+
+/// The configuration `kubeadm join --config` reads on a node: discovery by bootstrap token through
+/// the API endpoint, pinned to the cluster CA by its public key hash (never unsafe-skip).
+pub fn join_config(
+    config: &ClusterConfig,
+    ca_cert_hash: &str,
+    node: &NodeRegistration,
+    join_as: JoinAs,
+) -> String {
+    let control_plane = match (join_as, &config.certificate_key) {
+        (JoinAs::ControlPlane, Some(key)) => format!(
+            "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: {ip}\n    bindPort: 6443\n  certificateKey: {key}\n",
+            ip = node.ip
+        ),
+        _ => String::new(),
+    };
     format!(
         r#"apiVersion: {api_version}
 kind: JoinConfiguration
 discovery:
   bootstrapToken:
-    apiServerEndpoint: {ip}:6443
+    apiServerEndpoint: {endpoint}:6443
     token: {token}
     caCertHashes:
     - {ca_cert_hash}
-{registration}{patches}"#,
+{control_plane}{registration}{patches}"#,
         api_version = config.api().api_version(),
-        ip = config.control_plane_ip,
+        endpoint = config.endpoint_ip,
         token = config.token,
         registration = node_registration(config.api(), node),
         patches = patches(config, node),
     )
+}
+
+/// A certificate key for `kubeadm init --upload-certs`: 32 bytes from the kernel's random source,
+/// in hex (AES-256, as `kubeadm certs certificate-key` makes one).
+pub fn new_certificate_key() -> std::io::Result<String> {
+    let mut bytes = [0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A bootstrap token (`[a-z0-9]{6}.[a-z0-9]{16}`) from the kernel's random source.
@@ -550,6 +627,8 @@ mod tests {
             cluster_name: "dev".into(),
             kubernetes_version: "v1.28.7".into(),
             control_plane_ip: "10.22.0.10".into(),
+            endpoint_ip: "10.22.0.10".into(),
+            certificate_key: None,
             etcd_tag: "3.5.16-0".into(),
             coredns_tag: Some("v1.10.1".into()),
             token: "abcdef.0123456789abcdef".into(),
@@ -666,7 +745,7 @@ mod tests {
             &node(0),
         );
         assert!(!cgroup_v2.contains("failCgroupV1"));
-        let join = join_config(&newer, "sha256:abc", &node(1));
+        let join = join_config(&newer, "sha256:abc", &node(1), JoinAs::Worker);
         assert!(join.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\n"));
         assert!(
             join.contains("    - name: node-ip\n      value: \"10.22.0.11\"\n"),
@@ -726,8 +805,10 @@ mod tests {
         );
         assert!(!plain.contains("patches:"));
         n.kubelet_patch = Some("{}".into());
-        assert!(join_config(&super::tests::config(), "sha256:x", &n)
-            .contains("patches:\n  directory: /etc/kubeadm-nspawn/patches"));
+        assert!(
+            join_config(&super::tests::config(), "sha256:x", &n, JoinAs::Worker)
+                .contains("patches:\n  directory: /etc/kubeadm-nspawn/patches")
+        );
     }
 
     #[test]
@@ -772,7 +853,7 @@ mod tests {
 
     #[test]
     fn join_config_pins_the_ca_and_sets_the_node_ip() {
-        let text = join_config(&config(), "sha256:abc", &node(2));
+        let text = join_config(&config(), "sha256:abc", &node(2), JoinAs::Worker);
         for line in [
             "apiServerEndpoint: 10.22.0.10:6443",
             "token: abcdef.0123456789abcdef",
@@ -783,6 +864,59 @@ mod tests {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
         assert!(!text.contains("unsafeSkipCAVerification"));
+        assert!(!text.contains("controlPlane:"));
+    }
+
+    #[test]
+    fn several_control_planes_share_the_load_balancer_endpoint_and_a_certificate_key() {
+        let key = new_certificate_key().unwrap();
+        assert!(kns_plumbing::hex::is_sha256(&key), "{key}");
+        let ha = ClusterConfig {
+            endpoint_ip: "10.22.0.9".into(),
+            certificate_key: Some(key.clone()),
+            ..config()
+        };
+        let init = init_config(&ha, &node(0));
+        assert!(
+            init.contains("controlPlaneEndpoint: 10.22.0.9:6443"),
+            "{init}"
+        );
+        assert!(init.contains("advertiseAddress: 10.22.0.10"), "{init}");
+        assert!(
+            init.contains(&format!("\ncertificateKey: {key}\n")),
+            "{init}"
+        );
+        assert!(
+            init.contains("certSANs: [10.22.0.10, 10.22.0.9, 127.0.0.1, localhost]"),
+            "{init}"
+        );
+        let join = join_config(&ha, "sha256:abc", &node(1), JoinAs::ControlPlane);
+        assert!(join.contains("apiServerEndpoint: 10.22.0.9:6443"), "{join}");
+        assert!(
+            join.contains(&format!(
+                "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: 10.22.0.11\n    bindPort: 6443\n  certificateKey: {key}\n"
+            )),
+            "{join}"
+        );
+        let worker = join_config(&ha, "sha256:abc", &node(3), JoinAs::Worker);
+        assert!(worker.contains("apiServerEndpoint: 10.22.0.9:6443"));
+        assert!(!worker.contains("controlPlane:") && !worker.contains("certificateKey"));
+        assert!(init.contains("  EtcdLearnerMode: true\n"), "{init}");
+        let newer = init_config(
+            &ClusterConfig {
+                kubernetes_version: "v1.29.2".into(),
+                ..ha.clone()
+            },
+            &node(0),
+        );
+        assert!(
+            !newer.contains("EtcdLearnerMode"),
+            "on by default from 1.29"
+        );
+        // One control plane: no key, no learners, the SANs once each.
+        let single = init_config(&config(), &node(0));
+        assert!(!single.contains("certificateKey") && !single.contains("EtcdLearnerMode"));
+        assert!(single.contains("certSANs: [10.22.0.10, 127.0.0.1, localhost]"));
     }
 
     #[test]

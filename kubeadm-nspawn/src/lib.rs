@@ -12,6 +12,7 @@ pub mod images;
 pub mod kube;
 pub mod kubeadm;
 pub mod kubeconfig;
+pub mod load_balancer;
 pub mod network;
 pub mod node;
 pub mod overlay;

@@ -49,6 +49,7 @@ enum Command {
         sudo kubeadm-nspawn up --name dev --nodes 2 --subnet 10.30.0.0/24 --no-masquerade\n  \
         sudo kubeadm-nspawn up --nodes 3 --kube-root ~/go/src/k8s.io/kubernetes --extra-bin ~/extra\n  \
         sudo kubeadm-nspawn up --nodes 3 --kube-version stable-1.28\n  \
+        sudo kubeadm-nspawn up --nodes 4 --control-planes 3   # HA: 3 control planes, 1 worker, a load balancer\n  \
         sudo kubeadm-nspawn up --config docs/cluster.yaml   # see docs/config.md")]
     Up {
         /// A cluster config file (YAML, kubeadm-nspawn/v1alpha1; docs/config.md): nodes with their
@@ -59,6 +60,11 @@ enum Command {
         /// Number of nodes, 1 to 50 [default: 1, or the config file's nodes].
         #[arg(long)]
         nodes: Option<usize>,
+        /// How many of the nodes are control planes: 1, or an odd number up to 7 for a highly
+        /// available control plane (stacked etcd; a load balancer node, `<name>-lb` at .9 of the
+        /// subnet, runs haproxy in front of the API servers) [default: 1, or the config file's].
+        #[arg(long, value_name = "K")]
+        control_planes: Option<usize>,
         /// Cluster name [default: default].
         #[arg(long)]
         name: Option<String>,
@@ -410,6 +416,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
         Command::Up {
             config,
             nodes,
+            control_planes,
             name,
             image_method,
             image_url,
@@ -427,6 +434,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             let request = config::UpFlags {
                 name,
                 nodes,
+                control_planes,
                 subnet,
                 pod_subnet,
                 service_subnet,
@@ -460,6 +468,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             let opts = UpOptions {
                 name: ClusterName::new(&request.name)?,
                 nodes: request.nodes.len(),
+                control_planes: request.control_planes,
                 subnet: request.subnet.as_deref().map(Subnet::parse).transpose()?,
                 pod_subnet: Cidr::parse(&request.pod_subnet, "--pod-subnet")?,
                 service_subnet: Cidr::parse(&request.service_subnet, "--service-subnet")?,
@@ -817,13 +826,17 @@ fn steps_json(name: &str, seconds: f64, steps: &[(&'static str, f64)]) -> serde_
 }
 
 fn print_nodes(state: &kubeadm_nspawn::state::ClusterState) {
-    println!("  {:<24} {:<10} {:<16} {:>8}", "NODE", "STATE", "IP", "PID");
+    println!(
+        "  {:<24} {:<14} {:<10} {:<16} {:>8}",
+        "NODE", "ROLE", "STATE", "IP", "PID"
+    );
     for n in &state.nodes {
         let running = kubeadm_nspawn::node::is_running(n);
         let pid = n.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
         println!(
-            "  {:<24} {:<10} {:<16} {:>8}",
+            "  {:<24} {:<14} {:<10} {:<16} {:>8}",
             n.name,
+            n.role.as_str(),
             if running { "running" } else { "stopped" },
             n.ip,
             pid
@@ -832,6 +845,10 @@ fn print_nodes(state: &kubeadm_nspawn::state::ClusterState) {
 }
 
 fn main() -> ExitCode {
+    // `kubeadm-nspawn list | head` ends quietly, as Unix tools do, instead of panicking on the
+    // closed pipe. (Children's pipes are read, never written to after they close.)
+    // SAFETY: setting a signal's disposition to the default, before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let result = main_result(Cli::parse()).map(|code| ExitCode::from(code.clamp(0, 255) as u8));
     kns_plumbing::report::exit(
         result,

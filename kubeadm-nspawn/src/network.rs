@@ -5,19 +5,19 @@ use serde_json::{json, Value};
 
 use crate::cluster::Subnet;
 
-/// The conflist for node `index`. Without masquerade the nodes get no default route at all: nothing
+/// The conflist for the node at `ip`. Without masquerade the nodes get no default route at all: nothing
 /// they send can leave the host (the cluster's own routes are added by `init`).
 pub fn node_conflist(
     network: &str,
     bridge: &str,
     subnet: &Subnet,
-    index: usize,
+    ip: std::net::Ipv4Addr,
     masquerade: bool,
 ) -> Value {
     let mut ipam = json!({
         "type": "static",
         "addresses": [{
-            "address": format!("{}/{}", subnet.node_ip(index), subnet.prefix),
+            "address": format!("{ip}/{}", subnet.prefix),
             "gateway": subnet.gateway().to_string(),
         }],
     });
@@ -48,13 +48,13 @@ mod tests {
     #[test]
     fn static_address_and_no_route_off_host_without_masquerade() {
         let subnet = Subnet::parse("10.22.0.0/16").unwrap();
-        let c = node_conflist("kns-c", "kns-c", &subnet, 2, false);
+        let c = node_conflist("kns-c", "kns-c", &subnet, subnet.node_ip(2), false);
         let bridge = &c["plugins"][0];
         assert_eq!(bridge["ipam"]["addresses"][0]["address"], "10.22.0.12/16");
         assert_eq!(bridge["ipam"]["addresses"][0]["gateway"], "10.22.0.1");
         assert_eq!(bridge["ipMasq"], false);
         assert!(bridge["ipam"].get("routes").is_none());
-        let m = node_conflist("kns-c", "kns-c", &subnet, 0, true);
+        let m = node_conflist("kns-c", "kns-c", &subnet, subnet.node_ip(0), true);
         assert_eq!(m["plugins"][0]["ipam"]["routes"][0]["dst"], "0.0.0.0/0");
     }
 }

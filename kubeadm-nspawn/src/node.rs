@@ -150,7 +150,12 @@ pub fn run(node: &NodeState, args: &[&str]) -> Result<String> {
 /// (`TCP:127.0.0.1:10248` for the kubelet, `OPENSSL:127.0.0.1:10257,verify=0` for a component's
 /// self-signed secure port).
 pub fn healthz(node: &impl Exec, address: &str) -> bool {
-    let script = format!("printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - {address}");
+    http_ok(node, address, "/healthz")
+}
+
+/// Whether `GET path` inside the node answers 200 (see [`healthz`]).
+pub fn http_ok(node: &impl Exec, address: &str, path: &str) -> bool {
+    let script = format!("printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - {address}");
     node.run(&["sh", "-c", &script])
         .is_ok_and(|out| out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"))
 }
@@ -257,6 +262,7 @@ mod tests {
             pid: None,
             network_failed: false,
             settings: Default::default(),
+            role: crate::state::NodeRole::ControlPlane,
         };
         let args = spec(&node).args();
         for expected in [

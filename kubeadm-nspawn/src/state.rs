@@ -85,6 +85,40 @@ pub struct NodeState {
     /// Labels, extra mounts and limits from the config file.
     #[serde(default, skip_serializing_if = "is_default")]
     pub settings: crate::config::NodeSettings,
+    /// What the node is in the cluster. Older state files have none: their first node is the
+    /// control plane (see [`ClusterState::load`]).
+    #[serde(default)]
+    pub role: NodeRole,
+}
+
+/// A node's part in the cluster.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeRole {
+    /// Runs etcd and the control-plane static pods (`kubeadm init`, `kubeadm join --control-plane`).
+    ControlPlane,
+    #[default]
+    Worker,
+    /// Not a Kubernetes node: haproxy in front of the control planes' API servers (a cluster
+    /// with several control planes has one).
+    LoadBalancer,
+}
+
+impl NodeRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeRole::ControlPlane => "control-plane",
+            NodeRole::Worker => "worker",
+            NodeRole::LoadBalancer => "load-balancer",
+        }
+    }
+}
+
+impl NodeState {
+    /// Whether the node is a Kubernetes node (it runs a kubelet), not the load balancer.
+    pub fn is_kubernetes(&self) -> bool {
+        self.role != NodeRole::LoadBalancer
+    }
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -100,6 +134,57 @@ fn default_service_subnet() -> String {
 }
 
 impl ClusterState {
+    /// The Kubernetes nodes (the load balancer left out), control planes first, in node order.
+    pub fn kubernetes_nodes(&self) -> Vec<NodeState> {
+        self.nodes
+            .iter()
+            .filter(|n| n.is_kubernetes())
+            .cloned()
+            .collect()
+    }
+
+    /// The control-plane nodes, the first (where `kubeadm init` ran) first.
+    pub fn control_planes(&self) -> Vec<NodeState> {
+        self.with_role(NodeRole::ControlPlane)
+    }
+
+    /// The nodes that are only workers.
+    pub fn workers(&self) -> Vec<NodeState> {
+        self.with_role(NodeRole::Worker)
+    }
+
+    fn with_role(&self, role: NodeRole) -> Vec<NodeState> {
+        self.nodes
+            .iter()
+            .filter(|n| n.role == role)
+            .cloned()
+            .collect()
+    }
+
+    /// The node `kubeadm init` runs on: the first control plane.
+    pub fn first_control_plane(&self) -> Result<&NodeState> {
+        self.nodes
+            .iter()
+            .find(|n| n.role == NodeRole::ControlPlane)
+            .ok_or_else(|| Error::CorruptState {
+                path: PathBuf::from("state.json"),
+                reason: format!("cluster {:?} has no control-plane node", self.name),
+            })
+    }
+
+    /// The load balancer in front of the API servers (clusters with several control planes).
+    pub fn load_balancer(&self) -> Option<&NodeState> {
+        self.nodes.iter().find(|n| n.role == NodeRole::LoadBalancer)
+    }
+
+    /// Where the API is served: the load balancer's address, or the only control plane's.
+    pub fn api_endpoint_ip(&self) -> Result<String> {
+        match self.load_balancer() {
+            Some(lb) => Ok(lb.ip.clone()),
+            None => Ok(self.first_control_plane()?.ip.clone()),
+        }
+    }
+
     /// The cluster's three ranges, as recorded.
     pub fn ranges(&self) -> Result<crate::ranges::Ranges> {
         use crate::ranges::Cidr;
@@ -126,20 +211,38 @@ impl ClusterState {
         paths: &crate::cluster::ClusterPaths,
         name: &crate::cluster::ClusterName,
     ) -> Self {
-        let nodes = (0..crate::cluster::MAX_NODES)
+        let recovered = |index: usize, node: String, netns: String, role: NodeRole| NodeState {
+            pid: kns_node::process::find_nspawn(&node).ok().flatten(),
+            netns,
+            ip: String::new(),
+            dir: paths.node_dir(&node),
+            name: node,
+            index,
+            network_failed: false,
+            settings: Default::default(),
+            role,
+        };
+        let mut nodes: Vec<NodeState> = (0..crate::cluster::MAX_NODES)
             .map(|index| (index, name.node_name(index)))
             .take_while(|(_, node)| paths.node_dir(node).exists())
-            .map(|(index, node)| NodeState {
-                pid: kns_node::process::find_nspawn(&node).ok().flatten(),
-                netns: name.netns(index),
-                ip: String::new(),
-                dir: paths.node_dir(&node),
-                name: node,
-                index,
-                network_failed: false,
-                settings: Default::default(),
+            .map(|(index, node)| {
+                let role = if index == 0 {
+                    NodeRole::ControlPlane
+                } else {
+                    NodeRole::Worker
+                };
+                recovered(index, node, name.netns(index), role)
             })
             .collect();
+        let lb = name.load_balancer_name();
+        if paths.node_dir(&lb).exists() {
+            nodes.push(recovered(
+                nodes.len(),
+                lb,
+                name.load_balancer_netns(),
+                NodeRole::LoadBalancer,
+            ));
+        }
         ClusterState {
             name: name.to_string(),
             subnet: String::new(),
@@ -157,10 +260,18 @@ impl ClusterState {
 
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::CorruptState {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
+        let mut state: ClusterState =
+            serde_json::from_slice(&bytes).map_err(|e| Error::CorruptState {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        // Written before nodes had roles: the first node is the one control plane.
+        if !state.nodes.iter().any(|n| n.role == NodeRole::ControlPlane) {
+            if let Some(first) = state.nodes.first_mut() {
+                first.role = NodeRole::ControlPlane;
+            }
+        }
+        Ok(state)
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
@@ -199,6 +310,7 @@ mod tests {
                 pid: Some(42),
                 network_failed: false,
                 settings: Default::default(),
+                role: NodeRole::ControlPlane,
             }],
             kubernetes: None,
             components: Default::default(),
@@ -206,5 +318,31 @@ mod tests {
         state.save(&path).unwrap();
         assert_eq!(ClusterState::load(&path).unwrap(), state);
         assert!(!path.with_extension("json.tmp").exists());
+    }
+
+    #[test]
+    fn a_state_from_before_roles_has_its_first_node_as_the_control_plane() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let node = |i: usize| {
+            format!(
+                r#"{{"name":"c-n{i}","index":{i},"netns":"kns-c-{i}","ip":"10.22.0.1{i}","dir":"/d{i}","pid":null}}"#
+            )
+        };
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"name":"c","subnet":"10.22.0.0/16","bridge":"kns-c","network":"kns-c","masquerade":false,"image":{{"key":"k","path":"/x"}},"nodes":[{},{}]}}"#,
+                node(0),
+                node(1)
+            ),
+        )
+        .unwrap();
+        let state = ClusterState::load(&path).unwrap();
+        assert_eq!(state.nodes[0].role, NodeRole::ControlPlane);
+        assert_eq!(state.nodes[1].role, NodeRole::Worker);
+        assert_eq!(state.first_control_plane().unwrap().name, "c-n0");
+        assert_eq!(state.api_endpoint_ip().unwrap(), "10.22.0.10");
+        assert!(state.load_balancer().is_none());
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-pub const RECIPE_VERSION: &str = "4";
+pub const RECIPE_VERSION: &str = "5";
 
 /// The image repository every image of a cluster is named under. It resolves nowhere, so a missing
 /// image can never turn into a pull from the internet.
@@ -33,6 +33,9 @@ pub const PACKAGES: &[&str] = &[
     "ebtables",
     "procps",
     "iputils-ping",
+    // The load balancer node of a cluster with several control planes runs it
+    // (kns-load-balancer.service); 2 MB, idle everywhere else.
+    "haproxy",
 ];
 
 /// Units that make no sense in a node or would phone out; masked (linked to /dev/null).
@@ -52,10 +55,17 @@ pub const MASKED_UNITS: &[&str] = &[
     "getty.target",
     "console-getty.service",
     "swap.target",
+    // Debian's own haproxy unit would run a default configuration in every node;
+    // kns-load-balancer.service runs it where a load balancer is configured.
+    "haproxy.service",
 ];
 
 /// Units enabled in multi-user.target (containerd enables itself through its package).
-pub const ENABLED_UNITS: &[&str] = &["kubelet.service", "kns-cgroup-rw.service"];
+pub const ENABLED_UNITS: &[&str] = &[
+    "kubelet.service",
+    "kns-cgroup-rw.service",
+    "kns-load-balancer.service",
+];
 
 /// A file the recipe writes into the rootfs.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +114,11 @@ pub fn files() -> Vec<RecipeFile> {
             CGROUP_RW_SERVICE,
         ),
         file("/usr/lib/kubeadm-nspawn/cgroup-rw", 0o755, CGROUP_RW_SCRIPT),
+        file(
+            "/etc/systemd/system/kns-load-balancer.service",
+            0o644,
+            LOAD_BALANCER_SERVICE,
+        ),
         file(
             "/etc/kubeadm-nspawn-release",
             0o644,
@@ -176,6 +191,29 @@ ConditionPathExists=/usr/local/bin/kubelet
 
 [Service]
 ExecStart=/usr/local/bin/kubelet
+Restart=always
+RestartSec=1s
+StartLimitIntervalSec=0
+
+[Install]
+WantedBy=multi-user.target
+";
+
+/// haproxy in front of the API servers, in the one node given its configuration (the load
+/// balancer of a cluster with several control planes); skipped in every other node.
+const LOAD_BALANCER_SERVICE: &str = "\
+[Unit]
+Description=haproxy: the load balancer of the cluster's API servers
+ConditionPathExists=/etc/kubeadm-nspawn/haproxy.cfg
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=notify
+ExecStartPre=/usr/sbin/haproxy -c -q -f /etc/kubeadm-nspawn/haproxy.cfg
+ExecStart=/usr/sbin/haproxy -Ws -f /etc/kubeadm-nspawn/haproxy.cfg
+ExecReload=/usr/sbin/haproxy -c -q -f /etc/kubeadm-nspawn/haproxy.cfg
+ExecReload=/bin/kill -USR2 $MAINPID
 Restart=always
 RestartSec=1s
 StartLimitIntervalSec=0

@@ -138,28 +138,34 @@ pub fn warm_base() {
 pub fn simulate_reboot(c: &TestCluster, nodes: usize) {
     for i in 0..nodes {
         let node = c.node(i);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let pids = node_cgroup_pids(&node);
-            if pids.is_empty() {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{node}: {pids:?} survive SIGKILL"
-            );
-            for pid in pids {
-                // SAFETY: kill(2) of a process in this test cluster's own node cgroup.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            crate::reap_orphans();
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        kill_node(&node);
         let rootfs = c.cluster_dir().join("nodes").join(&node).join("rootfs");
         let _ = run("umount", &["-l", rootfs.to_str().unwrap()]);
         let _ = run("ip", &["netns", "del", &format!("kns-{}-{i}", c.name)]);
     }
     let _ = run("ip", &["link", "del", &format!("kns-{}", c.name)]);
+}
+
+/// A node crashing: every process in its cgroups (nspawn, the node's systemd, its pods) SIGKILLed
+/// from the host until none is left. Its namespace, mounts and disk stay, as after a crash.
+pub fn kill_node(node: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let pids = node_cgroup_pids(node);
+        if pids.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{node}: {pids:?} survive SIGKILL"
+        );
+        for pid in pids {
+            // SAFETY: kill(2) of a process in this test cluster's own node cgroup.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        crate::reap_orphans();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Every PID in the node's cgroups (`/sys/fs/cgroup/<hierarchy>/kubeadm-nspawn/<node>`, any depth).

@@ -8,11 +8,12 @@ use crate::kubeconfig;
 use super::InitContext;
 
 pub fn run(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
-    let first = &ctx.state.nodes[0];
+    let first = ctx.state.first_control_plane()?;
     let admin_path = first.dir.join("rootfs/etc/kubernetes/admin.conf");
     let admin =
         std::fs::read_to_string(&admin_path).map_err(|e| Error::io("read", &admin_path, e))?;
-    let server = format!("https://{}:6443", first.ip);
+    // The load balancer, when there is one: the API stays reachable with a control plane lost.
+    let server = format!("https://{}:6443", ctx.state.api_endpoint_ip()?);
     let config = kubeconfig::from_admin_conf(&admin, &ctx.state.name, &server)?;
     let ours = ctx.paths.dir.join("kubeconfig");
     kubeconfig::write_private(&ours, config.as_bytes())?;

@@ -1,5 +1,7 @@
-//! Step: `kubeadm init` on the first node with the generated configuration; returns what the
-//! workers need to join: the configuration (token, endpoint) and the CA's public key hash.
+//! Step: `kubeadm init` on the first control-plane node with the generated configuration; returns
+//! what the other nodes need to join: the configuration (token, endpoint, certificate key) and the
+//! CA's public key hash. With several control planes the endpoint is the load balancer and
+//! `--upload-certs` puts the control plane's certificates in the cluster for the others.
 
 use crate::error::Result;
 use crate::images::ImageSet;
@@ -9,19 +11,26 @@ use crate::node;
 
 use super::InitContext;
 
-/// What `kubeadm join` on the workers needs from the first node.
+/// What `kubeadm join` on the other nodes needs from the first.
 pub struct Joining {
     pub config: ClusterConfig,
     pub ca_cert_hash: String,
 }
 
 pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<Joining> {
-    let first = &ctx.state.nodes[0];
-    let token = kubeadm::new_token().map_err(|e| crate::Error::io("read", "/dev/urandom", e))?;
+    let first = ctx.state.first_control_plane()?;
+    let random = |e| crate::Error::io("read", "/dev/urandom", e);
+    let token = kubeadm::new_token().map_err(random)?;
+    let certificate_key = match ctx.state.load_balancer() {
+        Some(_) => Some(kubeadm::new_certificate_key().map_err(random)?),
+        None => None,
+    };
     let config = ClusterConfig {
         cluster_name: ctx.state.name.clone(),
         kubernetes_version: kube.version.clone(),
         control_plane_ip: first.ip.clone(),
+        endpoint_ip: ctx.state.api_endpoint_ip()?,
+        certificate_key,
         etcd_tag: images.etcd_tag.clone(),
         coredns_tag: images.coredns_tag.clone(),
         token,
@@ -41,6 +50,9 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<
     )?;
     // -v=5 and stderr into the log: each phase's start gets a timestamp (where the time goes).
     let mut script = format!("kubeadm init -v=5 --config {path}");
+    if config.certificate_key.is_some() {
+        script.push_str(" --upload-certs");
+    }
     if config.coredns_tag.is_none() {
         script.push_str(" --skip-phases=addon/coredns");
     }

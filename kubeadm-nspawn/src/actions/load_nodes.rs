@@ -1,7 +1,8 @@
 //! Binaries into nodes' /usr/local/bin and images into their containerd, through image-pusher:
-//! the first node gets everything (control-plane images and etcd only go there), the workers get
-//! kube-proxy, CoreDNS and pause. The workers are loaded on a thread of their own while the first
-//! node runs `kubeadm init`: they need nothing until they join.
+//! control-plane nodes get everything (control-plane images and etcd only go there), the workers
+//! get kube-proxy, CoreDNS and pause. All but the first node are loaded on a thread of their own
+//! while the first runs `kubeadm init`: they need nothing until they join. The load balancer gets
+//! nothing.
 
 use std::path::PathBuf;
 
@@ -25,23 +26,43 @@ fn binaries(kube: &KubeBinaries) -> Vec<String> {
     binaries
 }
 
-/// Step: everything into the first node.
-pub fn first(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<()> {
+/// Every image a control-plane node gets.
+fn control_plane_archives(images: &ImageSet) -> Vec<PathBuf> {
     let mut archives = images.control_plane.clone();
     archives.extend(images.every_node.iter().cloned());
-    push::push(&ctx.state.nodes[..1], &archives, &[], &binaries(kube)).map(drop)
+    archives
 }
 
-/// Step: the workers' load, started on its own thread.
+/// Step: everything into the first control-plane node.
+pub fn first(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<()> {
+    let first = ctx.state.first_control_plane()?.clone();
+    push::push(
+        &[first],
+        &control_plane_archives(images),
+        &[],
+        &binaries(kube),
+    )
+    .map(drop)
+}
+
+/// Step: the other nodes' load (further control planes, then the workers), started on its own
+/// thread.
 pub fn start_workers(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> WorkerLoad {
-    let nodes: Vec<NodeState> = ctx.state.nodes[1..].to_vec();
-    let archives: Vec<PathBuf> = images.every_node.clone();
+    let control_planes: Vec<NodeState> = ctx.state.control_planes().into_iter().skip(1).collect();
+    let workers: Vec<NodeState> = ctx.state.workers();
+    let control_plane_archives = control_plane_archives(images);
+    let worker_archives: Vec<PathBuf> = images.every_node.clone();
     let binaries = binaries(kube);
     WorkerLoad(Some(std::thread::spawn(move || {
-        if nodes.is_empty() {
-            return Ok(());
+        for (nodes, archives) in [
+            (control_planes, control_plane_archives),
+            (workers, worker_archives),
+        ] {
+            if !nodes.is_empty() {
+                push::push(&nodes, &archives, &[], &binaries)?;
+            }
         }
-        push::push(&nodes, &archives, &[], &binaries).map(drop)
+        Ok(())
     })))
 }
 

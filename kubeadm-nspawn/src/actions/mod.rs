@@ -35,6 +35,9 @@ pub use teardown::{remove_bridge, remove_node_objects, stop_nodes, teardown};
 pub struct UpOptions {
     pub name: ClusterName,
     pub nodes: usize,
+    /// How many of the nodes (the first ones) are control planes; with more than one, a load
+    /// balancer node is made in front of them.
+    pub control_planes: usize,
     /// `--subnet`; None: pick a free one.
     pub subnet: Option<Subnet>,
     pub pod_subnet: crate::ranges::Cidr,
@@ -185,14 +188,14 @@ pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
     steps.run("Loading binaries and images into the first node", || {
         load_nodes::first(ctx, &kube, &images)
     })?;
-    let workers = steps.run("Loading the workers (in the background)", || {
+    let workers = steps.run("Loading the other nodes (in the background)", || {
         Ok(load_nodes::start_workers(ctx, &kube, &images))
     })?;
     let joining = steps.run("Starting the control plane (kubeadm init)", || {
         kubeadm_init::run(ctx, &kube, &images)
     })?;
-    steps.run("Waiting for the workers' load", || workers.finish())?;
-    steps.run("Joining workers (kubeadm join)", || {
+    steps.run("Waiting for the other nodes' load", || workers.finish())?;
+    steps.run("Joining the other nodes (kubeadm join)", || {
         kubeadm_join::run(ctx, &joining)
     })?;
     steps.run("Setting up the pod network", || pod_network::run(ctx))?;

@@ -70,8 +70,10 @@ pub fn routes(
 }
 
 pub fn run(ctx: &mut InitContext) -> Result<()> {
-    let first = node::handle(&ctx.state.nodes[0])?;
-    let names: Vec<&str> = ctx.state.nodes.iter().map(|n| n.name.as_str()).collect();
+    // The Kubernetes nodes: the load balancer has no pods and needs no routes to them.
+    let nodes = ctx.state.kubernetes_nodes();
+    let first = node::handle(ctx.state.first_control_plane()?)?;
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
     wait_registered(
         &first,
         &names,
@@ -79,24 +81,20 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
         Duration::from_millis(250),
     )?;
     let ranges = ctx.state.ranges()?;
-    let per_node = ranges::node_pod_prefix(&ranges.pods, ctx.state.nodes.len())?;
-    let cidrs: Vec<String> = ctx
-        .state
-        .nodes
+    let per_node = ranges::node_pod_prefix(&ranges.pods, nodes.len())?;
+    let cidrs: Vec<String> = nodes
         .iter()
         .map(|n| ranges.pods.block(per_node, n.index).to_string())
         .collect();
-    for (n, cidr) in ctx.state.nodes.iter().zip(&cidrs) {
+    for (n, cidr) in nodes.iter().zip(&cidrs) {
         set_pod_cidr(&first, &n.name, cidr)?;
     }
-    let pairs: Vec<(String, String)> = ctx
-        .state
-        .nodes
+    let pairs: Vec<(String, String)> = nodes
         .iter()
         .zip(&cidrs)
         .map(|(n, c)| (n.ip.clone(), c.clone()))
         .collect();
-    for (i, n) in ctx.state.nodes.iter().enumerate() {
+    for (i, n) in nodes.iter().enumerate() {
         let commands = add_routes(&node::handle(n)?, &pairs, i, &ctx.state.service_subnet)?;
         persist_routes(&n.dir.join("rootfs"), &commands)?;
         let path = n.dir.join("rootfs").join(CONFLIST.trim_start_matches('/'));

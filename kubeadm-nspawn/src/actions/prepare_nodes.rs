@@ -1,26 +1,29 @@
-//! Step: per node, the directories, the overlay root, a machine-id and the CNI config.
+//! Step: per node, the directories, the overlay root, a machine-id and the CNI config; the control
+//! planes first, then the workers, then (with several control planes) the load balancer, its
+//! haproxy configured before it boots.
+
+use std::net::Ipv4Addr;
 
 use crate::error::{Error, Result};
-use crate::network;
 use crate::node::NodeDirs;
-use crate::overlay;
-use crate::state::NodeState;
+use crate::state::{NodeRole, NodeState};
+use crate::{load_balancer, network, overlay};
 
 use super::Context;
 
 pub fn run(ctx: &mut Context) -> Result<()> {
     for index in 0..ctx.opts.nodes {
-        let name = ctx.opts.name.node_name(index);
-        let dirs = NodeDirs {
-            dir: ctx.paths.node_dir(&name),
+        let role = if index < ctx.opts.control_planes {
+            NodeRole::ControlPlane
+        } else {
+            NodeRole::Worker
         };
-        // Recorded before anything is created, so a failure half-way is undone by `down`.
-        ctx.state.nodes.push(NodeState {
-            name: name.clone(),
+        let node = NodeState {
+            name: ctx.opts.name.node_name(index),
             index,
             netns: ctx.opts.name.netns(index),
             ip: ctx.subnet.node_ip(index).to_string(),
-            dir: dirs.dir.clone(),
+            dir: ctx.paths.node_dir(&ctx.opts.name.node_name(index)),
             pid: None,
             network_failed: false,
             settings: ctx
@@ -29,33 +32,65 @@ pub fn run(ctx: &mut Context) -> Result<()> {
                 .get(index)
                 .cloned()
                 .unwrap_or_default(),
-        });
-        ctx.save()?;
-        for dir in [dirs.containerd(), dirs.kubelet()] {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
-        }
-        overlay::mount_root(
-            &ctx.state.image.path,
-            &dirs.upper(),
-            &dirs.work(),
-            &dirs.rootfs(),
-        )?;
-        write(
-            &dirs.rootfs().join("etc/machine-id"),
-            &format!("{}\n", machine_id(&name)),
-        )?;
-        // systemd takes the hostname from /etc/hostname over nspawn's --hostname.
-        write(&dirs.rootfs().join("etc/hostname"), &format!("{name}\n"))?;
-        let conflist = network::node_conflist(
-            &ctx.state.network,
-            &ctx.state.bridge,
-            &ctx.subnet,
-            index,
-            ctx.opts.masquerade,
-        );
-        write(&dirs.conflist(), &conflist.to_string())?;
+            role,
+        };
+        prepare(ctx, node, ctx.subnet.node_ip(index))?;
+    }
+    if ctx.opts.control_planes > 1 {
+        let name = ctx.opts.name.load_balancer_name();
+        let ip = ctx.subnet.load_balancer_ip();
+        let node = NodeState {
+            index: ctx.opts.nodes,
+            netns: ctx.opts.name.load_balancer_netns(),
+            ip: ip.to_string(),
+            dir: ctx.paths.node_dir(&name),
+            name,
+            pid: None,
+            network_failed: false,
+            settings: Default::default(),
+            role: NodeRole::LoadBalancer,
+        };
+        let rootfs = prepare(ctx, node, ip)?;
+        let config = load_balancer::haproxy_config(&ctx.state.name, &ctx.state.control_planes());
+        load_balancer::configure(&rootfs, &config)?;
     }
     Ok(())
+}
+
+/// Records `node` in the state, then makes its directories, overlay root and network config;
+/// returns its root.
+fn prepare(ctx: &mut Context, node: NodeState, ip: Ipv4Addr) -> Result<std::path::PathBuf> {
+    let name = node.name.clone();
+    let dirs = NodeDirs {
+        dir: node.dir.clone(),
+    };
+    // Recorded before anything is created, so a failure half-way is undone by `down`.
+    ctx.state.nodes.push(node);
+    ctx.save()?;
+    for dir in [dirs.containerd(), dirs.kubelet()] {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    }
+    overlay::mount_root(
+        &ctx.state.image.path,
+        &dirs.upper(),
+        &dirs.work(),
+        &dirs.rootfs(),
+    )?;
+    write(
+        &dirs.rootfs().join("etc/machine-id"),
+        &format!("{}\n", machine_id(&name)),
+    )?;
+    // systemd takes the hostname from /etc/hostname over nspawn's --hostname.
+    write(&dirs.rootfs().join("etc/hostname"), &format!("{name}\n"))?;
+    let conflist = network::node_conflist(
+        &ctx.state.network,
+        &ctx.state.bridge,
+        &ctx.subnet,
+        ip,
+        ctx.opts.masquerade,
+    );
+    write(&dirs.conflist(), &conflist.to_string())?;
+    Ok(dirs.rootfs())
 }
 
 fn write(path: &std::path::Path, text: &str) -> Result<()> {

@@ -14,7 +14,7 @@ use super::InitContext;
 
 pub fn run(ctx: &InitContext, kube: &KubeBinaries) -> Result<()> {
     wait(
-        &ctx.state.nodes,
+        &ctx.state.kubernetes_nodes(),
         &kube.path("kubectl"),
         &ctx.paths.dir.join("kubeconfig"),
         ctx.opts.wait,
@@ -73,6 +73,43 @@ pub fn wait(
                 look: format!(
                     "`kubectl --kubeconfig {} describe nodes`",
                     kubeconfig.display()
+                ),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// Waits until the API server of every node in `control_planes` answers `/readyz` in that node
+/// (its etcd member included): with several control planes the cluster's API answers through
+/// the others long before a started one serves again, so its nodes' Ready says nothing of it.
+pub fn wait_api_servers(control_planes: &[NodeState], timeout: std::time::Duration) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let waiting: Vec<&str> = control_planes
+            .iter()
+            .filter(|n| {
+                !crate::node::handle(n).is_ok_and(|h| {
+                    crate::node::http_ok(&h, "OPENSSL:127.0.0.1:6443,verify=0", "/readyz")
+                })
+            })
+            .map(|n| n.name.as_str())
+            .collect();
+        if waiting.is_empty() {
+            crate::say!(
+                "   {} API servers ready after {:.1} s",
+                control_planes.len(),
+                start.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            return Err(Error::Timeout {
+                what: format!("API servers ready: {} not ready", waiting.join(", ")),
+                after: timeout,
+                look: format!(
+                    "`kubeadm-nspawn exec {} -- crictl ps -a`",
+                    waiting.first().unwrap_or(&"NODE")
                 ),
             });
         }

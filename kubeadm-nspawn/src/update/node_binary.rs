@@ -11,7 +11,7 @@ use crate::{node, push};
 use super::Target;
 
 pub fn update(target: &Target, component: &str, binary: &Path, restart: bool) -> Result<String> {
-    let nodes = &target.state.nodes;
+    let nodes = &target.state.kubernetes_nodes();
     let dest = format!("/usr/local/bin/{component}");
     // The binary the nodes run now, kept to put back (the host's copy may be rebuilt already).
     let previous = target.work_dir().join("previous").join(component);
@@ -46,13 +46,14 @@ pub fn update(target: &Target, component: &str, binary: &Path, restart: bool) ->
 /// `systemctl restart kubelet` in every node, then every node Ready as reported after that.
 fn restart_and_wait(target: &Target) -> Result<()> {
     let since = SystemTime::now();
+    let nodes = target.state.kubernetes_nodes();
     crate::parallel::each(
-        &target.state.nodes,
+        &nodes,
         |n| &n.name,
         |n| node::run(n, &["systemctl", "restart", "kubelet"]).map(drop),
     )?;
     wait_ready::wait(
-        &target.state.nodes,
+        &nodes,
         &target.binaries.path("kubectl"),
         &target.paths.dir.join("kubeconfig"),
         target.wait,
@@ -62,8 +63,11 @@ fn restart_and_wait(target: &Target) -> Result<()> {
 
 /// The end of the first node's kubelet log.
 fn kubelet_log(target: &Target) -> String {
+    let Ok(first) = target.state.first_control_plane() else {
+        return String::new();
+    };
     node::run(
-        &target.state.nodes[0],
+        first,
         &[
             "journalctl",
             "-u",

@@ -1,16 +1,20 @@
-//! Components that run as static pods on the control-plane node (etcd, kube-apiserver,
+//! Components that run as static pods on the control-plane nodes (etcd, kube-apiserver,
 //! kube-controller-manager, kube-scheduler): a new content-tagged image pushed there, the image in
 //! `/etc/kubernetes/manifests/<name>.yaml` rewritten (the kubelet replaces the pod), then waited
-//! for: a container of the new pod running, and the component healthy (the apiserver's `/readyz`,
-//! which includes etcd; the controller-manager's and scheduler's `/healthz` on their secure ports).
+//! for: a container of the new pod running, and the component healthy in that node (the
+//! apiserver's `/readyz`, which includes etcd; the controller-manager's and scheduler's `/healthz`
+//! on their secure ports). With several control planes, one node at a time, the next only once
+//! the one before is healthy: the others serve the API meanwhile (through the load balancer),
+//! and etcd never loses more than one member.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::node::{self, Exec, Node};
+use crate::state::NodeState;
 
 use super::{replace_file, Target};
 
@@ -21,54 +25,128 @@ const SETTLE: Duration = Duration::from_secs(3);
 const EXITS_BEFORE_FAILING: usize = 3;
 
 pub fn update(target: &Target, component: &str, binary: &Path, tag: &str) -> Result<String> {
-    let first_state = &target.state.nodes[0];
-    let first = node::handle(first_state)?;
-    let reference = target.load_image(component, binary, tag, std::slice::from_ref(first_state))?;
-    let manifest = first_state
-        .dir
-        .join("rootfs/etc/kubernetes/manifests")
-        .join(format!("{component}.yaml"));
-    let previous =
-        std::fs::read_to_string(&manifest).map_err(|e| Error::io("read", &manifest, e))?;
-    let changed = with_image(&previous, &reference).ok_or_else(|| {
-        Error::node(
-            &first_state.name,
+    let control_planes = target.state.control_planes();
+    let reference = target.load_image(component, binary, tag, &control_planes)?;
+    // The control planes updated so far, each with its manifest as it was.
+    let mut updated: Vec<(&NodeState, String)> = vec![];
+    for n in &control_planes {
+        let previous = match update_node(target, n, component, &reference) {
+            Ok(previous) => previous,
+            Err((why, log, previous)) => {
+                if target.rollback {
+                    if let Some(previous) = previous {
+                        updated.push((n, previous));
+                    }
+                    // Every node back, the failed one first: the cluster as its fingerprints say.
+                    for (n, previous) in updated.iter().rev() {
+                        put_back(target, n, component, previous).map_err(|why| {
+                            Error::UpdateFailed {
+                                component: component.into(),
+                                why: format!(
+                                    "{}: the previous one did not come back either: {why}",
+                                    n.name
+                                ),
+                                log: log.clone(),
+                                rolled_back: false,
+                            }
+                        })?;
+                    }
+                }
+                return Err(Error::UpdateFailed {
+                    component: component.into(),
+                    why: format!("{}: {why}", n.name),
+                    log,
+                    rolled_back: target.rollback,
+                });
+            }
+        };
+        updated.push((n, previous));
+    }
+    Ok(match control_planes.len() {
+        1 => format!("static pod runs {reference}"),
+        k => format!("static pods run {reference} (on {k} control planes, one at a time)"),
+    })
+}
+
+/// Why a node's update failed, the component's log there, and the node's manifest as it was if
+/// it had been replaced.
+type NodeFailure = (String, String, Option<String>);
+
+/// The component's manifest on `n` rewritten to `reference` and waited for; returns the manifest as
+/// it was.
+fn update_node(
+    target: &Target,
+    n: &NodeState,
+    component: &str,
+    reference: &str,
+) -> std::result::Result<String, NodeFailure> {
+    let handle = node::handle(n).map_err(|e| (e.to_string(), String::new(), None))?;
+    let manifest = manifest_path(n, component);
+    let previous = std::fs::read_to_string(&manifest).map_err(|e| {
+        (
+            Error::io("read", &manifest, e).to_string(),
+            String::new(),
+            None,
+        )
+    })?;
+    let changed = with_image(&previous, reference).ok_or_else(|| {
+        (
             format!("{} has no image line", manifest.display()),
+            String::new(),
+            None,
         )
     })?;
     // Kept where a crash between the removal and the new manifest cannot lose it.
     let backup = target
         .work_dir()
         .join("previous")
+        .join(&n.name)
         .join(format!("{component}.yaml"));
     std::fs::create_dir_all(backup.parent().unwrap_or(Path::new("/")))
         .and_then(|()| std::fs::write(&backup, &previous))
-        .map_err(|e| Error::io("write", &backup, e))?;
-    let since = swap_manifest(&first, &first_state.name, component, &manifest, &changed)?;
+        .map_err(|e| {
+            (
+                Error::io("write", &backup, e).to_string(),
+                String::new(),
+                None,
+            )
+        })?;
+    let since = swap_manifest(&handle, &n.name, component, &manifest, &changed)
+        .map_err(|e| (e.to_string(), String::new(), None))?;
     crate::say!(
-        "   {} rewritten; waiting for the new pod to be healthy",
+        "   {}: {} rewritten; waiting for the new pod to be healthy",
+        n.name,
         manifest.display()
     );
-    let why = match wait_healthy(target, &first, component, since) {
-        Ok(()) => return Ok(format!("static pod runs {reference}")),
-        Err(why) => why,
-    };
-    let log = log_tail(&first, component, since);
-    if target.rollback {
-        let since = swap_manifest(&first, &first_state.name, component, &manifest, &previous)?;
-        wait_healthy(target, &first, component, since).map_err(|why| Error::UpdateFailed {
-            component: component.into(),
-            why: format!("the previous one did not come back either: {why}"),
-            log: log.clone(),
-            rolled_back: false,
-        })?;
+    match wait_healthy(target, &handle, component, since) {
+        Ok(()) => Ok(previous),
+        Err(why) => Err((why, log_tail(&handle, component, since), Some(previous))),
     }
-    Err(Error::UpdateFailed {
-        component: component.into(),
-        why,
-        log,
-        rolled_back: target.rollback,
-    })
+}
+
+/// `n`'s manifest of the component back to `previous`, waited for until healthy.
+fn put_back(
+    target: &Target,
+    n: &NodeState,
+    component: &str,
+    previous: &str,
+) -> std::result::Result<(), String> {
+    let handle = node::handle(n).map_err(|e| e.to_string())?;
+    let since = swap_manifest(
+        &handle,
+        &n.name,
+        component,
+        &manifest_path(n, component),
+        previous,
+    )
+    .map_err(|e| e.to_string())?;
+    wait_healthy(target, &handle, component, since)
+}
+
+fn manifest_path(n: &NodeState, component: &str) -> PathBuf {
+    n.dir
+        .join("rootfs/etc/kubernetes/manifests")
+        .join(format!("{component}.yaml"))
 }
 
 /// Replaces the static pod: the old manifest removed, the old pod stopped (its containers with a
@@ -181,7 +259,7 @@ fn wait_healthy(
             crate::say!("   its new container runs");
             announced = true;
         }
-        if running && healthy(target, first, component) {
+        if running && healthy(first, component) {
             return Ok(());
         }
         let exited = containers
@@ -239,20 +317,18 @@ fn containers_since(listing: &str, component: &str, since_ns: u128) -> Vec<(Stri
         .collect()
 }
 
-fn healthy(target: &Target, first: &Node, component: &str) -> bool {
-    match component {
-        "kube-controller-manager" => secure_healthz(first, 10257),
-        "kube-scheduler" => secure_healthz(first, 10259),
-        // The apiserver's readiness includes its etcd.
-        _ => target
-            .kubectl(&["get", "--raw", "/readyz"])
-            .is_ok_and(|out| out.trim() == "ok"),
-    }
-}
-
-/// `/healthz` on a component's secure port in the node (self-signed: not verified).
-fn secure_healthz(first: &Node, port: u16) -> bool {
-    node::healthz(first, &format!("OPENSSL:127.0.0.1:{port},verify=0"))
+/// Whether the component is healthy in this node (not through the load balancer, which would
+/// answer from another control plane).
+fn healthy(first: &Node, component: &str) -> bool {
+    let port = match component {
+        "kube-controller-manager" => 10257,
+        "kube-scheduler" => 10259,
+        // etcd: the apiserver's readiness includes its etcd (the node's own, stacked).
+        _ => 6443,
+    };
+    let path = if port == 6443 { "/readyz" } else { "/healthz" };
+    // Self-signed or not for 127.0.0.1: not verified.
+    node::http_ok(first, &format!("OPENSSL:127.0.0.1:{port},verify=0"), path)
 }
 
 /// The end of the newest new container's log, or of the kubelet's when none was created.

@@ -17,7 +17,7 @@ pub fn update(
     object: &str,
     container: &str,
 ) -> Result<String> {
-    let reference = target.load_image(component, binary, tag, &target.state.nodes)?;
+    let reference = target.load_image(component, binary, tag, &target.state.kubernetes_nodes())?;
     let workload = format!("{kind}/{object}");
     let jsonpath =
         format!("jsonpath={{.spec.template.spec.containers[?(@.name==\"{container}\")].image}}");

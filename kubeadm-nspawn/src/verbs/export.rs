@@ -223,25 +223,47 @@ impl Export {
         }
         if running {
             let handle = node::handle(n)?;
-            for (file, argv) in [
-                (
-                    "journal.log",
-                    &["journalctl", "--no-pager", "-o", "short-precise"][..],
-                ),
-                (
-                    "systemctl-status.txt",
-                    &[
-                        "systemctl",
-                        "status",
-                        "--no-pager",
-                        "--full",
-                        "kubelet",
-                        "containerd",
-                    ][..],
-                ),
-                ("crictl-ps-a.txt", &["crictl", "ps", "-a"][..]),
-                ("crictl-pods.txt", &["crictl", "pods"][..]),
-            ] {
+            let show_servers = format!(
+                "echo 'show servers state' | socat stdio {}",
+                crate::load_balancer::ADMIN_SOCKET
+            );
+            let show_servers = ["sh", "-c", show_servers.as_str()];
+            let journal = &["journalctl", "--no-pager", "-o", "short-precise"][..];
+            let commands: Vec<(&str, &[&str])> = if n.is_kubernetes() {
+                vec![
+                    ("journal.log", journal),
+                    (
+                        "systemctl-status.txt",
+                        &[
+                            "systemctl",
+                            "status",
+                            "--no-pager",
+                            "--full",
+                            "kubelet",
+                            "containerd",
+                        ][..],
+                    ),
+                    ("crictl-ps-a.txt", &["crictl", "ps", "-a"][..]),
+                    ("crictl-pods.txt", &["crictl", "pods"][..]),
+                ]
+            } else {
+                vec![
+                    ("journal.log", journal),
+                    (
+                        "systemctl-status.txt",
+                        &[
+                            "systemctl",
+                            "status",
+                            "--no-pager",
+                            "--full",
+                            "kns-load-balancer",
+                        ][..],
+                    ),
+                    // What haproxy thinks of each API server (up, down, since when).
+                    ("haproxy-servers.txt", &show_servers[..]),
+                ]
+            };
+            for (file, argv) in commands {
                 // systemctl status exits 3 for a stopped unit: its output is what is wanted.
                 match handle.output(argv, None) {
                     Ok(o) => self.write(
@@ -289,9 +311,13 @@ impl Export {
 
     /// The API server's view, when it answers.
     fn cluster_view(&mut self, state: &ClusterState) -> Result<()> {
-        let Some(first) = state.nodes.first().filter(|n| node::is_running(n)) else {
+        let Some(first) = state
+            .first_control_plane()
+            .ok()
+            .filter(|n| node::is_running(n))
+        else {
             self.missing
-                .push("kubectl: the first node is not running".to_owned());
+                .push("kubectl: the first control-plane node is not running".to_owned());
             return Ok(());
         };
         if !first.dir.join("rootfs/etc/kubernetes/admin.conf").exists() {

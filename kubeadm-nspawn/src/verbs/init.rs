@@ -51,13 +51,14 @@ pub fn init(name: &ClusterName, mut opts: InitOptions) -> Result<Vec<(&'static s
     }
     // What `init --config` says replaces what `up` recorded.
     if let Some(labels) = opts.labels.take() {
-        if labels.len() > state.nodes.len() {
+        let kubernetes_nodes = state.kubernetes_nodes().len();
+        if labels.len() > kubernetes_nodes {
             return Err(Error::InvalidArgument(format!(
-                "--config describes {} nodes; cluster {name:?} has {}",
+                "--config describes {} nodes; cluster {name:?} has {kubernetes_nodes}",
                 labels.len(),
-                state.nodes.len()
             )));
         }
+        // The load balancer is last, after the Kubernetes nodes the labels are for.
         for (i, node) in state.nodes.iter_mut().enumerate() {
             node.settings.labels = labels.get(i).cloned().unwrap_or_default();
         }

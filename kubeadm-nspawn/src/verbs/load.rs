@@ -36,5 +36,6 @@ pub fn load(
     }
     let state = ClusterState::load(&paths.state_file())?;
     super::list::require_running(&state)?;
-    push::push(&state.nodes, archives, docker_images, &[])
+    // Into every Kubernetes node (the load balancer runs no pods).
+    push::push(&state.kubernetes_nodes(), archives, docker_images, &[])
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::actions::{self, remount_nodes, spawn_nodes, wait_booted, wait_ready, Steps};
 use crate::cluster::{ClusterName, ClusterPaths};
 use crate::error::Result;
-use crate::state::InitPhase;
+use crate::state::{InitPhase, NodeRole};
 use crate::{install_signal_handlers, node, require_root};
 
 /// How long a started node may take to boot.
@@ -58,6 +58,9 @@ pub fn start(
     steps.run("Waiting for nodes to boot", || {
         wait_booted::wait(&booting, BOOT_TIMEOUT)
     })?;
+    // The load balancer is no Kubernetes node: booted is all it has to be.
+    let booting: Vec<_> = booting.into_iter().filter(|n| n.is_kubernetes()).collect();
+    let high_availability = state.load_balancer().is_some();
     if let Some(k) = state
         .kubernetes
         .as_ref()
@@ -73,6 +76,16 @@ pub fn start(
                 Some(started_at),
             )
         })?;
+        let control_planes: Vec<_> = booting
+            .iter()
+            .filter(|n| n.role == NodeRole::ControlPlane)
+            .cloned()
+            .collect();
+        if high_availability && !control_planes.is_empty() && !wait.is_zero() {
+            steps.run("Waiting for the control planes' API servers", || {
+                wait_ready::wait_api_servers(&control_planes, wait)
+            })?;
+        }
     }
     Ok(steps.timings)
 }
