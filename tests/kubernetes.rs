@@ -1979,6 +1979,35 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
             assert!(image.ends_with(&tag), "{} runs {image}", c.node(i));
         }
 
+        // The whole cluster stopped and started again (all of etcd at once): the API, etcd and the
+        // load balancer come back, and the Deployment with them.
+        assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
+        let t = Instant::now();
+        assert_ok(
+            &c.run(&["start", "--name", &c.name, "--wait", "3m"]),
+            "start",
+        );
+        println!(
+            "start of the stopped HA cluster to all Ready: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        assert!(
+            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
+            "haproxy sees every API server up after start: {:?}",
+            servers_up(&c)
+        );
+        assert!(
+            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(2))
+                == all_three),
+            "etcd has its 3 members after start"
+        );
+        kubectl.ok(&[
+            "rollout",
+            "status",
+            "deployment/after-a-loss",
+            "--timeout=120s",
+        ]);
+
         assert_ok(&run(&["down", "--name", &c.name]), "down");
         let left = HostSnapshot::take().added_since(&before_up);
         assert!(left.is_empty(), "down left on the host: {left:?}");
