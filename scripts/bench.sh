@@ -6,7 +6,9 @@
 # into a node that runs Docker.
 # With KUBE_BIN and KUBE_EXTRA_BIN set (see README): `init` of a 3-node cluster, time to all nodes
 # Ready after `up`, memory per node of the running cluster, `down` with the cluster running, and a
-# release (`releases get`) from a local mirror of those binaries: cold, and from the cache. Needs root and a
+# release (`releases get`) from a local mirror of those binaries: cold, and from the cache; and a highly
+# available cluster (3 control planes + 1 worker): to Ready, memory per node, the API after losing a
+# control plane (`scripts/bench.sh ha`: only that). Needs root and a
 # built workspace (scripts/setup-host). Figures only: nothing here passes or fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +66,32 @@ docker_figures() {
   echo "push_50MB_into_a_node_docker $(since "$t") s"
   kill "$dockerd_pid"; wait "$dockerd_pid" 2>/dev/null || true; dockerd_pid=""
 }
+
+# A highly available cluster: 3 control planes + 1 worker behind the load balancer node. Time to all
+# Ready, memory per node, and how long the API (through the load balancer) is away after the first
+# control plane is SIGKILLed (every process of the node, as a crash).
+ha_figures() {
+  local kubectl="$KUBE_BIN/kubectl --kubeconfig $state/clusters/knsha/kubeconfig" t0 pids i
+  t0=$(now); kns up --nodes 4 --control-planes 3 --name knsha --subnet 10.253.1.0/24 --no-masquerade >/dev/null 2>&1
+  kns init --name knsha --kube-bin "$KUBE_BIN" --extra-bin "$KUBE_EXTRA_BIN" --wait 5m > "$state/init-ha.json" 2>"$state/init-ha.log"
+  echo "ha_up_plus_init_3_control_planes_1_worker_to_ready $(since "$t0") s"
+  sed 's/,"/\n"/g; s/[{}]/\n/g' "$state/init-ha.json" | awk -F'":' '/^"[A-Z]/ { gsub(/"/, "", $1); gsub(/[^A-Za-z0-9]+/, "_", $1); printf "ha_init_step_%s %.1f s\n", $1, $2 }'
+  sleep 20   # let the control planes settle
+  for node in knsha-n0 knsha-n1 knsha-n2 knsha-n3 knsha-lb; do memory ha "$node"; done
+  pids() { cat /sys/fs/cgroup/*/kubeadm-nspawn/knsha-n0/cgroup.procs /sys/fs/cgroup/*/kubeadm-nspawn/knsha-n0/*/cgroup.procs 2>/dev/null | sort -u; }
+  t=$(now)
+  for _ in 1 2 3 4 5; do pids | xargs -r kill -9 2>/dev/null || true; sleep 0.05; done
+  for i in $(seq 1 200); do $kubectl get --raw /readyz --request-timeout=2s >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "ha_api_back_after_killing_a_control_plane $(since "$t") s"
+  t=$(now); kns down --name knsha >/dev/null 2>&1
+  echo "ha_down $(since "$t") s"
+}
+
+if [ "${1:-}" = ha ]; then
+  [ -n "${KUBE_BIN:-}" ] || { echo "error: scripts/bench.sh ha needs KUBE_BIN and KUBE_EXTRA_BIN" >&2; exit 1; }
+  ha_figures
+  exit 0
+fi
 
 "$bin/rootfs-builder" build >/dev/null        # warm the cache (builds on first use)
 t=$(now); "$bin/rootfs-builder" build >/dev/null; echo "rootfs_cache_hit $(since "$t") s"
@@ -177,4 +205,5 @@ if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
   t=$(now); kns down --name knsbench >/dev/null 2>&1
   echo "down_3_nodes_running_kubernetes $(since "$t") s"
   release_figures
+  ha_figures
 fi
