@@ -624,6 +624,10 @@ fn init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was() {
             };
             let three_nodes = config("three.yaml", "nodes: [{}, {}, {}]\n");
             let unknown_field = config("unknown.yaml", "featureGate: {A: true}\n");
+            let highly_available = config(
+                "ha.yaml",
+                "nodes:\n- role: control-plane\n- role: control-plane\n- role: control-plane\n",
+            );
             for (args, expected) in [
                 (vec!["--kube-bin", empty], "missing kubeadm, kubelet"),
                 // No binaries anywhere: the default release, from a mirror that is not there.
@@ -643,6 +647,10 @@ fn init_refuses_what_it_cannot_use_and_leaves_the_cluster_as_it_was() {
                 (
                     vec!["--config", &unknown_field],
                     "featureGate: unknown field",
+                ),
+                (
+                    vec!["--kube-bin", empty, "--config", &highly_available],
+                    "describes 3 control-plane nodes; cluster",
                 ),
             ] {
                 let mut all = vec!["init", "--name", &c.name];

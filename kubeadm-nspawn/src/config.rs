@@ -766,6 +766,9 @@ pub struct InitRequest {
     pub components: Option<ComponentSettings>,
     /// Each node's labels (None: what `up` recorded).
     pub labels: Option<Vec<BTreeMap<String, String>>>,
+    /// The control planes the file describes (None: the file lists no nodes), checked against
+    /// the cluster `up` made.
+    pub control_planes: Option<usize>,
 }
 
 impl InitFlags {
@@ -782,6 +785,9 @@ impl InitFlags {
             ),
             components: config.map(|c| c.components.clone()),
             labels: config.map(|c| c.nodes.iter().map(|n| n.labels.clone()).collect()),
+            control_planes: config
+                .filter(|c| !c.nodes.is_empty())
+                .map(|c| c.control_planes),
         }
     }
 }
@@ -888,6 +894,13 @@ mod tests {
         assert_eq!((three.control_planes, three.nodes.len()), (3, 4));
         let up = UpFlags::default().over(Some(&three));
         assert_eq!(up.control_planes, 3);
+        let init = InitFlags::default().over(Some(&three));
+        assert_eq!(init.control_planes, Some(3));
+        let no_nodes = parse(HEAD, Path::new("/base")).unwrap();
+        assert_eq!(
+            InitFlags::default().over(Some(&no_nodes)).control_planes,
+            None
+        );
         let flag = UpFlags {
             control_planes: Some(1),
             ..Default::default()

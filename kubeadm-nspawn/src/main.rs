@@ -668,6 +668,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 patches: kubeadm_patch,
                 components: request.components,
                 labels: request.labels,
+                control_planes: request.control_planes,
                 wait,
                 kubeconfig: kubeadm_nspawn::kubeconfig::default_target(),
             };

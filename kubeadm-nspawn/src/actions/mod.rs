@@ -152,6 +152,8 @@ pub struct InitOptions {
     pub components: Option<crate::config::ComponentSettings>,
     /// From `init --config`: each node's labels, replacing what `up` recorded.
     pub labels: Option<Vec<std::collections::BTreeMap<String, String>>>,
+    /// From `init --config`: how many control planes the file describes; must be what `up` made.
+    pub control_planes: Option<usize>,
     /// How long to wait for all nodes Ready (zero: do not wait).
     pub wait: Duration,
     /// The user's kubeconfig to merge the cluster's context into.

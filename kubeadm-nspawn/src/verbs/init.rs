@@ -49,6 +49,15 @@ pub fn init(name: &ClusterName, mut opts: InitOptions) -> Result<Vec<(&'static s
         }
         _ => {}
     }
+    // The cluster's shape is `up`'s: a file describing another number of control planes is for
+    // another cluster.
+    let made = state.control_planes().len();
+    if let Some(described) = opts.control_planes.filter(|&k| k != made) {
+        return Err(Error::InvalidArgument(format!(
+            "--config describes {described} control-plane nodes; cluster {name:?} was made with \
+             {made} by `up`: `kubeadm-nspawn down --name {name}` and `up --config` it again"
+        )));
+    }
     // What `init --config` says replaces what `up` recorded.
     if let Some(labels) = opts.labels.take() {
         let kubernetes_nodes = state.kubernetes_nodes().len();
