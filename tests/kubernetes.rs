@@ -1842,6 +1842,19 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
             .map(|n| format!("{n} {} MiB", node_rss_mib(&n)))
             .collect();
         println!("memory (RSS) per node: {}", memory.join(", "));
+        // export logs takes the load balancer along: its journal, unit and haproxy's view.
+        let exported = export_logs(&c, &sweeper.workdir.join("logs"), false);
+        let servers =
+            std::fs::read_to_string(exported.join(&lb).join("haproxy-servers.txt")).unwrap();
+        assert!(servers.contains(&c.node(2)), "{servers}");
+        let status =
+            std::fs::read_to_string(exported.join(&lb).join("systemctl-status.txt")).unwrap();
+        assert!(status.contains("kns-load-balancer.service"), "{status}");
+        assert!(exported.join(&lb).join("journal.log").is_file());
+        assert!(exported
+            .join(&lb)
+            .join("etc/kubeadm-nspawn/haproxy.cfg")
+            .is_file());
         load_busybox_image(
             &c,
             &busybox,

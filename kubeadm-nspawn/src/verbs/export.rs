@@ -227,43 +227,23 @@ impl Export {
                 "echo 'show servers state' | socat stdio {}",
                 crate::load_balancer::ADMIN_SOCKET
             );
-            let show_servers = ["sh", "-c", show_servers.as_str()];
-            let journal = &["journalctl", "--no-pager", "-o", "short-precise"][..];
-            let commands: Vec<(&str, &[&str])> = if n.is_kubernetes() {
-                vec![
-                    ("journal.log", journal),
-                    (
-                        "systemctl-status.txt",
-                        &[
-                            "systemctl",
-                            "status",
-                            "--no-pager",
-                            "--full",
-                            "kubelet",
-                            "containerd",
-                        ][..],
-                    ),
-                    ("crictl-ps-a.txt", &["crictl", "ps", "-a"][..]),
-                    ("crictl-pods.txt", &["crictl", "pods"][..]),
-                ]
+            let mut status = vec!["systemctl", "status", "--no-pager", "--full"];
+            let mut commands: Vec<(&str, Vec<&str>)> = vec![(
+                "journal.log",
+                vec!["journalctl", "--no-pager", "-o", "short-precise"],
+            )];
+            if n.is_kubernetes() {
+                status.extend(["kubelet", "containerd"]);
+                commands.push(("systemctl-status.txt", status));
+                commands.push(("crictl-ps-a.txt", vec!["crictl", "ps", "-a"]));
+                commands.push(("crictl-pods.txt", vec!["crictl", "pods"]));
             } else {
-                vec![
-                    ("journal.log", journal),
-                    (
-                        "systemctl-status.txt",
-                        &[
-                            "systemctl",
-                            "status",
-                            "--no-pager",
-                            "--full",
-                            "kns-load-balancer",
-                        ][..],
-                    ),
-                    // What haproxy thinks of each API server (up, down, since when).
-                    ("haproxy-servers.txt", &show_servers[..]),
-                ]
-            };
-            for (file, argv) in commands {
+                status.push("kns-load-balancer");
+                commands.push(("systemctl-status.txt", status));
+                // What haproxy thinks of each API server (up, down, since when).
+                commands.push(("haproxy-servers.txt", vec!["sh", "-c", &show_servers]));
+            }
+            for (file, argv) in &commands {
                 // systemctl status exits 3 for a stopped unit: its output is what is wanted.
                 match handle.output(argv, None) {
                     Ok(o) => self.write(
