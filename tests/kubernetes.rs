@@ -701,8 +701,8 @@ const WEB_BY_NAME: &str = "ip=$(/usr/local/bin/busybox nslookup web.default.svc.
     printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /usr/local/bin/busybox nc -w 3 $ip 80";
 
 #[test]
-fn two_clusters_side_by_side_each_serve_their_own_services() {
-    let test = "two_clusters_side_by_side_each_serve_their_own_services";
+fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_pods() {
+    let test = "two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_pods";
     let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
         return;
     };
@@ -720,11 +720,12 @@ fn two_clusters_side_by_side_each_serve_their_own_services() {
         };
         let clusters = [&first, &second];
         let kubeconfig = |c: &TestCluster| sweeper.workdir.join(format!("kubeconfig-{}", c.name));
-        // Created at the same time, then initialized at the same time.
+        // Created at the same time, then initialized at the same time: 2 nodes and 1 node.
         let ups: Vec<_> = clusters
             .iter()
-            .map(|c| {
-                c.up_cmd(2, &[])
+            .zip([2, 1])
+            .map(|(c, nodes)| {
+                c.up_cmd(nodes, &[])
                     .stdout(Stdio::null())
                     .stderr(Stdio::piped())
                     .spawn()
@@ -760,7 +761,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services() {
             assert_ok(&init.wait_with_output().unwrap(), "init");
         }
         println!(
-            "two 2-node clusters initialized side by side: {:?}",
+            "a 2-node and a 1-node cluster initialized side by side: {:?}",
             t.elapsed()
         );
         let kubectls: Vec<Kubectl> = clusters
@@ -773,6 +774,30 @@ fn two_clusters_side_by_side_each_serve_their_own_services() {
         for (c, kubectl) in clusters.iter().zip(&kubectls) {
             deploy_web(c, kubectl, &busybox, &sweeper.workdir, 2);
         }
+        // The lone node is a control plane without workers: untainted, it runs pods that do not
+        // tolerate the control-plane taint.
+        let taints = kubectls[1].ok(&["get", "nodes", "-o", "jsonpath={.items[*].spec.taints}"]);
+        assert_eq!(
+            taints, "",
+            "a cluster without workers keeps no control-plane taint"
+        );
+        assert_ok(
+            &kubectls[1].output(&["apply", "-f", "-"], Some(SLEEPER)),
+            "apply",
+        );
+        kubectls[1].ok(&["rollout", "status", "deployment/sleeper", "--timeout=120s"]);
+        // The 2-node cluster's control plane keeps it (its worker runs the pods).
+        let taints = kubectls[0].ok(&[
+            "get",
+            "node",
+            &first.node(0),
+            "-o",
+            "jsonpath={.spec.taints}",
+        ]);
+        assert!(
+            taints.contains("node-role.kubernetes.io/control-plane"),
+            "{taints}"
+        );
         // Each cluster's pods reach their own cluster's Service by name: the page names one of
         // their own cluster's pods, never one of the other's.
         let serves_own = |kubectl: &Kubectl, other: &Kubectl| {
@@ -804,7 +829,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services() {
         let nodes = kubectls[1].ok(&["get", "nodes", "--no-headers"]);
         assert_eq!(
             nodes.lines().filter(|l| l.contains(" Ready ")).count(),
-            2,
+            1,
             "{nodes}"
         );
         assert_ok(
@@ -1711,18 +1736,20 @@ fn node_rss_mib(node: &str) -> u64 {
         >> 20
 }
 
-const AFTER_A_LOSS: &str = r#"
+/// A Deployment of one busybox pod that only sleeps, with no tolerations: it runs only where no
+/// taint keeps it off.
+const SLEEPER: &str = r#"
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: after-a-loss
+  name: sleeper
 spec:
   replicas: 1
   selector:
-    matchLabels: {app: after-a-loss}
+    matchLabels: {app: sleeper}
   template:
     metadata:
-      labels: {app: after-a-loss}
+      labels: {app: sleeper}
     spec:
       containers:
       - name: sleep
@@ -1885,20 +1912,15 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         // etcd kept its quorum: a new Deployment is stored, scheduled and runs.
         let t = Instant::now();
         assert_ok(
-            &kubectl.output(&["apply", "-f", "-"], Some(AFTER_A_LOSS)),
+            &kubectl.output(&["apply", "-f", "-"], Some(SLEEPER)),
             "apply",
         );
-        kubectl.ok(&[
-            "rollout",
-            "status",
-            "deployment/after-a-loss",
-            "--timeout=180s",
-        ]);
+        kubectl.ok(&["rollout", "status", "deployment/sleeper", "--timeout=180s"]);
         let on = kubectl.ok(&[
             "get",
             "pods",
             "-l",
-            "app=after-a-loss",
+            "app=sleeper",
             "-o",
             "jsonpath={.items[0].spec.nodeName}",
         ]);
@@ -2022,12 +2044,7 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
                 == all_three),
             "etcd has its 3 members after start"
         );
-        kubectl.ok(&[
-            "rollout",
-            "status",
-            "deployment/after-a-loss",
-            "--timeout=120s",
-        ]);
+        kubectl.ok(&["rollout", "status", "deployment/sleeper", "--timeout=120s"]);
 
         assert_ok(&run(&["down", "--name", &c.name]), "down");
         let left = HostSnapshot::take().added_since(&before_up);

@@ -117,6 +117,9 @@ pub struct ClusterConfig {
     /// plane's certificates with (in the kubeadm-certs Secret, deleted by kubeadm after 2 h) and
     /// `kubeadm join --control-plane` decrypts them with.
     pub certificate_key: Option<String>,
+    /// The cluster has no workers: its control planes run the pods too, without kubeadm's
+    /// `node-role.kubernetes.io/control-plane:NoSchedule` taint (as kind does).
+    pub untainted_control_planes: bool,
     pub etcd_tag: String,
     /// None: kubeadm skips the CoreDNS addon.
     pub coredns_tag: Option<String>,
@@ -286,7 +289,7 @@ pub fn wait_for_signed_cluster_info(
     }
 }
 
-fn node_registration(api: ConfigApi, node: &NodeRegistration) -> String {
+fn node_registration(api: ConfigApi, node: &NodeRegistration, untainted: bool) -> String {
     let ignored: Vec<String> = IGNORED_PREFLIGHT_ERRORS
         .iter()
         .map(|(check, why)| format!("  - {check}  # {why}"))
@@ -310,10 +313,15 @@ fn node_registration(api: ConfigApi, node: &NodeRegistration) -> String {
         ));
     }
     let kubelet_args = api.extra_args("kubeletExtraArgs", 2, &args);
+    let taints = if untainted {
+        "  # No workers: the control planes run the pods too.\n  taints: []\n"
+    } else {
+        ""
+    };
     format!(
         r#"nodeRegistration:
   name: {name}
-  criSocket: {CRI_SOCKET}
+{taints}  criSocket: {CRI_SOCKET}
   # Images are pushed into the node beforehand; there is no registry to pull from.
   imagePullPolicy: Never
 {kubelet_args}  ignorePreflightErrors:
@@ -487,7 +495,7 @@ conntrack:
         endpoint = config.endpoint_ip,
         sans = sans.join(", "),
         api_version = api.api_version(),
-        registration = node_registration(api, node),
+        registration = node_registration(api, node, config.untainted_control_planes),
         patches = patches(config, node),
         cluster = config.cluster_name,
         version = config.kubernetes_version,
@@ -531,7 +539,11 @@ discovery:
         api_version = config.api().api_version(),
         endpoint = config.endpoint_ip,
         token = config.token,
-        registration = node_registration(config.api(), node),
+        registration = node_registration(
+            config.api(),
+            node,
+            join_as == JoinAs::ControlPlane && config.untainted_control_planes
+        ),
         patches = patches(config, node),
     )
 }
@@ -629,6 +641,7 @@ mod tests {
             control_plane_ip: "10.22.0.10".into(),
             endpoint_ip: "10.22.0.10".into(),
             certificate_key: None,
+            untainted_control_planes: false,
             etcd_tag: "3.5.16-0".into(),
             coredns_tag: Some("v1.10.1".into()),
             token: "abcdef.0123456789abcdef".into(),
@@ -916,6 +929,17 @@ mod tests {
         // One control plane: no key, no learners, the SANs once each.
         let single = init_config(&config(), &node(0));
         assert!(!single.contains("certificateKey") && !single.contains("EtcdLearnerMode"));
+        assert!(!single.contains("taints:") && !join.contains("taints:"));
+        // No workers: no control-plane taint, on the first node and the joining ones.
+        let alone = ClusterConfig {
+            untainted_control_planes: true,
+            ..ha.clone()
+        };
+        assert!(init_config(&alone, &node(0)).contains("\n  taints: []\n"));
+        assert!(
+            join_config(&alone, "sha256:abc", &node(1), JoinAs::ControlPlane)
+                .contains("\n  taints: []\n")
+        );
         assert!(single.contains("certSANs: [10.22.0.10, 127.0.0.1, localhost]"));
     }
 

@@ -31,6 +31,7 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<
         control_plane_ip: first.ip.clone(),
         endpoint_ip: ctx.state.api_endpoint_ip()?,
         certificate_key,
+        untainted_control_planes: ctx.state.workers().is_empty(),
         etcd_tag: images.etcd_tag.clone(),
         coredns_tag: images.coredns_tag.clone(),
         token,
