@@ -74,12 +74,8 @@ pub fn configure(rootfs: &Path, config: &str) -> Result<()> {
     }
     std::fs::write(&file, config).map_err(|e| Error::io("write", &file, e))?;
     let mask = rootfs.join("etc/systemd/system/containerd.service");
-    match std::fs::remove_file(&mask) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("remove", &mask, e)),
-    }
-    std::os::unix::fs::symlink("/dev/null", &mask).map_err(|e| Error::io("symlink", &mask, e))
+    kns_plumbing::atomic_file::symlink("/dev/null", &mask)
+        .map_err(|e| Error::io("symlink", &mask, e))
 }
 
 #[cfg(test)]

@@ -27,6 +27,20 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     written
 }
 
+/// Makes `link` a symlink to `target`, replacing whatever file or symlink is there, atomically
+/// (made beside it, renamed into place): a reader never finds the link missing.
+pub fn symlink(target: impl AsRef<Path>, link: &Path) -> std::io::Result<()> {
+    let tmp = temporary_path(link);
+    let _ = std::fs::remove_file(&tmp);
+    let made = std::os::unix::fs::symlink(target, &tmp)
+        .and_then(|()| std::fs::rename(&tmp, link))
+        .and_then(|()| sync_parent(link));
+    if made.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    made
+}
+
 /// `.<name>.tmp-<pid>`, beside `path` so the rename stays within one filesystem, and hidden, so a
 /// reader of the whole directory (the kubelet's manifest directory) never takes it for a file.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -46,6 +60,22 @@ fn sync_parent(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symlinks_replace_files_and_links_and_leave_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("unit.service");
+        symlink("/dev/null", &link).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/dev/null"));
+        symlink("../other", &link).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("../other"));
+        std::fs::remove_file(&link).unwrap();
+        std::fs::write(&link, "a file").unwrap();
+        symlink("/dev/null", &link).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/dev/null"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(symlink("/dev/null", &dir.path().join("no/such/dir/x")).is_err());
+    }
 
     #[test]
     fn replaces_whole_files_with_the_given_mode_and_leaves_no_temporary() {

@@ -335,12 +335,7 @@ fn replace_symlink(target: &Path, link: &Path) -> Result<()> {
     if let Some(dir) = link.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
-    match std::fs::remove_file(link) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("remove", link, e)),
-    }
-    std::os::unix::fs::symlink(target, link).map_err(|e| Error::io("symlink", link, e))
+    kns_plumbing::atomic_file::symlink(target, link).map_err(|e| Error::io("symlink", link, e))
 }
 
 #[cfg(test)]

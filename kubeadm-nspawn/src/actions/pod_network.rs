@@ -210,8 +210,7 @@ fn persist_routes(rootfs: &std::path::Path, commands: &[Vec<String>]) -> Result<
     let wants = rootfs.join("etc/systemd/system/multi-user.target.wants");
     std::fs::create_dir_all(&wants).map_err(|e| Error::io("create", &wants, e))?;
     let link = wants.join(ROUTES_UNIT);
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(format!("../{ROUTES_UNIT}"), &link)
+    kns_plumbing::atomic_file::symlink(format!("../{ROUTES_UNIT}"), &link)
         .map_err(|e| Error::io("link", &link, e))
 }
 

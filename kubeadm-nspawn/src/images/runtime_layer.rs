@@ -73,8 +73,8 @@ pub fn build(rootfs: &Path, out: &Path) -> Result<()> {
     ] {
         for name in names {
             let link = sbin.join(name);
-            let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(target, &link).map_err(|e| Error::io("link", &link, e))?;
+            kns_plumbing::atomic_file::symlink(target, &link)
+                .map_err(|e| Error::io("link", &link, e))?;
         }
     }
     Ok(())
