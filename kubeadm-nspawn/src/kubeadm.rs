@@ -551,17 +551,20 @@ discovery:
 /// A certificate key for `kubeadm init --upload-certs`: 32 bytes from the kernel's random source,
 /// in hex (AES-256, as `kubeadm certs certificate-key` makes one).
 pub fn new_certificate_key() -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
+    Ok(kns_plumbing::hex::encode(&random_bytes::<32>()?))
+}
+
+/// `N` bytes from the kernel's random source.
+fn random_bytes<const N: usize>() -> std::io::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
     std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(bytes)
 }
 
 /// A bootstrap token (`[a-z0-9]{6}.[a-z0-9]{16}`) from the kernel's random source.
 pub fn new_token() -> std::io::Result<String> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 22];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
-    let chars: String = bytes
+    let chars: String = random_bytes::<22>()?
         .iter()
         .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
         .collect();

@@ -11,7 +11,7 @@ pub fn node_conflist(
     network: &str,
     bridge: &str,
     subnet: &Subnet,
-    ip: std::net::Ipv4Addr,
+    ip: &str,
     masquerade: bool,
 ) -> Value {
     let mut ipam = json!({
@@ -48,13 +48,13 @@ mod tests {
     #[test]
     fn static_address_and_no_route_off_host_without_masquerade() {
         let subnet = Subnet::parse("10.22.0.0/16").unwrap();
-        let c = node_conflist("kns-c", "kns-c", &subnet, subnet.node_ip(2), false);
+        let c = node_conflist("kns-c", "kns-c", &subnet, "10.22.0.12", false);
         let bridge = &c["plugins"][0];
         assert_eq!(bridge["ipam"]["addresses"][0]["address"], "10.22.0.12/16");
         assert_eq!(bridge["ipam"]["addresses"][0]["gateway"], "10.22.0.1");
         assert_eq!(bridge["ipMasq"], false);
         assert!(bridge["ipam"].get("routes").is_none());
-        let m = node_conflist("kns-c", "kns-c", &subnet, subnet.node_ip(0), true);
+        let m = node_conflist("kns-c", "kns-c", &subnet, "10.22.0.10", true);
         assert_eq!(m["plugins"][0]["ipam"]["routes"][0]["dst"], "0.0.0.0/0");
     }
 }

@@ -2,8 +2,6 @@
 //! planes first, then the workers, then (with several control planes) the load balancer, its
 //! haproxy configured before it boots.
 
-use std::net::Ipv4Addr;
-
 use crate::error::{Error, Result};
 use crate::node::NodeDirs;
 use crate::state::{NodeRole, NodeState};
@@ -18,12 +16,13 @@ pub fn run(ctx: &mut Context) -> Result<()> {
         } else {
             NodeRole::Worker
         };
+        let name = ctx.opts.name.node_name(index);
         let node = NodeState {
-            name: ctx.opts.name.node_name(index),
             index,
             netns: ctx.opts.name.netns(index),
             ip: ctx.subnet.node_ip(index).to_string(),
-            dir: ctx.paths.node_dir(&ctx.opts.name.node_name(index)),
+            dir: ctx.paths.node_dir(&name),
+            name,
             pid: None,
             network_failed: false,
             settings: ctx
@@ -34,15 +33,14 @@ pub fn run(ctx: &mut Context) -> Result<()> {
                 .unwrap_or_default(),
             role,
         };
-        prepare(ctx, node, ctx.subnet.node_ip(index))?;
+        prepare(ctx, node)?;
     }
     if ctx.opts.control_planes > 1 {
         let name = ctx.opts.name.load_balancer_name();
-        let ip = ctx.subnet.load_balancer_ip();
         let node = NodeState {
             index: ctx.opts.nodes,
             netns: ctx.opts.name.load_balancer_netns(),
-            ip: ip.to_string(),
+            ip: ctx.subnet.load_balancer_ip().to_string(),
             dir: ctx.paths.node_dir(&name),
             name,
             pid: None,
@@ -50,7 +48,7 @@ pub fn run(ctx: &mut Context) -> Result<()> {
             settings: Default::default(),
             role: NodeRole::LoadBalancer,
         };
-        let rootfs = prepare(ctx, node, ip)?;
+        let rootfs = prepare(ctx, node)?;
         let config = load_balancer::haproxy_config(&ctx.state.name, &ctx.state.control_planes());
         load_balancer::configure(&rootfs, &config)?;
     }
@@ -59,8 +57,8 @@ pub fn run(ctx: &mut Context) -> Result<()> {
 
 /// Records `node` in the state, then makes its directories, overlay root and network config;
 /// returns its root.
-fn prepare(ctx: &mut Context, node: NodeState, ip: Ipv4Addr) -> Result<std::path::PathBuf> {
-    let name = node.name.clone();
+fn prepare(ctx: &mut Context, node: NodeState) -> Result<std::path::PathBuf> {
+    let (name, ip) = (node.name.clone(), node.ip.clone());
     let dirs = NodeDirs {
         dir: node.dir.clone(),
     };
@@ -86,7 +84,7 @@ fn prepare(ctx: &mut Context, node: NodeState, ip: Ipv4Addr) -> Result<std::path
         &ctx.state.network,
         &ctx.state.bridge,
         &ctx.subnet,
-        ip,
+        &ip,
         ctx.opts.masquerade,
     );
     write(&dirs.conflist(), &conflist.to_string())?;
@@ -107,8 +105,5 @@ fn machine_id(node: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(random);
     hasher.update(node.as_bytes());
-    hasher.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    kns_plumbing::hex::encode(&hasher.finalize()[..16])
 }
