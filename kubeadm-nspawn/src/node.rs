@@ -160,6 +160,12 @@ pub fn http_ok(node: &impl Exec, address: &str, path: &str) -> bool {
         .is_ok_and(|out| out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"))
 }
 
+/// Whether the node's own API server answers `/readyz` (its etcd included) on 127.0.0.1:6443,
+/// not through the load balancer (certificate not verified: the question is readiness).
+pub fn api_server_ready(node: &impl Exec) -> bool {
+    http_ok(node, "OPENSSL:127.0.0.1:6443,verify=0", "/readyz")
+}
+
 /// [`run`] with its output (or its failure) kept in `log`; a failure points at that file.
 pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Result<String> {
     let output = node.run(args).map_err(Error::from);

@@ -37,8 +37,7 @@ pub fn wait(
         return Ok(());
     }
     let since = since.map(rfc3339);
-    let start = Instant::now();
-    loop {
+    let polled = poll(timeout, || {
         let out = Command::new(kubectl)
             .arg("--kubeconfig")
             .arg(kubeconfig)
@@ -47,7 +46,7 @@ pub fn wait(
             .output()
             .map_err(|e| Error::io("run", kubectl, e))?;
         let listing: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        let not_ready: Vec<String> = nodes
+        Ok(nodes
             .iter()
             .filter(|n| {
                 // A Ready reported since; or Ready, and the node's kubelet (started since) says it
@@ -57,26 +56,25 @@ pub fn wait(
                     || (since.is_some() && is_ready(&listing, &n.name, None) && kubelet_healthy(n)))
             })
             .map(|n| n.name.clone())
-            .collect();
-        if not_ready.is_empty() {
+            .collect())
+    })?;
+    match polled {
+        Polled::Done(took) => {
             crate::say!(
                 "   all {} nodes Ready after {:.1} s",
                 nodes.len(),
-                start.elapsed().as_secs_f64()
+                took.as_secs_f64()
             );
-            return Ok(());
+            Ok(())
         }
-        if start.elapsed() > timeout {
-            return Err(Error::Timeout {
-                what: format!("nodes Ready: {} not Ready", not_ready.join(", ")),
-                after: timeout,
-                look: format!(
-                    "`kubectl --kubeconfig {} describe nodes`",
-                    kubeconfig.display()
-                ),
-            });
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        Polled::TimedOut(not_ready) => Err(Error::Timeout {
+            what: format!("nodes Ready: {} not Ready", not_ready.join(", ")),
+            after: timeout,
+            look: format!(
+                "`kubectl --kubeconfig {} describe nodes`",
+                kubeconfig.display()
+            ),
+        }),
     }
 }
 
@@ -84,34 +82,55 @@ pub fn wait(
 /// (its etcd member included): with several control planes the cluster's API answers through
 /// the others long before a started one serves again, so its nodes' Ready says nothing of it.
 pub fn wait_api_servers(control_planes: &[NodeState], timeout: std::time::Duration) -> Result<()> {
-    let start = Instant::now();
-    loop {
-        let waiting: Vec<&str> = control_planes
+    let polled = poll(timeout, || {
+        Ok(control_planes
             .iter()
-            .filter(|n| {
-                !crate::node::handle(n).is_ok_and(|h| {
-                    crate::node::http_ok(&h, "OPENSSL:127.0.0.1:6443,verify=0", "/readyz")
-                })
-            })
-            .map(|n| n.name.as_str())
-            .collect();
-        if waiting.is_empty() {
+            .filter(|n| !crate::node::handle(n).is_ok_and(|h| crate::node::api_server_ready(&h)))
+            .map(|n| n.name.clone())
+            .collect())
+    })?;
+    match polled {
+        Polled::Done(took) => {
             crate::say!(
                 "   {} API servers ready after {:.1} s",
                 control_planes.len(),
-                start.elapsed().as_secs_f64()
+                took.as_secs_f64()
             );
-            return Ok(());
+            Ok(())
+        }
+        Polled::TimedOut(waiting) => Err(Error::Timeout {
+            what: format!("API servers ready: {} not ready", waiting.join(", ")),
+            after: timeout,
+            look: format!(
+                "`kubeadm-nspawn exec {} -- crictl ps -a`",
+                waiting.first().map_or("NODE", String::as_str)
+            ),
+        }),
+    }
+}
+
+/// How a [`poll`] ended.
+enum Polled {
+    /// Nothing left to wait for, after this long.
+    Done(std::time::Duration),
+    /// Still waiting for these when the time was up.
+    TimedOut(Vec<String>),
+}
+
+/// Asks `waiting` (what is still waited for) every 500 ms until it is empty or `timeout` has
+/// passed.
+fn poll(
+    timeout: std::time::Duration,
+    mut waiting: impl FnMut() -> Result<Vec<String>>,
+) -> Result<Polled> {
+    let start = Instant::now();
+    loop {
+        let left = waiting()?;
+        if left.is_empty() {
+            return Ok(Polled::Done(start.elapsed()));
         }
         if start.elapsed() > timeout {
-            return Err(Error::Timeout {
-                what: format!("API servers ready: {} not ready", waiting.join(", ")),
-                after: timeout,
-                look: format!(
-                    "`kubeadm-nspawn exec {} -- crictl ps -a`",
-                    waiting.first().unwrap_or(&"NODE")
-                ),
-            });
+            return Ok(Polled::TimedOut(left));
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }

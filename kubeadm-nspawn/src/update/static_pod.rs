@@ -32,7 +32,7 @@ pub fn update(target: &Target, component: &str, binary: &Path, tag: &str) -> Res
     for n in &control_planes {
         let previous = match update_node(target, n, component, &reference) {
             Ok(previous) => previous,
-            Err((why, log, previous)) => {
+            Err(NodeFailure { why, log, previous }) => {
                 if target.rollback {
                     if let Some(previous) = previous {
                         updated.push((n, previous));
@@ -70,7 +70,22 @@ pub fn update(target: &Target, component: &str, binary: &Path, tag: &str) -> Res
 
 /// Why a node's update failed, the component's log there, and the node's manifest as it was if
 /// it had been replaced.
-type NodeFailure = (String, String, Option<String>);
+struct NodeFailure {
+    why: String,
+    log: String,
+    previous: Option<String>,
+}
+
+/// A failure before the node's manifest was touched: nothing to put back, no log yet.
+impl From<Error> for NodeFailure {
+    fn from(e: Error) -> Self {
+        NodeFailure {
+            why: e.to_string(),
+            log: String::new(),
+            previous: None,
+        }
+    }
+}
 
 /// The component's manifest on `n` rewritten to `reference` and waited for; returns the manifest as
 /// it was.
@@ -80,22 +95,12 @@ fn update_node(
     component: &str,
     reference: &str,
 ) -> std::result::Result<String, NodeFailure> {
-    let handle = node::handle(n).map_err(|e| (e.to_string(), String::new(), None))?;
+    let handle = node::handle(n)?;
     let manifest = manifest_path(n, component);
-    let previous = std::fs::read_to_string(&manifest).map_err(|e| {
-        (
-            Error::io("read", &manifest, e).to_string(),
-            String::new(),
-            None,
-        )
-    })?;
-    let changed = with_image(&previous, reference).ok_or_else(|| {
-        (
-            format!("{} has no image line", manifest.display()),
-            String::new(),
-            None,
-        )
-    })?;
+    let previous =
+        std::fs::read_to_string(&manifest).map_err(|e| Error::io("read", &manifest, e))?;
+    let changed = with_image(&previous, reference)
+        .ok_or_else(|| Error::node(&n.name, format!("{} has no image line", manifest.display())))?;
     // Kept where a crash between the removal and the new manifest cannot lose it.
     let backup = target
         .work_dir()
@@ -104,15 +109,8 @@ fn update_node(
         .join(format!("{component}.yaml"));
     std::fs::create_dir_all(backup.parent().unwrap_or(Path::new("/")))
         .and_then(|()| std::fs::write(&backup, &previous))
-        .map_err(|e| {
-            (
-                Error::io("write", &backup, e).to_string(),
-                String::new(),
-                None,
-            )
-        })?;
-    let since = swap_manifest(&handle, &n.name, component, &manifest, &changed)
-        .map_err(|e| (e.to_string(), String::new(), None))?;
+        .map_err(|e| Error::io("write", &backup, e))?;
+    let since = swap_manifest(&handle, &n.name, component, &manifest, &changed)?;
     crate::say!(
         "   {}: {} rewritten; waiting for the new pod to be healthy",
         n.name,
@@ -120,7 +118,11 @@ fn update_node(
     );
     match wait_healthy(target, &handle, component, since) {
         Ok(()) => Ok(previous),
-        Err(why) => Err((why, log_tail(&handle, component, since), Some(previous))),
+        Err(why) => Err(NodeFailure {
+            why,
+            log: log_tail(&handle, component, since),
+            previous: Some(previous),
+        }),
     }
 }
 
@@ -320,15 +322,15 @@ fn containers_since(listing: &str, component: &str, since_ns: u128) -> Vec<(Stri
 /// Whether the component is healthy in this node (not through the load balancer, which would
 /// answer from another control plane).
 fn healthy(first: &Node, component: &str) -> bool {
-    let port = match component {
-        "kube-controller-manager" => 10257,
-        "kube-scheduler" => 10259,
-        // etcd: the apiserver's readiness includes its etcd (the node's own, stacked).
-        _ => 6443,
-    };
-    let path = if port == 6443 { "/readyz" } else { "/healthz" };
-    // Self-signed or not for 127.0.0.1: not verified.
-    node::http_ok(first, &format!("OPENSSL:127.0.0.1:{port},verify=0"), path)
+    // The controller-manager's and scheduler's secure ports are self-signed: not verified.
+    let secure_healthz =
+        |port: u16| node::healthz(first, &format!("OPENSSL:127.0.0.1:{port},verify=0"));
+    match component {
+        "kube-controller-manager" => secure_healthz(10257),
+        "kube-scheduler" => secure_healthz(10259),
+        // etcd too: the apiserver's readiness includes its etcd (the node's own, stacked).
+        _ => node::api_server_ready(first),
+    }
 }
 
 /// The end of the newest new container's log, or of the kubelet's when none was created.
