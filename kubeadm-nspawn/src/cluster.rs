@@ -13,6 +13,35 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/kubeadm-nspawn";
 pub const MAX_NODES: usize = 50;
 const MAX_NAME_LEN: usize = 32;
 
+/// The most control planes a cluster may have: etcd's own advice (more members only slow its
+/// writes; 7 survive 3 lost).
+pub const MAX_CONTROL_PLANES: usize = 7;
+
+/// What is wrong with `control_planes` of `nodes` nodes, if anything: it must be odd (etcd's
+/// quorum is a majority: an even count survives no more losses than the odd one below it), from
+/// 1 to 7, no more than the nodes.
+pub fn control_planes_problem(control_planes: usize, nodes: usize) -> Option<String> {
+    if control_planes == 0 || control_planes > MAX_CONTROL_PLANES {
+        return Some(format!(
+            "{control_planes}: give an odd number from 1 to {MAX_CONTROL_PLANES}"
+        ));
+    }
+    if control_planes.is_multiple_of(2) {
+        return Some(format!(
+            "{control_planes}: give an odd number (etcd needs a majority of its members: \
+             {control_planes} survive no more losses than {})",
+            control_planes - 1
+        ));
+    }
+    if control_planes > nodes {
+        return Some(format!(
+            "{control_planes} is more than the {nodes} nodes: give --nodes {control_planes} or \
+             more (control planes + workers)"
+        ));
+    }
+    None
+}
+
 /// A validated cluster name: lower-case letters, digits and '-', starting with a letter or digit
 /// (it becomes host names, interface and namespace names).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -435,7 +435,7 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
         };
         kubeadm_patches.push(patch);
     }
-    if let Some(why) = crate::verbs::up::control_planes_problem(control_planes, nodes.len())
+    if let Some(why) = crate::cluster::control_planes_problem(control_planes, nodes.len())
         .filter(|_| !nodes.is_empty())
     {
         return Err(format!("nodes: {why} control-plane nodes"));

@@ -95,40 +95,11 @@ pub fn up(mut opts: UpOptions, state_dir: &Path, retain: bool) -> Result<Cluster
     }
 }
 
-/// The most control planes a cluster may have: etcd's own advice (more members only slow its
-/// writes; 7 survive 3 lost).
-pub const MAX_CONTROL_PLANES: usize = 7;
-
 /// `--control-planes K` of `nodes` nodes.
-pub fn check_control_planes(control_planes: usize, nodes: usize) -> Result<()> {
-    control_planes_problem(control_planes, nodes).map_or(Ok(()), |why| {
+fn check_control_planes(control_planes: usize, nodes: usize) -> Result<()> {
+    crate::cluster::control_planes_problem(control_planes, nodes).map_or(Ok(()), |why| {
         Err(Error::InvalidArgument(format!("--control-planes {why}")))
     })
-}
-
-/// What is wrong with `control_planes` of `nodes` nodes, if anything: it must be odd (etcd's
-/// quorum is a majority: an even count survives no more losses than the odd one below it), from
-/// 1 to 7, no more than the nodes.
-pub fn control_planes_problem(control_planes: usize, nodes: usize) -> Option<String> {
-    if control_planes == 0 || control_planes > MAX_CONTROL_PLANES {
-        return Some(format!(
-            "{control_planes}: give an odd number from 1 to {MAX_CONTROL_PLANES}"
-        ));
-    }
-    if control_planes.is_multiple_of(2) {
-        return Some(format!(
-            "{control_planes}: give an odd number (etcd needs a majority of its members: \
-             {control_planes} survive no more losses than {})",
-            control_planes - 1
-        ));
-    }
-    if control_planes > nodes {
-        return Some(format!(
-            "{control_planes} is more than the {nodes} nodes: give --nodes {control_planes} or \
-             more (control planes + workers)"
-        ));
-    }
-    None
 }
 
 /// Checks the requested ranges (or picks a free node subnet) against the host and the other
