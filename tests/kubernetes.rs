@@ -81,6 +81,14 @@ impl Kubectl {
         child.wait_with_output().unwrap()
     }
 
+    /// Whether the API answers `/readyz` within `timeout` (`2s`).
+    fn api_ready(&self, timeout: &str) -> bool {
+        let timeout = format!("--request-timeout={timeout}");
+        self.output(&["get", "--raw", "/readyz", &timeout], None)
+            .status
+            .success()
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let out = self.output(args, None);
         assert_ok(&out, &format!("kubectl {}", args.join(" ")));
@@ -1893,11 +1901,7 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         kill_node(&c.node(0));
         let killed = Instant::now();
         let mut failures = 0;
-        while !kubectl
-            .output(&["get", "--raw", "/readyz", "--request-timeout=2s"], None)
-            .status
-            .success()
-        {
+        while !kubectl.api_ready("2s") {
             failures += 1;
             assert!(
                 killed.elapsed() < Duration::from_secs(10),
@@ -1964,10 +1968,7 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
                 let (mut longest, mut failed, mut down_since) = (Duration::ZERO, 0, None);
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let asked = Instant::now();
-                    let ok = kubectl
-                        .output(&["get", "--raw", "/readyz", "--request-timeout=5s"], None)
-                        .status
-                        .success();
+                    let ok = kubectl.api_ready("5s");
                     match (ok, down_since) {
                         (false, None) => {
                             failed += 1;
