@@ -187,6 +187,7 @@ pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
         phase::initializing(ctx, &kube)
     })?;
     let images = steps.run("Preparing images", || kube_images::prepare(ctx, &kube))?;
+    steps.run("Setting up the pod network", || pod_network::run(ctx))?;
     steps.run("Loading binaries and images into the first node", || {
         load_nodes::first(ctx, &kube, &images)
     })?;
@@ -200,7 +201,9 @@ pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
     steps.run("Joining the other nodes (kubeadm join)", || {
         kubeadm_join::run(ctx, &joining)
     })?;
-    steps.run("Setting up the pod network", || pod_network::run(ctx))?;
+    steps.run("Giving the nodes their pod CIDRs", || {
+        pod_network::record_pod_cidrs(ctx)
+    })?;
     steps.run("Writing kubeconfig", || export_kubeconfig::run(ctx, &kube))?;
     steps.run("Waiting for nodes to be Ready", || {
         wait_ready::run(ctx, &kube)

@@ -5,13 +5,15 @@
 //! the node to a ClusterIP needs some route before kube-proxy's DNAT rewrites it; on-link, a
 //! packet nothing rewrote goes nowhere (not off the host).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::node::{self, Exec};
-use crate::ranges;
+use crate::state::NodeState;
+use crate::{parallel, ranges};
 
 use super::InitContext;
 
@@ -69,40 +71,34 @@ pub fn routes(
     commands
 }
 
+/// Step, before `kubeadm init`: every node's routes and CNI config. They need nothing of the
+/// cluster (node i's podCIDR follows from its index), and a node with its CNI config is Ready as
+/// soon as its kubelet registers, so the joins are not followed by a pod network wait.
 pub fn run(ctx: &mut InitContext) -> Result<()> {
     // The Kubernetes nodes: the load balancer has no pods and needs no routes to them.
     let nodes = ctx.state.kubernetes_nodes();
-    let first = node::handle(ctx.state.first_control_plane()?)?;
-    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-    wait_registered(
-        &first,
-        &names,
-        Duration::from_secs(120),
-        Duration::from_millis(250),
-    )?;
-    let ranges = ctx.state.ranges()?;
-    let per_node = ranges::node_pod_prefix(&ranges.pods, nodes.len())?;
-    let cidrs: Vec<String> = nodes
-        .iter()
-        .map(|n| ranges.pods.block(per_node, n.index).to_string())
-        .collect();
-    for (n, cidr) in nodes.iter().zip(&cidrs) {
-        set_pod_cidr(&first, &n.name, cidr)?;
-    }
+    let cidrs = pod_cidrs(ctx)?;
     let pairs: Vec<(String, String)> = nodes
         .iter()
         .zip(&cidrs)
         .map(|(n, c)| (n.ip.clone(), c.clone()))
         .collect();
-    for (i, n) in nodes.iter().enumerate() {
-        let commands = add_routes(&node::handle(n)?, &pairs, i, &ctx.state.service_subnet)?;
-        persist_routes(&n.dir.join("rootfs"), &commands)?;
-        let path = n.dir.join("rootfs").join(CONFLIST.trim_start_matches('/'));
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-        }
-        std::fs::write(&path, conflist(&cidrs[i])).map_err(|e| Error::io("write", &path, e))?;
-        crate::say!("   {}: pods in {}", n.name, cidrs[i]);
+    let indexed: Vec<(usize, &NodeState)> = nodes.iter().enumerate().collect();
+    parallel::each(
+        &indexed,
+        |(_, n)| &n.name,
+        |(i, n)| {
+            let commands = add_routes(&node::handle(n)?, &pairs, *i, &ctx.state.service_subnet)?;
+            persist_routes(&n.dir.join("rootfs"), &commands)?;
+            let path = n.dir.join("rootfs").join(CONFLIST.trim_start_matches('/'));
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+            }
+            std::fs::write(&path, conflist(&cidrs[*i])).map_err(|e| Error::io("write", &path, e))
+        },
+    )?;
+    for (n, cidr) in nodes.iter().zip(&cidrs) {
+        crate::say!("   {}: pods in {}", n.name, cidr);
     }
     if let Some(k) = &mut ctx.state.kubernetes {
         k.pod_cidrs = cidrs;
@@ -110,38 +106,88 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
     ctx.save()
 }
 
-/// Waits until every node in `names` has registered its Node object (asked in the first node).
+/// Step, after the joins: every Node object gets its podCIDR (what `kubectl get nodes` and tools
+/// reading `spec.podCIDR` see), once every node has registered.
+pub fn record_pod_cidrs(ctx: &mut InitContext) -> Result<()> {
+    let nodes = ctx.state.kubernetes_nodes();
+    let first = node::handle(ctx.state.first_control_plane()?)?;
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let listing = wait_registered(
+        &first,
+        &names,
+        Duration::from_secs(120),
+        Duration::from_millis(250),
+    )?;
+    let cidrs = pod_cidrs(ctx)?;
+    let missing: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&cidrs)
+        .filter(|(name, _)| {
+            registered(&listing)
+                .get(*name)
+                .is_some_and(|c| c.is_empty())
+        })
+        .map(|(name, cidr)| (*name, cidr.as_str()))
+        .collect();
+    set_pod_cidrs(&first, &missing)
+}
+
+/// Node i's podCIDR: its block of the cluster's pod range.
+fn pod_cidrs(ctx: &InitContext) -> Result<Vec<String>> {
+    let nodes = ctx.state.kubernetes_nodes();
+    let ranges = ctx.state.ranges()?;
+    let per_node = ranges::node_pod_prefix(&ranges.pods, nodes.len())?;
+    Ok(nodes
+        .iter()
+        .map(|n| ranges.pods.block(per_node, n.index).to_string())
+        .collect())
+}
+
+/// What `kubectl get nodes` lists per node: its name and podCIDR (empty when unset), a line each.
+const NODE_LISTING: &str =
+    "jsonpath={range .items[*]}{.metadata.name} {.spec.podCIDR}{\"\\n\"}{end}";
+
+/// The registered nodes of a [`NODE_LISTING`]: name → podCIDR ("" when unset).
+fn registered(listing: &str) -> HashMap<&str, &str> {
+    listing
+        .lines()
+        .filter_map(|l| {
+            let mut fields = l.split_whitespace();
+            fields
+                .next()
+                .map(|name| (name, fields.next().unwrap_or("")))
+        })
+        .collect()
+}
+
+/// Waits until every node in `names` has registered its Node object (asked in the first node);
+/// returns the last [`NODE_LISTING`].
 pub fn wait_registered(
     first: &impl Exec,
     names: &[&str],
     timeout: Duration,
     poll: Duration,
-) -> Result<()> {
+) -> Result<String> {
     let start = Instant::now();
     loop {
         let listing =
-            node::admin_kubectl(first, &["get", "nodes", "-o", "name"]).unwrap_or_default();
-        let registered = names
+            node::admin_kubectl(first, &["get", "nodes", "-o", NODE_LISTING]).unwrap_or_default();
+        let known = registered(&listing);
+        let missing: Vec<&str> = names
             .iter()
-            .all(|name| listing.lines().any(|l| l.trim() == format!("node/{name}")));
-        if registered {
-            return Ok(());
+            .copied()
+            .filter(|name| !known.contains_key(name))
+            .collect();
+        if missing.is_empty() {
+            return Ok(listing);
         }
         if start.elapsed() > timeout {
-            let missing: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|name| {
-                    !listing.contains(&format!("node/{name}\n"))
-                        && !listing.ends_with(&format!("node/{name}"))
-                })
-                .collect();
             return Err(Error::Timeout {
                 what: format!("nodes registered: {} missing", missing.join(", ")),
                 after: timeout,
                 look: format!(
                     "the kubelet's log on a missing node: `kubeadm-nspawn exec {} -- journalctl -u kubelet`",
-                    missing.first().unwrap_or(&"NODE")
+                    missing[0]
                 ),
             });
         }
@@ -149,18 +195,18 @@ pub fn wait_registered(
     }
 }
 
-/// Sets the node's podCIDR, once: spec.podCIDR can be set only once, and a retried step finds it
-/// set already.
-fn set_pod_cidr(first: &impl Exec, name: &str, cidr: &str) -> Result<()> {
-    let current = node::admin_kubectl(
-        first,
-        &["get", "node", name, "-o", "jsonpath={.spec.podCIDR}"],
-    )?;
-    if current.trim().is_empty() {
-        let patch = json!({"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}).to_string();
-        node::admin_kubectl(first, &["patch", "node", name, "-p", &patch])?;
-    }
-    Ok(())
+/// Sets the podCIDR of each (node, podCIDR) in `unset`, all at once. spec.podCIDR can be set only
+/// once: the caller passes only nodes whose podCIDR was unset, so a retried step leaves set ones.
+fn set_pod_cidrs(first: &(impl Exec + Sync), unset: &[(&str, &str)]) -> Result<()> {
+    parallel::each(
+        unset,
+        |(name, _)| name,
+        |(name, cidr)| {
+            let patch = json!({"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}).to_string();
+            node::admin_kubectl(first, &["patch", "node", name, "-p", &patch]).map(drop)
+        },
+    )
+    .map(drop)
 }
 
 /// The routes of node `me` to the other nodes' pods (and to the service subnet when it has no
@@ -265,9 +311,9 @@ mod tests {
     #[test]
     fn registration_waits_for_every_node_and_names_the_missing() {
         let first = Script::new("c-n0")
-            .answer_times("kubectl", 1, 0, "node/c-n0\n")
-            .answer("kubectl", 0, "node/c-n0\nnode/c-n1\n");
-        wait_registered(
+            .answer_times("kubectl", 1, 0, "c-n0 \n")
+            .answer("kubectl", 0, "c-n0 10.244.0.0/24\nc-n1 \n");
+        let listing = wait_registered(
             &first,
             &["c-n0", "c-n1"],
             Duration::from_secs(5),
@@ -275,31 +321,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(first.calls().len(), 2);
-        let stuck = Script::new("c-n0").answer("kubectl", 0, "node/c-n0\n");
+        let known = registered(&listing);
+        assert_eq!(known["c-n0"], "10.244.0.0/24");
+        assert_eq!(known["c-n1"], "", "registered, podCIDR unset");
+        let stuck = Script::new("c-n0").answer("kubectl", 0, "c-n0 \nc-n10 \n");
         let err =
             wait_registered(&stuck, &["c-n0", "c-n1"], Duration::ZERO, Duration::ZERO).unwrap_err();
         assert!(err.to_string().contains("c-n1 missing"), "{err}");
     }
 
     #[test]
-    fn pod_cidrs_are_patched_once() {
-        let fresh = Script::new("c-n0")
-            .answer("kubectl --kubeconfig /etc/kubernetes/admin.conf get", 0, "")
-            .answer(
-                "kubectl --kubeconfig /etc/kubernetes/admin.conf patch",
-                0,
-                "",
-            );
-        set_pod_cidr(&fresh, "c-n1", "10.244.1.0/24").unwrap();
-        let calls = fresh.calls();
+    fn pod_cidrs_are_patched_per_node() {
+        let first = Script::new("c-n0").answer(
+            "kubectl --kubeconfig /etc/kubernetes/admin.conf patch",
+            0,
+            "",
+        );
+        set_pod_cidrs(
+            &first,
+            &[("c-n1", "10.244.1.0/24"), ("c-n2", "10.244.2.0/24")],
+        )
+        .unwrap();
+        let calls = first.calls();
         assert_eq!(calls.len(), 2);
         assert!(
-            calls[1].contains("patch node c-n1 -p {\"spec\":{\"podCIDR\":\"10.244.1.0/24\""),
+            calls
+                .iter()
+                .any(|c| c.contains("patch node c-n1 -p {\"spec\":{\"podCIDR\":\"10.244.1.0/24\"")),
             "{calls:?}"
         );
-        let set = Script::new("c-n0").answer("kubectl", 0, "10.244.1.0/24");
-        set_pod_cidr(&set, "c-n1", "10.244.1.0/24").unwrap();
-        assert_eq!(set.calls().len(), 1, "a set podCIDR is left alone");
     }
 
     #[test]
