@@ -272,6 +272,79 @@ impl Archive {
     }
 }
 
+/// A docker-archive layer that can go into a content store as it lies in the archive: a plain
+/// (uncompressed) tar, stored whole, so its digest is its diff ID.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlainLayer {
+    /// `sha256:<hex>`, the config's diff ID for it: trusted here, checked by the node's unpack.
+    pub digest: String,
+    /// Where its bytes start in the plain tar, and how many.
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// An image of a docker-archive whose layers are all [`PlainLayer`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceableImage {
+    pub names: Vec<String>,
+    /// The image config as the archive holds it (its digest is the image ID).
+    pub config: Vec<u8>,
+    pub layers: Vec<PlainLayer>,
+}
+
+impl Archive {
+    /// The images, if every one is named and every layer is a plain tar stored whole (what
+    /// `image-pusher build` and `docker save` write); `None` otherwise (OCI layouts, compressed
+    /// layers, untagged images), which are streamed.
+    pub fn placeable_images(&self) -> Option<Vec<PlaceableImage>> {
+        let manifest = self.read_json("manifest.json").ok()?;
+        let mut file = File::open(&self.plain).ok()?;
+        let mut images = vec![];
+        for (item, archived) in manifest.as_array()?.iter().zip(&self.images) {
+            if archived.names.is_empty() {
+                return None;
+            }
+            let config = self.read_entry(item["Config"].as_str()?).ok()?;
+            let diff_ids: Value = serde_json::from_slice(&config).ok()?;
+            let diff_ids = diff_ids["rootfs"]["diff_ids"].as_array()?;
+            let layers = item["Layers"].as_array()?;
+            if layers.len() != diff_ids.len() {
+                return None;
+            }
+            let mut plain = vec![];
+            for (layer, diff_id) in layers.iter().zip(diff_ids) {
+                let &(offset, size) = self.entries.get(layer.as_str()?)?;
+                let digest = diff_id.as_str()?;
+                blob_path(Some(digest)).ok()?;
+                if !is_plain_tar(&mut file, offset, size) {
+                    return None;
+                }
+                plain.push(PlainLayer {
+                    digest: digest.to_owned(),
+                    offset,
+                    size,
+                });
+            }
+            images.push(PlaceableImage {
+                names: archived.names.clone(),
+                config,
+                layers: plain,
+            });
+        }
+        (images.len() == self.images.len()).then_some(images)
+    }
+}
+
+/// Whether the entry at `offset` starts with a POSIX tar header (`ustar` at byte 257), not with
+/// gzip or zstd.
+fn is_plain_tar(file: &mut File, offset: u64, size: u64) -> bool {
+    let mut header = [0u8; 512];
+    size >= 512
+        && file.seek(SeekFrom::Start(offset)).is_ok()
+        && file.read_exact(&mut header).is_ok()
+        && &header[257..262] == b"ustar"
+}
+
 fn blob_path(digest: Option<&str>) -> Result<String> {
     let hex = digest
         .and_then(|d| d.strip_prefix("sha256:"))
@@ -359,6 +432,31 @@ mod tests {
             );
             archive.verify().unwrap();
         }
+    }
+
+    #[test]
+    fn docker_archive_layers_are_placeable_where_they_lie() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, image) = write_image(dir.path(), Format::DockerArchive, "x.local/p:1");
+        let archive = Archive::open(&path).unwrap();
+        let images = archive.placeable_images().unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].names, ["x.local/p:1"]);
+        assert_eq!(
+            format!("sha256:{}", hex(&Sha256::digest(&images[0].config))),
+            image.config_digest
+        );
+        let layer = &images[0].layers[0];
+        let bytes = std::fs::read(&path).unwrap();
+        let data = &bytes[layer.offset as usize..(layer.offset + layer.size) as usize];
+        assert_eq!(
+            layer.digest,
+            format!("sha256:{}", hex(&Sha256::digest(data)))
+        );
+        // image-pusher's OCI layouts carry a manifest.json too: the same layer, as a blob.
+        let (oci, _) = write_image(dir.path(), Format::Oci, "x.local/p:1");
+        let oci = Archive::open(&oci).unwrap().placeable_images().unwrap();
+        assert_eq!(oci[0].layers[0].digest, layer.digest);
     }
 
     #[test]

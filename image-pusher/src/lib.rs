@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod containerd;
+pub mod content_store;
 pub mod docker;
 pub mod error;
 pub mod fanout;

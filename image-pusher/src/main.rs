@@ -26,10 +26,13 @@ use image_pusher::store::Runtime;
         image layout tarball: one layer with the binaries and, with --base, one more layer made from a \
         directory below it. Layers are deterministic (sorted entries, root owners, fixed mtimes), so the \
         same input gives the same digests and containerd stores a shared base layer once.\n\n\
-        `push` streams archives, or images of the host's Docker (--docker-image), into running \
+        `push` puts archives, or images of the host's Docker (--docker-image), into running \
         systemd-nspawn nodes: into each node's containerd (`ctr -n k8s.io images import` inside the \
         node) or, in a node that runs Docker, into its Docker; all nodes at once, the archive read \
-        once. Nodes that already hold an image with the same config digest are skipped; binaries are \
+        once. Into containerd, a docker-archive's plain layers are copied straight into the node's \
+        content store and only manifests and configs go through ctr, whose unpack checks each \
+        layer against its diff ID; other archives are verified on the host and streamed. Nodes \
+        that already hold an image with the same config digest are skipped; binaries are \
         installed atomically.\n\n\
         `pause` writes the project's own static pause binary, or an image of it.\n\n\
         Each command prints one JSON line on stdout; progress goes to stderr."

@@ -8,11 +8,13 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
+use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::archive::{Archive, ArchivedImage};
+use crate::archive::{Archive, ArchivedImage, PlaceableImage};
+use crate::content_store;
 use crate::docker::{Daemon, DockerImage};
 use crate::error::{Error, Result};
 use crate::fanout;
@@ -121,9 +123,19 @@ pub fn push(
                 }
             }
         }
-        let outcomes = for_each_concurrently(sources, source_concurrency(), |source| {
-            push_source(nodes, source, &held_ok, progress)
+        let placed = place_archives(nodes, sources, &held_ok, progress);
+        let indexed: Vec<(usize, &Source)> = sources.iter().enumerate().collect();
+        let outcomes = for_each_concurrently(&indexed, source_concurrency(), |&(s, source)| {
+            let done: Vec<usize> = placed
+                .iter()
+                .filter(|(_, placed_source, _)| *placed_source == s)
+                .map(|(i, _, _)| *i)
+                .collect();
+            push_source(nodes, source, &held_ok, &done, progress)
         });
+        for (i, _, outcome) in placed {
+            outcome.record(&mut reports[i]);
+        }
         let mut first_error = None;
         for outcome in outcomes {
             match outcome {
@@ -212,6 +224,7 @@ fn push_source(
     nodes: &[Node],
     source: &Source,
     held: &[Option<Held>],
+    placed: &[usize],
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<Vec<(usize, Outcome)>> {
     let start = Instant::now();
@@ -220,13 +233,10 @@ fn push_source(
     let mut targets = vec![];
     for (i, node) in nodes.iter().enumerate() {
         let Some(held) = &held[i] else { continue };
-        let has_all = source.images().iter().all(|image| {
-            image
-                .names
-                .iter()
-                .all(|n| held.configs.get(n) == Some(&image.config_digest))
-        });
-        if has_all {
+        if placed.contains(&i) {
+            continue;
+        }
+        if !lacks(source, held) {
             progress(format!(
                 "{}: skipped {} (already there, same config digest)",
                 node.name,
@@ -307,6 +317,84 @@ fn push_source(
         outcomes.push((i, outcome));
     }
     Ok(outcomes)
+}
+
+/// Whether `node` (with `held`) lacks some image of `source`.
+fn lacks(source: &Source, held: &Held) -> bool {
+    !source.images().iter().all(|image| {
+        image
+            .names
+            .iter()
+            .all(|n| held.configs.get(n) == Some(&image.config_digest))
+    })
+}
+
+/// Loads every archive some containerd node lacks, whose layers can be placed
+/// ([`content_store`]), into each such node in one batch, the nodes at once; returns what it
+/// loaded as (node, source) outcomes. What it could not place (other stores, archives with
+/// layers that cannot be placed, a node where placing failed) is left to the stream.
+fn place_archives(
+    nodes: &[Node],
+    sources: &[Source],
+    held: &[Option<Held>],
+    progress: &(dyn Fn(String) + Sync),
+) -> Vec<(usize, usize, Outcome)> {
+    let start = Instant::now();
+    let placeable: Vec<Option<Vec<PlaceableImage>>> = sources
+        .iter()
+        .map(|source| match source {
+            Source::Archive(archive) => archive.placeable_images(),
+            Source::Docker { .. } => None,
+        })
+        .collect();
+    let batches: Vec<(usize, Vec<usize>)> = nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, node)| {
+            let held = held[i].as_ref()?;
+            if !matches!(held.store, ImageStore::Containerd) || !content_store::reachable(node) {
+                return None;
+            }
+            let wanted: Vec<usize> = (0..sources.len())
+                .filter(|&s| placeable[s].is_some() && lacks(&sources[s], held))
+                .collect();
+            (!wanted.is_empty()).then_some((i, wanted))
+        })
+        .collect();
+    let results = for_each_concurrently(&batches, batches.len().max(1), |(i, wanted)| {
+        let batch: Vec<(&Path, &[PlaceableImage])> = wanted
+            .iter()
+            .filter_map(|&s| match (&sources[s], &placeable[s]) {
+                (Source::Archive(archive), Some(images)) => {
+                    Some((archive.plain_path(), images.as_slice()))
+                }
+                _ => None,
+            })
+            .collect();
+        content_store::load(&nodes[*i], &batch)
+    });
+    let mut outcomes = vec![];
+    for ((i, wanted), result) in batches.into_iter().zip(results) {
+        match result {
+            Ok(copied) => {
+                for (s, bytes) in wanted.into_iter().zip(copied) {
+                    let names = sources[s].names();
+                    progress(format!(
+                        "{}: loaded {} in {:.2} s (layers placed in its content store)",
+                        nodes[i].name,
+                        names.join(", "),
+                        start.elapsed().as_secs_f64()
+                    ));
+                    outcomes.push((i, s, Outcome::Loaded { names, bytes }));
+                }
+            }
+            Err(e) => progress(format!(
+                "{}: placing image layers failed ({e}); streaming the archives instead",
+                nodes[i].name
+            )),
+        }
+    }
+    outcomes
 }
 
 /// `f` on every item, at most `limit` at a time; results in item order.
