@@ -108,7 +108,7 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
 
 /// Step, after the joins: every Node object gets its podCIDR (what `kubectl get nodes` and tools
 /// reading `spec.podCIDR` see), once every node has registered.
-pub fn record_pod_cidrs(ctx: &mut InitContext) -> Result<()> {
+pub fn record_pod_cidrs(ctx: &InitContext) -> Result<()> {
     let nodes = ctx.state.kubernetes_nodes();
     let first = node::handle(ctx.state.first_control_plane()?)?;
     let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();

@@ -117,7 +117,7 @@ enum Polled {
     TimedOut(Vec<String>),
 }
 
-/// Asks `waiting` (what is still waited for) every 500 ms until it is empty or `timeout` has
+/// Asks `waiting` (what is still waited for) every 250 ms until it is empty or `timeout` has
 /// passed.
 fn poll(
     timeout: std::time::Duration,
@@ -132,7 +132,7 @@ fn poll(
         if start.elapsed() > timeout {
             return Ok(Polled::TimedOut(left));
         }
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        std::thread::sleep(std::time::Duration::from_millis(250));
     }
 }
 
