@@ -204,20 +204,23 @@ pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
     steps.run("Writing kubeconfig", || export_kubeconfig::run(ctx, &kube))?;
     // The podCIDRs go onto the Node objects while the nodes become Ready: neither waits for the
     // other.
-    steps.run("Waiting for nodes to be Ready (recording their pod CIDRs)", || {
-        let ctx = &*ctx;
-        std::thread::scope(|scope| {
-            let cidrs = scope.spawn(|| pod_network::record_pod_cidrs(ctx));
-            let ready = wait_ready::run(ctx, &kube);
-            let recorded = cidrs.join().unwrap_or_else(|panic| {
-                Err(Error::Internal(format!(
-                    "recording the pod CIDRs panicked: {}",
-                    crate::parallel::panic_message(&*panic)
-                )))
-            });
-            ready.and(recorded)
-        })
-    })?;
+    steps.run(
+        "Waiting for nodes to be Ready (recording their pod CIDRs)",
+        || {
+            let ctx = &*ctx;
+            std::thread::scope(|scope| {
+                let cidrs = scope.spawn(|| pod_network::record_pod_cidrs(ctx));
+                let ready = wait_ready::run(ctx, &kube);
+                let recorded = cidrs.join().unwrap_or_else(|panic| {
+                    Err(Error::Internal(format!(
+                        "recording the pod CIDRs panicked: {}",
+                        crate::parallel::panic_message(&*panic)
+                    )))
+                });
+                ready.and(recorded)
+            })
+        },
+    )?;
     steps.run("Recording the binaries' fingerprints", || {
         hashing.record(ctx)
     })?;
