@@ -253,7 +253,7 @@ fn register(node: &Node, layer: &PlainLayer, blob: File) -> Result<()> {
         Err(node.error(format!(
             "ctr content ingest {}: {}",
             layer.digest,
-            String::from_utf8_lossy(&out.stderr).trim()
+            crate::store::last_line(&out.stderr)
         )))
     }
 }
@@ -285,13 +285,10 @@ fn import_documents(
         .wait_with_output()
         .map_err(|e| node.error(format!("ctr images import: {e}")))?;
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("(no message)");
-        return Err(node.error(format!("ctr images import: {}", last.trim())));
+        return Err(node.error(format!(
+            "ctr images import: {}",
+            crate::store::last_line(&out.stderr)
+        )));
     }
     if let Some(Err(e)) = written {
         return Err(node.error(format!("ctr images import: writing its input: {e}")));

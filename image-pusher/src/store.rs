@@ -168,7 +168,8 @@ impl Load {
     }
 }
 
-fn last_line(stderr: &[u8]) -> String {
+/// The last non-empty line of a command's stderr: what ctr says went wrong.
+pub(crate) fn last_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     text.lines()
         .rev()
