@@ -213,9 +213,7 @@ if [ -n "${KUBE_BIN:-}" ] && [ -n "${KUBE_EXTRA_BIN:-}" ]; then
       > "$state/init-warm.json" 2>"$state/init-warm.log"
     echo "up_plus_init_3_nodes_to_ready_cached_images_run_$run $(since "$t0") s"
     sleep 5
-    for i in 0 1 2; do
-      echo "cached_images_run_${run}_memory_rss_knsbench-n$i $(($(awk '$1 == "total_rss" { print $2 }' "/sys/fs/cgroup/memory/kubeadm-nspawn/knsbench-n$i/memory.stat") / 1048576)) MiB"
-    done
+    for i in 0 1 2; do memory "cached_images_run_$run" "knsbench-n$i"; done
     kns down --name knsbench >/dev/null 2>&1
   done
   sed 's/,"/\n"/g; s/[{}]/\n/g' "$state/init-warm.json" | awk -F'":' '/^"[A-Z]/ { gsub(/"/, "", $1); gsub(/[^A-Za-z0-9]+/, "_", $1); printf "init_cached_images_step_%s %.1f s\n", $1, $2 }'

@@ -119,14 +119,11 @@ pub fn record_pod_cidrs(ctx: &InitContext) -> Result<()> {
         Duration::from_millis(250),
     )?;
     let cidrs = pod_cidrs(ctx)?;
+    let known = registered(&listing);
     let missing: Vec<(&str, &str)> = names
         .iter()
         .zip(&cidrs)
-        .filter(|(name, _)| {
-            registered(&listing)
-                .get(*name)
-                .is_some_and(|c| c.is_empty())
-        })
+        .filter(|(name, _)| known.get(*name).is_some_and(|c| c.is_empty()))
         .map(|(name, cidr)| (*name, cidr.as_str()))
         .collect();
     set_pod_cidrs(&first, &missing)
