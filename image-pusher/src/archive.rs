@@ -287,8 +287,9 @@ pub struct PlainLayer {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaceableImage {
     pub names: Vec<String>,
-    /// The image config as the archive holds it (its digest is the image ID).
+    /// The image config as the archive holds it, and its digest (the image ID).
     pub config: Vec<u8>,
+    pub config_digest: String,
     pub layers: Vec<PlainLayer>,
 }
 
@@ -328,6 +329,7 @@ impl Archive {
             images.push(PlaceableImage {
                 names: archived.names.clone(),
                 config,
+                config_digest: archived.config_digest.clone(),
                 layers: plain,
             });
         }
@@ -446,6 +448,7 @@ mod tests {
             format!("sha256:{}", hex(&Sha256::digest(&images[0].config))),
             image.config_digest
         );
+        assert_eq!(images[0].config_digest, image.config_digest);
         let layer = &images[0].layers[0];
         let bytes = std::fs::read(&path).unwrap();
         let data = &bytes[layer.offset as usize..(layer.offset + layer.size) as usize];

@@ -61,7 +61,10 @@ pub fn load(node: &Node, batch: &[(&Path, &[PlaceableImage])]) -> Result<Vec<u64
         .map_err(|e| node.error(format!("create {}: {e}", blobs.display())))?;
     let images: Vec<&PlaceableImage> = batch.iter().flat_map(|(_, images)| *images).collect();
     let before = node.run(&["ctr", "-n", NAMESPACE, "images", "ls", "-q"])?;
-    let ids: Vec<Vec<String>> = images.iter().map(|i| vec![digest_of(&i.config)]).collect();
+    let ids: Vec<Vec<String>> = images
+        .iter()
+        .map(|i| vec![i.config_digest.clone()])
+        .collect();
     let by_id: Vec<&[String]> = ids.iter().map(Vec::as_slice).collect();
     let by_name: Vec<&[String]> = images.iter().map(|i| i.names.as_slice()).collect();
     let mut placed: Vec<String> = vec![];
@@ -316,7 +319,7 @@ fn documents_layout(images: &[&PlaceableImage], names: &[&[String]]) -> std::io:
             "mediaType": OCI_MANIFEST,
             "config": {
                 "mediaType": OCI_CONFIG,
-                "digest": digest_of(&image.config),
+                "digest": image.config_digest,
                 "size": image.config.len(),
             },
             "layers": image.layers.iter().map(|l| json!({
@@ -333,7 +336,7 @@ fn documents_layout(images: &[&PlaceableImage], names: &[&[String]]) -> std::io:
             &manifest,
         )?;
         add(
-            &format!("blobs/sha256/{}", &digest_of(&image.config)[7..]),
+            &format!("blobs/sha256/{}", &image.config_digest[7..]),
             &image.config,
         )?;
         for name in names.iter() {
@@ -360,9 +363,11 @@ mod tests {
 
     #[test]
     fn the_documents_layout_names_every_image_and_holds_no_layer() {
+        let config = br#"{"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#.to_vec();
         let image = PlaceableImage {
             names: vec!["x.local/a:1".into(), "x.local/a:latest".into()],
-            config: br#"{"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#.to_vec(),
+            config_digest: digest_of(&config),
+            config,
             layers: vec![PlainLayer {
                 digest: format!("sha256:{}", "a".repeat(64)),
                 offset: 512,
@@ -401,6 +406,7 @@ mod tests {
             serde_json::from_slice(&files[&format!("blobs/sha256/{}", &manifest_digest[7..])])
                 .unwrap();
         assert_eq!(manifest["config"]["digest"], digest_of(&image.config));
+        assert!(files.contains_key(&format!("blobs/sha256/{}", &image.config_digest[7..])));
         assert_eq!(manifest["layers"][0]["digest"], image.layers[0].digest);
         assert_eq!(manifest["layers"][0]["mediaType"], OCI_PLAIN_LAYER);
         assert_eq!(manifest["layers"][0]["size"], 2048);

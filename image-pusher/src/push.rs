@@ -340,21 +340,29 @@ fn place_archives(
     progress: &(dyn Fn(String) + Sync),
 ) -> Vec<(usize, usize, Outcome)> {
     let start = Instant::now();
+    // The containerd nodes whose store is reachable, with what they hold.
+    let stores: Vec<(usize, &Held)> = held
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| Some((i, h.as_ref()?)))
+        .filter(|(i, h)| {
+            matches!(h.store, ImageStore::Containerd) && content_store::reachable(&nodes[*i])
+        })
+        .collect();
+    // Layers are looked at only in archives one of them lacks: a repeat push reads no more
+    // than the JSON documents.
     let placeable: Vec<Option<Vec<PlaceableImage>>> = sources
         .iter()
         .map(|source| match source {
-            Source::Archive(archive) => archive.placeable_images(),
-            Source::Docker { .. } => None,
+            Source::Archive(archive) if stores.iter().any(|(_, h)| lacks(source, h)) => {
+                archive.placeable_images()
+            }
+            _ => None,
         })
         .collect();
-    let batches: Vec<(usize, Vec<usize>)> = nodes
+    let batches: Vec<(usize, Vec<usize>)> = stores
         .iter()
-        .enumerate()
-        .filter_map(|(i, node)| {
-            let held = held[i].as_ref()?;
-            if !matches!(held.store, ImageStore::Containerd) || !content_store::reachable(node) {
-                return None;
-            }
+        .filter_map(|&(i, held)| {
             let wanted: Vec<usize> = (0..sources.len())
                 .filter(|&s| placeable[s].is_some() && lacks(&sources[s], held))
                 .collect();
