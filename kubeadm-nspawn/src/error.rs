@@ -92,6 +92,10 @@ pub enum Error {
     #[error("interrupted by a signal")]
     Interrupted,
 
+    /// A thread doing one node's (or one item's) work panicked: that work failed.
+    #[error("internal error: {0}")]
+    Panicked(#[from] kns_plumbing::parallel::Panicked),
+
     #[error("{failure}; cleaning up also failed: {cleanup}")]
     Cleanup {
         failure: Box<Error>,

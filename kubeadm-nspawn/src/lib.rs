@@ -2,29 +2,11 @@
 //! (rootfs-builder for the base image, cnispawn for each node's network) run as programs.
 
 pub mod actions;
-pub mod cgroup;
 pub mod cluster;
-pub mod components;
-pub mod config;
 pub mod error;
-pub mod fingerprint;
-pub mod images;
+pub mod host;
 pub mod kube;
-pub mod kubeadm;
-pub mod kubeconfig;
-pub mod load_balancer;
-pub mod network;
-pub mod node;
-pub mod overlay;
-pub mod parallel;
-pub mod push;
-pub mod ranges;
-pub mod redact;
-pub mod releases;
-pub mod state;
-pub mod terminal;
-pub mod tools;
-pub mod update;
+pub mod model;
 pub mod verbs;
 
 use std::path::PathBuf;
@@ -66,5 +48,5 @@ fn install_signal_handlers() -> Result<()> {
 }
 
 pub fn default_state_dir() -> PathBuf {
-    PathBuf::from(cluster::DEFAULT_STATE_DIR)
+    PathBuf::from(model::names::DEFAULT_STATE_DIR)
 }

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use kubeadm_nspawn::actions::update::UpdateOptions;
 use kubeadm_nspawn::actions::{InitOptions, UpOptions};
-use kubeadm_nspawn::cluster::{ClusterName, Subnet, DEFAULT_STATE_DIR};
-use kubeadm_nspawn::config;
-use kubeadm_nspawn::kube::KubeBinaries;
-use kubeadm_nspawn::ranges::Cidr;
-use kubeadm_nspawn::releases;
-use kubeadm_nspawn::update::UpdateOptions;
+use kubeadm_nspawn::kube::binaries::KubeBinaries;
+use kubeadm_nspawn::kube::releases;
+use kubeadm_nspawn::model::config;
+use kubeadm_nspawn::model::names::{ClusterName, Subnet, DEFAULT_STATE_DIR};
+use kubeadm_nspawn::model::ranges::Cidr;
 
 #[derive(Parser)]
 #[command(
@@ -411,7 +411,7 @@ impl KubeArgs {
 
 fn main_result(cli: Cli) -> anyhow::Result<i32> {
     let state_dir = cli.state_dir;
-    kubeadm_nspawn::tools::set_verbose(cli.verbose);
+    kns_plumbing::terminal::set_verbose(cli.verbose);
     match cli.command {
         Command::Up {
             config,
@@ -588,7 +588,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                     let running = c
                         .nodes
                         .iter()
-                        .filter(|n| kubeadm_nspawn::node::is_running(n))
+                        .filter(|n| kubeadm_nspawn::cluster::node::is_running(n))
                         .count();
                     let state = match running {
                         r if r == c.nodes.len() => "running".to_owned(),
@@ -670,7 +670,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
                 labels: request.labels,
                 control_planes: request.control_planes,
                 wait,
-                kubeconfig: kubeadm_nspawn::kubeconfig::default_target(),
+                kubeconfig: kubeadm_nspawn::kube::kubeconfig::default_target(),
             };
             let kubeconfig = opts.kubeconfig.path.clone();
             let started = std::time::Instant::now();
@@ -685,7 +685,7 @@ fn main_result(cli: Cli) -> anyhow::Result<i32> {
             }
             eprintln!(
                 "\nkubectl uses it now (context {} in {}): kubectl get nodes",
-                kubeadm_nspawn::kubeconfig::context_name(&name.to_string()),
+                kubeadm_nspawn::kube::kubeconfig::context_name(&name.to_string()),
                 kubeconfig.display()
             );
             println!(
@@ -826,13 +826,13 @@ fn steps_json(name: &str, seconds: f64, steps: &[(&'static str, f64)]) -> serde_
     serde_json::json!({"name": name, "seconds": seconds, "steps": steps})
 }
 
-fn print_nodes(state: &kubeadm_nspawn::state::ClusterState) {
+fn print_nodes(state: &kubeadm_nspawn::model::state::ClusterState) {
     println!(
         "  {:<24} {:<14} {:<10} {:<16} {:>8}",
         "NODE", "ROLE", "STATE", "IP", "PID"
     );
     for n in &state.nodes {
-        let running = kubeadm_nspawn::node::is_running(n);
+        let running = kubeadm_nspawn::cluster::node::is_running(n);
         let pid = n.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
         println!(
             "  {:<24} {:<14} {:<10} {:<16} {:>8}",

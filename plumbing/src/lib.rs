@@ -7,10 +7,14 @@
 //!   by each `main` and read back by the orchestrator;
 //! - [`atomic_file`]: files replaced whole (temp file, fsync, rename);
 //! - [`hex`]: lower-case hex of digests;
-//! - [`privileges`]: the root check done before anything is touched.
+//! - [`privileges`]: the root check done before anything is touched;
+//! - [`terminal`]: what a person sees of long steps (one live status line, [`say!`] above it);
+//! - [`parallel`]: work on every item at once, a panic being that item's failure.
 
 pub mod atomic_file;
 pub mod hex;
+pub mod parallel;
 pub mod privileges;
 pub mod report;
 pub mod signals;
+pub mod terminal;

@@ -2,8 +2,8 @@
 //! kubeconfig as context `kubeadm-nspawn-<cluster>`.
 
 use crate::error::{Error, Result};
-use crate::kube::KubeBinaries;
-use crate::kubeconfig;
+use crate::kube::binaries::KubeBinaries;
+use crate::kube::kubeconfig;
 
 use super::InitContext;
 
@@ -25,7 +25,7 @@ pub fn run(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
     }
     ctx.save()?;
     kubeconfig::merge(&target, &ours, &kubectl)?;
-    crate::say!(
+    kns_plumbing::say!(
         "   context {} in {}",
         kubeconfig::context_name(&ctx.state.name),
         target.path.display()

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::thread::JoinHandle;
 
-use crate::components::{self, COMPONENTS};
 use crate::error::{Error, Result};
-use crate::fingerprint::Fingerprint;
-use crate::kube::KubeBinaries;
+use crate::kube::binaries::KubeBinaries;
+use crate::kube::fingerprint::Fingerprint;
+use crate::model::component::{self, COMPONENTS};
 
 use super::InitContext;
 
@@ -28,7 +28,7 @@ pub fn of(
 ) -> Result<BTreeMap<String, Fingerprint>> {
     COMPONENTS
         .iter()
-        .filter_map(|c| components::binary(kube, c.name).map(|path| (c.name, path)))
+        .filter_map(|c| component::binary(kube, c.name).map(|path| (c.name, path)))
         .map(|(name, path)| Ok((name.to_owned(), Fingerprint::of(&path, known.get(name))?)))
         .collect()
 }
@@ -39,7 +39,7 @@ impl Hashing {
         let fingerprints = self.0.join().map_err(|panic| {
             Error::Internal(format!(
                 "fingerprinting the binaries panicked: {}",
-                crate::parallel::panic_message(&*panic)
+                kns_plumbing::parallel::panic_message(&*panic)
             ))
         })??;
         if let Some(k) = &mut ctx.state.kubernetes {

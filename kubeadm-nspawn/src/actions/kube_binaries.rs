@@ -2,8 +2,8 @@
 //! release) and check they are one build with crictl and etcd beside them.
 
 use crate::error::{Error, Result};
-use crate::kube::KubeBinaries;
-use crate::releases;
+use crate::kube::binaries::KubeBinaries;
+use crate::kube::releases;
 
 use super::InitContext;
 
@@ -21,7 +21,7 @@ pub fn find(ctx: &InitContext) -> Result<KubeBinaries> {
         let mut b = match &ctx.state.kubernetes {
             Some(k) => k.binaries.clone(),
             None => {
-                crate::say!(
+                kns_plumbing::say!(
                     "   no --kube-bin, --kube-root or --kube-version: Kubernetes {}, the newest \
                      version the end-to-end tests verify",
                     releases::DEFAULT_VERSION
@@ -52,7 +52,7 @@ pub fn find(ctx: &InitContext) -> Result<KubeBinaries> {
             )));
         }
     }
-    crate::say!(
+    kns_plumbing::say!(
         "   Kubernetes {} from {}",
         binaries.version,
         binaries.dir.display()

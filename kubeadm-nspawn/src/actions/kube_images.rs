@@ -1,8 +1,8 @@
 //! Step: the cluster's images, synthesized from the binaries (or found in the cache).
 
 use crate::error::Result;
-use crate::images::{self, ImageSet};
-use crate::kube::KubeBinaries;
+use crate::kube::binaries::KubeBinaries;
+use crate::kube::images::{self, ImageSet};
 
 use super::InitContext;
 
@@ -13,10 +13,10 @@ pub fn prepare(ctx: &InitContext, kube: &KubeBinaries) -> Result<ImageSet> {
         &ctx.state.image.path,
         &ctx.state.image.key,
         &cache,
-        &|line| crate::say!("   {line}"),
+        &|line| kns_plumbing::say!("   {line}"),
     )?;
     if set.coredns_tag.is_none() {
-        crate::say!(
+        kns_plumbing::say!(
             "   warning: no coredns in --extra-bin: the CoreDNS addon is skipped (no cluster DNS)"
         );
     }

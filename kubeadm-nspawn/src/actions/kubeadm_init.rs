@@ -3,11 +3,11 @@
 //! CA's public key hash. With several control planes the endpoint is the load balancer and
 //! `--upload-certs` puts the control plane's certificates in the cluster for the others.
 
+use crate::cluster::node;
 use crate::error::Result;
-use crate::images::ImageSet;
-use crate::kube::KubeBinaries;
-use crate::kubeadm::{self, ClusterConfig, NodeRegistration};
-use crate::node;
+use crate::kube::binaries::KubeBinaries;
+use crate::kube::images::ImageSet;
+use crate::kube::kubeadm::{self, ClusterConfig, NodeRegistration};
 
 use super::InitContext;
 
@@ -38,7 +38,7 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<
         patches: !ctx.opts.patches.is_empty(),
         pod_subnet: ctx.state.pod_subnet.clone(),
         service_subnet: ctx.state.service_subnet.clone(),
-        cgroup_v1: crate::cgroup::host_is_v1(),
+        cgroup_v1: crate::host::cgroup::host_is_v1(),
         components: ctx.state.components.clone(),
     };
     let registration = NodeRegistration::of(first);

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use crate::cluster::node;
 use crate::error::Result;
-use crate::kubeadm::{self, JoinAs, NodeRegistration};
-use crate::state::NodeState;
-use crate::{node, parallel};
+use crate::kube::kubeadm::{self, JoinAs, NodeRegistration};
+use crate::model::state::NodeState;
+use kns_plumbing::parallel;
 
 use super::kubeadm_init::Joining;
 use super::InitContext;

@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::images::ImageSet;
-use crate::kube::{KubeBinaries, NODE_BINARIES};
-use crate::push;
-use crate::state::NodeState;
+use crate::host::image_pusher;
+use crate::kube::binaries::{KubeBinaries, NODE_BINARIES};
+use crate::kube::images::ImageSet;
+use crate::model::state::NodeState;
 
 use super::InitContext;
 
@@ -36,7 +36,7 @@ fn control_plane_archives(images: &ImageSet) -> Vec<PathBuf> {
 /// Step: everything into the first control-plane node.
 pub fn first(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<()> {
     let first = ctx.state.first_control_plane()?.clone();
-    push::push(
+    image_pusher::push(
         &[first],
         &control_plane_archives(images),
         &[],
@@ -59,7 +59,7 @@ pub fn start_workers(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) 
             (workers, worker_archives),
         ] {
             if !nodes.is_empty() {
-                push::push(&nodes, &archives, &[], &binaries)?;
+                image_pusher::push(&nodes, &archives, &[], &binaries)?;
             }
         }
         Ok(())
@@ -82,7 +82,7 @@ impl WorkerLoad {
             Some(thread) => thread.join().unwrap_or_else(|panic| {
                 Err(Error::Internal(format!(
                     "loading the workers panicked: {}",
-                    crate::parallel::panic_message(&*panic)
+                    kns_plumbing::parallel::panic_message(&*panic)
                 )))
             }),
         }

@@ -16,17 +16,18 @@ mod prepare_nodes;
 pub mod remount_nodes;
 pub mod spawn_nodes;
 mod teardown;
+pub mod update;
 pub mod wait_booted;
 pub mod wait_ready;
 
 use std::time::Instant;
 
-use crate::cluster::{ClusterName, ClusterPaths, Subnet};
+use crate::model::names::{ClusterName, ClusterPaths, Subnet};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::state::ClusterState;
+use crate::model::state::ClusterState;
 
 pub use teardown::{remove_bridge, remove_node_objects, stop_nodes, teardown};
 
@@ -40,22 +41,22 @@ pub struct UpOptions {
     pub control_planes: usize,
     /// `--subnet`; None: pick a free one.
     pub subnet: Option<Subnet>,
-    pub pod_subnet: crate::ranges::Cidr,
-    pub service_subnet: crate::ranges::Cidr,
+    pub pod_subnet: crate::model::ranges::Cidr,
+    pub service_subnet: crate::model::ranges::Cidr,
     pub masquerade: bool,
     /// Extra arguments for `rootfs-builder build` (method and its inputs).
     pub image_args: Vec<String>,
     pub boot_timeout: std::time::Duration,
     /// Kubernetes binaries chosen at `up` (`--kube-bin` ...), recorded for `init`.
-    pub kube: Option<crate::kube::KubeBinaries>,
+    pub kube: Option<crate::kube::binaries::KubeBinaries>,
     /// `--kube-version`: fetched (or found in the cache) once the arguments are checked, before
     /// anything is created; then recorded as `kube`.
-    pub release: Option<crate::releases::Request>,
+    pub release: Option<crate::kube::releases::Request>,
     /// Each node's labels, extra mounts and limits (the config file's `nodes`), in node order.
-    pub node_settings: Vec<crate::config::NodeSettings>,
+    pub node_settings: Vec<crate::model::config::NodeSettings>,
     /// What `init` is to tell the components (the config file's featureGates, runtimeConfig and
     /// kubeadmPatches), recorded in the state.
-    pub components: crate::config::ComponentSettings,
+    pub components: crate::model::config::ComponentSettings,
 }
 
 /// Everything the steps share.
@@ -110,16 +111,16 @@ impl Steps {
     pub fn run<T>(&mut self, title: &'static str, step: impl FnOnce() -> Result<T>) -> Result<T> {
         check_interrupted()?;
         let started = Instant::now();
-        let status = crate::terminal::Status::start(title);
+        let status = kns_plumbing::terminal::Status::start(title);
         let out = step().and_then(|out| check_interrupted().map(|()| out));
         drop(status);
         let seconds = started.elapsed().as_secs_f64();
         match &out {
             Ok(_) => {
-                crate::say!(" ✓ {title} ({seconds:.1} s)");
+                kns_plumbing::say!(" ✓ {title} ({seconds:.1} s)");
                 self.timings.push((title, seconds));
             }
-            Err(_) => crate::say!(" ✗ {title} ({seconds:.1} s)"),
+            Err(_) => kns_plumbing::say!(" ✗ {title} ({seconds:.1} s)"),
         }
         out
     }
@@ -143,13 +144,13 @@ pub struct InitOptions {
     pub kube_root: Option<PathBuf>,
     pub extra_bin: Option<PathBuf>,
     /// `--kube-version`: a released version.
-    pub release: Option<crate::releases::Request>,
+    pub release: Option<crate::kube::releases::Request>,
     /// The release used when no binaries are given anywhere.
-    pub default_release: crate::releases::Request,
+    pub default_release: crate::kube::releases::Request,
     /// kubeadm patch files (`--kubeadm-patch`).
     pub patches: Vec<PathBuf>,
     /// From `init --config`: what the components are told, replacing what `up` recorded.
-    pub components: Option<crate::config::ComponentSettings>,
+    pub components: Option<crate::model::config::ComponentSettings>,
     /// From `init --config`: each node's labels, replacing what `up` recorded.
     pub labels: Option<Vec<std::collections::BTreeMap<String, String>>>,
     /// From `init --config`: how many control planes the file describes; must be what `up` made.
@@ -157,7 +158,7 @@ pub struct InitOptions {
     /// How long to wait for all nodes Ready (zero: do not wait).
     pub wait: Duration,
     /// The user's kubeconfig to merge the cluster's context into.
-    pub kubeconfig: crate::kubeconfig::Target,
+    pub kubeconfig: crate::kube::kubeconfig::Target,
 }
 
 /// Everything the steps of `init` share. What one step finds for the next (binaries, images, the
@@ -214,7 +215,7 @@ pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
                 let recorded = cidrs.join().unwrap_or_else(|panic| {
                     Err(Error::Internal(format!(
                         "recording the pod CIDRs panicked: {}",
-                        crate::parallel::panic_message(&*panic)
+                        kns_plumbing::parallel::panic_message(&*panic)
                     )))
                 });
                 ready.and(recorded)

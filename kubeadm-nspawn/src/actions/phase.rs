@@ -4,8 +4,8 @@
 //! `init` refuses and `down` removes.
 
 use crate::error::Result;
-use crate::kube::KubeBinaries;
-use crate::state::{InitPhase, KubernetesState};
+use crate::kube::binaries::KubeBinaries;
+use crate::model::state::{InitPhase, KubernetesState};
 
 use super::InitContext;
 

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::cluster::node::{self, Exec};
 use crate::error::{Error, Result};
-use crate::node::{self, Exec};
-use crate::state::NodeState;
-use crate::{parallel, ranges};
+use crate::model::ranges;
+use crate::model::state::NodeState;
+use kns_plumbing::parallel;
 
 use super::InitContext;
 
@@ -98,7 +99,7 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
         },
     )?;
     for (n, cidr) in nodes.iter().zip(&cidrs) {
-        crate::say!("   {}: pods in {}", n.name, cidr);
+        kns_plumbing::say!("   {}: pods in {}", n.name, cidr);
     }
     if let Some(k) = &mut ctx.state.kubernetes {
         k.pod_cidrs = cidrs;

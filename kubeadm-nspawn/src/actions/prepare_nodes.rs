@@ -2,10 +2,10 @@
 //! planes first, then the workers, then (with several control planes) the load balancer, its
 //! haproxy configured before it boots.
 
+use crate::cluster::node::NodeDirs;
 use crate::error::{Error, Result};
-use crate::node::NodeDirs;
-use crate::state::{NodeRole, NodeState};
-use crate::{load_balancer, network, overlay};
+use crate::host::{load_balancer, network, overlay};
+use crate::model::state::{NodeRole, NodeState};
 
 use super::Context;
 

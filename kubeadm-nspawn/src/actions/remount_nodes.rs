@@ -1,10 +1,10 @@
 //! Step of `start`: the overlay root of each stopped node mounted again over its kept upper
 //! directory (its files, etcd's data, the kubelet's and kubeadm's configuration are all there).
 
+use crate::cluster::node::NodeDirs;
 use crate::error::{Error, Result};
-use crate::node::NodeDirs;
-use crate::overlay;
-use crate::state::ClusterState;
+use crate::host::overlay;
+use crate::model::state::ClusterState;
 
 /// Mounts the roots of the nodes at `which`, and forgets what their pods held: the pod IPAM of the
 /// node's pod network lives on its disk, and no pod survives a stop, so every address in it is

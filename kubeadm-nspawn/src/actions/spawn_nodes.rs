@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cgroup;
+use crate::cluster::node;
 use crate::error::{Error, Result};
-use crate::node;
-use crate::state::ClusterState;
+use crate::host::cgroup;
+use crate::model::state::ClusterState;
 
 use super::Context;
 

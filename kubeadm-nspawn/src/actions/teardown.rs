@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use crate::cgroup;
-use crate::cluster::ClusterPaths;
+use crate::cluster::node::{self, NodeDirs};
 use crate::error::{Error, Result};
-use crate::node::{self, NodeDirs};
-use crate::overlay;
-use crate::state::{ClusterState, NodeState};
+use crate::host::cgroup;
+use crate::host::overlay;
+use crate::model::names::ClusterPaths;
+use crate::model::state::{ClusterState, NodeState};
 
 /// Removes the cluster: every node stopped and its host objects gone, the bridge, the directory.
 pub fn teardown(state: &ClusterState, paths: &ClusterPaths, stop_timeout: Duration) -> Result<()> {
@@ -33,7 +33,7 @@ pub fn stop_nodes(nodes: &[NodeState], stop_timeout: Duration) -> Result<()> {
     let mut first_error: Option<Error> = None;
     // Every node is stopped whatever happens to the others; a stop cannot fail, a panic in one is
     // noted and the rest goes on (the cgroup kill below ends what it left).
-    if let Err(e) = crate::parallel::each(
+    if let Err(e) = kns_plumbing::parallel::each(
         nodes,
         |n| &n.name,
         |n| {
@@ -66,7 +66,7 @@ pub fn remove_node_objects(n: &NodeState) -> Result<()> {
     }
     note(cgroup::kill_all(&n.name, Duration::from_secs(5)));
     if !n.network_failed {
-        note(crate::tools::run_quiet("cnispawn", &["del", "--netns", &n.netns]).map(drop));
+        note(crate::host::tools::run_quiet("cnispawn", &["del", "--netns", &n.netns]).map(drop));
     }
     let dirs = NodeDirs { dir: n.dir.clone() };
     note(overlay::unmount(&dirs.rootfs()));

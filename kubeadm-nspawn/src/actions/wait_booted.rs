@@ -1,8 +1,9 @@
 //! Step: wait for every node's systemd to reach `running`, all nodes at once.
 
+use crate::cluster::node;
 use crate::error::Result;
-use crate::state::NodeState;
-use crate::{node, parallel};
+use crate::model::state::NodeState;
+use kns_plumbing::parallel;
 
 use super::Context;
 

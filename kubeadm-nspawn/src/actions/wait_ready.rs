@@ -7,8 +7,8 @@ use std::time::{Instant, SystemTime};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::kube::KubeBinaries;
-use crate::state::NodeState;
+use crate::kube::binaries::KubeBinaries;
+use crate::model::state::NodeState;
 
 use super::InitContext;
 
@@ -33,7 +33,7 @@ pub fn wait(
     since: Option<SystemTime>,
 ) -> Result<()> {
     if timeout.is_zero() {
-        crate::say!("   not waiting (--wait 0)");
+        kns_plumbing::say!("   not waiting (--wait 0)");
         return Ok(());
     }
     let since = since.map(rfc3339);
@@ -60,7 +60,7 @@ pub fn wait(
     })?;
     match polled {
         Polled::Done(took) => {
-            crate::say!(
+            kns_plumbing::say!(
                 "   all {} nodes Ready after {:.1} s",
                 nodes.len(),
                 took.as_secs_f64()
@@ -85,13 +85,16 @@ pub fn wait_api_servers(control_planes: &[NodeState], timeout: std::time::Durati
     let polled = poll(timeout, || {
         Ok(control_planes
             .iter()
-            .filter(|n| !crate::node::handle(n).is_ok_and(|h| crate::node::api_server_ready(&h)))
+            .filter(|n| {
+                !crate::cluster::node::handle(n)
+                    .is_ok_and(|h| crate::cluster::node::api_server_ready(&h))
+            })
             .map(|n| n.name.clone())
             .collect())
     })?;
     match polled {
         Polled::Done(took) => {
-            crate::say!(
+            kns_plumbing::say!(
                 "   {} API servers ready after {:.1} s",
                 control_planes.len(),
                 took.as_secs_f64()
@@ -138,7 +141,8 @@ fn poll(
 
 /// The kubelet's own health endpoint in the node (plain HTTP on 127.0.0.1:10248, kubeadm's default).
 fn kubelet_healthy(node: &NodeState) -> bool {
-    crate::node::handle(node).is_ok_and(|n| crate::node::healthz(&n, "TCP:127.0.0.1:10248"))
+    crate::cluster::node::handle(node)
+        .is_ok_and(|n| crate::cluster::node::healthz(&n, "TCP:127.0.0.1:10248"))
 }
 
 /// Whether node `name` in a `kubectl get nodes -o json` listing is Ready (and, with `since`, was

@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use crate::actions;
-use crate::cluster::{ClusterName, ClusterPaths};
 use crate::error::{Error, Result};
-use crate::kubeconfig;
-use crate::state::ClusterState;
+use crate::kube::kubeconfig;
+use crate::model::names::{ClusterName, ClusterPaths};
+use crate::model::state::ClusterState;
 use crate::{require_root, STOP_TIMEOUT};
 
 /// Removes a cluster. Idempotent: a missing cluster is reported as such (false).

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::Stdio;
 
+use crate::cluster::node;
 use crate::error::{Error, Result};
-use crate::node;
 use crate::require_root;
 
 use super::list::find_node;

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::actions::{self, InitContext, InitOptions};
-use crate::cluster::{ClusterName, ClusterPaths};
-use crate::config::Patch;
 use crate::error::{Error, Result};
-use crate::state::{ClusterState, InitPhase};
+use crate::kube::{kubeadm, kubeconfig};
+use crate::model::config::Patch;
+use crate::model::names::{ClusterName, ClusterPaths};
+use crate::model::state::{ClusterState, InitPhase};
 use crate::{install_signal_handlers, require_root};
-use crate::{kubeadm, kubeconfig};
 
 /// Turns a cluster's booted nodes into a Kubernetes cluster: `kubeadm init` on the first node,
 /// `kubeadm join` on the others, pod network, kubeconfig, Ready nodes. Returns each step's

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use crate::cluster::{ClusterName, ClusterPaths};
 use crate::error::{Error, Result};
+use crate::model::names::{ClusterName, ClusterPaths};
 
 /// The cluster's kubeconfig (as `init` wrote it).
 pub fn kubeconfig(state_dir: &Path, name: &ClusterName) -> Result<String> {

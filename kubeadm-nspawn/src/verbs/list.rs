@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::state::{self, ClusterState};
+use crate::model::state::{self, ClusterState};
 
 /// Every cluster's state.
 pub fn list(state_dir: &Path) -> Result<Vec<ClusterState>> {
@@ -47,7 +47,7 @@ pub fn list_unreadable(state_dir: &Path) -> Vec<(String, Error)> {
 pub fn find_node(state_dir: &Path, node: &str) -> Result<state::NodeState> {
     for cluster in list(state_dir)? {
         if let Some(n) = cluster.nodes.iter().find(|n| n.name == node) {
-            if !crate::node::is_running(n) {
+            if !crate::cluster::node::is_running(n) {
                 return Err(stopped(&cluster));
             }
             return Ok(n.clone());
@@ -60,7 +60,7 @@ pub fn find_node(state_dir: &Path, node: &str) -> Result<state::NodeState> {
 
 /// Fails with [`Error::Stopped`] unless every node of the cluster runs.
 pub fn require_running(state: &ClusterState) -> Result<()> {
-    if state.nodes.iter().all(crate::node::is_running) {
+    if state.nodes.iter().all(crate::cluster::node::is_running) {
         Ok(())
     } else {
         Err(stopped(state))
@@ -73,7 +73,7 @@ fn stopped(state: &ClusterState) -> Error {
         running: state
             .nodes
             .iter()
-            .filter(|n| crate::node::is_running(n))
+            .filter(|n| crate::cluster::node::is_running(n))
             .count(),
         total: state.nodes.len(),
     }
@@ -87,9 +87,9 @@ pub fn recheck_ranges(state_dir: &Path, state: &ClusterState) -> Result<()> {
         .filter(|c| c.name != state.name)
         .filter_map(ClusterState::as_other)
         .collect();
-    crate::ranges::check(
+    crate::model::ranges::check(
         &state.ranges()?,
-        &crate::ranges::host_claims()?,
+        &crate::model::ranges::host_claims()?,
         &others,
         Some(&state.bridge),
     )

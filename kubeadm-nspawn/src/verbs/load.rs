@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cluster::{ClusterName, ClusterPaths};
 use crate::error::{Error, Result};
-use crate::push;
+use crate::host::image_pusher;
+use crate::model::names::{ClusterName, ClusterPaths};
+use crate::model::state::ClusterState;
 use crate::require_root;
-use crate::state::ClusterState;
 
 /// Loads image archives and images of the host's Docker into every node of a cluster (like
 /// `kind load image-archive` and `kind load docker-image`).
@@ -37,5 +37,5 @@ pub fn load(
     let state = ClusterState::load(&paths.state_file())?;
     super::list::require_running(&state)?;
     // Into every Kubernetes node (the load balancer runs no pods).
-    push::push(&state.kubernetes_nodes(), archives, docker_images, &[])
+    image_pusher::push(&state.kubernetes_nodes(), archives, docker_images, &[])
 }

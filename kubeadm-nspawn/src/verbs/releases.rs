@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::releases::{self, Cached};
-use crate::state::ClusterState;
+use crate::kube::releases::{self, Cached};
+use crate::model::state::ClusterState;
 
 /// A cached version and the clusters made with it.
 #[derive(Debug, Serialize)]

@@ -5,10 +5,11 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::actions::{self, remount_nodes, spawn_nodes, wait_booted, wait_ready, Steps};
-use crate::cluster::{ClusterName, ClusterPaths};
+use crate::cluster::node;
 use crate::error::Result;
-use crate::state::{InitPhase, NodeRole};
-use crate::{install_signal_handlers, node, require_root};
+use crate::model::names::{ClusterName, ClusterPaths};
+use crate::model::state::{InitPhase, NodeRole};
+use crate::{install_signal_handlers, require_root};
 
 /// How long a started node may take to boot.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(60);

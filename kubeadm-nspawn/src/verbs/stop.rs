@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use crate::actions::{self, Steps};
-use crate::cluster::{ClusterName, ClusterPaths};
+use crate::cluster::node;
 use crate::error::{Error, Result};
-use crate::node;
-use crate::state::ClusterState;
+use crate::model::names::{ClusterName, ClusterPaths};
+use crate::model::state::ClusterState;
 use crate::{require_root, STOP_TIMEOUT};
 
 /// Stops every node of the cluster (those still running, and what is left of the others: a node

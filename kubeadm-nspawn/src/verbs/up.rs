@@ -5,10 +5,10 @@ use std::path::Path;
 use crate::actions::{self, Context, UpOptions};
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::cluster::{ClusterPaths, Subnet, MAX_NODES};
 use crate::error::{Error, Result};
-use crate::ranges::{self, Cidr, OtherCluster, Ranges};
-use crate::state::{ClusterState, ImageRef, InitPhase, KubernetesState};
+use crate::model::names::{ClusterPaths, Subnet, MAX_NODES};
+use crate::model::ranges::{self, Cidr, OtherCluster, Ranges};
+use crate::model::state::{ClusterState, ImageRef, InitPhase, KubernetesState};
 use crate::{install_signal_handlers, require_root, STOP_TIMEOUT};
 
 use super::list::{list, list_unreadable};
@@ -34,17 +34,19 @@ pub fn up(mut opts: UpOptions, state_dir: &Path, retain: bool) -> Result<Cluster
     let paths = ClusterPaths::new(state_dir, &opts.name);
     if paths.dir.exists() {
         return Err(match ClusterState::load(&paths.state_file()) {
-            Ok(state) if !state.nodes.iter().any(crate::node::is_running) => Error::Stopped {
-                cluster: state.name,
-                running: 0,
-                total: state.nodes.len(),
-            },
+            Ok(state) if !state.nodes.iter().any(crate::cluster::node::is_running) => {
+                Error::Stopped {
+                    cluster: state.name,
+                    running: 0,
+                    total: state.nodes.len(),
+                }
+            }
             _ => Error::ClusterExists(opts.name.to_string()),
         });
     }
     if let Some(release) = &opts.release {
         // Before the cluster exists: a failed download leaves nothing behind.
-        opts.kube = Some(crate::releases::fetch(release)?);
+        opts.kube = Some(crate::kube::releases::fetch(release)?);
     }
     let parent = paths.dir.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
@@ -97,7 +99,7 @@ pub fn up(mut opts: UpOptions, state_dir: &Path, retain: bool) -> Result<Cluster
 
 /// `--control-planes K` of `nodes` nodes.
 fn check_control_planes(control_planes: usize, nodes: usize) -> Result<()> {
-    crate::cluster::control_planes_problem(control_planes, nodes).map_or(Ok(()), |why| {
+    crate::model::names::control_planes_problem(control_planes, nodes).map_or(Ok(()), |why| {
         Err(Error::InvalidArgument(format!("--control-planes {why}")))
     })
 }

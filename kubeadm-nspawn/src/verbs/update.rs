@@ -1,11 +1,11 @@
-//! `update`: rebuilt binaries into a running, initialized cluster (see [`crate::update`]).
+//! `update`: rebuilt binaries into a running, initialized cluster (see [`crate::actions::update`]).
 
 use std::path::Path;
 
-use crate::cluster::{ClusterName, ClusterPaths};
+use crate::actions::update::{Outcome, UpdateOptions};
 use crate::error::{Error, Result};
-use crate::state::InitPhase;
-use crate::update::{Outcome, UpdateOptions};
+use crate::model::names::{ClusterName, ClusterPaths};
+use crate::model::state::InitPhase;
 use crate::{install_signal_handlers, require_root};
 
 /// Updates what changed; returns one outcome per component updated (none: nothing changed).
@@ -20,5 +20,5 @@ pub fn update(name: &ClusterName, state_dir: &Path, opts: &UpdateOptions) -> Res
     }
     super::list::require_running(&state)?;
     install_signal_handlers()?;
-    crate::update::update(&paths, &mut state, opts)
+    crate::actions::update::update(&paths, &mut state, opts)
 }

@@ -276,7 +276,7 @@ pub fn parse(text: &str, base: &Path) -> std::result::Result<Config, String> {
 
 fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, String> {
     if let Some(name) = &raw.name {
-        crate::cluster::ClusterName::new(name).map_err(|e| format!("name: {e}"))?;
+        crate::model::names::ClusterName::new(name).map_err(|e| format!("name: {e}"))?;
     }
     let absolute = |p: &Path| -> PathBuf {
         if p.is_absolute() {
@@ -392,7 +392,8 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
                     .unwrap_or_default()
                     .to_string_lossy()
                     .into_owned();
-                crate::kubeadm::check_patch_name(&name).map_err(|e| format!("{at}.file: {e}"))?;
+                crate::kube::kubeadm::check_patch_name(&name)
+                    .map_err(|e| format!("{at}.file: {e}"))?;
                 if !file.is_file() {
                     return Err(format!("{at}.file: {}: no such file", file.display()));
                 }
@@ -403,10 +404,10 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
                 Patch::File(file)
             }
             (None, Some(target), Some(patch)) => {
-                if !crate::kubeadm::PATCH_TARGETS.contains(&target.as_str()) {
+                if !crate::kube::kubeadm::PATCH_TARGETS.contains(&target.as_str()) {
                     return Err(format!(
                         "{at}.target: {target:?} is not one of {}",
-                        crate::kubeadm::PATCH_TARGETS.join(", ")
+                        crate::kube::kubeadm::PATCH_TARGETS.join(", ")
                     ));
                 }
                 let patch_type = p.patch_type.clone().unwrap_or_else(|| "strategic".into());
@@ -435,7 +436,7 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
         };
         kubeadm_patches.push(patch);
     }
-    if let Some(why) = crate::cluster::control_planes_problem(control_planes, nodes.len())
+    if let Some(why) = crate::model::names::control_planes_problem(control_planes, nodes.len())
         .filter(|_| !nodes.is_empty())
     {
         return Err(format!("nodes: {why} control-plane nodes"));
@@ -720,11 +721,11 @@ impl UpFlags {
             pod_subnet: self
                 .pod_subnet
                 .or(net.pod_subnet)
-                .unwrap_or_else(|| crate::ranges::DEFAULT_POD_SUBNET.into()),
+                .unwrap_or_else(|| crate::model::ranges::DEFAULT_POD_SUBNET.into()),
             service_subnet: self
                 .service_subnet
                 .or(net.service_subnet)
-                .unwrap_or_else(|| crate::ranges::DEFAULT_SERVICE_SUBNET.into()),
+                .unwrap_or_else(|| crate::model::ranges::DEFAULT_SERVICE_SUBNET.into()),
             masquerade: !self.no_masquerade && net.masquerade.unwrap_or(true),
             image_method: self
                 .image_method
@@ -814,7 +815,7 @@ mod tests {
         assert_eq!(up.nodes, vec![NodeSettings::default()]);
         assert!(up.masquerade);
         assert_eq!(up.image_method, ImageMethod::Debootstrap);
-        assert_eq!(up.pod_subnet, crate::ranges::DEFAULT_POD_SUBNET);
+        assert_eq!(up.pod_subnet, crate::model::ranges::DEFAULT_POD_SUBNET);
     }
 
     #[test]
@@ -1075,7 +1076,7 @@ mod tests {
 
     #[test]
     fn the_example_in_docs_is_valid() {
-        let text = include_str!("../../docs/cluster.yaml");
+        let text = include_str!("../../../docs/cluster.yaml");
         // Its host paths are the user's: it is read with them made to exist.
         let dir = tempfile::tempdir().unwrap();
         let text = text

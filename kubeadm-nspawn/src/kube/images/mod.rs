@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::kube::{version_of, KubeBinaries};
-use crate::tools;
+use crate::host::tools;
+use crate::kube::binaries::{version_of, KubeBinaries};
 
 mod runtime_layer;
 
@@ -177,7 +177,7 @@ pub fn prepare(
         .as_ref()
         .map(|c| version_tag("coredns", c, &kube.version))
         .transpose()?;
-    let mut inputs: Vec<PathBuf> = crate::kube::KUBE_BINARIES
+    let mut inputs: Vec<PathBuf> = crate::kube::binaries::KUBE_BINARIES
         .iter()
         .map(|b| kube.path(b))
         .collect();
@@ -282,7 +282,7 @@ fn build_all(specs: &[Spec], staging: &Path, rootfs: &Path, progress: &dyn Fn(&s
     runtime_layer::build(rootfs, &runtime_layer)?;
     // Two at a time: the big ones (kube-apiserver, ~100 MB) are held in memory while built.
     for pair in specs.chunks(2) {
-        crate::parallel::each(
+        kns_plumbing::parallel::each(
             pair,
             |spec| spec.file,
             |spec| {

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
+use crate::cluster::node::{self, Exec, Node};
 use crate::error::{Error, Result};
-use crate::node::{self, Exec, Node};
-use crate::state::NodeState;
+use crate::model::state::NodeState;
 
 use super::{replace_file, Target};
 
@@ -111,7 +111,7 @@ fn update_node(
         .and_then(|()| std::fs::write(&backup, &previous))
         .map_err(|e| Error::io("write", &backup, e))?;
     let since = swap_manifest(&handle, &n.name, component, &manifest, &changed)?;
-    crate::say!(
+    kns_plumbing::say!(
         "   {}: {} rewritten; waiting for the new pod to be healthy",
         n.name,
         manifest.display()
@@ -258,7 +258,7 @@ fn wait_healthy(
             .iter()
             .any(|(_, state)| state == "CONTAINER_RUNNING");
         if running && !announced {
-            crate::say!("   its new container runs");
+            kns_plumbing::say!("   its new container runs");
             announced = true;
         }
         if running && healthy(first, component) {

@@ -80,7 +80,7 @@ impl KubeBinaries {
             }
         }
         let version = version_of(&dir.join("kubeadm"), &["version", "-o", "short"])?;
-        if crate::releases::version::Version::minor_of(&version).is_none() {
+        if crate::kube::releases::version::Version::minor_of(&version).is_none() {
             return Err(Error::InvalidArgument(format!(
                 "{}: `kubeadm version -o short` says {version:?}, not a version: is it kubeadm?",
                 dir.join("kubeadm").display()

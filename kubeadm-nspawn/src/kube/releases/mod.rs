@@ -25,7 +25,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::kube::{KubeBinaries, KUBE_BINARIES};
+use crate::kube::binaries::{KubeBinaries, KUBE_BINARIES};
 use artifact::{Artifact, Sites, Unpack};
 use download::Failure;
 use progress::Progress;
@@ -93,7 +93,7 @@ pub struct Cached {
 /// The binaries of the requested version: from the cache, else downloaded, verified and cached.
 pub fn fetch(request: &Request) -> Result<KubeBinaries> {
     // The download draws its own progress lines: a step's live line is hidden meanwhile.
-    crate::terminal::suspend(|| fetch_now(request))
+    kns_plumbing::terminal::suspend(|| fetch_now(request))
 }
 
 fn fetch_now(request: &Request) -> Result<KubeBinaries> {
@@ -103,7 +103,7 @@ fn fetch_now(request: &Request) -> Result<KubeBinaries> {
     let name = format!("{version}-linux-{arch}");
     let dir = request.cache_dir.join(&name);
     if let Some(binaries) = cached(&dir)? {
-        crate::say!(
+        kns_plumbing::say!(
             "   Kubernetes {version} ({arch}) from the cache: {}",
             dir.display()
         );
@@ -123,7 +123,7 @@ fn fetch_now(request: &Request) -> Result<KubeBinaries> {
             .join(format!(".{name}.tmp-{}", std::process::id())),
     );
     std::fs::create_dir(&staging.0).map_err(|e| Error::io("create", &staging.0, e))?;
-    crate::say!(
+    kns_plumbing::say!(
         "   Downloading Kubernetes {version} ({arch}) from {}",
         request.sites.kubernetes
     );
@@ -159,7 +159,7 @@ fn fetch_now(request: &Request) -> Result<KubeBinaries> {
     std::fs::rename(&staging.0, &dir).map_err(|e| Error::io("rename", &staging.0, e))?;
     let seconds = started.elapsed().as_secs_f64();
     let megabytes = progress.bytes() as f64 / 1e6;
-    crate::say!(
+    kns_plumbing::say!(
         "   Kubernetes {version}: {} files, {megabytes:.0} MB in {seconds:.1} s ({:.0} MB/s), verified and cached in {}",
         record.files.len(),
         megabytes / seconds.max(0.001),
@@ -212,7 +212,7 @@ fn lock(cache_dir: &Path) -> Result<Flock<File>> {
     match Flock::lock(open()?, FlockArg::LockExclusiveNonblock) {
         Ok(lock) => Ok(lock),
         Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
-            crate::say!(
+            kns_plumbing::say!(
                 "   waiting for another kubeadm-nspawn downloading into {}",
                 cache_dir.display()
             );

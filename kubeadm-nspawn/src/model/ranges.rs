@@ -11,8 +11,8 @@ use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
-use crate::cluster::Subnet;
 use crate::error::{Error, Result};
+use crate::model::names::Subnet;
 
 /// The pod range kubeadm-nspawn uses unless told otherwise (kubeadm's and flannel's usual one).
 pub const DEFAULT_POD_SUBNET: &str = "10.244.0.0/16";

@@ -29,7 +29,7 @@ pub struct ClusterState {
     /// What `init` tells the components (feature gates, runtime config, kubeadm patches), from
     /// the config file given to `up`.
     #[serde(default, skip_serializing_if = "is_default")]
-    pub components: crate::config::ComponentSettings,
+    pub components: crate::model::config::ComponentSettings,
 }
 
 /// How far `init` got.
@@ -46,7 +46,7 @@ pub enum InitPhase {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct KubernetesState {
-    pub binaries: crate::kube::KubeBinaries,
+    pub binaries: crate::kube::binaries::KubeBinaries,
     pub phase: InitPhase,
     /// The user's kubeconfig the cluster's context was merged into (`down` takes it out again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,7 +57,7 @@ pub struct KubernetesState {
     /// What each component's binary was when it went into the cluster (by component name:
     /// kubelet, kube-apiserver, ..., etcd, coredns, crictl), for `update`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub fingerprints: std::collections::BTreeMap<String, crate::fingerprint::Fingerprint>,
+    pub fingerprints: std::collections::BTreeMap<String, crate::kube::fingerprint::Fingerprint>,
 }
 
 /// The base image, as rootfs-builder reported it (its key keeps `rootfs-builder gc` off it).
@@ -84,7 +84,7 @@ pub struct NodeState {
     pub network_failed: bool,
     /// Labels, extra mounts and limits from the config file.
     #[serde(default, skip_serializing_if = "is_default")]
-    pub settings: crate::config::NodeSettings,
+    pub settings: crate::model::config::NodeSettings,
     /// What the node is in the cluster. Older state files have none: their first node is the
     /// control plane (see [`ClusterState::load`]).
     #[serde(default)]
@@ -126,11 +126,11 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 }
 
 fn default_pod_subnet() -> String {
-    crate::ranges::DEFAULT_POD_SUBNET.into()
+    crate::model::ranges::DEFAULT_POD_SUBNET.into()
 }
 
 fn default_service_subnet() -> String {
-    crate::ranges::DEFAULT_SERVICE_SUBNET.into()
+    crate::model::ranges::DEFAULT_SERVICE_SUBNET.into()
 }
 
 impl ClusterState {
@@ -186,9 +186,9 @@ impl ClusterState {
     }
 
     /// The cluster's three ranges, as recorded.
-    pub fn ranges(&self) -> Result<crate::ranges::Ranges> {
-        use crate::ranges::Cidr;
-        Ok(crate::ranges::Ranges {
+    pub fn ranges(&self) -> Result<crate::model::ranges::Ranges> {
+        use crate::model::ranges::Cidr;
+        Ok(crate::model::ranges::Ranges {
             nodes: Cidr::parse(&self.subnet, "subnet")?,
             pods: Cidr::parse(&self.pod_subnet, "pod subnet")?,
             services: Cidr::parse(&self.service_subnet, "service subnet")?,
@@ -196,10 +196,10 @@ impl ClusterState {
     }
 
     /// The cluster as another cluster's collision check sees it (None: no subnet recorded).
-    pub fn as_other(&self) -> Option<crate::ranges::OtherCluster> {
-        Some(crate::ranges::OtherCluster {
+    pub fn as_other(&self) -> Option<crate::model::ranges::OtherCluster> {
+        Some(crate::model::ranges::OtherCluster {
             name: self.name.clone(),
-            nodes: crate::ranges::Cidr::parse(&self.subnet, "subnet").ok()?,
+            nodes: crate::model::ranges::Cidr::parse(&self.subnet, "subnet").ok()?,
             bridge: self.bridge.clone(),
         })
     }
@@ -208,8 +208,8 @@ impl ClusterState {
     /// naming rules alone: its nodes (`nodes/<cluster>-n<i>`), their namespaces and cgroups, any
     /// nspawn still running for them, its bridge. Enough for `down` to remove it.
     pub fn recover(
-        paths: &crate::cluster::ClusterPaths,
-        name: &crate::cluster::ClusterName,
+        paths: &crate::model::names::ClusterPaths,
+        name: &crate::model::names::ClusterName,
     ) -> Self {
         let recovered = |index: usize, node: String, netns: String, role: NodeRole| NodeState {
             pid: kns_node::process::find_nspawn(&node).ok().flatten(),
@@ -222,7 +222,7 @@ impl ClusterState {
             settings: Default::default(),
             role,
         };
-        let mut nodes: Vec<NodeState> = (0..crate::cluster::MAX_NODES)
+        let mut nodes: Vec<NodeState> = (0..crate::model::names::MAX_NODES)
             .map(|index| (index, name.node_name(index)))
             .take_while(|(_, node)| paths.node_dir(node).exists())
             .map(|(index, node)| {

@@ -64,7 +64,7 @@ const CFS_PERIOD_US: u64 = 100_000;
 /// Enforces `limits` on the node's cgroups (made by [`create`]): memory and CPU quota in the v1
 /// `memory` and `cpu` hierarchies, or `memory.max` and `cpu.max` where v2 holds the controllers.
 /// Everything in the node, its pods included, is inside them.
-pub fn limit(node: &str, limits: &crate::config::Limits) -> Result<()> {
+pub fn limit(node: &str, limits: &crate::model::config::Limits) -> Result<()> {
     if limits.is_none() {
         return Ok(());
     }

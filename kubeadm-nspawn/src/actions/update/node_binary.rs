@@ -5,8 +5,9 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use crate::actions::wait_ready;
+use crate::cluster::node;
 use crate::error::{Error, Result};
-use crate::{node, push};
+use crate::host::image_pusher;
 
 use super::Target;
 
@@ -22,7 +23,7 @@ pub fn update(target: &Target, component: &str, binary: &Path, restart: bool) ->
             .map_err(|e| Error::io("create", &previous, e))?;
         std::fs::copy(&source, &previous).map_err(|e| Error::io("copy", &source, e))?;
     }
-    push::push(nodes, &[], &[], &[format!("{}:{dest}", binary.display())])?;
+    image_pusher::push(nodes, &[], &[], &[format!("{}:{dest}", binary.display())])?;
     if !restart {
         return Ok(format!("copied into {} nodes", nodes.len()));
     }
@@ -32,7 +33,7 @@ pub fn update(target: &Target, component: &str, binary: &Path, restart: bool) ->
     };
     let log = kubelet_log(target);
     if target.rollback {
-        push::push(nodes, &[], &[], &[format!("{}:{dest}", previous.display())])?;
+        image_pusher::push(nodes, &[], &[], &[format!("{}:{dest}", previous.display())])?;
         restart_and_wait(target)?;
     }
     Err(Error::UpdateFailed {
@@ -47,7 +48,7 @@ pub fn update(target: &Target, component: &str, binary: &Path, restart: bool) ->
 fn restart_and_wait(target: &Target) -> Result<()> {
     let since = SystemTime::now();
     let nodes = target.state.kubernetes_nodes();
-    crate::parallel::each(
+    kns_plumbing::parallel::each(
         &nodes,
         |n| &n.name,
         |n| node::run(n, &["systemctl", "restart", "kubelet"]).map(drop),

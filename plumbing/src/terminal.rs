@@ -4,14 +4,26 @@
 //! tools' own lines interleave), there is no live line: one line per step, when it ends.
 //!
 //! Everything kubeadm-nspawn prints while a step runs goes through [`println`] (or [`say!`]),
-//! and the tools' stderr it passes on too (see `tools::run_json`), so the live line is never
-//! written over.
+//! and the tools' stderr it passes on too, so the live line is never written over.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// `-v`: the tools' own stderr is shown as it comes (each line prefixed with its source), and steps
+/// get a start line instead of a live line.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
 
 /// The live line being drawn, if any.
 static STATUS: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -51,7 +63,7 @@ pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
 
 /// Whether steps get a live line: stderr is a terminal and `-v` is off.
 pub fn live() -> bool {
-    std::io::stderr().is_terminal() && !crate::tools::verbose()
+    std::io::stderr().is_terminal() && !verbose()
 }
 
 /// The live line of one step, from [`Status::start`] until dropped (which clears it).
@@ -64,7 +76,7 @@ impl Status {
     /// start line instead (the tools' lines that follow belong to it); otherwise nothing.
     pub fn start(title: &str) -> Status {
         if !live() {
-            if crate::tools::verbose() {
+            if verbose() {
                 eprintln!(" • {title} ...");
             }
             return Status { bar: None };

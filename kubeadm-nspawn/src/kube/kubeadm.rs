@@ -6,10 +6,10 @@
 
 use std::path::PathBuf;
 
+use crate::cluster::node::Exec;
 use crate::error::{Error, Result};
-use crate::images::REPOSITORY;
-use crate::node::Exec;
-use crate::state::NodeState;
+use crate::kube::images::REPOSITORY;
+use crate::model::state::NodeState;
 
 pub const CRI_SOCKET: &str = "unix:///run/containerd/containerd.sock";
 /// Where the configuration and patches go inside a node.
@@ -52,7 +52,7 @@ impl ConfigApi {
     /// By the version `kubeadm version` reports (`v1.31.0`, `v1.32.0-alpha.1+abc`); a version it
     /// cannot read gets v1beta3, which every kubeadm up to 1.34 still reads.
     pub fn for_version(version: &str) -> ConfigApi {
-        match crate::releases::version::Version::minor_of(version) {
+        match crate::kube::releases::version::Version::minor_of(version) {
             Some((major, minor)) if (major, minor) >= (1, 31) => ConfigApi::V1beta4,
             _ => ConfigApi::V1beta3,
         }
@@ -96,7 +96,7 @@ const LEARNER_GATE: &str = "  # A joining control plane's etcd member starts as 
 /// default from 1.29, unknown before 1.27.
 fn learner_gate_needed(version: &str) -> bool {
     matches!(
-        crate::releases::version::Version::minor_of(version),
+        crate::kube::releases::version::Version::minor_of(version),
         Some((1, 27 | 28))
     )
 }
@@ -132,7 +132,7 @@ pub struct ClusterConfig {
     /// to run anyway.
     pub cgroup_v1: bool,
     /// Feature gates and runtime config for every component (the config file's).
-    pub components: crate::config::ComponentSettings,
+    pub components: crate::model::config::ComponentSettings,
 }
 
 impl ClusterConfig {
@@ -163,8 +163,8 @@ impl NodeRegistration {
             labels: node.settings.labels.clone(),
             kubelet_patch: kubelet_limits_patch(
                 &node.settings.limits,
-                crate::config::host_memory_bytes(),
-                crate::config::host_cpus(),
+                crate::model::config::host_memory_bytes(),
+                crate::model::config::host_cpus(),
             ),
         }
     }
@@ -177,7 +177,7 @@ impl NodeRegistration {
 /// threshold. `enforceNodeAllocatable: [pods]` makes the kubelet cap its pods' cgroup at
 /// capacity − reserved, and evict against allocatable.
 pub fn kubelet_limits_patch(
-    limits: &crate::config::Limits,
+    limits: &crate::model::config::Limits,
     host_memory: u64,
     host_cpus: u64,
 ) -> Option<String> {
@@ -187,10 +187,9 @@ pub fn kubelet_limits_patch(
     let mut reserved = serde_json::Map::new();
     let mut patch = serde_json::json!({"enforceNodeAllocatable": ["pods"]});
     if let Some(limit) = limits.memory_bytes {
-        let memory = host_memory.saturating_sub(limit) + crate::config::NODE_OVERHEAD_BYTES;
+        let memory = host_memory.saturating_sub(limit) + crate::model::config::NODE_OVERHEAD_BYTES;
         reserved.insert("memory".into(), memory.to_string().into());
-        patch["evictionHard"] =
-            serde_json::json!({"memory.available": crate::config::EVICTION_MEMORY_AVAILABLE});
+        patch["evictionHard"] = serde_json::json!({"memory.available": crate::model::config::EVICTION_MEMORY_AVAILABLE});
     }
     if let Some(cpus) = limits.cpus {
         let millis = (host_cpus * 1000).saturating_sub((cpus * 1000.0).round() as u64);
@@ -256,7 +255,7 @@ pub fn wait_for_signed_cluster_info(
     let jsonpath = format!("jsonpath={{.data.jws-kubeconfig-{token_id}}}");
     let start = std::time::Instant::now();
     loop {
-        let signed = crate::node::admin_kubectl(
+        let signed = crate::cluster::node::admin_kubectl(
             first,
             &[
                 "-n",
@@ -842,7 +841,7 @@ mod tests {
 
     #[test]
     fn a_nodes_limits_become_reservations_of_the_rest_of_the_host() {
-        use crate::config::{Limits, NODE_OVERHEAD_BYTES};
+        use crate::model::config::{Limits, NODE_OVERHEAD_BYTES};
         assert_eq!(kubelet_limits_patch(&Limits::default(), 24 << 30, 2), None);
         let patch: serde_json::Value = serde_json::from_str(
             &kubelet_limits_patch(

@@ -1,5 +1,5 @@
 //! `update`: rebuilt binaries into a running cluster, component by component, only what changed.
-//! Each component is replaced the way it runs (see [`crate::components::Runs`]): a static pod gets
+//! Each component is replaced the way it runs (see [`crate::model::component::Runs`]): a static pod gets
 //! a content-tagged image and its manifest rewritten, the kubelet is swapped and restarted on every
 //! node, kube-proxy and CoreDNS get a new image in their workload, the tools are copied in. Every
 //! replacement is health-checked; one that does not become healthy is put back (unless
@@ -12,12 +12,12 @@ mod workload;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cluster::ClusterPaths;
-use crate::components::{self, Component, Runs, COMPONENTS};
 use crate::error::{Error, Result};
-use crate::fingerprint::Fingerprint;
-use crate::kube::KubeBinaries;
-use crate::state::ClusterState;
+use crate::kube::binaries::KubeBinaries;
+use crate::kube::fingerprint::Fingerprint;
+use crate::model::component::{self, Component, Runs, COMPONENTS};
+use crate::model::names::ClusterPaths;
+use crate::model::state::ClusterState;
 
 /// What `update` was asked for.
 #[derive(Debug, Clone)]
@@ -80,17 +80,17 @@ impl Target<'_> {
         component: &str,
         binary: &Path,
         tag: &str,
-        nodes: &[crate::state::NodeState],
+        nodes: &[crate::model::state::NodeState],
     ) -> Result<String> {
-        let (archive, reference) = crate::images::build_component(
+        let (archive, reference) = crate::kube::images::build_component(
             component,
             binary,
             tag,
             &self.state.image.path,
             &self.work_dir(),
         )?;
-        crate::say!("   image {reference} built");
-        crate::push::push(nodes, &[archive], &[], &[])?;
+        kns_plumbing::say!("   image {reference} built");
+        crate::host::image_pusher::push(nodes, &[archive], &[], &[])?;
         Ok(reference)
     }
 
@@ -146,7 +146,7 @@ fn plan(
     binaries: &KubeBinaries,
     running: &std::collections::BTreeMap<String, Fingerprint>,
 ) -> Result<Vec<(&'static Component, PathBuf, Fingerprint)>> {
-    if let Some(unknown) = opts.only.iter().find(|o| components::named(o).is_none()) {
+    if let Some(unknown) = opts.only.iter().find(|o| component::named(o).is_none()) {
         let known: Vec<&str> = COMPONENTS.iter().map(|c| c.name).collect();
         return Err(Error::InvalidArgument(format!(
             "--only {unknown}: not a component ({})",
@@ -158,7 +158,7 @@ fn plan(
         if !opts.only.is_empty() && !opts.only.iter().any(|o| o == c.name) {
             continue;
         }
-        let Some(path) = components::binary(binaries, c.name) else {
+        let Some(path) = component::binary(binaries, c.name) else {
             continue;
         };
         let known = running.get(c.name);
@@ -199,7 +199,7 @@ pub fn update(
     for (component, path, new) in changed {
         crate::actions::check_interrupted()?;
         let started = Instant::now();
-        crate::say!(
+        kns_plumbing::say!(
             " • {} {} → {} ...",
             component.name,
             running
@@ -215,7 +215,7 @@ pub fn update(
             wait: opts.wait,
         };
         let tag = image_tag(
-            &crate::images::version_tag(component.name, &path, &binaries.version)?,
+            &crate::kube::images::version_tag(component.name, &path, &binaries.version)?,
             &new,
         );
         let action = match component.runs {
@@ -237,7 +237,7 @@ pub fn update(
             Runs::Tool => node_binary::update(&target, component.name, &path, false)?,
         };
         let seconds = started.elapsed().as_secs_f64();
-        crate::say!(" ✓ {} ({seconds:.1} s): {action}", component.name);
+        kns_plumbing::say!(" ✓ {} ({seconds:.1} s): {action}", component.name);
         if let Some(k) = &mut state.kubernetes {
             k.fingerprints
                 .insert(component.name.to_owned(), new.clone());
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn the_plan_takes_what_changed_in_update_order() {
         let dir = tempfile::tempdir().unwrap();
-        for b in crate::kube::KUBE_BINARIES {
+        for b in crate::kube::binaries::KUBE_BINARIES {
             std::fs::write(dir.path().join(b), b.as_bytes()).unwrap();
         }
         let binaries = KubeBinaries {

@@ -1,7 +1,7 @@
 //! `export logs`: what someone needs to see why a cluster broke, in one directory (and a `.tar.gz`),
 //! from a running cluster, a stopped one (journals from the nodes' disks) or one whose `init` failed.
 //! Secrets stay behind: no `*.key` file, no PKI directory, no admin or kubelet kubeconfig is read,
-//! and every text file written goes through [`crate::redact`] (bootstrap tokens, private keys,
+//! and every text file written goes through [`crate::verbs::export::redact`] (bootstrap tokens, private keys,
 //! credentials).
 //!
 //! ```text
@@ -18,11 +18,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cluster::{ClusterName, ClusterPaths};
+pub mod redact;
+
+use crate::cluster::node::{self, Exec, NodeDirs};
 use crate::error::{Error, Result};
-use crate::node::{self, Exec, NodeDirs};
-use crate::redact::redact;
-use crate::state::{ClusterState, NodeState};
+use crate::model::names::{ClusterName, ClusterPaths};
+use crate::model::state::{ClusterState, NodeState};
+use crate::verbs::export::redact::redact;
 
 /// What `export logs` wrote.
 #[derive(Debug, Serialize)]
@@ -77,7 +79,7 @@ pub fn export_logs(
     out.write("cluster/versions.txt", &versions(state.as_ref()))?;
     if let Some(state) = &state {
         for n in &state.nodes {
-            crate::say!("   {}: collecting", n.name);
+            kns_plumbing::say!("   {}: collecting", n.name);
             out.node(n)?;
         }
         out.cluster_view(state)?;
@@ -93,7 +95,7 @@ pub fn export_logs(
         None
     };
     // Made by root for the person who ran sudo: theirs to read, move and delete.
-    if let Some(owner) = crate::kubeconfig::default_target().owner {
+    if let Some(owner) = crate::kube::kubeconfig::default_target().owner {
         chown_tree(&dir, owner);
         if let Some(a) = &archive {
             let _ = std::os::unix::fs::lchown(a, Some(owner.0), Some(owner.1));
@@ -225,7 +227,7 @@ impl Export {
             let handle = node::handle(n)?;
             let show_servers = format!(
                 "echo 'show servers state' | socat stdio {}",
-                crate::load_balancer::ADMIN_SOCKET
+                crate::host::load_balancer::ADMIN_SOCKET
             );
             let mut status = vec!["systemctl", "status", "--no-pager", "--full"];
             let mut commands: Vec<(&str, Vec<&str>)> = vec![(

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::state::NodeState;
+use crate::model::state::NodeState;
 
 /// haproxy's configuration inside the node (the unit's condition).
 pub const CONFIG: &str = "/etc/kubeadm-nspawn/haproxy.cfg";
@@ -92,7 +92,7 @@ mod tests {
             pid: None,
             network_failed: false,
             settings: Default::default(),
-            role: crate::state::NodeRole::ControlPlane,
+            role: crate::model::state::NodeRole::ControlPlane,
         }
     }
 

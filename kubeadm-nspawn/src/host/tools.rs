@@ -46,7 +46,7 @@ pub fn run_json(tool: &str, args: &[&str]) -> Result<Value> {
             format!("cannot run it ({e}): build the workspace or put it on PATH"),
         )
     })?;
-    let out = wait_streaming(child, |line| crate::say!("{line}"))
+    let out = wait_streaming(child, |line| kns_plumbing::say!("{line}"))
         .map_err(|e| Error::tool(tool, format!("cannot wait for it: {e}")))?;
     if !out.status.success() {
         return Err(Error::tool(
@@ -63,7 +63,8 @@ pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
     let cannot_run = |e: std::io::Error| Error::tool(tool, format!("cannot run it: {e}"));
     let out = if verbose() {
         let child = spawn_piped(tool, args).map_err(cannot_run)?;
-        wait_streaming(child, |line| crate::say!("   | {tool}: {line}")).map_err(cannot_run)?
+        wait_streaming(child, |line| kns_plumbing::say!("   | {tool}: {line}"))
+            .map_err(cannot_run)?
     } else {
         Command::new(path(tool))
             .args(args)

@@ -121,7 +121,7 @@ pub struct Subnet {
 
 impl Subnet {
     pub fn parse(text: &str) -> Result<Self> {
-        let cidr = crate::ranges::Cidr::parse(text, "--subnet")?;
+        let cidr = crate::model::ranges::Cidr::parse(text, "--subnet")?;
         if !(8..=28).contains(&cidr.prefix) {
             return Err(Error::InvalidArgument(format!(
                 "invalid --subnet {text:?}: the prefix must be between /8 and /28 (nodes start at .10)"

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::state::NodeState;
-use crate::tools;
+use crate::host::tools;
+use crate::model::state::NodeState;
 
 /// `image-pusher push` into `nodes`: every archive, every image of the host's Docker (by name),
 /// every `HOST_PATH:NODE_PATH` binary.

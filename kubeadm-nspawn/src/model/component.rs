@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::kube::KubeBinaries;
+use crate::kube::binaries::KubeBinaries;
 
 /// How a component runs in the cluster, so how a new binary reaches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub fn named(name: &str) -> Option<&'static Component> {
 /// Where `binaries` has the component's binary: the Kubernetes directory, or `--extra-bin` for
 /// etcd, coredns and crictl (None when that directory lacks it).
 pub fn binary(binaries: &KubeBinaries, component: &str) -> Option<PathBuf> {
-    if crate::kube::KUBE_BINARIES.contains(&component) {
+    if crate::kube::binaries::KUBE_BINARIES.contains(&component) {
         Some(binaries.path(component))
     } else {
         binaries.extra(component)
@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn every_binary_a_cluster_runs_is_a_component_once() {
         let mut names: Vec<&str> = COMPONENTS.iter().map(|c| c.name).collect();
-        for b in crate::kube::KUBE_BINARIES {
+        for b in crate::kube::binaries::KUBE_BINARIES {
             assert!(names.contains(b), "{b}");
         }
         names.sort_unstable();

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::cluster::Subnet;
+use crate::model::names::Subnet;
 
 /// The conflist for the node at `ip`. Without masquerade the nodes get no default route at all: nothing
 /// they send can leave the host (the cluster's own routes are added by `init`).

@@ -14,7 +14,7 @@ use kns_node::{boot, liveness, nspawn};
 pub use kns_node::{Exec, Node};
 
 use crate::error::{Error, Result};
-use crate::state::NodeState;
+use crate::model::state::NodeState;
 
 /// A node's files: `<cluster>/nodes/<node>/{upper,work,rootfs,containerd,kubelet,log,cni.conflist}`.
 pub struct NodeDirs {
@@ -84,7 +84,7 @@ pub fn spawn(node: &NodeState, cgroup_procs: &[PathBuf]) -> Result<u32> {
         .iter()
         .map(|p| CString::new(p.as_os_str().as_bytes()).unwrap_or_default())
         .collect();
-    let mut cmd = Command::new(crate::tools::path("cnispawn"));
+    let mut cmd = Command::new(crate::host::tools::path("cnispawn"));
     cmd.arg("--netns")
         .arg(&node.netns)
         .arg("--cni-conf")
@@ -173,10 +173,10 @@ pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Res
         Ok(out) => out.clone(),
         Err(e) => e.to_string(),
     };
-    if crate::tools::verbose() {
+    if kns_plumbing::terminal::verbose() {
         // `-v`: kubeadm's own output, once it is done (it runs inside the node).
         for line in text.lines() {
-            crate::say!(
+            kns_plumbing::say!(
                 "   | {} {}: {line}",
                 node.name(),
                 args.first().unwrap_or(&"")
@@ -268,7 +268,7 @@ mod tests {
             pid: None,
             network_failed: false,
             settings: Default::default(),
-            role: crate::state::NodeRole::ControlPlane,
+            role: crate::model::state::NodeRole::ControlPlane,
         };
         let args = spec(&node).args();
         for expected in [
