@@ -4,15 +4,7 @@
 //! `/proc/<pid>/root` and every path under it is resolved with `RESOLVE_IN_ROOT`: a symlink in
 //! the node (absolute or `..`) stays inside the node instead of pointing into the host.
 
-use std::fs::File;
-use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
-use std::os::unix::io::AsRawFd;
 use std::path::{Component, Path, PathBuf};
-
-use nix::fcntl::{openat2, renameat, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::Mode;
-use nix::unistd::unlinkat;
 
 use crate::error::{Error, Result};
 use crate::node::{Node, NodeError};
@@ -55,62 +47,12 @@ impl BinaryCopy {
     }
 }
 
-fn open_in_root(root: RawFd, path: &Path, flags: OFlag, mode: Mode) -> nix::Result<OwnedFd> {
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .mode(mode)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    // SAFETY: openat2 returned a new descriptor that nothing else owns.
-    openat2(root, path, how).map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Copies one binary into the node; returns the bytes written.
+/// Copies one binary into the node (its root through `/proc/<leader>/root`, every path resolved
+/// in it: see [`kns_node::root`]); returns the bytes written.
 pub fn install(node: &Node, copy: &BinaryCopy) -> Result<u64> {
-    let fail = |what: String| node.error(format!("install {}: {what}", copy.dest.display()));
-    let root = File::open(node.root()).map_err(|e| fail(format!("cannot open its root: {e}")))?;
-    let parent = copy.dest.parent().unwrap_or(Path::new("/"));
-    let name = copy.dest.file_name().unwrap_or_default();
-    let dir = open_in_root(
-        root.as_raw_fd(),
-        parent,
-        OFlag::O_DIRECTORY | OFlag::O_RDONLY,
-        Mode::empty(),
-    )
-    .map_err(|e| fail(format!("directory {} in the node: {e}", parent.display())))?;
-    let temp = PathBuf::from(format!(
-        ".{}.image-pusher-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut source = File::open(&copy.source).map_err(|e| Error::io("open", &copy.source, e))?;
-    let target = open_in_root(
-        dir.as_raw_fd(),
-        &temp,
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW,
-        Mode::from_bits_truncate(0o755),
-    )
-    .map_err(|e| fail(format!("create a temporary file: {e}")))?;
-    let mut target = File::from(target);
-    let written = std::io::copy(&mut source, &mut target)
-        .and_then(|n| {
-            // The umask may have cut the mode at creation.
-            nix::sys::stat::fchmod(target.as_raw_fd(), Mode::from_bits_truncate(0o755))?;
-            target.flush()?;
-            target.sync_all()?;
-            Ok(n)
-        })
-        .and_then(|n| {
-            renameat(Some(dir.as_raw_fd()), &temp, Some(dir.as_raw_fd()), name)?;
-            Ok(n)
-        });
-    written.map_err(|e| {
-        let _ = unlinkat(
-            Some(dir.as_raw_fd()),
-            &temp,
-            nix::unistd::UnlinkatFlags::NoRemoveDir,
-        );
-        fail(e.to_string())
-    })
+    kns_node::root::NodeRoot::open(node.root())
+        .and_then(|root| root.copy_in(&copy.source, &copy.dest, 0o755))
+        .map_err(|e| node.error(format!("install {}: {e}", copy.dest.display())))
 }
 
 #[cfg(test)]

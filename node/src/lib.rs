@@ -7,6 +7,7 @@
 //! - [`liveness`]: whether a PID is still a given node's nspawn (with the exec-window grace);
 //! - [`exec`]: running a command in a node, behind the [`exec::Exec`] seam that unit tests replace
 //!   with the recording [`exec::Script`];
+//! - [`root`]: files written into and read from a node's root with every path resolved inside it;
 //! - [`boot`]: waiting for a node's systemd to be up, and which failed units are expected.
 
 pub mod boot;
@@ -15,6 +16,7 @@ pub mod exec;
 pub mod liveness;
 pub mod nspawn;
 pub mod process;
+pub mod root;
 
 pub use error::{Error, Result};
 pub use exec::{Exec, Node};

@@ -9,11 +9,13 @@
 //! - [`hex`]: lower-case hex of digests;
 //! - [`privileges`]: the root check done before anything is touched;
 //! - [`terminal`]: what a person sees of long steps (one live status line, [`say!`] above it);
-//! - [`parallel`]: work on every item at once, a panic being that item's failure.
+//! - [`parallel`]: work on every item at once, a panic being that item's failure;
+//! - [`poll`]: every wait bounded, stopped by a signal, ended by what it waits on being gone.
 
 pub mod atomic_file;
 pub mod hex;
 pub mod parallel;
+pub mod poll;
 pub mod privileges;
 pub mod report;
 pub mod signals;

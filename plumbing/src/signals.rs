@@ -34,16 +34,3 @@ pub fn install() -> Result<(), (Signal, nix::Error)> {
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_recorded_signal_is_seen_and_does_not_kill() {
-        install().unwrap();
-        assert!(!interrupted());
-        nix::sys::signal::raise(Signal::SIGHUP).unwrap();
-        assert!(interrupted());
-    }
-}
