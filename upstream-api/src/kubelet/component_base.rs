@@ -44,6 +44,13 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+/// Go's zero `metav1.Duration`, as it marshals: `0s`.
+impl Default for Duration {
+    fn default() -> Self {
+        Duration("0s".to_string())
+    }
+}
+
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
