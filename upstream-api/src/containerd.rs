@@ -31,7 +31,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use crate::kubelet::component_base::parse_go_duration;
+use crate::kubelet::component_base::{parse_go_duration, shorten};
 use crate::Result;
 
 /// A containerd release, e.g. `Release(1, 6, 20)` (Debian 12's).
@@ -635,7 +635,7 @@ fn strict_toml<T: DeserializeOwned>(what: &str, value: &toml::Value) -> Result<T
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
-        format!("{what}: {}: {}", e.path(), inner.join(" "))
+        shorten(format!("{what}: {}: {}", e.path(), inner.join(" ")))
     })
 }
 

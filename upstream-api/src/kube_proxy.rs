@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::kubelet::component_base::{
-    null_default, select_document, ClientConnectionConfiguration, Duration, Input,
+    null_default, select_document, shorten, ClientConnectionConfiguration, Duration, Input,
     LoggingConfiguration,
 };
 use crate::{check_versioned, strict, Minor, Result, Versioned};
@@ -30,7 +30,7 @@ pub const KIND: &str = "KubeProxyConfiguration";
 /// against `minor`'s fields ([`VERSIONED`]) and, for a Linux node, its `mode` ([`check_mode`]).
 pub fn parse<'a>(input: impl Into<Input<'a>>, minor: Minor) -> Result<KubeProxyConfiguration> {
     let document = select_document(input.into(), API_VERSION, KIND)?;
-    let config: KubeProxyConfiguration = strict(KIND, &document)?;
+    let config: KubeProxyConfiguration = strict(KIND, &document).map_err(shorten)?;
     check_versioned(KIND, &document, VERSIONED, minor)?;
     check_mode(&config, minor, Os::Linux)?;
     Ok(config)

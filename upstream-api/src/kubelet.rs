@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use crate::{check_versioned, strict, Minor, Result, Versioned};
 use component_base::{
-    null_default, select_document, Duration, Input, LoggingConfiguration, Quantity, StringMap,
-    TracingConfiguration,
+    null_default, select_document, shorten, Duration, Input, LoggingConfiguration, Quantity,
+    StringMap, TracingConfiguration,
 };
 
 pub const API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
@@ -30,7 +30,7 @@ pub const KIND: &str = "KubeletConfiguration";
 /// ([`VERSIONED`]) and values ([`check_values`]).
 pub fn parse<'a>(input: impl Into<Input<'a>>, minor: Minor) -> Result<KubeletConfiguration> {
     let document = select_document(input.into(), API_VERSION, KIND)?;
-    let config: KubeletConfiguration = strict(KIND, &document)?;
+    let config: KubeletConfiguration = strict(KIND, &document).map_err(shorten)?;
     check_versioned(KIND, &document, VERSIONED, minor)?;
     check_values(&document, minor)?;
     Ok(config)

@@ -249,6 +249,15 @@ pub struct ClientConnectionConfiguration {
     pub burst: i32,
 }
 
+/// `error` without serde's list of every expected field (a KubeletConfiguration has 128), so
+/// the line names the bad field and stays readable.
+pub fn shorten(error: String) -> String {
+    match error.find(", expected one of ") {
+        Some(at) if error.len() > 200 => error[..at].to_string(),
+        _ => error,
+    }
+}
+
 /// A `map[string]string`.
 pub type StringMap = BTreeMap<String, String>;
 
