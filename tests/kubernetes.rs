@@ -1123,7 +1123,7 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
         );
         assert_fails_with(
             &run(&["update", "--name", &c.name, "--only", "kubelets"]),
-            "not a component",
+            "invalid value 'kubelets' for '--only",
         );
         assert_eq!(state_before(), before);
         assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
@@ -1649,7 +1649,7 @@ fn export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log() {
         );
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&c.run(&["list", "--json"]).stdout)
-            .contains("\"initializing\""));
+            .contains("\"kubernetes\":\"initializing\""));
 
         let exported = export_logs(&c, &sweeper.workdir.join("logs"), false);
         let grep = Command::new("grep")

@@ -4,7 +4,7 @@
 //! what `stop`/`start`/`up`/`exec`/`load` say about stopped and missing clusters.
 
 use kns_integration_tests::cluster::{
-    assert_fails_with, assert_ok, simulate_reboot, warm_base, TestCluster,
+    assert_fails_with, assert_hint, assert_ok, simulate_reboot, warm_base, TestCluster,
 };
 use kns_integration_tests::{privileged_test, HostSnapshot};
 use serde_json::Value;
@@ -55,7 +55,9 @@ fn stopped_nodes_start_again_with_their_files_and_addresses() {
                 "{table}"
             );
             // What needs a running cluster says how to get one.
-            assert_fails_with(&c.exec(&c.node(0), &["true"]), "start --name");
+            let exec = c.exec(&c.node(0), &["true"]);
+            assert_fails_with(&exec, "is stopped");
+            assert_hint(&exec, "start --name");
             assert_fails_with(
                 &c.run(&["load", "--name", &c.name, "/etc/hostname"]),
                 "is stopped",

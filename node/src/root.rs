@@ -102,7 +102,11 @@ impl NodeRoot {
         )?;
         for part in relative(path)?.components() {
             let name = part.as_os_str();
-            match mkdirat(Some(current.as_raw_fd()), name, Mode::from_bits_truncate(0o755)) {
+            match mkdirat(
+                Some(current.as_raw_fd()),
+                name,
+                Mode::from_bits_truncate(0o755),
+            ) {
                 Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -137,8 +141,10 @@ impl NodeRoot {
     /// Writes `contents` to `path` in the node, mode `mode`, whole (temporary file + rename); its
     /// directory is made when missing.
     pub fn write(&self, path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-        self.replace(path, mode, |file| file.write_all(contents).map(|()| contents.len() as u64))
-            .map(drop)
+        self.replace(path, mode, |file| {
+            file.write_all(contents).map(|()| contents.len() as u64)
+        })
+        .map(drop)
     }
 
     /// Copies the host file `source` to `path` in the node, mode `mode`, whole; returns the bytes
@@ -169,7 +175,12 @@ impl NodeRoot {
         let parent = path.parent().unwrap_or(Path::new("/"));
         let written = (|| {
             let dir = self.dir_fd(parent)?;
-            let dir = open_in(dir.as_raw_fd(), Path::new("."), OFlag::O_DIRECTORY, Mode::empty())?;
+            let dir = open_in(
+                dir.as_raw_fd(),
+                Path::new("."),
+                OFlag::O_DIRECTORY,
+                Mode::empty(),
+            )?;
             let temp = PathBuf::from(format!(
                 ".{}.kns-{}",
                 name.to_string_lossy(),
@@ -203,7 +214,12 @@ impl NodeRoot {
         let name = path.file_name().unwrap_or_default();
         let linked = (|| {
             let dir = self.dir_fd(path.parent().unwrap_or(Path::new("/")))?;
-            let dir = open_in(dir.as_raw_fd(), Path::new("."), OFlag::O_DIRECTORY, Mode::empty())?;
+            let dir = open_in(
+                dir.as_raw_fd(),
+                Path::new("."),
+                OFlag::O_DIRECTORY,
+                Mode::empty(),
+            )?;
             let temp = PathBuf::from(format!(
                 ".{}.kns-{}",
                 name.to_string_lossy(),
@@ -215,6 +231,26 @@ impl NodeRoot {
             Ok::<(), std::io::Error>(())
         })();
         linked.map_err(fail)
+    }
+
+    /// Removes the file `path` of the node; one that is not there is no error.
+    pub fn remove(&self, path: &Path) -> Result<()> {
+        let fail = self.fail("remove", path);
+        let name = path.file_name().unwrap_or_default();
+        let removed = (|| {
+            let dir = self.dir_fd(path.parent().unwrap_or(Path::new("/")))?;
+            let dir = open_in(
+                dir.as_raw_fd(),
+                Path::new("."),
+                OFlag::O_DIRECTORY,
+                Mode::empty(),
+            )?;
+            match unlinkat(Some(dir.as_raw_fd()), name, UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+                Err(e) => Err(std::io::Error::from(e)),
+            }
+        })();
+        removed.map_err(fail)
     }
 
     /// The file `path` of the node, read whole.
@@ -236,9 +272,8 @@ impl NodeRoot {
 
     /// Whether `path` exists in the node (resolved in it).
     pub fn exists(&self, path: &Path) -> bool {
-        relative(path).is_ok_and(|p| {
-            open_in(self.fd.as_raw_fd(), &p, OFlag::O_PATH, Mode::empty()).is_ok()
-        })
+        relative(path)
+            .is_ok_and(|p| open_in(self.fd.as_raw_fd(), &p, OFlag::O_PATH, Mode::empty()).is_ok())
     }
 }
 
@@ -259,15 +294,21 @@ mod tests {
         std::os::unix::fs::symlink("/real-etc", node.join("etc")).unwrap();
         std::os::unix::fs::symlink(&outside, node.join("real-etc/evil")).unwrap();
         let root = NodeRoot::open(&node).unwrap();
-        root.write(Path::new("/etc/hostname"), b"n0\n", 0o644).unwrap();
+        root.write(Path::new("/etc/hostname"), b"n0\n", 0o644)
+            .unwrap();
         assert_eq!(
             std::fs::read_to_string(node.join("real-etc/hostname")).unwrap(),
             "n0\n"
         );
         // The link leads to a directory the node does not have: refused, as mkdir -p refuses a
         // dangling link, and nothing is made on the host.
-        assert!(root.write(Path::new("/etc/evil/x/file"), b"x", 0o600).is_err());
-        assert!(std::fs::read_dir(&outside).unwrap().next().is_none(), "left the node");
+        assert!(root
+            .write(Path::new("/etc/evil/x/file"), b"x", 0o600)
+            .is_err());
+        assert!(
+            std::fs::read_dir(&outside).unwrap().next().is_none(),
+            "left the node"
+        );
         assert_eq!(
             root.read(Path::new("/etc/hostname")).unwrap(),
             b"n0\n".to_vec()
@@ -278,10 +319,16 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o644);
         assert!(root.write(Path::new("/../x"), b"", 0o644).is_err());
-        root.symlink(Path::new("/dev/null"), Path::new("/etc/systemd/system/a.service"))
-            .unwrap();
-        root.symlink(Path::new("/dev/null"), Path::new("/etc/systemd/system/a.service"))
-            .unwrap();
+        root.symlink(
+            Path::new("/dev/null"),
+            Path::new("/etc/systemd/system/a.service"),
+        )
+        .unwrap();
+        root.symlink(
+            Path::new("/dev/null"),
+            Path::new("/etc/systemd/system/a.service"),
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_link(node.join("real-etc/systemd/system/a.service")).unwrap(),
             Path::new("/dev/null")
@@ -294,6 +341,11 @@ mod tests {
             6
         );
         assert!(root.exists(Path::new("/usr/local/bin/k")));
+        root.remove(Path::new("/usr/local/bin/k")).unwrap();
+        root.remove(Path::new("/usr/local/bin/k")).unwrap();
+        assert!(!root.exists(Path::new("/usr/local/bin/k")));
+        root.copy_in(&source, Path::new("/usr/local/bin/k"), 0o755)
+            .unwrap();
         assert!(!root.exists(Path::new("/usr/local/bin/nope")));
         let leftovers: Vec<_> = std::fs::read_dir(node.join("usr/local/bin"))
             .unwrap()

@@ -43,7 +43,9 @@ pub fn until<T, E>(
     mut check: impl FnMut() -> Check<T, E>,
 ) -> Result<(T, Duration), Stopped<E>> {
     let start = Instant::now();
-    let (mut waiting, mut last_error) = (None, None);
+    let mut waiting = None;
+    // Set by every look that does not end the wait.
+    let mut last_error: Option<E>;
     loop {
         if signals::interrupted() {
             return Err(Stopped::Interrupted);

@@ -150,3 +150,26 @@ mod tests {
         assert_eq!(Report::parse("progress only\n"), None);
     }
 }
+
+/// A duration as messages say it: `90 s`, `1.5 s`, `0.25 s`.
+pub fn seconds(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else if s >= 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{:.2} s", s).replace(".00 ", " ")
+    }
+}
+
+#[cfg(test)]
+mod seconds_tests {
+    #[test]
+    fn durations_read_as_seconds() {
+        use std::time::Duration;
+        assert_eq!(super::seconds(Duration::from_secs(300)), "300 s");
+        assert_eq!(super::seconds(Duration::from_millis(1500)), "1.50 s");
+        assert_eq!(super::seconds(Duration::from_millis(12345)), "12.3 s");
+    }
+}

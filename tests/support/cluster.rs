@@ -105,6 +105,16 @@ pub fn assert_fails_with(out: &Output, expected: &str) {
     );
 }
 
+/// `out`'s `hint:` line (what to do about its error) contains `expected`.
+pub fn assert_hint(out: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let hint = stderr
+        .lines()
+        .find(|l| l.starts_with("hint: "))
+        .unwrap_or_else(|| panic!("no hint line in: {stderr}"));
+    assert!(hint.contains(expected), "expected {expected:?} in {hint:?}");
+}
+
 /// A value of a node's cgroup, `path` under kubeadm-nspawn/ (`c-n0`, `c-n0/kubepods`): the v1
 /// controller's file `v1` = (controller, file) on a v1 or hybrid host, else `v2_file` in the v2
 /// hierarchy (`unified` on a hybrid host).

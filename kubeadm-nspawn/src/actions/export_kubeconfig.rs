@@ -1,34 +1,35 @@
 //! Step: the cluster's kubeconfig, kept in the cluster directory and merged into the user's
 //! kubeconfig as context `kubeadm-nspawn-<cluster>`.
 
-use crate::error::{Error, Result};
+use std::path::Path;
+
+use crate::error::Result;
 use crate::kube::binaries::KubeBinaries;
+use crate::kube::documents::API_PORT;
 use crate::kube::kubeconfig;
+use crate::model::state::Kubernetes;
 
 use super::InitContext;
 
 pub fn run(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
-    let first = ctx.state.first_control_plane()?;
-    let admin_path = first.dir.join("rootfs/etc/kubernetes/admin.conf");
-    let admin =
-        std::fs::read_to_string(&admin_path).map_err(|e| Error::io("read", &admin_path, e))?;
+    let admin = ctx
+        .cluster
+        .first_control_plane()
+        .read_file(Path::new("/etc/kubernetes/admin.conf"))?;
     // The load balancer, when there is one: the API stays reachable with a control plane lost.
-    let server = format!("https://{}:6443", ctx.state.api_endpoint_ip()?);
-    let config = kubeconfig::from_admin_conf(&admin, &ctx.state.name, &server)?;
-    let ours = ctx.paths.dir.join("kubeconfig");
+    let server = format!("https://{}:{API_PORT}", ctx.cluster.state.api_endpoint());
+    let name = ctx.cluster.name().clone();
+    let config =
+        kubeconfig::from_admin_conf(&String::from_utf8_lossy(&admin), name.as_str(), &server)?;
+    let ours = ctx.cluster.paths.kubeconfig();
     kubeconfig::write_private(&ours, config.as_bytes())?;
-    let kubectl = kube.path("kubectl");
-    let target = ctx.opts.kubeconfig.clone();
+    let target = ctx.request.kubeconfig.clone();
     // Recorded first: a failed merge may still have written, and `down` must look there.
-    if let Some(k) = &mut ctx.state.kubernetes {
-        k.kubeconfig = Some(target.path.clone());
+    if let Kubernetes::Initializing { kubeconfig, .. } = &mut ctx.cluster.state.kubernetes {
+        *kubeconfig = Some(target.path.clone());
     }
-    ctx.save()?;
-    kubeconfig::merge(&target, &ours, &kubectl)?;
-    kns_plumbing::say!(
-        "   context {} in {}",
-        kubeconfig::context_name(&ctx.state.name),
-        target.path.display()
-    );
+    ctx.cluster.save()?;
+    kubeconfig::merge(&target, &ours, &kube.path("kubectl"))?;
+    kns_plumbing::say!("   context {} in {}", name.context(), target.path.display());
     Ok(())
 }

@@ -5,15 +5,16 @@
 use std::collections::BTreeMap;
 use std::thread::JoinHandle;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kube::binaries::KubeBinaries;
-use crate::kube::fingerprint::Fingerprint;
-use crate::model::component::{self, COMPONENTS};
+use crate::kube::fingerprint::{self, Fingerprint};
+use crate::model::component::Component;
 
-use super::InitContext;
+/// Every component's fingerprint, by component.
+pub type Fingerprints = BTreeMap<Component, Fingerprint>;
 
 /// Fingerprints under way.
-pub struct Hashing(JoinHandle<Result<BTreeMap<String, Fingerprint>>>);
+pub struct Hashing(JoinHandle<Result<Fingerprints>>);
 
 /// Step: start fingerprinting every component binary `kube` has.
 pub fn start(kube: &KubeBinaries) -> Hashing {
@@ -22,29 +23,19 @@ pub fn start(kube: &KubeBinaries) -> Hashing {
 }
 
 /// Every component binary's fingerprint; `known` ones are reused for unchanged files.
-pub fn of(
-    kube: &KubeBinaries,
-    known: &BTreeMap<String, Fingerprint>,
-) -> Result<BTreeMap<String, Fingerprint>> {
-    COMPONENTS
-        .iter()
-        .filter_map(|c| component::binary(kube, c.name).map(|path| (c.name, path)))
-        .map(|(name, path)| Ok((name.to_owned(), Fingerprint::of(&path, known.get(name))?)))
+pub fn of(kube: &KubeBinaries, known: &Fingerprints) -> Result<Fingerprints> {
+    Component::ALL
+        .into_iter()
+        .filter_map(|c| kube.of(c).map(|path| (c, path)))
+        .map(|(c, path)| Ok((c, fingerprint::of(&path, known.get(&c))?)))
         .collect()
 }
 
 impl Hashing {
-    /// Step: wait for the fingerprints and record them in the cluster's state.
-    pub fn record(self, ctx: &mut InitContext) -> Result<()> {
-        let fingerprints = self.0.join().map_err(|panic| {
-            Error::Internal(format!(
-                "fingerprinting the binaries panicked: {}",
-                kns_plumbing::parallel::panic_message(&*panic)
-            ))
-        })??;
-        if let Some(k) = &mut ctx.state.kubernetes {
-            k.fingerprints = fingerprints;
-        }
-        ctx.save()
+    /// Step: wait for the fingerprints.
+    pub fn finish(self) -> Result<Fingerprints> {
+        self.0.join().map_err(|panic| {
+            kns_plumbing::parallel::Panicked::of("fingerprinting the binaries", &*panic)
+        })?
     }
 }

@@ -7,14 +7,10 @@ use crate::kube::images::{self, ImageSet};
 use super::InitContext;
 
 pub fn prepare(ctx: &InitContext, kube: &KubeBinaries) -> Result<ImageSet> {
-    let cache = ctx.opts.state_dir.join("kube-images");
-    let set = images::prepare(
-        kube,
-        &ctx.state.image.path,
-        &ctx.state.image.key,
-        &cache,
-        &|line| kns_plumbing::say!("   {line}"),
-    )?;
+    let image = &ctx.cluster.state.image;
+    let set = images::prepare(kube, &image.path, &image.key, &ctx.image_cache, &|line| {
+        kns_plumbing::say!("   {line}")
+    })?;
     if set.coredns_tag.is_none() {
         kns_plumbing::say!(
             "   warning: no coredns in --extra-bin: the CoreDNS addon is skipped (no cluster DNS)"

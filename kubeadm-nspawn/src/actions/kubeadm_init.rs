@@ -3,11 +3,19 @@
 //! CA's public key hash. With several control planes the endpoint is the load balancer and
 //! `--upload-certs` puts the control plane's certificates in the cluster for the others.
 
-use crate::cluster::node;
-use crate::error::Result;
+use std::path::Path;
+
+use crate::cluster::ClusterNode;
+use crate::error::{Error, Result};
+use crate::host::facts::ThisHost;
 use crate::kube::binaries::KubeBinaries;
+use crate::kube::documents::{
+    self, ClusterConfig, NodeRegistration, NODE_CONFIG_DIR, NODE_KUBELET_PATCH,
+};
 use crate::kube::images::ImageSet;
-use crate::kube::kubeadm::{self, ClusterConfig, NodeRegistration};
+use crate::kube::kubeadm;
+use crate::kube::minor::Minor;
+use crate::model::config::HostView;
 
 use super::InitContext;
 
@@ -18,36 +26,16 @@ pub struct Joining {
 }
 
 pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<Joining> {
-    let first = ctx.state.first_control_plane()?;
-    let random = |e| crate::Error::io("read", "/dev/urandom", e);
-    let token = kubeadm::new_token().map_err(random)?;
-    let certificate_key = match ctx.state.load_balancer() {
-        Some(_) => Some(kubeadm::new_certificate_key().map_err(random)?),
-        None => None,
-    };
-    let config = ClusterConfig {
-        cluster_name: ctx.state.name.clone(),
-        kubernetes_version: kube.version.clone(),
-        control_plane_ip: first.ip.clone(),
-        endpoint_ip: ctx.state.api_endpoint_ip()?,
-        certificate_key,
-        untainted_control_planes: ctx.state.workers().is_empty(),
-        etcd_tag: images.etcd_tag.clone(),
-        coredns_tag: images.coredns_tag.clone(),
-        token,
-        patches: !ctx.opts.patches.is_empty(),
-        pod_subnet: ctx.state.pod_subnet.clone(),
-        service_subnet: ctx.state.service_subnet.clone(),
-        cgroup_v1: crate::host::cgroup::host_is_v1(),
-        components: ctx.state.components.clone(),
-    };
-    let registration = NodeRegistration::of(first);
-    let path = kubeadm::write_node_config(
-        first,
-        &ctx.opts.patches,
+    let config = cluster_config(ctx, kube, images)?;
+    let first = ctx.cluster.first_control_plane();
+    let registration = registration(&first);
+    let text = documents::init_config(&config, &registration)?;
+    let path = write_node_config(
+        &first,
+        &ctx.request.patches,
         &registration,
         "kubeadm.yaml",
-        &kubeadm::init_config(&config, &registration),
+        &text,
     )?;
     // -v=5 and stderr into the log: each phase's start gets a timestamp (where the time goes).
     let mut script = format!("kubeadm init -v=5 --config {path}");
@@ -58,14 +46,82 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<
         script.push_str(" --skip-phases=addon/coredns");
     }
     script.push_str(" 2>&1");
-    let first = node::handle(first)?;
-    node::run_logged(
-        &first,
-        &["sh", "-c", &script],
-        &ctx.paths.dir.join("kubeadm-init.log"),
-    )?;
+    first.run_logged(&["sh", "-c", &script], &ctx.cluster.paths.init_log())?;
     Ok(Joining {
         ca_cert_hash: kubeadm::ca_cert_hash(&first)?,
         config,
     })
+}
+
+/// What the documents are made of, from the cluster, its binaries and images.
+fn cluster_config(
+    ctx: &InitContext,
+    kube: &KubeBinaries,
+    images: &ImageSet,
+) -> Result<ClusterConfig> {
+    let state = &ctx.cluster.state;
+    let minor = Minor::of(&kube.version)
+        .ok_or_else(|| Error::Internal(format!("{} is not a version", kube.version)))?;
+    Ok(ClusterConfig {
+        cluster_name: state.name.clone(),
+        kubernetes_version: kube.version.clone(),
+        minor,
+        control_plane_ip: state.first_control_plane().ip,
+        endpoint_ip: state.api_endpoint(),
+        certificate_key: state
+            .load_balancer()
+            .map(|_| kubeadm::new_certificate_key())
+            .transpose()?,
+        untainted_control_planes: state.workers().next().is_none(),
+        etcd_tag: images.etcd_tag.clone(),
+        coredns_tag: images.coredns_tag.clone(),
+        token: kubeadm::new_token()?,
+        patches: !ctx.request.patches.is_empty(),
+        pod_subnet: state.ranges.pods,
+        service_subnet: state.ranges.services,
+        cgroup_v1: ctx.host.cgroups().layout().is_v1(),
+        components: state.components.clone(),
+    })
+}
+
+/// How `node` registers: its name, its static address, its labels and limits.
+pub fn registration(node: &ClusterNode) -> NodeRegistration {
+    let host = ThisHost;
+    NodeRegistration {
+        name: node.name().to_owned(),
+        ip: node.state.ip,
+        labels: node.state.settings.labels.clone(),
+        kubelet_patch: documents::kubelet_limits_patch(
+            &node.state.settings.limits,
+            host.memory_bytes(),
+            host.cpus(),
+        ),
+    }
+}
+
+/// Writes `file`, the kubeadm patch files and the node's own kubelet patch into the node's
+/// /etc/kubeadm-nspawn; returns the file's path inside the node.
+pub fn write_node_config(
+    node: &ClusterNode,
+    patches: &[std::path::PathBuf],
+    registration: &NodeRegistration,
+    file: &str,
+    contents: &str,
+) -> Result<String> {
+    let dir = Path::new(NODE_CONFIG_DIR);
+    let root = node.root()?;
+    root.create_dir_all(&dir.join("patches"))?;
+    for patch in patches {
+        let name = patch.file_name().unwrap_or_default();
+        root.copy_in(patch, &dir.join("patches").join(name), 0o644)?;
+    }
+    if let Some(patch) = &registration.kubelet_patch {
+        root.write(
+            &dir.join("patches").join(NODE_KUBELET_PATCH),
+            patch.as_bytes(),
+            0o644,
+        )?;
+    }
+    root.write(&dir.join(file), contents.as_bytes(), 0o600)?;
+    Ok(format!("{NODE_CONFIG_DIR}/{file}"))
 }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::host::image_pusher;
 use crate::kube::binaries::{KubeBinaries, NODE_BINARIES};
 use crate::kube::images::ImageSet;
@@ -35,21 +35,22 @@ fn control_plane_archives(images: &ImageSet) -> Vec<PathBuf> {
 
 /// Step: everything into the first control-plane node.
 pub fn first(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<()> {
-    let first = ctx.state.first_control_plane()?.clone();
+    let first = ctx.cluster.state.first_control_plane();
     image_pusher::push(
         &[first],
         &control_plane_archives(images),
         &[],
         &binaries(kube),
-    )
-    .map(drop)
+    )?;
+    Ok(())
 }
 
 /// Step: the other nodes' load (further control planes, then the workers), started on its own
 /// thread.
 pub fn start_workers(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> WorkerLoad {
-    let control_planes: Vec<NodeState> = ctx.state.control_planes().into_iter().skip(1).collect();
-    let workers: Vec<NodeState> = ctx.state.workers();
+    let state = &ctx.cluster.state;
+    let control_planes: Vec<NodeState> = state.control_planes().skip(1).cloned().collect();
+    let workers: Vec<NodeState> = state.workers().cloned().collect();
     let control_plane_archives = control_plane_archives(images);
     let worker_archives: Vec<PathBuf> = images.every_node.clone();
     let binaries = binaries(kube);
@@ -59,6 +60,7 @@ pub fn start_workers(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) 
             (workers, worker_archives),
         ] {
             if !nodes.is_empty() {
+                let nodes: Vec<&NodeState> = nodes.iter().collect();
                 image_pusher::push(&nodes, &archives, &[], &binaries)?;
             }
         }
@@ -80,10 +82,7 @@ impl WorkerLoad {
         match self.0.take() {
             None => Ok(()),
             Some(thread) => thread.join().unwrap_or_else(|panic| {
-                Err(Error::Internal(format!(
-                    "loading the workers panicked: {}",
-                    kns_plumbing::parallel::panic_message(&*panic)
-                )))
+                Err(kns_plumbing::parallel::Panicked::of("loading the workers", &*panic).into())
             }),
         }
     }

@@ -1,6 +1,8 @@
-//! The steps of `up` and of `init`: [`up`] and [`init`] each list theirs in order, so that one
-//! function reads as the whole flow (like kind's create actions). `down` is [`teardown`], which
-//! tolerates whatever state a cluster is in.
+//! The steps of the verbs, each a function of its verb's context, so that one function reads as
+//! a verb's whole flow (like kind's create actions): [`up`] and [`init`] list theirs here; `stop`,
+//! `start`, `down` and `update` are made of [`teardown`], [`spawn_nodes`], [`wait_booted`],
+//! [`wait_ready`] and [`update`]. A step touches the host only through the context's
+//! [`Host`](crate::host::Host).
 
 mod base_image;
 mod export_kubeconfig;
@@ -14,97 +16,29 @@ mod phase;
 pub mod pod_network;
 mod prepare_nodes;
 pub mod remount_nodes;
+pub mod request;
 pub mod spawn_nodes;
-mod teardown;
+pub mod teardown;
 pub mod update;
 pub mod wait_booted;
 pub mod wait_ready;
 
+use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::model::names::{ClusterName, ClusterPaths, Subnet};
-use std::path::PathBuf;
-use std::time::Duration;
-
+use crate::cluster::Cluster;
 use crate::error::{Error, Result};
-use crate::model::state::ClusterState;
+use crate::host::Host;
+use request::{InitRequest, UpRequest};
 
-pub use teardown::{remove_bridge, remove_node_objects, stop_nodes, teardown};
-
-/// What `up` was asked for.
-#[derive(Debug, Clone)]
-pub struct UpOptions {
-    pub name: ClusterName,
-    pub nodes: usize,
-    /// How many of the nodes (the first ones) are control planes; with more than one, a load
-    /// balancer node is made in front of them.
-    pub control_planes: usize,
-    /// `--subnet`; None: pick a free one.
-    pub subnet: Option<Subnet>,
-    pub pod_subnet: crate::model::ranges::Cidr,
-    pub service_subnet: crate::model::ranges::Cidr,
-    pub masquerade: bool,
-    /// Extra arguments for `rootfs-builder build` (method and its inputs).
-    pub image_args: Vec<String>,
-    pub boot_timeout: std::time::Duration,
-    /// Kubernetes binaries chosen at `up` (`--kube-bin` ...), recorded for `init`.
-    pub kube: Option<crate::kube::binaries::KubeBinaries>,
-    /// `--kube-version`: fetched (or found in the cache) once the arguments are checked, before
-    /// anything is created; then recorded as `kube`.
-    pub release: Option<crate::kube::releases::Request>,
-    /// Each node's labels, extra mounts and limits (the config file's `nodes`), in node order.
-    pub node_settings: Vec<crate::model::config::NodeSettings>,
-    /// What `init` is to tell the components (the config file's featureGates, runtimeConfig and
-    /// kubeadmPatches), recorded in the state.
-    pub components: crate::model::config::ComponentSettings,
-}
-
-/// Everything the steps share.
-pub struct Context {
-    pub opts: UpOptions,
-    /// The node subnet: `--subnet`, or the free one `up` picked.
-    pub subnet: Subnet,
-    pub paths: ClusterPaths,
-    pub state: ClusterState,
-}
-
-impl Context {
-    pub fn save(&self) -> Result<()> {
-        self.state.save(&self.paths.state_file())
-    }
-}
-
-/// A named step over a context `C`.
-type NamedStep<C> = (&'static str, fn(&mut C) -> Result<()>);
-type Step = NamedStep<Context>;
-
-/// The steps of `up`, in order.
-const UP: &[Step] = &[
-    ("Getting the node base image", base_image::run),
-    ("Preparing node root filesystems", prepare_nodes::run),
-    ("Starting nodes", spawn_nodes::run),
-    ("Waiting for nodes to boot", wait_booted::run),
-];
-
-/// Runs the steps of `up`, printing each with its duration; stops at the first failure.
-pub fn up(ctx: &mut Context) -> Result<()> {
-    run_steps(UP, ctx).map(drop)
-}
-
-/// Runs `steps` in order, each announced and timed; returns the timings.
-fn run_steps<C>(steps: &[NamedStep<C>], ctx: &mut C) -> Result<Vec<(&'static str, f64)>> {
-    let mut timed = Steps::default();
-    for (title, step) in steps {
-        timed.run(title, || step(ctx))?;
-    }
-    Ok(timed.timings)
-}
+/// A step's name and what it took, for the verb's summary and JSON line.
+pub type Timings = Vec<(&'static str, f64)>;
 
 /// Steps run one after the other, each announced, timed and bounded by signal checks. A step
 /// returns what the next ones need, so a flow reads as a list of typed calls (see [`init`]).
 #[derive(Default)]
 pub struct Steps {
-    pub timings: Vec<(&'static str, f64)>,
+    pub timings: Timings,
 }
 
 impl Steps {
@@ -127,7 +61,7 @@ impl Steps {
 }
 
 /// Fails with [`Error::Interrupted`] once a termination signal was recorded: steps stop at their
-/// boundaries, and `up` then removes what it created.
+/// boundaries, and the verb then undoes or records what it did.
 pub fn check_interrupted() -> Result<()> {
     if kns_plumbing::signals::interrupted() {
         Err(Error::Interrupted)
@@ -136,49 +70,39 @@ pub fn check_interrupted() -> Result<()> {
     }
 }
 
-/// What `init` was asked for.
-#[derive(Debug, Clone)]
-pub struct InitOptions {
-    pub state_dir: PathBuf,
-    pub kube_bin: Option<PathBuf>,
-    pub kube_root: Option<PathBuf>,
-    pub extra_bin: Option<PathBuf>,
-    /// `--kube-version`: a released version.
-    pub release: Option<crate::kube::releases::Request>,
-    /// The release used when no binaries are given anywhere.
-    pub default_release: crate::kube::releases::Request,
-    /// kubeadm patch files (`--kubeadm-patch`).
-    pub patches: Vec<PathBuf>,
-    /// From `init --config`: what the components are told, replacing what `up` recorded.
-    pub components: Option<crate::model::config::ComponentSettings>,
-    /// From `init --config`: each node's labels, replacing what `up` recorded.
-    pub labels: Option<Vec<std::collections::BTreeMap<String, String>>>,
-    /// From `init --config`: how many control planes the file describes; must be what `up` made.
-    pub control_planes: Option<usize>,
-    /// How long to wait for all nodes Ready (zero: do not wait).
-    pub wait: Duration,
-    /// The user's kubeconfig to merge the cluster's context into.
-    pub kubeconfig: crate::kube::kubeconfig::Target,
+/// Everything the steps of `up` share.
+pub struct UpContext<'a> {
+    pub request: UpRequest,
+    pub cluster: Cluster,
+    pub host: &'a dyn Host,
+}
+
+/// The steps of `up`, in order.
+pub fn up(ctx: &mut UpContext) -> Result<Timings> {
+    let mut steps = Steps::default();
+    steps.run("Getting the node base image", || base_image::run(ctx))?;
+    steps.run("Preparing node root filesystems", || {
+        prepare_nodes::run(ctx)
+    })?;
+    steps.run("Starting nodes", || spawn_nodes::run(ctx))?;
+    steps.run("Waiting for nodes to boot", || wait_booted::run(ctx))?;
+    Ok(steps.timings)
 }
 
 /// Everything the steps of `init` share. What one step finds for the next (binaries, images, the
 /// kubeadm configuration) is passed along by [`init`] as typed values, not kept here half-filled.
-pub struct InitContext {
-    pub opts: InitOptions,
-    pub paths: ClusterPaths,
-    pub state: ClusterState,
-}
-
-impl InitContext {
-    pub fn save(&self) -> Result<()> {
-        self.state.save(&self.paths.state_file())
-    }
+pub struct InitContext<'a> {
+    pub request: InitRequest,
+    pub cluster: Cluster,
+    pub host: &'a dyn Host,
+    /// Where the images synthesized from a set of binaries are cached (beside the clusters).
+    pub image_cache: PathBuf,
 }
 
 /// The steps of `init`, in order; returns each step's duration. The workers are loaded while the
 /// first node runs `kubeadm init` (they need nothing until they join): one step starts that load,
 /// a later one waits for it.
-pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
+pub fn init(ctx: &mut InitContext) -> Result<Timings> {
     let mut steps = Steps::default();
     let kube = steps.run("Finding Kubernetes binaries", || kube_binaries::find(ctx))?;
     let hashing = steps.run("Fingerprinting the binaries (in the background)", || {
@@ -213,20 +137,18 @@ pub fn init(ctx: &mut InitContext) -> Result<Vec<(&'static str, f64)>> {
                 let cidrs = scope.spawn(|| pod_network::record_pod_cidrs(ctx));
                 let ready = wait_ready::run(ctx, &kube);
                 let recorded = cidrs.join().unwrap_or_else(|panic| {
-                    Err(Error::Internal(format!(
-                        "recording the pod CIDRs panicked: {}",
-                        kns_plumbing::parallel::panic_message(&*panic)
-                    )))
+                    Err(
+                        kns_plumbing::parallel::Panicked::of("recording the pod CIDRs", &*panic)
+                            .into(),
+                    )
                 });
                 ready.and(recorded)
             })
         },
     )?;
-    steps.run("Recording the binaries' fingerprints", || {
-        hashing.record(ctx)
-    })?;
+    let fingerprints = steps.run("Recording the binaries' fingerprints", || hashing.finish())?;
     steps.run("Marking the cluster initialized", || {
-        phase::initialized(ctx)
+        phase::initialized(ctx, fingerprints)
     })?;
     Ok(steps.timings)
 }

@@ -1,28 +1,38 @@
 //! Steps: the cluster's Kubernetes phase in state.json. `Initializing` is recorded once the
 //! binaries are checked (so a retry with the right directory is still possible before it), and
-//! `Initialized` once every node is Ready: a failed `init` leaves `Initializing`, which a second
-//! `init` refuses and `down` removes.
+//! `Initialized` once every node is Ready.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kube::binaries::KubeBinaries;
-use crate::model::state::{InitPhase, KubernetesState};
+use crate::model::state::{Initialized, Kubernetes};
 
+use super::fingerprints::Fingerprints;
 use super::InitContext;
 
 pub fn initializing(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
-    ctx.state.kubernetes = Some(KubernetesState {
+    ctx.cluster.state.kubernetes = Kubernetes::Initializing {
         binaries: kube.clone(),
-        phase: InitPhase::Initializing,
+        step: None,
         kubeconfig: None,
-        pod_cidrs: vec![],
-        fingerprints: Default::default(),
-    });
-    ctx.save()
+    };
+    Ok(ctx.cluster.save()?)
 }
 
-pub fn initialized(ctx: &mut InitContext) -> Result<()> {
-    if let Some(k) = &mut ctx.state.kubernetes {
-        k.phase = InitPhase::Initialized;
-    }
-    ctx.save()
+pub fn initialized(ctx: &mut InitContext, fingerprints: Fingerprints) -> Result<()> {
+    let Kubernetes::Initializing {
+        binaries,
+        kubeconfig,
+        ..
+    } = &ctx.cluster.state.kubernetes
+    else {
+        return Err(Error::Internal(
+            "the cluster was not marked initializing".into(),
+        ));
+    };
+    ctx.cluster.state.kubernetes = Kubernetes::Initialized(Initialized {
+        binaries: binaries.clone(),
+        kubeconfig: kubeconfig.clone(),
+        fingerprints,
+    });
+    Ok(ctx.cluster.save()?)
 }

@@ -1,63 +1,98 @@
-//! Step: every node started at once: cnispawn makes and wires its netns, then execs systemd-nspawn.
+//! Step: every node started at once: its cgroups made (with its limits), then cnispawn makes and
+//! wires its netns and execs systemd-nspawn.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::cluster::node;
+use kns_plumbing::poll::{self, Check, Stopped};
+
+use crate::cluster::{Cluster, ClusterNode};
 use crate::error::{Error, Result};
-use crate::host::cgroup;
-use crate::model::state::ClusterState;
+use crate::host::Host;
 
-use super::Context;
+use super::UpContext;
 
-pub fn run(ctx: &mut Context) -> Result<()> {
-    let all: Vec<usize> = (0..ctx.state.nodes.len()).collect();
-    spawn(&mut ctx.state, &ctx.paths.state_file(), &all)
+pub fn run(ctx: &mut UpContext) -> Result<()> {
+    let all: Vec<usize> = (0..ctx.cluster.state.nodes.len()).collect();
+    spawn(&mut ctx.cluster, ctx.host, &all)
 }
 
-/// Starts the nodes at `which` (indices into `state.nodes`), recording each PID in the state file
-/// as soon as it exists, and waits until each node's network is made.
-pub fn spawn(state: &mut ClusterState, state_file: &Path, which: &[usize]) -> Result<()> {
+/// How long cnispawn may take to report a node's network.
+const NETWORK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Starts the nodes at `which` (indices into the state's nodes), recording each PID in the state
+/// file as soon as it exists, and waits until each node's network is made.
+pub fn spawn(cluster: &mut Cluster, host: &dyn Host, which: &[usize]) -> Result<()> {
     for &i in which {
-        let procs = cgroup::create(&state.nodes[i].name)?;
-        cgroup::limit(&state.nodes[i].name, &state.nodes[i].settings.limits)?;
-        let pid = node::spawn(&state.nodes[i], &procs)?;
-        state.nodes[i].pid = Some(pid);
-        state.save(state_file)?;
+        let n = cluster.node(i);
+        let placement = host.cgroups().create(n.name(), &n.state.settings.limits)?;
+        let pid = n.spawn(&placement)?;
+        cluster.state.nodes[i].pid = Some(pid);
+        cluster.save()?;
     }
     // cnispawn prints its JSON line to the node's log before it execs nspawn; a node whose cnispawn
     // failed has exited with the error in its log.
     for &i in which {
-        let n = &state.nodes[i];
-        let pid = n.pid.unwrap_or(0);
-        let start = Instant::now();
-        loop {
-            let log = std::fs::read_to_string(n.dir.join("log")).unwrap_or_default();
-            match cni_result(&log, &n.ip) {
-                Some(Ok(())) => break,
-                Some(Err(wrong)) => return Err(Error::node(&n.name, wrong)),
-                None => {}
+        let n = cluster.node(i);
+        match wait_network(&n, host) {
+            Ok(()) => {}
+            Err(Waited::Failed(message)) => {
+                cluster.state.nodes[i].network_failed = true;
+                cluster.save()?;
+                return Err(crate::cluster::Error::NodeFailed {
+                    node: n.name().to_owned(),
+                    message,
+                }
+                .into());
             }
-            if !kns_node::liveness::is_running(pid, &n.name) && !is_cnispawn(pid) {
-                kns_node::liveness::reap(pid);
-                let error = Error::node(
-                    &n.name,
-                    format!("failed to start: {}", node::log_tail(n, 5).trim()),
-                );
-                state.nodes[i].network_failed = true;
-                state.save(state_file)?;
-                return Err(error);
-            }
-            if start.elapsed() > Duration::from_secs(30) {
-                return Err(Error::node(
-                    &n.name,
-                    "cnispawn did not report its network within 30 s",
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(20));
+            Err(Waited::Other(e)) => return Err(e),
         }
     }
     Ok(())
+}
+
+enum Waited {
+    /// cnispawn exited: its network is not there (and it removed what it made).
+    Failed(String),
+    Other(Error),
+}
+
+fn wait_network(n: &ClusterNode, host: &dyn Host) -> std::result::Result<(), Waited> {
+    let pid = n.state.pid.unwrap_or(0);
+    let ip = n.state.ip.to_string();
+    let waited = poll::until(NETWORK_TIMEOUT, Duration::from_millis(20), || {
+        let log = std::fs::read_to_string(n.dirs.log()).unwrap_or_default();
+        match cni_result(&log, &ip) {
+            Some(Ok(())) => return Check::Done(()),
+            Some(Err(wrong)) => return Check::Abort(Waited::Other(node_error(n, wrong))),
+            None => {}
+        }
+        if !kns_node::liveness::is_running(pid, n.name()) && !is_cnispawn(pid) {
+            host.reap(pid);
+            let tail = n.log_tail(5);
+            return Check::Abort(Waited::Failed(format!("failed to start: {}", tail.trim())));
+        }
+        Check::Waiting("cnispawn has not reported the network".into())
+    });
+    match waited {
+        Ok(_) => Ok(()),
+        Err(Stopped::Aborted(w)) => Err(w),
+        Err(Stopped::Interrupted) => Err(Waited::Other(Error::Interrupted)),
+        Err(Stopped::TimedOut { .. }) => Err(Waited::Other(node_error(
+            n,
+            format!(
+                "cnispawn did not report its network within {}",
+                kns_plumbing::report::seconds(NETWORK_TIMEOUT)
+            ),
+        ))),
+    }
+}
+
+fn node_error(n: &ClusterNode, message: String) -> Error {
+    crate::cluster::Error::NodeFailed {
+        node: n.name().to_owned(),
+        message,
+    }
+    .into()
 }
 
 /// Whether `pid` is still cnispawn (before its exec into nspawn).

@@ -1,17 +1,22 @@
 //! Step: wait for every node's systemd to reach `running`, all nodes at once.
 
-use crate::cluster::node;
-use crate::error::Result;
-use crate::model::state::NodeState;
-use kns_plumbing::parallel;
+use std::time::Duration;
 
-use super::Context;
+use crate::cluster::ClusterNode;
+use crate::error::{Error, Result};
 
-pub fn run(ctx: &mut Context) -> Result<()> {
-    wait(&ctx.state.nodes, ctx.opts.boot_timeout)
+use super::UpContext;
+
+pub fn run(ctx: &mut UpContext) -> Result<()> {
+    wait(&ctx.cluster.nodes(), ctx.request.boot_timeout)
 }
 
 /// Waits for every node of `nodes` at once.
-pub fn wait(nodes: &[NodeState], timeout: std::time::Duration) -> Result<()> {
-    parallel::each(nodes, |n| &n.name, |n| node::wait_booted(n, timeout)).map(drop)
+pub fn wait(nodes: &[ClusterNode], timeout: Duration) -> Result<()> {
+    kns_plumbing::parallel::each(
+        nodes,
+        |n| n.name(),
+        |n| n.wait_booted(timeout).map_err(Error::from),
+    )
+    .map(drop)
 }

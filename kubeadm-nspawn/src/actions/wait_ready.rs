@@ -2,64 +2,98 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
+use kns_plumbing::poll::{self, Check, Stopped};
+
+use crate::cluster::ClusterNode;
 use crate::error::{Error, Result};
+use crate::host::error::Timeout;
 use crate::kube::binaries::KubeBinaries;
-use crate::model::state::NodeState;
+use crate::model::component::Component;
 
 use super::InitContext;
 
+/// How often the nodes are asked.
+const EVERY: Duration = Duration::from_millis(250);
+
 pub fn run(ctx: &InitContext, kube: &KubeBinaries) -> Result<()> {
     wait(
-        &ctx.state.kubernetes_nodes(),
+        &ctx.cluster.kubernetes_nodes(),
         &kube.path("kubectl"),
-        &ctx.paths.dir.join("kubeconfig"),
-        ctx.opts.wait,
+        &ctx.cluster.paths.kubeconfig(),
+        ctx.request.wait,
         None,
     )
+}
+
+/// `kubectl --kubeconfig kubeconfig get nodes -o json`; a kubectl that fails is an error (with
+/// what it said), not a listing without Ready nodes.
+fn list_nodes(kubectl: &Path, kubeconfig: &Path) -> std::result::Result<Value, String> {
+    let out = Command::new(kubectl)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["get", "nodes", "-o", "json", "--request-timeout=10s"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", kubectl.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "kubectl get nodes: {}",
+            stderr.lines().last().unwrap_or_default().trim()
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("kubectl get nodes: {e}"))
 }
 
 /// Waits until every node of `nodes` is Ready, asked with `kubectl --kubeconfig kubeconfig`. With
 /// `since`, a Ready condition counts only if the kubelet reported it after that moment: a
 /// node started again still shows the Ready it reported before it stopped.
 pub fn wait(
-    nodes: &[NodeState],
+    nodes: &[ClusterNode],
     kubectl: &Path,
     kubeconfig: &Path,
-    timeout: std::time::Duration,
+    timeout: Duration,
     since: Option<SystemTime>,
 ) -> Result<()> {
     if timeout.is_zero() {
         kns_plumbing::say!("   not waiting (--wait 0)");
         return Ok(());
     }
+    // What can never answer is said at once, not after the whole wait.
+    for file in [kubectl, kubeconfig] {
+        std::fs::metadata(file).map_err(|e| crate::host::error::Io::new("read", file, e))?;
+    }
     let since = since.map(rfc3339);
-    let polled = poll(timeout, || {
-        let out = Command::new(kubectl)
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(["get", "nodes", "-o", "json"])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::io("run", kubectl, e))?;
-        let listing: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        Ok(nodes
+    let polled = poll::until(timeout, EVERY, || {
+        let listing = match list_nodes(kubectl, kubeconfig) {
+            Ok(listing) => listing,
+            Err(e) => return Check::Failed(e),
+        };
+        let not_ready: Vec<&str> = nodes
             .iter()
             .filter(|n| {
-                // A Ready reported since; or Ready, and the node's kubelet (started since) says it
-                // is healthy: a kubelet whose node status did not change may not post it for
+                // A Ready reported since; or Ready, and the node's kubelet (started since) says
+                // it is healthy: a kubelet whose node status did not change may not post it for
                 // minutes (seen: no new heartbeat 120 s after a restart).
-                !(is_ready(&listing, &n.name, since.as_deref())
-                    || (since.is_some() && is_ready(&listing, &n.name, None) && kubelet_healthy(n)))
+                !(is_ready(&listing, n.name(), since.as_deref())
+                    || (since.is_some()
+                        && is_ready(&listing, n.name(), None)
+                        && kubelet_healthy(n)))
             })
-            .map(|n| n.name.clone())
-            .collect())
-    })?;
+            .map(|n| n.name())
+            .collect();
+        if not_ready.is_empty() {
+            Check::Done(())
+        } else {
+            Check::Waiting(format!("{} not Ready", not_ready.join(", ")))
+        }
+    });
     match polled {
-        Polled::Done(took) => {
+        Ok(((), took)) => {
             kns_plumbing::say!(
                 "   all {} nodes Ready after {:.1} s",
                 nodes.len(),
@@ -67,33 +101,56 @@ pub fn wait(
             );
             Ok(())
         }
-        Polled::TimedOut(not_ready) => Err(Error::Timeout {
-            what: format!("nodes Ready: {} not Ready", not_ready.join(", ")),
-            after: timeout,
-            look: format!(
+        Err(stopped) => Err(timed_out(
+            stopped,
+            "nodes Ready",
+            format!(
                 "`kubectl --kubeconfig {} describe nodes`",
                 kubeconfig.display()
             ),
-        }),
+        )),
+    }
+}
+
+/// A wait's end without its thing, as the verb's error.
+fn timed_out(stopped: Stopped<String>, what: &str, look: String) -> Error {
+    match stopped {
+        Stopped::Interrupted => Error::Interrupted,
+        Stopped::Aborted(e) => Error::Internal(e),
+        Stopped::TimedOut {
+            after,
+            waiting,
+            last_error,
+        } => Timeout {
+            what: what.into(),
+            after,
+            waiting,
+            last_error,
+            look,
+        }
+        .into(),
     }
 }
 
 /// Waits until the API server of every node in `control_planes` answers `/readyz` in that node
 /// (its etcd member included): with several control planes the cluster's API answers through
 /// the others long before a started one serves again, so its nodes' Ready says nothing of it.
-pub fn wait_api_servers(control_planes: &[NodeState], timeout: std::time::Duration) -> Result<()> {
-    let polled = poll(timeout, || {
-        Ok(control_planes
+pub fn wait_api_servers(control_planes: &[ClusterNode], timeout: Duration) -> Result<()> {
+    let health = Component::KubeApiserver.health();
+    let polled = poll::until(timeout, EVERY, || {
+        let waiting: Vec<&str> = control_planes
             .iter()
-            .filter(|n| {
-                !crate::cluster::node::handle(n)
-                    .is_ok_and(|h| crate::cluster::node::api_server_ready(&h))
-            })
-            .map(|n| n.name.clone())
-            .collect())
-    })?;
+            .filter(|n| !health.is_some_and(|h| n.healthy(h)))
+            .map(|n| n.name())
+            .collect();
+        if waiting.is_empty() {
+            Check::<(), String>::Done(())
+        } else {
+            Check::Waiting(format!("{} not ready", waiting.join(", ")))
+        }
+    });
     match polled {
-        Polled::Done(took) => {
+        Ok(((), took)) => {
             kns_plumbing::say!(
                 "   {} API servers ready after {:.1} s",
                 control_planes.len(),
@@ -101,48 +158,20 @@ pub fn wait_api_servers(control_planes: &[NodeState], timeout: std::time::Durati
             );
             Ok(())
         }
-        Polled::TimedOut(waiting) => Err(Error::Timeout {
-            what: format!("API servers ready: {} not ready", waiting.join(", ")),
-            after: timeout,
-            look: format!(
+        Err(stopped) => Err(timed_out(
+            stopped,
+            "API servers ready",
+            format!(
                 "`kubeadm-nspawn exec {} -- crictl ps -a`",
-                waiting.first().map_or("NODE", String::as_str)
+                control_planes.first().map_or("NODE", |n| n.name())
             ),
-        }),
-    }
-}
-
-/// How a [`poll`] ended.
-enum Polled {
-    /// Nothing left to wait for, after this long.
-    Done(std::time::Duration),
-    /// Still waiting for these when the time was up.
-    TimedOut(Vec<String>),
-}
-
-/// Asks `waiting` (what is still waited for) every 250 ms until it is empty or `timeout` has
-/// passed.
-fn poll(
-    timeout: std::time::Duration,
-    mut waiting: impl FnMut() -> Result<Vec<String>>,
-) -> Result<Polled> {
-    let start = Instant::now();
-    loop {
-        let left = waiting()?;
-        if left.is_empty() {
-            return Ok(Polled::Done(start.elapsed()));
-        }
-        if start.elapsed() > timeout {
-            return Ok(Polled::TimedOut(left));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
+        )),
     }
 }
 
 /// The kubelet's own health endpoint in the node (plain HTTP on 127.0.0.1:10248, kubeadm's default).
-fn kubelet_healthy(node: &NodeState) -> bool {
-    crate::cluster::node::handle(node)
-        .is_ok_and(|n| crate::cluster::node::healthz(&n, "TCP:127.0.0.1:10248"))
+fn kubelet_healthy(node: &ClusterNode) -> bool {
+    Component::Kubelet.health().is_some_and(|h| node.healthy(h))
 }
 
 /// Whether node `name` in a `kubectl get nodes -o json` listing is Ready (and, with `since`, was

@@ -1,285 +1,331 @@
-//! One node of a cluster: a systemd-nspawn container booting systemd on an overlay root, inside the
-//! network namespace cnispawn made and wired. What a node is (its nspawn flags, liveness, commands
-//! in it, its boot) is the shared [`kns_node`] crate; this module starts nodes the orchestrator's
-//! way (through cnispawn, in their cgroups) and reaches a recorded [`NodeState`] through it.
+//! One node of a cluster: its recorded state, its files on the host, and (while it runs) its live
+//! handle, in one value. A node is a systemd-nspawn container booting systemd on an overlay root,
+//! inside the network namespace cnispawn made and wired; what a node is to every tool (its nspawn
+//! flags, liveness, commands in it, its boot) is the shared [`kns_node`] crate, and this type
+//! starts, reaches and stops nodes the orchestrator's way.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use kns_node::{boot, liveness, nspawn};
-pub use kns_node::{Exec, Node};
+use kns_node::root::NodeRoot;
+use kns_node::{boot, liveness, nspawn, Exec, Node};
 
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
+use crate::host::cgroup::Placement;
+use crate::host::Host;
+use crate::model::component::Health;
+use crate::model::layout::{ClusterPaths, NodeDirs};
+use crate::model::names::ClusterName;
 use crate::model::state::NodeState;
 
-/// A node's files: `<cluster>/nodes/<node>/{upper,work,rootfs,containerd,kubelet,log,cni.conflist}`.
-pub struct NodeDirs {
-    pub dir: PathBuf,
+/// A node of a cluster, as recorded, with its host directories; its live handle is looked up
+/// once, on first use.
+#[derive(Debug)]
+pub struct ClusterNode {
+    pub state: NodeState,
+    pub cluster: ClusterName,
+    pub dirs: NodeDirs,
+    live: OnceLock<Node>,
 }
 
-impl NodeDirs {
-    pub fn upper(&self) -> PathBuf {
-        self.dir.join("upper")
-    }
-    pub fn work(&self) -> PathBuf {
-        self.dir.join("work")
-    }
-    pub fn rootfs(&self) -> PathBuf {
-        self.dir.join("rootfs")
-    }
-    pub fn containerd(&self) -> PathBuf {
-        self.dir.join("containerd")
-    }
-    pub fn kubelet(&self) -> PathBuf {
-        self.dir.join("kubelet")
-    }
-    pub fn log(&self) -> PathBuf {
-        self.dir.join("log")
-    }
-    pub fn conflist(&self) -> PathBuf {
-        self.dir.join("cni.conflist")
+impl Clone for ClusterNode {
+    fn clone(&self) -> Self {
+        ClusterNode {
+            state: self.state.clone(),
+            cluster: self.cluster.clone(),
+            dirs: self.dirs.clone(),
+            live: OnceLock::new(),
+        }
     }
 }
 
-/// The node's nspawn command: the shared recipe, on the node's overlay root and namespace.
-pub fn spec(node: &NodeState) -> nspawn::Spec {
-    let dirs = NodeDirs {
-        dir: node.dir.clone(),
-    };
-    nspawn::Spec {
-        machine: node.name.clone(),
-        root: dirs.rootfs(),
-        network: nspawn::Network::Namespace(node.netns.clone()),
-        containerd_dir: dirs.containerd(),
-        kubelet_dir: Some(dirs.kubelet()),
-        register: nspawn::host_has_machined(),
-        binds: node
-            .settings
-            .extra_mounts
+impl ClusterNode {
+    pub fn new(cluster: &ClusterName, paths: &ClusterPaths, state: &NodeState) -> ClusterNode {
+        ClusterNode {
+            dirs: paths.node(&state.name),
+            state: state.clone(),
+            cluster: cluster.clone(),
+            live: OnceLock::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    pub fn netns(&self) -> String {
+        self.state.netns(&self.cluster)
+    }
+
+    /// Whether the node's recorded nspawn is still running.
+    pub fn is_running(&self) -> bool {
+        self.state
+            .pid
+            .is_some_and(|pid| liveness::is_running(pid, &self.state.name))
+    }
+
+    /// The running node (its systemd's PID), to run commands in: fails when it is not running
+    /// or its systemd has not started yet.
+    pub fn live(&self) -> Result<&Node> {
+        if let Some(node) = self.live.get() {
+            return Ok(node);
+        }
+        let node = Node::from_nspawn(&self.state.name, self.state.pid)?;
+        Ok(self.live.get_or_init(|| node))
+    }
+
+    /// A command inside the node: `nsenter -t <leader> -a -- ARGS`, for callers that stream its
+    /// input and output themselves.
+    pub fn command(&self, args: &[&str]) -> Result<Command> {
+        Ok(self.live()?.command(args))
+    }
+
+    /// The node's root, mounted on the host (running or not), every path resolved inside it.
+    pub fn root(&self) -> Result<NodeRoot> {
+        Ok(NodeRoot::open(self.dirs.rootfs())?)
+    }
+
+    /// Writes `contents` to `path` in the node (whole; its directory made).
+    pub fn write_file(&self, path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+        Ok(self.root()?.write(path, contents, mode)?)
+    }
+
+    /// Copies the host's `source` to `path` in the node.
+    pub fn copy_in(&self, source: &Path, path: &Path, mode: u32) -> Result<u64> {
+        Ok(self.root()?.copy_in(source, path, mode)?)
+    }
+
+    /// The file `path` of the node.
+    pub fn read_file(&self, path: &Path) -> Result<Vec<u8>> {
+        Ok(self.root()?.read(path)?)
+    }
+
+    /// The last lines of the node's log (cnispawn's line, then nspawn's console), for errors.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.dirs.log()).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// The node's nspawn command: the shared recipe, on the node's overlay root and namespace.
+    pub fn spec(&self) -> nspawn::Spec {
+        nspawn::Spec {
+            machine: self.state.name.clone(),
+            root: self.dirs.rootfs(),
+            network: nspawn::Network::Namespace(self.netns()),
+            containerd_dir: self.dirs.containerd(),
+            kubelet_dir: Some(self.dirs.kubelet()),
+            register: nspawn::host_has_machined(),
+            binds: self
+                .state
+                .settings
+                .extra_mounts
+                .iter()
+                .map(|m| nspawn::Bind {
+                    host: m.host_path.clone(),
+                    node: m.node_path.clone(),
+                    read_only: m.read_only,
+                })
+                .collect(),
+        }
+    }
+
+    /// Starts `cnispawn --netns NS --cni-conf F -- systemd-nspawn ...` detached: its own session,
+    /// output to the node's log, in the node's cgroups (`placement`). Returns the PID (that of
+    /// nspawn after cnispawn's exec).
+    pub fn spawn(&self, placement: &Placement) -> Result<u32> {
+        let log_path = self.dirs.log();
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| crate::host::error::Io::new("create", &log_path, e))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| crate::host::error::Io::new("open", &log_path, e))?;
+        let procs: Vec<CString> = placement
+            .join
             .iter()
-            .map(|m| nspawn::Bind {
-                host: m.host_path.clone(),
-                node: m.node_path.clone(),
-                read_only: m.read_only,
-            })
-            .collect(),
+            .filter_map(|p| CString::new(p.as_os_str().as_bytes()).ok())
+            .collect();
+        let mut cmd = Command::new(crate::host::tools::path("cnispawn"));
+        cmd.arg("--netns")
+            .arg(self.netns())
+            .arg("--cni-conf")
+            .arg(self.dirs.conflist())
+            .arg("--")
+            .arg("systemd-nspawn")
+            .args(self.spec().args())
+            .envs(nspawn::ENV.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err);
+        // SAFETY: between fork and exec only async-signal-safe calls: setsid, open, write, close.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::setsid();
+                for path in &procs {
+                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    // "0" = the writing process itself.
+                    let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+                    libc::close(fd);
+                    if written != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().map_err(|e| Error::NodeFailed {
+            node: self.state.name.clone(),
+            message: format!("cannot start cnispawn: {e}"),
+        })?;
+        // The node outlives this process; it is reaped by init once the verb exits. Dropping the
+        // handle does not kill it.
+        Ok(child.id())
     }
-}
 
-/// Starts `cnispawn --netns NS --cni-conf F -- systemd-nspawn ...` detached: its own session, output
-/// to the node's log, in the node's cgroups. Returns the PID (that of nspawn after cnispawn's exec).
-pub fn spawn(node: &NodeState, cgroup_procs: &[PathBuf]) -> Result<u32> {
-    let dirs = NodeDirs {
-        dir: node.dir.clone(),
-    };
-    let log = std::fs::File::create(dirs.log()).map_err(|e| Error::io("create", dirs.log(), e))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| Error::io("open", dirs.log(), e))?;
-    let procs: Vec<CString> = cgroup_procs
-        .iter()
-        .map(|p| CString::new(p.as_os_str().as_bytes()).unwrap_or_default())
-        .collect();
-    let mut cmd = Command::new(crate::host::tools::path("cnispawn"));
-    cmd.arg("--netns")
-        .arg(&node.netns)
-        .arg("--cni-conf")
-        .arg(dirs.conflist())
-        .arg("--")
-        .arg("systemd-nspawn")
-        .args(spec(node).args())
-        .envs(nspawn::ENV.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err);
-    // SAFETY: between fork and exec only async-signal-safe calls: setsid, open, write, close.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::setsid();
-            for path in &procs {
-                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                if fd < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // "0" = the writing process itself.
-                let written = libc::write(fd, b"0".as_ptr().cast(), 1);
-                libc::close(fd);
-                if written != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
+    /// Waits until the node's systemd reports `running` (or `degraded` with only expected
+    /// failures); returns that state.
+    pub fn wait_booted(&self, timeout: Duration) -> Result<String> {
+        Ok(boot::wait(self, timeout, Duration::from_millis(100))?)
+    }
+
+    /// Clean poweroff, then SIGKILL after `timeout` (see [`poweroff`]).
+    pub fn stop(&self, host: &dyn Host, timeout: Duration) {
+        poweroff(host, &self.state.name, self.state.pid, timeout);
+    }
+
+    /// Whether the component at `health` answers 200 in this node (asked by the node's socat,
+    /// not through the load balancer).
+    pub fn healthy(&self, health: Health) -> bool {
+        http_ok(self, health.address, health.path)
+    }
+
+    /// [`Exec::run`] with its output (or its failure) kept in `log`; a failure points at that
+    /// file.
+    pub fn run_logged(&self, args: &[&str], log: &Path) -> Result<String> {
+        let output = self.run(args);
+        let text = match &output {
+            Ok(out) => out.clone(),
+            Err(e) => e.to_string(),
+        };
+        if kns_plumbing::terminal::verbose() {
+            // `-v`: kubeadm's own output, once it is done (it runs inside the node).
+            for line in text.lines() {
+                kns_plumbing::say!(
+                    "   | {} {}: {line}",
+                    self.name(),
+                    args.first().unwrap_or(&"")
+                );
             }
-            Ok(())
-        });
+        }
+        let _ = std::fs::write(log, text);
+        output.map_err(|e| Error::NodeFailed {
+            node: self.name().to_owned(),
+            message: format!("{e}; output in {}", log.display()),
+        })
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| Error::node(&node.name, format!("cannot start cnispawn: {e}")))?;
-    // The node outlives this process; it is reaped by init once `up` exits. Dropping the handle does
-    // not kill it.
-    Ok(child.id())
 }
 
-/// Whether the node's recorded nspawn is still running.
-pub fn is_running(node: &NodeState) -> bool {
-    node.pid
-        .is_some_and(|pid| liveness::is_running(pid, &node.name))
+impl Exec for ClusterNode {
+    fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    fn output(&self, argv: &[&str], input: Option<&[u8]>) -> kns_node::Result<Output> {
+        match self.live() {
+            Ok(node) => node.output(argv, input),
+            Err(Error::Node(e)) => Err(e),
+            Err(_) => Err(kns_node::Error::NotRunning {
+                node: self.state.name.clone(),
+            }),
+        }
+    }
 }
 
-/// The running node, to run commands in: fails when it is not running or its systemd has not
-/// started yet.
-pub fn handle(node: &NodeState) -> Result<Node> {
-    Ok(Node::from_nspawn(&node.name, node.pid)?)
+impl boot::Booting for ClusterNode {
+    type Node = Node;
+    fn node(&self) -> Option<Node> {
+        self.live().ok().cloned()
+    }
+    fn alive(&self) -> bool {
+        self.is_running()
+    }
+    fn log_tail(&self) -> String {
+        ClusterNode::log_tail(self, 15)
+    }
+    fn name(&self) -> &str {
+        &self.state.name
+    }
 }
 
-/// A command inside the node: `nsenter -t <leader> -a -- ARGS`.
-pub fn command(node: &NodeState, args: &[&str]) -> Result<Command> {
-    Ok(handle(node)?.command(args))
+/// Stops node `name` whose systemd-nspawn is `pid`: a clean poweroff (SIGRTMIN+4 to the node's
+/// systemd), then SIGKILL after `timeout` (a node with pods may never finish its poweroff:
+/// DESIGN.md §7.1). Returns once nspawn has exited; a node not running is left as it is.
+pub fn poweroff(host: &dyn Host, name: &str, pid: Option<u32>, timeout: Duration) {
+    let running = || pid.is_some_and(|p| liveness::is_running(p, name));
+    let Some(pid) = pid.filter(|_| running()) else {
+        return;
+    };
+    let leader = Node::from_nspawn(name, Some(pid))
+        .ok()
+        .map(|n| n.leader as i32);
+    if let Some(leader) = leader {
+        host.signal(leader, libc::SIGRTMIN() + 4);
+    }
+    let start = std::time::Instant::now();
+    while running() {
+        if start.elapsed() > timeout {
+            // Killing PID 1 of the node ends its whole PID namespace; then nspawn.
+            if let Some(leader) = leader {
+                host.signal(leader, libc::SIGKILL);
+            }
+            host.signal(pid as i32, libc::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
-/// Runs a command in the node and returns its stdout; a failure carries the command's last lines
-/// of output.
-pub fn run(node: &NodeState, args: &[&str]) -> Result<String> {
-    Ok(handle(node)?.run(args)?)
-}
-
-/// Whether `GET /healthz` inside the node answers 200, sent by the node's socat to `address`
+/// Whether `GET path` inside the node answers 200, sent by the node's socat to `address`
 /// (`TCP:127.0.0.1:10248` for the kubelet, `OPENSSL:127.0.0.1:10257,verify=0` for a component's
 /// self-signed secure port).
-pub fn healthz(node: &impl Exec, address: &str) -> bool {
-    http_ok(node, address, "/healthz")
-}
-
-/// Whether `GET path` inside the node answers 200 (see [`healthz`]).
 pub fn http_ok(node: &impl Exec, address: &str, path: &str) -> bool {
     let script = format!("printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - {address}");
     node.run(&["sh", "-c", &script])
         .is_ok_and(|out| out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"))
 }
 
-/// Whether the node's own API server answers `/readyz` (its etcd included) on 127.0.0.1:6443,
-/// not through the load balancer (certificate not verified: the question is readiness).
-pub fn api_server_ready(node: &impl Exec) -> bool {
-    http_ok(node, "OPENSSL:127.0.0.1:6443,verify=0", "/readyz")
-}
-
-/// [`run`] with its output (or its failure) kept in `log`; a failure points at that file.
-pub fn run_logged(node: &impl Exec, args: &[&str], log: &std::path::Path) -> Result<String> {
-    let output = node.run(args).map_err(Error::from);
-    let text = match &output {
-        Ok(out) => out.clone(),
-        Err(e) => e.to_string(),
-    };
-    if kns_plumbing::terminal::verbose() {
-        // `-v`: kubeadm's own output, once it is done (it runs inside the node).
-        for line in text.lines() {
-            kns_plumbing::say!(
-                "   | {} {}: {line}",
-                node.name(),
-                args.first().unwrap_or(&"")
-            );
-        }
-    }
-    let _ = std::fs::write(log, text);
-    output.map_err(|e| Error::node(node.name(), format!("{e}; output in {}", log.display())))
-}
-
-/// `kubectl` in the node with kubeadm's admin credentials (the first node, once `kubeadm init` ran).
-pub fn admin_kubectl(node: &impl Exec, args: &[&str]) -> Result<String> {
-    let mut all = vec!["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"];
-    all.extend_from_slice(args);
-    Ok(node.run(&all)?)
-}
-
-/// The last lines of the node's log, for error messages.
-pub fn log_tail(node: &NodeState, lines: usize) -> String {
-    let text = std::fs::read_to_string(node.dir.join("log")).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// A node of this cluster while it boots, as [`boot::wait`] watches it.
-struct Booting<'a>(&'a NodeState);
-
-impl boot::Booting for Booting<'_> {
-    type Node = Node;
-    fn node(&self) -> Option<Node> {
-        handle(self.0).ok()
-    }
-    fn alive(&self) -> bool {
-        is_running(self.0)
-    }
-    fn log_tail(&self) -> String {
-        log_tail(self.0, 15)
-    }
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-}
-
-/// Waits until the node's systemd reports `running` (or `degraded` with only expected failures);
-/// returns that state.
-pub fn wait_booted(node: &NodeState, timeout: Duration) -> Result<String> {
-    Ok(boot::wait(
-        &Booting(node),
-        timeout,
-        Duration::from_millis(100),
-    )?)
-}
-
-/// Clean poweroff (SIGRTMIN+4 to the node's systemd), then SIGKILL after `timeout` (a node with pods
-/// may never finish its poweroff: DESIGN.md §7.1). Returns once nspawn has exited.
-pub fn stop(node: &NodeState, timeout: Duration) {
-    let Some(pid) = node.pid.filter(|_| is_running(node)) else {
-        return;
-    };
-    if let Ok(running) = handle(node) {
-        running.signal(libc::SIGRTMIN() + 4);
-    }
-    let start = Instant::now();
-    while is_running(node) {
-        if start.elapsed() > timeout {
-            // Killing PID 1 of the node ends its whole PID namespace; then nspawn.
-            if let Ok(running) = handle(node) {
-                running.signal(libc::SIGKILL);
-            }
-            // SAFETY: kill touches no memory; `pid` is this node's nspawn, checked just above.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::settings::NodeRole;
 
     #[test]
     fn the_nspawn_spec_is_the_nodes_own() {
-        let node = NodeState {
-            name: "c-n0".into(),
-            netns: "kns-c-0".into(),
-            index: 0,
-            ip: "10.22.0.10".into(),
-            dir: "/s/c/nodes/c-n0".into(),
-            pid: None,
-            network_failed: false,
-            settings: Default::default(),
-            role: crate::model::state::NodeRole::ControlPlane,
-        };
-        let args = spec(&node).args();
+        let cluster = ClusterName::new("c").unwrap();
+        let paths = ClusterPaths::new(Path::new("/s"), &cluster);
+        let node = ClusterNode::new(
+            &cluster,
+            &paths,
+            &NodeState::for_test("c-n0", 0, NodeRole::ControlPlane, "10.22.0.10"),
+        );
+        let args = node.spec().args();
         for expected in [
             "--machine=c-n0",
             "--network-namespace-path=/run/netns/kns-c-0",
-            "--bind=/s/c/nodes/c-n0/containerd:/var/lib/containerd",
-            "--bind=/s/c/nodes/c-n0/kubelet:/var/lib/kubelet",
+            "--bind=/s/clusters/c/nodes/c-n0/containerd:/var/lib/containerd",
+            "--bind=/s/clusters/c/nodes/c-n0/kubelet:/var/lib/kubelet",
         ] {
             assert!(args.contains(&expected.to_string()), "{expected}: {args:?}");
         }
-        assert_eq!(&args[..2], ["-D", "/s/c/nodes/c-n0/rootfs"]);
-        assert!(!is_running(&node));
+        assert_eq!(&args[..2], ["-D", "/s/clusters/c/nodes/c-n0/rootfs"]);
+        assert!(!node.is_running());
+        assert!(node.live().is_err());
     }
 }

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
 use crate::host::tools;
 use crate::model::state::NodeState;
 
 /// `image-pusher push` into `nodes`: every archive, every image of the host's Docker (by name),
 /// every `HOST_PATH:NODE_PATH` binary.
 pub fn push(
-    nodes: &[NodeState],
+    nodes: &[&NodeState],
     archives: &[PathBuf],
     docker_images: &[String],
     binaries: &[String],
@@ -22,7 +22,12 @@ pub fn push(
         let pid = n
             .pid
             .filter(|p| kns_node::liveness::is_running(*p, &n.name))
-            .ok_or_else(|| Error::node(&n.name, "is not running: `kubeadm-nspawn up` it again"))?;
+            .ok_or_else(|| {
+                Error::tool(
+                    "image-pusher",
+                    format!("node {} is not running: `kubeadm-nspawn start` it", n.name),
+                )
+            })?;
         args.extend(["--node".into(), pid.to_string()]);
     }
     for archive in archives {

@@ -11,7 +11,9 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use kns_node::root::NodeRoot;
+
+use super::error::Result;
 use crate::model::state::NodeState;
 
 /// haproxy's configuration inside the node (the unit's condition).
@@ -22,7 +24,10 @@ pub const ADMIN_SOCKET: &str = "/run/kns-haproxy.sock";
 pub const API_PORT: u16 = 6443;
 
 /// haproxy's configuration for the API servers of `control_planes`.
-pub fn haproxy_config(cluster: &str, control_planes: &[NodeState]) -> String {
+pub fn haproxy_config<'a>(
+    cluster: &str,
+    control_planes: impl IntoIterator<Item = &'a NodeState>,
+) -> String {
     let mut servers = String::new();
     for n in control_planes {
         servers.push_str(&format!("  server {} {}:{API_PORT}\n", n.name, n.ip));
@@ -65,17 +70,15 @@ backend kube-apiservers
     )
 }
 
-/// Makes the node at `rootfs` (mounted, not yet booted) the load balancer: haproxy's configuration,
-/// which starts `kns-load-balancer.service` at boot, and containerd masked.
-pub fn configure(rootfs: &Path, config: &str) -> Result<()> {
-    let file = rootfs.join(CONFIG.trim_start_matches('/'));
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-    }
-    std::fs::write(&file, config).map_err(|e| Error::io("write", &file, e))?;
-    let mask = rootfs.join("etc/systemd/system/containerd.service");
-    kns_plumbing::atomic_file::symlink("/dev/null", &mask)
-        .map_err(|e| Error::io("symlink", &mask, e))
+/// Makes the node whose root is `root` (mounted, not yet booted) the load balancer: haproxy's
+/// configuration, which starts `kns-load-balancer.service` at boot, and containerd masked.
+pub fn configure(root: &NodeRoot, config: &str) -> Result<()> {
+    root.write(Path::new(CONFIG), config.as_bytes(), 0o644)?;
+    root.symlink(
+        Path::new("/dev/null"),
+        Path::new("/etc/systemd/system/containerd.service"),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -83,17 +86,7 @@ mod tests {
     use super::*;
 
     fn node(name: &str, ip: &str) -> NodeState {
-        NodeState {
-            name: name.into(),
-            index: 0,
-            netns: String::new(),
-            ip: ip.into(),
-            dir: "/d".into(),
-            pid: None,
-            network_failed: false,
-            settings: Default::default(),
-            role: crate::model::state::NodeRole::ControlPlane,
-        }
+        NodeState::for_test(name, 0, crate::model::settings::NodeRole::ControlPlane, ip)
     }
 
     #[test]
@@ -118,8 +111,9 @@ mod tests {
     fn configure_writes_the_config_and_masks_containerd() {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("etc/systemd/system")).unwrap();
-        configure(root.path(), "global\n").unwrap();
-        configure(root.path(), "global\n").unwrap();
+        let node_root = NodeRoot::open(root.path()).unwrap();
+        configure(&node_root, "global\n").unwrap();
+        configure(&node_root, "global\n").unwrap();
         assert_eq!(
             std::fs::read_to_string(root.path().join("etc/kubeadm-nspawn/haproxy.cfg")).unwrap(),
             "global\n"

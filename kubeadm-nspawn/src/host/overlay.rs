@@ -5,11 +5,14 @@ use std::path::Path;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
-use crate::error::{Error, Result};
+use super::error::{Io, Result};
+use crate::model::layout::NodeDirs;
 
-pub fn mount_root(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Result<()> {
-    for dir in [upper, work, target] {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+/// Mounts the node's root (`dirs.rootfs()`) as an overlay of `lower` and the node's own dirs.
+pub fn mount_root(lower: &Path, dirs: &NodeDirs) -> Result<()> {
+    let (upper, work, target) = (dirs.upper(), dirs.work(), dirs.rootfs());
+    for dir in [&upper, &work, &target] {
+        std::fs::create_dir_all(dir).map_err(|e| Io::new("create", dir, e))?;
     }
     let options = format!(
         "lowerdir={},upperdir={},workdir={}",
@@ -19,28 +22,18 @@ pub fn mount_root(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Res
     );
     mount(
         Some("overlay"),
-        target,
+        &target,
         Some("overlay"),
         MsFlags::empty(),
         Some(options.as_str()),
     )
-    .map_err(|e| {
-        Error::io(
-            "mount overlay on",
-            target,
-            std::io::Error::from_raw_os_error(e as i32),
-        )
-    })
+    .map_err(|e| Io::errno("mount overlay on", &target, e).into())
 }
 
 /// Lazily unmounts `target` if something is mounted there.
 pub fn unmount(target: &Path) -> Result<()> {
     match umount2(target, MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
-        Err(e) => Err(Error::io(
-            "unmount",
-            target,
-            std::io::Error::from_raw_os_error(e as i32),
-        )),
+        Err(e) => Err(Io::errno("unmount", target, e).into()),
     }
 }

@@ -5,23 +5,12 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use kns_plumbing::report::Report;
+use kns_plumbing::terminal::verbose;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-
-static VERBOSE: AtomicBool = AtomicBool::new(false);
-
-/// `-v`: the quiet tools' stderr is shown as it comes, each line prefixed with the tool's name.
-pub fn set_verbose(on: bool) {
-    VERBOSE.store(on, Ordering::Relaxed);
-}
-
-pub fn verbose() -> bool {
-    VERBOSE.load(Ordering::Relaxed)
-}
+use super::error::{Error, Result};
 
 /// The path of a sibling tool.
 pub fn path(tool: &str) -> PathBuf {

@@ -1,137 +1,104 @@
 //! The Kubernetes binaries a cluster runs: found in a `--kube-bin` directory or in a Kubernetes
 //! source tree's build output (`--kube-root`), plus the extras (`--extra-bin`: crictl, etcd,
 //! coredns, pause). All must report the same version, which comes from `kubeadm version`.
+//! What they are, once found, is [`crate::model::binaries`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::{Deserialize, Serialize};
-
-use crate::error::{Error, Result};
-
-/// What `make` builds for a cluster, by binary name.
-pub const KUBE_BINARIES: &[&str] = &[
-    "kubeadm",
-    "kubelet",
-    "kubectl",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-proxy",
-];
-
-/// Installed into every node's /usr/local/bin (the rest run from images).
-pub const NODE_BINARIES: &[&str] = &["kubeadm", "kubelet", "kubectl"];
+use super::error::{Error, Result};
+use super::minor::Minor;
+pub use crate::model::binaries::{KubeBinaries, KUBE_BINARIES, NODE_BINARIES};
 
 /// Where a Kubernetes tree puts `make` output, newest layout first.
 const KUBE_ROOT_OUTPUTS: &[&str] = &["_output/local/bin/linux/amd64", "_output/bin"];
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct KubeBinaries {
-    /// The directory holding the seven Kubernetes binaries.
-    pub dir: PathBuf,
-    /// crictl, etcd, coredns (and optionally pause), when given.
-    pub extra_dir: Option<PathBuf>,
-    /// `kubeadm version -o short`, e.g. `v1.28.7`.
-    pub version: String,
+/// A build of Kubernetes on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Build {
+    /// `--kube-bin DIR`: a directory of the seven binaries.
+    Dir(PathBuf),
+    /// `--kube-root DIR`: a built source tree.
+    Tree(PathBuf),
 }
 
-impl KubeBinaries {
-    /// From `--kube-bin DIR` or `--kube-root DIR` (exactly one) and `--extra-bin DIR`.
-    pub fn find(
-        kube_bin: Option<&Path>,
-        kube_root: Option<&Path>,
-        extra_bin: Option<&Path>,
-    ) -> Result<Self> {
-        let dir = match (kube_bin, kube_root) {
-            (Some(_), Some(_)) => {
-                return Err(Error::InvalidArgument(
-                    "give --kube-bin or --kube-root, not both".into(),
-                ))
+/// The binaries of a build or a tree, checked: the seven are there, run, report one version;
+/// `extra_bin` is a directory.
+pub fn find(build: &Build, extra_bin: Option<&Path>) -> Result<KubeBinaries> {
+    let dir = match build {
+        Build::Dir(dir) => {
+            let missing = missing_in(dir);
+            if !missing.is_empty() {
+                return Err(Error::MissingBinaries {
+                    dir: dir.clone(),
+                    missing,
+                });
             }
-            (None, None) => {
-                return Err(Error::InvalidArgument(
-                    "no Kubernetes binaries: give --kube-bin DIR (kubeadm, kubelet, kubectl, \
-                     kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy) or \
-                     --kube-root DIR (a built Kubernetes source tree)"
-                        .into(),
-                ))
-            }
-            (Some(dir), None) => {
-                let missing = missing_in(dir);
-                if !missing.is_empty() {
-                    return Err(Error::InvalidArgument(format!(
-                        "--kube-bin {}: missing {}",
-                        dir.display(),
-                        missing.join(", ")
-                    )));
-                }
-                dir.to_owned()
-            }
-            (None, Some(root)) => from_kube_root(root)?,
-        };
-        if let Some(extra) = extra_bin {
-            if !extra.is_dir() {
-                return Err(Error::InvalidArgument(format!(
-                    "--extra-bin {}: not a directory",
-                    extra.display()
-                )));
-            }
+            dir.clone()
         }
-        let version = version_of(&dir.join("kubeadm"), &["version", "-o", "short"])?;
-        if crate::kube::releases::version::Version::minor_of(&version).is_none() {
-            return Err(Error::InvalidArgument(format!(
-                "{}: `kubeadm version -o short` says {version:?}, not a version: is it kubeadm?",
-                dir.join("kubeadm").display()
-            )));
-        }
-        let binaries = KubeBinaries {
-            dir: absolute(&dir)?,
-            extra_dir: extra_bin.map(absolute).transpose()?,
-            version,
-        };
-        binaries.check_versions()?;
-        Ok(binaries)
+        Build::Tree(root) => from_kube_root(root)?,
+    };
+    if let Some(extra) = extra_bin.filter(|e| !e.is_dir()) {
+        return Err(Error::NotADirectory(extra.to_owned()));
     }
+    let kubeadm = dir.join("kubeadm");
+    let version = version_of(&kubeadm, &["version", "-o", "short"])?;
+    if Minor::of(&version).is_none() {
+        return Err(Error::NotKubeadm {
+            binary: kubeadm,
+            said: version,
+        });
+    }
+    let binaries = KubeBinaries {
+        dir: absolute(&dir)?,
+        extra_dir: extra_bin.map(absolute).transpose()?,
+        version,
+    };
+    check_versions(&binaries)?;
+    Ok(binaries)
+}
 
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    /// An extra binary (crictl, etcd, coredns, pause), if `--extra-bin` has it.
-    pub fn extra(&self, name: &str) -> Option<PathBuf> {
-        self.extra_dir
-            .as_ref()
-            .map(|d| d.join(name))
-            .filter(|p| p.is_file())
-    }
-
-    /// Every server binary answers `--version` with `Kubernetes vX.Y.Z`; a mix of builds is refused
-    /// before it can fail in a confusing way inside a node.
-    fn check_versions(&self) -> Result<()> {
-        let mut mismatched = vec![];
-        for b in KUBE_BINARIES
-            .iter()
-            .filter(|b| **b != "kubeadm" && **b != "kubectl")
-        {
-            let v = version_of(&self.path(b), &["--version"])?;
-            let v = v.trim_start_matches("Kubernetes ").to_owned();
-            if v != self.version {
-                mismatched.push(format!("{b} is {v}"));
-            }
-        }
-        if mismatched.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument(format!(
-                "the Kubernetes binaries in {} are not one build: kubeadm is {}, {}",
-                self.dir.display(),
-                self.version,
-                mismatched.join(", ")
-            )))
+/// Every server binary answers `--version` with `Kubernetes vX.Y.Z`; a mix of builds is refused
+/// before it can fail in a confusing way inside a node.
+fn check_versions(binaries: &KubeBinaries) -> Result<()> {
+    let mut mismatched = vec![];
+    for b in KUBE_BINARIES
+        .iter()
+        .filter(|b| **b != "kubeadm" && **b != "kubectl")
+    {
+        let v = version_of(&binaries.path(b), &["--version"])?;
+        let v = v.trim_start_matches("Kubernetes ").to_owned();
+        if v != binaries.version {
+            mismatched.push(format!("{b} is {v}"));
         }
     }
+    if mismatched.is_empty() {
+        return Ok(());
+    }
+    Err(Error::NotOneBuild {
+        dir: binaries.dir.clone(),
+        kubeadm: binaries.version.clone(),
+        mismatched,
+    })
+}
+
+/// The extras kubeadm needs in every cluster, checked before anything is changed: crictl and etcd.
+pub fn check_extras(binaries: &KubeBinaries) -> Result<()> {
+    for (name, why) in [
+        (
+            "crictl",
+            "kubeadm needs it in every node (cri-tools: `go build ./cmd/crictl`)",
+        ),
+        (
+            "etcd",
+            "the control plane's datastore (e.g. Debian's etcd-server package)",
+        ),
+    ] {
+        if binaries.extra(name).is_none() {
+            return Err(Error::MissingExtra { name, why });
+        }
+    }
+    Ok(())
 }
 
 fn missing_in(dir: &Path) -> Vec<&'static str> {
@@ -144,10 +111,7 @@ fn missing_in(dir: &Path) -> Vec<&'static str> {
 
 fn from_kube_root(root: &Path) -> Result<PathBuf> {
     if !root.join("cmd/kubeadm").is_dir() {
-        return Err(Error::InvalidArgument(format!(
-            "--kube-root {}: not a Kubernetes source tree (no cmd/kubeadm)",
-            root.display()
-        )));
+        return Err(Error::NotATree(root.to_owned()));
     }
     for output in KUBE_ROOT_OUTPUTS {
         let dir = root.join(output);
@@ -156,22 +120,18 @@ fn from_kube_root(root: &Path) -> Result<PathBuf> {
             return Ok(dir);
         }
         if dir.is_dir() {
-            let what: Vec<String> = missing.iter().map(|b| format!("cmd/{b}")).collect();
-            return Err(Error::InvalidArgument(format!(
-                "--kube-root {}: {} lacks {}: run `make WHAT=\"{}\"` in the tree",
-                root.display(),
-                output,
-                missing.join(", "),
-                what.join(" ")
-            )));
+            return Err(Error::NotBuilt {
+                root: root.to_owned(),
+                output: Some(output),
+                missing,
+            });
         }
     }
-    let what: Vec<String> = KUBE_BINARIES.iter().map(|b| format!("cmd/{b}")).collect();
-    Err(Error::InvalidArgument(format!(
-        "--kube-root {}: nothing built yet: run `make WHAT=\"{}\"` in the tree",
-        root.display(),
-        what.join(" ")
-    )))
+    Err(Error::NotBuilt {
+        root: root.to_owned(),
+        output: None,
+        missing: vec![],
+    })
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -188,12 +148,11 @@ pub fn version_of(binary: &Path, args: &[&str]) -> Result<String> {
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().next().unwrap_or_default().trim().to_owned();
     if !out.status.success() || line.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "{} {}: no version ({}): is it a Kubernetes binary for this machine?",
-            binary.display(),
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::NoVersion {
+            binary: binary.to_owned(),
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
     }
     Ok(line)
 }
@@ -206,18 +165,22 @@ mod tests {
     fn a_tree_without_a_build_says_which_make_to_run() {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("cmd/kubeadm")).unwrap();
-        let err = KubeBinaries::find(None, Some(root.path()), None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("make WHAT=\"cmd/kubeadm cmd/kubelet"), "{err}");
+        use kns_plumbing::report::Hint;
+        let tree = Build::Tree(root.path().to_path_buf());
+        let err = find(&tree, None).unwrap_err();
+        assert!(err.to_string().contains("nothing built yet"), "{err}");
+        assert!(
+            err.hint()
+                .unwrap()
+                .contains("make WHAT=\"cmd/kubeadm cmd/kubelet"),
+            "{err}"
+        );
         let out = root.path().join("_output/local/bin/linux/amd64");
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("kubeadm"), "").unwrap();
-        let err = KubeBinaries::find(None, Some(root.path()), None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("lacks kubelet, kubectl"), "{err}");
-        assert!(!err.contains("cmd/kubeadm"), "{err}");
+        let err = find(&tree, None).unwrap_err();
+        assert!(err.to_string().contains("lacks kubelet, kubectl"), "{err}");
+        assert!(!err.hint().unwrap().contains("cmd/kubeadm"), "{err}");
     }
 
     /// Stand-ins that only print a version: this tests the comparison, not Kubernetes.
@@ -239,15 +202,14 @@ mod tests {
     fn binaries_of_different_builds_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         version_stubs(dir.path(), "v1.29.0");
-        let err = KubeBinaries::find(Some(dir.path()), None, None)
-            .unwrap_err()
-            .to_string();
+        let build = Build::Dir(dir.path().to_path_buf());
+        let err = find(&build, None).unwrap_err().to_string();
         assert!(
             err.contains("not one build: kubeadm is v1.28.7, kubelet is v1.29.0"),
             "{err}"
         );
         version_stubs(dir.path(), "v1.28.7");
-        let found = KubeBinaries::find(Some(dir.path()), None, None).unwrap();
+        let found = find(&build, None).unwrap();
         assert_eq!(found.version, "v1.28.7");
     }
 
@@ -255,16 +217,12 @@ mod tests {
     fn missing_binaries_are_named() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("kubelet"), "").unwrap();
-        let err = KubeBinaries::find(Some(dir.path()), None, None)
+        let err = find(&Build::Dir(dir.path().to_path_buf()), None)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("missing kubeadm, kubectl, kube-apiserver"),
             "{err}"
         );
-        let err = KubeBinaries::find(None, None, None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--kube-bin"), "{err}");
     }
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::error::{Error, Result};
+use crate::kube::error::{Error, Result};
 
 pub fn context_name(cluster: &str) -> String {
     format!("kubeadm-nspawn-{cluster}")
@@ -67,16 +67,12 @@ fn target_from(
 
 /// A kubeconfig for `cluster` from kubeadm's admin.conf, pointing at `server`.
 pub fn from_admin_conf(admin_conf: &str, cluster: &str, server: &str) -> Result<String> {
-    let field = |name: &str| {
+    let field = |name: &'static str| {
         admin_conf
             .lines()
             .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")))
             .map(str::to_owned)
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "admin.conf has no {name}: kubeadm init did not finish"
-                ))
-            })
+            .ok_or(Error::AdminConf(name))
     };
     let name = context_name(cluster);
     Ok(format!(
@@ -207,12 +203,21 @@ pub fn remove(target: &Path, cluster: &str, kubectl: &Path) -> Result<()> {
         if current == name {
             let _ = kubectl_config(&["unset", "current-context"]);
         }
+        let user = format!("users.{name}");
         for args in [
             ["delete-context", name.as_str()],
             ["delete-cluster", name.as_str()],
-            ["unset", &format!("users.{name}")],
+            ["unset", user.as_str()],
         ] {
-            let _ = kubectl_config(&args);
+            let out = kubectl_config(&args).map_err(|e| Error::io("run", kubectl, e))?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // What is not there (taken out by hand, or never merged) is no failure.
+            if !out.status.success() && !stderr.contains("not in") {
+                return Err(Error::tool(
+                    &format!("kubectl config {}", args.join(" ")),
+                    format!("in {}: {}", target.display(), stderr.trim()),
+                ));
+            }
         }
         Ok(())
     })

@@ -5,26 +5,41 @@
 //! Read in two passes: serde-saphyr (a maintained, safe-Rust YAML parser; serde_yaml is archived)
 //! turns the text into a JSON value, then serde_path_to_error deserializes the typed file from it,
 //! so an unknown field or a wrong type is reported with its path (`nodes[1].extraMounts[0].readonly`).
-//! What the file says is then checked, its relative paths made absolute against the file's
-//! directory, and merged with the command line ([`UpFlags`], [`InitFlags`]): a flag given wins.
+//! What the file says is then checked and its relative paths made absolute against the file's
+//! directory; what the host has (paths, memory, CPUs) is asked through [`HostView`], so this module
+//! touches nothing itself. Flags are merged over it by the command line (`cli`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use super::names::{check_control_planes, ClusterName};
+use super::settings::{
+    ComponentSettings, ImageSource, Limits, Mount, NodeSettings, Patch, MIN_MEMORY_BYTES,
+};
 
 pub const API_VERSION: &str = "kubeadm-nspawn/v1alpha1";
 pub const KIND: &str = "Cluster";
 
-/// What a node's own systemd, journald, containerd and kubelet are left of its memory limit,
-/// outside what pods may use (measured: 57-84 MiB RSS on a worker, plus page cache).
-pub const NODE_OVERHEAD_BYTES: u64 = 160 << 20;
-/// The kubelet's hard eviction threshold for memory on a node with a memory limit.
-pub const EVICTION_MEMORY_AVAILABLE: &str = "100Mi";
-/// The smallest memory limit a node may get: the control plane alone takes ~350 MiB.
-pub const MIN_MEMORY_BYTES: u64 = 512 << 20;
+/// What kubeadm's patches may target.
+pub const PATCH_TARGETS: &[&str] = &[
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubeletconfiguration",
+];
+
+/// What a config file's check needs to know of the host.
+pub trait HostView {
+    /// Whether `path` exists (a mount's host path, a patch file).
+    fn exists(&self, path: &Path) -> bool;
+    /// The host's memory, as a node's kubelet sees it.
+    fn memory_bytes(&self) -> u64;
+    /// The host's online CPUs.
+    fn cpus(&self) -> u64;
+}
 
 /// The file as written (field names as in YAML).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -49,7 +64,7 @@ pub struct ClusterFile {
     pub runtime_config: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     ControlPlane,
@@ -68,16 +83,6 @@ pub struct NodeFile {
     pub memory: Option<String>,
     /// CPUs the node may use (CFS quota): `1`, `0.5`.
     pub cpus: Option<f64>,
-}
-
-/// A host path bound into a node.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Mount {
-    pub host_path: PathBuf,
-    pub node_path: PathBuf,
-    #[serde(default)]
-    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -107,11 +112,14 @@ pub enum ImageMethod {
 }
 
 impl ImageMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImageMethod::Debootstrap => "debootstrap",
-            ImageMethod::Mkosi => "mkosi",
-            ImageMethod::Download => "download",
+    /// The source this method with `url` and `sha256` names; None when they do not go together
+    /// (a url without download, download without a url).
+    pub fn source(self, url: Option<String>, sha256: Option<String>) -> Option<ImageSource> {
+        match (self, url) {
+            (ImageMethod::Download, Some(url)) => Some(ImageSource::Download { url, sha256 }),
+            (ImageMethod::Debootstrap, None) if sha256.is_none() => Some(ImageSource::Debootstrap),
+            (ImageMethod::Mkosi, None) if sha256.is_none() => Some(ImageSource::Mkosi),
+            _ => None,
         }
     }
 }
@@ -138,110 +146,24 @@ pub struct PatchFile {
     pub patch: Option<String>,
 }
 
-/// A kubeadm patch, checked.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub enum Patch {
-    /// An absolute path to a file named as kubeadm wants.
-    File(PathBuf),
-    Inline {
-        target: String,
-        patch_type: String,
-        patch: String,
-    },
-}
-
-/// A node's settings from the file: recorded in its state by `up`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeSettings {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub extra_mounts: Vec<Mount>,
-    #[serde(default, skip_serializing_if = "Limits::is_none")]
-    pub limits: Limits,
-}
-
-/// A node's resource limits, enforced by its cgroups and told to its kubelet.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Limits {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_bytes: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpus: Option<f64>,
-}
-
-impl Limits {
-    pub fn is_none(&self) -> bool {
-        self.memory_bytes.is_none() && self.cpus.is_none()
-    }
-}
-
-/// What the cluster's components are told: recorded by `up`, used by `init`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ComponentSettings {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub feature_gates: BTreeMap<String, bool>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub runtime_config: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub kubeadm_patches: Vec<Patch>,
-}
-
-impl ComponentSettings {
-    /// `A=true,B=false`, as the components' `--feature-gates` flag takes them.
-    pub fn feature_gates_flag(&self) -> Option<String> {
-        (!self.feature_gates.is_empty()).then(|| {
-            self.feature_gates
-                .iter()
-                .map(|(gate, on)| format!("{gate}={on}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-    }
-
-    /// `api/all=true,batch/v2=false`, as kube-apiserver's `--runtime-config` takes it.
-    pub fn runtime_config_flag(&self) -> Option<String> {
-        (!self.runtime_config.is_empty()).then(|| {
-            self.runtime_config
-                .iter()
-                .map(|(api, value)| format!("{api}={value}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-    }
-}
-
 /// A config file read and checked, paths absolute.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The file's directory: its relative paths were made absolute under it.
     pub dir: PathBuf,
     pub raw: ClusterFile,
+    pub name: Option<ClusterName>,
     pub nodes: Vec<NodeSettings>,
     /// How many of `nodes` (the first ones) are control planes.
     pub control_planes: usize,
+    /// The base image the file asks for, if it names one.
+    pub image: Option<ImageSource>,
     pub components: ComponentSettings,
 }
 
-/// Reads and checks `path`. Every error is one line naming the file and the field's path.
-pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::InvalidArgument(format!("--config {}: cannot read it: {e}", path.display()))
-    })?;
-    let base = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    parse(&text, &base).map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))
-}
-
-/// Parses and checks the text of a config file whose relative paths are under `base`.
-pub fn parse(text: &str, base: &Path) -> std::result::Result<Config, String> {
+/// Parses and checks the text of a config file whose relative paths are under `base`. The error
+/// is one line, starting with the field's path.
+pub fn parse(text: &str, base: &Path, host: &dyn HostView) -> Result<Config, String> {
     let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
         // saphyr renders a source snippet after its first line: the first line says it all.
         let message = e.to_string();
@@ -258,34 +180,69 @@ pub fn parse(text: &str, base: &Path) -> std::result::Result<Config, String> {
         Some(API_VERSION) => {}
         Some(other) => {
             return Err(format!(
-                "apiVersion: {other:?} is not supported; this kubeadm-nspawn reads {API_VERSION}"
+                "apiVersion: \"{other}\" is not supported; this kubeadm-nspawn reads {API_VERSION}"
             ))
         }
         None => return Err(format!("apiVersion: missing (want {API_VERSION})")),
     }
     match value.get("kind").and_then(|v| v.as_str()) {
         Some(KIND) => {}
-        other => return Err(format!("kind: {other:?}, want {KIND}")),
+        Some(other) => return Err(format!("kind: \"{other}\", want {KIND}")),
+        None => return Err(format!("kind: missing (want {KIND})")),
     }
     let raw: ClusterFile = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         format!("{path}: {}", e.inner())
     })?;
-    check(raw, base)
+    check(raw, base, host)
 }
 
-fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, String> {
-    if let Some(name) = &raw.name {
-        crate::model::names::ClusterName::new(name).map_err(|e| format!("name: {e}"))?;
+/// `p` made absolute under the file's directory `base`.
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
     }
-    let absolute = |p: &Path| -> PathBuf {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        }
+}
+
+fn check(mut raw: ClusterFile, base: &Path, host: &dyn HostView) -> Result<Config, String> {
+    let name = raw
+        .name
+        .as_deref()
+        .map(ClusterName::new)
+        .transpose()
+        .map_err(|e| format!("name: {e}"))?;
+    check_kubernetes(&mut raw.kubernetes, base)?;
+    let image = raw
+        .image
+        .clone()
+        .map(|i| {
+            i.method.source(i.url, i.sha256).ok_or_else(|| {
+                "image: url (and sha256) go with method: download, and method: download needs a url"
+                    .to_string()
+            })
+        })
+        .transpose()?;
+    let (nodes, control_planes) = check_nodes(&mut raw.nodes, base, host)?;
+    let components = ComponentSettings {
+        feature_gates: check_feature_gates(&raw.feature_gates)?,
+        runtime_config: check_runtime_config(&raw.runtime_config)?,
+        kubeadm_patches: check_patches(&raw.kubeadm_patches, base, host)?,
     };
-    let k = &mut raw.kubernetes;
+    Ok(Config {
+        dir: base.to_path_buf(),
+        name,
+        control_planes: control_planes.max(1),
+        image,
+        components,
+        nodes,
+        raw,
+    })
+}
+
+/// One source of binaries, its paths made absolute.
+fn check_kubernetes(k: &mut KubernetesFile, base: &Path) -> Result<(), String> {
     if k.kube_bin.is_some() && k.kube_root.is_some() {
         return Err(
             "kubernetes: kubeBin and kubeRoot are two answers to one question: give one".into(),
@@ -303,26 +260,27 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
         .into_iter()
         .flatten()
     {
-        *p = absolute(p);
+        *p = absolute(base, p);
     }
-    if let Some(image) = &raw.image {
-        let download = image.method == ImageMethod::Download;
-        if download != image.url.is_some() || (image.sha256.is_some() && !download) {
-            return Err(
-                "image: url (and sha256) go with method: download, and method: download needs a url"
-                    .into(),
-            );
-        }
-    }
-    let mut nodes = vec![];
+    Ok(())
+}
+
+/// Each node's settings, control planes first; returns them and how many are control planes.
+fn check_nodes(
+    nodes: &mut [NodeFile],
+    base: &Path,
+    host: &dyn HostView,
+) -> Result<(Vec<NodeSettings>, usize), String> {
+    let mut settings = vec![];
     let mut control_planes = 0;
-    for (i, node) in raw.nodes.iter_mut().enumerate() {
+    for (i, node) in nodes.iter_mut().enumerate() {
         let at = format!("nodes[{i}]");
-        let control_plane = node.role.unwrap_or(if i == 0 {
+        let default_role = if i == 0 {
             Role::ControlPlane
         } else {
             Role::Worker
-        }) == Role::ControlPlane;
+        };
+        let control_plane = node.role.unwrap_or(default_role) == Role::ControlPlane;
         match (i, control_plane) {
             (0, false) => return Err(format!("{at}.role: the first node is a control plane")),
             (i, true) if i > control_planes => {
@@ -333,68 +291,98 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
             (_, true) => control_planes += 1,
             _ => {}
         }
-        for (key, value) in &node.labels {
-            check_label(key, value).map_err(|e| format!("{at}.labels.{key}: {e}"))?;
-        }
-        let mut seen = vec![];
-        for (m, mount) in node.extra_mounts.iter_mut().enumerate() {
-            let at = format!("{at}.extraMounts[{m}]");
-            mount.host_path = absolute(&mount.host_path);
-            check_mount(mount).map_err(|e| format!("{at}: {e}"))?;
-            if seen.contains(&mount.node_path) {
-                return Err(format!(
-                    "{at}.nodePath: {} is mounted twice",
-                    mount.node_path.display()
-                ));
-            }
-            seen.push(mount.node_path.clone());
-        }
-        let memory_bytes = node
-            .memory
-            .as_deref()
-            .map(|q| check_memory(q).map_err(|e| format!("{at}.memory: {e}")))
-            .transpose()?;
-        if let Some(cpus) = node.cpus {
-            check_cpus(cpus).map_err(|e| format!("{at}.cpus: {e}"))?;
-        }
-        nodes.push(NodeSettings {
-            labels: node.labels.clone(),
-            extra_mounts: node.extra_mounts.clone(),
-            limits: Limits {
-                memory_bytes,
-                cpus: node.cpus,
-            },
-        });
+        settings.push(check_node(node, &at, base, host)?);
     }
-    for gate in raw.feature_gates.keys() {
+    if !settings.is_empty() {
+        check_control_planes(control_planes, settings.len())
+            .map_err(|e| format!("nodes: {e}").replace("--control-planes ", ""))?;
+    }
+    Ok((settings, control_planes))
+}
+
+fn check_node(
+    node: &mut NodeFile,
+    at: &str,
+    base: &Path,
+    host: &dyn HostView,
+) -> Result<NodeSettings, String> {
+    for (key, value) in &node.labels {
+        check_label(key, value).map_err(|e| format!("{at}.labels.{key}: {e}"))?;
+    }
+    let mut seen = vec![];
+    for (m, mount) in node.extra_mounts.iter_mut().enumerate() {
+        let at = format!("{at}.extraMounts[{m}]");
+        mount.host_path = absolute(base, &mount.host_path);
+        check_mount(mount, host).map_err(|e| format!("{at}: {e}"))?;
+        if seen.contains(&mount.node_path) {
+            return Err(format!(
+                "{at}.nodePath: {} is mounted twice",
+                mount.node_path.display()
+            ));
+        }
+        seen.push(mount.node_path.clone());
+    }
+    let memory_bytes = node
+        .memory
+        .as_deref()
+        .map(|q| check_memory(q, host).map_err(|e| format!("{at}.memory: {e}")))
+        .transpose()?;
+    if let Some(cpus) = node.cpus {
+        check_cpus(cpus, host).map_err(|e| format!("{at}.cpus: {e}"))?;
+    }
+    Ok(NodeSettings {
+        labels: node.labels.clone(),
+        extra_mounts: node.extra_mounts.clone(),
+        limits: Limits {
+            memory_bytes,
+            cpus: node.cpus,
+        },
+    })
+}
+
+fn check_feature_gates(gates: &BTreeMap<String, bool>) -> Result<BTreeMap<String, bool>, String> {
+    for gate in gates.keys() {
         if gate.is_empty() || !gate.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(format!(
                 "featureGates.{gate}: a feature gate is a name like InPlacePodVerticalScaling"
             ));
         }
     }
-    for (api, value) in &raw.runtime_config {
+    Ok(gates.clone())
+}
+
+fn check_runtime_config(
+    config: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, String> {
+    for (api, value) in config {
         if api.is_empty() || api.contains([',', '=', ' ']) || value.contains([',', '=', ' ']) {
             return Err(format!(
                 "runtimeConfig.{api}: keys are API groups/versions (api/alpha, batch/v2alpha1), values true or false"
             ));
         }
     }
-    let mut kubeadm_patches = vec![];
+    Ok(config.clone())
+}
+
+fn check_patches(
+    patches: &[PatchFile],
+    base: &Path,
+    host: &dyn HostView,
+) -> Result<Vec<Patch>, String> {
+    let mut checked = vec![];
     let mut file_names = vec![];
-    for (i, p) in raw.kubeadm_patches.iter().enumerate() {
+    for (i, p) in patches.iter().enumerate() {
         let at = format!("kubeadmPatches[{i}]");
         let patch = match (&p.file, &p.target, &p.patch) {
             (Some(file), None, None) if p.patch_type.is_none() => {
-                let file = absolute(file);
+                let file = absolute(base, file);
                 let name = file
                     .file_name()
                     .unwrap_or_default()
                     .to_string_lossy()
                     .into_owned();
-                crate::kube::kubeadm::check_patch_name(&name)
-                    .map_err(|e| format!("{at}.file: {e}"))?;
-                if !file.is_file() {
+                check_patch_name(&name).map_err(|e| format!("{at}.file: {e}"))?;
+                if !host.exists(&file) {
                     return Err(format!("{at}.file: {}: no such file", file.display()));
                 }
                 if file_names.contains(&name) {
@@ -403,60 +391,68 @@ fn check(mut raw: ClusterFile, base: &Path) -> std::result::Result<Config, Strin
                 file_names.push(name);
                 Patch::File(file)
             }
-            (None, Some(target), Some(patch)) => {
-                if !crate::kube::kubeadm::PATCH_TARGETS.contains(&target.as_str()) {
-                    return Err(format!(
-                        "{at}.target: {target:?} is not one of {}",
-                        crate::kube::kubeadm::PATCH_TARGETS.join(", ")
-                    ));
-                }
-                let patch_type = p.patch_type.clone().unwrap_or_else(|| "strategic".into());
-                if !matches!(patch_type.as_str(), "strategic" | "merge" | "json") {
-                    return Err(format!(
-                        "{at}.type: {patch_type:?} is not strategic, merge or json"
-                    ));
-                }
-                serde_saphyr::from_str::<serde_json::Value>(patch).map_err(|e| {
-                    format!(
-                        "{at}.patch: not YAML: {}",
-                        e.to_string().lines().next().unwrap_or_default()
-                    )
-                })?;
-                Patch::Inline {
-                    target: target.clone(),
-                    patch_type,
-                    patch: patch.clone(),
-                }
-            }
+            (None, Some(target), Some(patch)) => check_inline_patch(&at, target, p, patch)?,
             _ => {
                 return Err(format!(
                     "{at}: either `file: PATH` or `target:` with `patch:` (and optional `type:`)"
                 ))
             }
         };
-        kubeadm_patches.push(patch);
+        checked.push(patch);
     }
-    if let Some(why) = crate::model::names::control_planes_problem(control_planes, nodes.len())
-        .filter(|_| !nodes.is_empty())
-    {
-        return Err(format!("nodes: {why} control-plane nodes"));
+    Ok(checked)
+}
+
+fn check_inline_patch(at: &str, target: &str, p: &PatchFile, patch: &str) -> Result<Patch, String> {
+    if !PATCH_TARGETS.contains(&target) {
+        return Err(format!(
+            "{at}.target: \"{target}\" is not one of {}",
+            PATCH_TARGETS.join(", ")
+        ));
     }
-    Ok(Config {
-        dir: base.to_path_buf(),
-        control_planes: control_planes.max(1),
-        components: ComponentSettings {
-            feature_gates: raw.feature_gates.clone(),
-            runtime_config: raw.runtime_config.clone(),
-            kubeadm_patches,
-        },
-        nodes,
-        raw,
+    let patch_type = p.patch_type.clone().unwrap_or_else(|| "strategic".into());
+    if !matches!(patch_type.as_str(), "strategic" | "merge" | "json") {
+        return Err(format!(
+            "{at}.type: \"{patch_type}\" is not strategic, merge or json"
+        ));
+    }
+    serde_saphyr::from_str::<serde_json::Value>(patch).map_err(|e| {
+        format!(
+            "{at}.patch: not YAML: {}",
+            e.to_string().lines().next().unwrap_or_default()
+        )
+    })?;
+    Ok(Patch::Inline {
+        target: target.to_owned(),
+        patch_type,
+        patch: patch.to_owned(),
     })
+}
+
+/// Fails unless `file_name` is named as kubeadm reads patch files: `TARGET[SUFFIX][+PATCHTYPE].EXT`.
+pub fn check_patch_name(file_name: &str) -> super::Result<()> {
+    let bad = |extension| super::Error::PatchName {
+        name: file_name.to_owned(),
+        extension,
+    };
+    let stem = file_name
+        .strip_suffix(".yaml")
+        .or_else(|| file_name.strip_suffix(".json"))
+        .ok_or_else(|| bad(true))?;
+    let target_part = stem.split('+').next().unwrap_or_default();
+    let patch_type = stem.split_once('+').map(|(_, t)| t);
+    let named = PATCH_TARGETS.iter().any(|t| target_part.starts_with(t))
+        && matches!(patch_type, None | Some("strategic" | "merge" | "json"));
+    if named {
+        Ok(())
+    } else {
+        Err(bad(false))
+    }
 }
 
 /// Label keys and values as Kubernetes takes them, and only in namespaces a kubelet may set
 /// (NodeRestriction): anything else would make the kubelet refuse to start.
-fn check_label(key: &str, value: &str) -> std::result::Result<(), String> {
+fn check_label(key: &str, value: &str) -> Result<(), String> {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -520,7 +516,7 @@ const NODE_PATHS_TAKEN: &[&str] = &[
     "/etc/kubeadm-nspawn",
 ];
 
-fn check_mount(mount: &Mount) -> std::result::Result<(), String> {
+fn check_mount(mount: &Mount, host: &dyn HostView) -> Result<(), String> {
     let node = &mount.node_path;
     let text = |p: &Path| p.to_string_lossy().into_owned();
     if !node.is_absolute() || node == Path::new("/") {
@@ -541,7 +537,7 @@ fn check_mount(mount: &Mount) -> std::result::Result<(), String> {
             node.display()
         ));
     }
-    if !mount.host_path.exists() {
+    if !host.exists(&mount.host_path) {
         return Err(format!(
             "hostPath: {}: no such file or directory",
             mount.host_path.display()
@@ -552,7 +548,7 @@ fn check_mount(mount: &Mount) -> std::result::Result<(), String> {
 
 /// A Kubernetes memory quantity in bytes: plain bytes, or with a suffix Ki Mi Gi Ti (powers of
 /// 1024) or k M G T (powers of 1000).
-pub fn parse_memory(quantity: &str) -> std::result::Result<u64, String> {
+pub fn parse_memory(quantity: &str) -> Result<u64, String> {
     let q = quantity.trim();
     let split = q
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -580,9 +576,9 @@ pub fn parse_memory(quantity: &str) -> std::result::Result<u64, String> {
     Ok((n * factor as f64) as u64)
 }
 
-fn check_memory(quantity: &str) -> std::result::Result<u64, String> {
+fn check_memory(quantity: &str, host: &dyn HostView) -> Result<u64, String> {
     let bytes = parse_memory(quantity)?;
-    let host = host_memory_bytes();
+    let host = host.memory_bytes();
     if bytes < MIN_MEMORY_BYTES {
         return Err(format!("{quantity} is below the 512Mi a node needs"));
     }
@@ -595,214 +591,43 @@ fn check_memory(quantity: &str) -> std::result::Result<u64, String> {
     Ok(bytes)
 }
 
-fn check_cpus(cpus: f64) -> std::result::Result<(), String> {
-    let host = host_cpus();
+fn check_cpus(cpus: f64, host: &dyn HostView) -> Result<(), String> {
+    let host = host.cpus();
     if !(cpus >= 0.1 && cpus <= host as f64) {
         return Err(format!("{cpus}: give 0.1 to {host} (this host's CPUs)"));
     }
     Ok(())
 }
 
-/// The host's memory as a node's kubelet sees it: MemTotal of /proc/meminfo (nodes share it).
-pub fn host_memory_bytes() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(u64::MAX)
-}
-
-/// The host's online CPUs, which is what a node's kubelet reports as its capacity.
-pub fn host_cpus() -> u64 {
-    // SAFETY: sysconf has no side effects.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    n.max(1) as u64
-}
-
-/// `up`'s flags that the file can also say (None / false: not given).
-#[derive(Debug, Clone, Default)]
-pub struct UpFlags {
-    pub name: Option<String>,
-    pub nodes: Option<usize>,
-    pub control_planes: Option<usize>,
-    pub subnet: Option<String>,
-    pub pod_subnet: Option<String>,
-    pub service_subnet: Option<String>,
-    pub no_masquerade: bool,
-    pub image_method: Option<ImageMethod>,
-    pub image_url: Option<String>,
-    pub image_sha256: Option<String>,
-    pub binaries: Binaries,
-}
-
-/// Where the Kubernetes binaries come from.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Binaries {
-    pub kube_bin: Option<PathBuf>,
-    pub kube_root: Option<PathBuf>,
-    pub extra_bin: Option<PathBuf>,
-    pub version: Option<String>,
-}
-
-impl Binaries {
-    fn from_file(k: &KubernetesFile) -> Binaries {
-        Binaries {
-            kube_bin: k.kube_bin.clone(),
-            kube_root: k.kube_root.clone(),
-            extra_bin: k.extra_bin.clone(),
-            version: k.version.clone(),
-        }
-    }
-
-    /// The flags' choice over the file's: a flag naming the binaries (`--kube-bin`, `--kube-root`,
-    /// `--kube-version`) replaces the file's choice whole; `--extra-bin` alone replaces only extraBin.
-    fn over(self, file: Binaries) -> Binaries {
-        if self.kube_bin.is_some() || self.kube_root.is_some() || self.version.is_some() {
-            self
-        } else if self.extra_bin.is_some() {
-            Binaries {
-                extra_bin: self.extra_bin,
-                version: None,
-                ..file
-            }
-        } else {
-            file
-        }
-    }
-
-    pub fn given(&self) -> bool {
-        self.kube_bin.is_some() || self.kube_root.is_some()
-    }
-}
-
-/// What `up` is to make: the file and the flags merged, defaults filled in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpRequest {
-    pub name: String,
-    pub nodes: Vec<NodeSettings>,
-    pub control_planes: usize,
-    pub subnet: Option<String>,
-    pub pod_subnet: String,
-    pub service_subnet: String,
-    pub masquerade: bool,
-    pub image_method: ImageMethod,
-    pub image_url: Option<String>,
-    pub image_sha256: Option<String>,
-    pub binaries: Binaries,
-    pub components: ComponentSettings,
-}
-
-impl UpFlags {
-    /// Merges the flags over `config` (a flag given wins; `--nodes N` keeps the file's first N
-    /// nodes' settings and adds plain nodes after them).
-    pub fn over(self, config: Option<&Config>) -> UpRequest {
-        let raw = config.map(|c| &c.raw);
-        let net = raw.map(|r| r.networking.clone()).unwrap_or_default();
-        let image = raw.and_then(|r| r.image.clone());
-        let mut nodes = config.map(|c| c.nodes.clone()).unwrap_or_default();
-        let count = self.nodes.unwrap_or(nodes.len().max(1));
-        nodes.resize(count, NodeSettings::default());
-        let image_flags_given = self.image_method.is_some() || self.image_url.is_some();
-        UpRequest {
-            name: self
-                .name
-                .or_else(|| raw.and_then(|r| r.name.clone()))
-                .unwrap_or_else(|| "default".into()),
-            nodes,
-            control_planes: self
-                .control_planes
-                .or(config.map(|c| c.control_planes))
-                .unwrap_or(1),
-            subnet: self.subnet.or(net.subnet),
-            pod_subnet: self
-                .pod_subnet
-                .or(net.pod_subnet)
-                .unwrap_or_else(|| crate::model::ranges::DEFAULT_POD_SUBNET.into()),
-            service_subnet: self
-                .service_subnet
-                .or(net.service_subnet)
-                .unwrap_or_else(|| crate::model::ranges::DEFAULT_SERVICE_SUBNET.into()),
-            masquerade: !self.no_masquerade && net.masquerade.unwrap_or(true),
-            image_method: self
-                .image_method
-                .or(image.as_ref().map(|i| i.method))
-                .unwrap_or(ImageMethod::Debootstrap),
-            image_url: if image_flags_given {
-                self.image_url
-            } else {
-                image.as_ref().and_then(|i| i.url.clone())
-            },
-            image_sha256: if image_flags_given {
-                self.image_sha256
-            } else {
-                image.as_ref().and_then(|i| i.sha256.clone())
-            },
-            binaries: self.binaries.over(
-                raw.map(|r| Binaries::from_file(&r.kubernetes))
-                    .unwrap_or_default(),
-            ),
-            components: config.map(|c| c.components.clone()).unwrap_or_default(),
-        }
-    }
-}
-
-/// `init`'s flags that the file can also say.
-#[derive(Debug, Clone, Default)]
-pub struct InitFlags {
-    pub name: Option<String>,
-    pub binaries: Binaries,
-}
-
-/// What `init` takes from a file given to it: the cluster, the binaries, and what the
-/// components are told (which replaces what `up` recorded).
-#[derive(Debug, Clone, PartialEq)]
-pub struct InitRequest {
-    pub name: String,
-    pub binaries: Binaries,
-    /// None: use what `up` recorded.
-    pub components: Option<ComponentSettings>,
-    /// Each node's labels (None: what `up` recorded).
-    pub labels: Option<Vec<BTreeMap<String, String>>>,
-    /// The control planes the file describes (None: the file lists no nodes), checked against
-    /// the cluster `up` made.
-    pub control_planes: Option<usize>,
-}
-
-impl InitFlags {
-    pub fn over(self, config: Option<&Config>) -> InitRequest {
-        let raw = config.map(|c| &c.raw);
-        InitRequest {
-            name: self
-                .name
-                .or_else(|| raw.and_then(|r| r.name.clone()))
-                .unwrap_or_else(|| "default".into()),
-            binaries: self.binaries.over(
-                raw.map(|r| Binaries::from_file(&r.kubernetes))
-                    .unwrap_or_default(),
-            ),
-            components: config.map(|c| c.components.clone()),
-            labels: config.map(|c| c.nodes.iter().map(|n| n.labels.clone()).collect()),
-            control_planes: config
-                .filter(|c| !c.nodes.is_empty())
-                .map(|c| c.control_planes),
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
+    /// This machine's file system, with a fixed memory and CPU count.
+    pub(crate) struct TestHost;
+
+    impl HostView for TestHost {
+        fn exists(&self, path: &Path) -> bool {
+            path.exists()
+        }
+        fn memory_bytes(&self) -> u64 {
+            24 << 30
+        }
+        fn cpus(&self) -> u64 {
+            2
+        }
+    }
+
+    fn parse_in(text: &str, base: &Path) -> Result<Config, String> {
+        parse(text, base, &TestHost)
+    }
+
     fn parse_ok(text: &str) -> Config {
-        parse(text, Path::new("/base")).unwrap()
+        parse_in(text, Path::new("/base")).unwrap()
     }
 
     fn parse_err(text: &str) -> String {
-        parse(text, Path::new("/base")).unwrap_err()
+        parse_in(text, Path::new("/base")).unwrap_err()
     }
 
     const HEAD: &str = "apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\n";
@@ -810,12 +635,11 @@ mod tests {
     #[test]
     fn a_minimal_file_is_one_default_node() {
         let c = parse_ok(HEAD);
-        let up = UpFlags::default().over(Some(&c));
-        assert_eq!(up.name, "default");
-        assert_eq!(up.nodes, vec![NodeSettings::default()]);
-        assert!(up.masquerade);
-        assert_eq!(up.image_method, ImageMethod::Debootstrap);
-        assert_eq!(up.pod_subnet, crate::model::ranges::DEFAULT_POD_SUBNET);
+        assert_eq!(c.name, None);
+        assert!(c.nodes.is_empty());
+        assert_eq!(c.control_planes, 1);
+        assert_eq!(c.image, None);
+        assert_eq!(c.raw.networking, Networking::default());
     }
 
     #[test]
@@ -887,26 +711,10 @@ mod tests {
         );
         let e = parse_err(&format!("{HEAD}nodes:\n- role: worker\n"));
         assert_eq!(e, "nodes[0].role: the first node is a control plane");
-        let three = parse(
-            &format!("{HEAD}nodes:\n- role: control-plane\n- role: control-plane\n- role: control-plane\n- {{}}\n"),
-            Path::new("/base"),
-        )
-        .unwrap();
+        let three = parse_ok(&format!(
+            "{HEAD}nodes:\n- role: control-plane\n- role: control-plane\n- role: control-plane\n- {{}}\n"
+        ));
         assert_eq!((three.control_planes, three.nodes.len()), (3, 4));
-        let up = UpFlags::default().over(Some(&three));
-        assert_eq!(up.control_planes, 3);
-        let init = InitFlags::default().over(Some(&three));
-        assert_eq!(init.control_planes, Some(3));
-        let no_nodes = parse(HEAD, Path::new("/base")).unwrap();
-        assert_eq!(
-            InitFlags::default().over(Some(&no_nodes)).control_planes,
-            None
-        );
-        let flag = UpFlags {
-            control_planes: Some(1),
-            ..Default::default()
-        };
-        assert_eq!(flag.over(Some(&three)).control_planes, 1);
         let e = parse_err(&format!(
             "{HEAD}nodes:\n- labels:\n    node-role.kubernetes.io/worker: \"\"\n"
         ));
@@ -950,6 +758,23 @@ mod tests {
     }
 
     #[test]
+    fn patch_files_follow_kubeadms_names() {
+        for ok in [
+            "kube-apiserver.yaml",
+            "kube-apiserver0+merge.yaml",
+            "kubeletconfiguration+strategic.json",
+            "etcd+json.yaml",
+        ] {
+            assert!(check_patch_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["apiserver.yaml", "kube-apiserver.txt", "etcd+weird.yaml"] {
+            assert!(check_patch_name(bad).is_err(), "{bad}");
+        }
+        let err = check_patch_name("hostname").unwrap_err().to_string();
+        assert_eq!(err, "--kubeadm-patch hostname: must end in .yaml or .json");
+    }
+
+    #[test]
     fn quantities() {
         assert_eq!(parse_memory("2Gi").unwrap(), 2 << 30);
         assert_eq!(parse_memory("1536Mi").unwrap(), 1536 << 20);
@@ -967,7 +792,7 @@ mod tests {
         let text = format!(
             "{HEAD}kubeadmPatches:\n- file: kube-apiserver+json.yaml\n- target: kube-scheduler\n  patch: |\n    metadata:\n      annotations: {{a: b}}\n"
         );
-        let c = parse(&text, dir.path()).unwrap();
+        let c = parse_in(&text, dir.path()).unwrap();
         assert_eq!(
             c.components.kubeadm_patches,
             vec![
@@ -979,7 +804,7 @@ mod tests {
                 }
             ]
         );
-        let e = parse(
+        let e = parse_in(
             &format!("{HEAD}kubeadmPatches:\n- target: kubelet\n  patch: x\n"),
             dir.path(),
         )
@@ -988,13 +813,13 @@ mod tests {
             e.starts_with("kubeadmPatches[0].target: \"kubelet\" is not one of"),
             "{e}"
         );
-        let e = parse(
+        let e = parse_in(
             &format!("{HEAD}kubeadmPatches:\n- file: a.yaml\n  patch: x\n"),
             dir.path(),
         )
         .unwrap_err();
         assert!(e.starts_with("kubeadmPatches[0]: either"), "{e}");
-        let e = parse(
+        let e = parse_in(
             &format!("{HEAD}kubeadmPatches:\n- file: etcd.yaml\n"),
             dir.path(),
         )
@@ -1020,61 +845,6 @@ mod tests {
     }
 
     #[test]
-    fn flags_override_the_file() {
-        let c = parse_ok(&format!(
-            "{HEAD}name: dev\nnodes:\n- labels: {{a: b}}\n- labels: {{c: d}}\n- {{}}\nnetworking:\n  subnet: 10.30.0.0/24\n  masquerade: false\nimage:\n  method: download\n  url: http://x/y.tar\n  sha256: ab\nkubernetes:\n  kubeBin: bin\n  extraBin: /extra\n"
-        ));
-        let up = UpFlags::default().over(Some(&c));
-        assert_eq!(up.name, "dev");
-        assert_eq!(up.nodes.len(), 3);
-        assert!(!up.masquerade);
-        assert_eq!(up.subnet.as_deref(), Some("10.30.0.0/24"));
-        assert_eq!(up.image_method, ImageMethod::Download);
-        assert_eq!(up.binaries.kube_bin, Some("/base/bin".into()));
-        let up = UpFlags {
-            name: Some("other".into()),
-            nodes: Some(1),
-            image_method: Some(ImageMethod::Debootstrap),
-            binaries: Binaries {
-                extra_bin: Some("/mine".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .over(Some(&c));
-        assert_eq!(up.name, "other");
-        assert_eq!(up.nodes.len(), 1);
-        assert_eq!(up.nodes[0].labels["a"], "b");
-        assert_eq!(
-            up.image_url, None,
-            "the image flags replace the file's image whole"
-        );
-        assert_eq!(up.binaries.kube_bin, Some("/base/bin".into()));
-        assert_eq!(up.binaries.extra_bin, Some("/mine".into()));
-        let up = UpFlags {
-            nodes: Some(5),
-            binaries: Binaries {
-                version: Some("v1.28.7".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .over(Some(&c));
-        assert_eq!(up.nodes.len(), 5);
-        assert_eq!(up.nodes[4], NodeSettings::default());
-        assert_eq!(
-            up.binaries,
-            Binaries {
-                version: Some("v1.28.7".into()),
-                ..Default::default()
-            }
-        );
-        let init = InitFlags::default().over(Some(&c));
-        assert_eq!(init.name, "dev");
-        assert_eq!(init.labels.unwrap()[1]["c"], "d");
-    }
-
-    #[test]
     fn the_example_in_docs_is_valid() {
         let text = include_str!("../../../docs/cluster.yaml");
         // Its host paths are the user's: it is read with them made to exist.
@@ -1088,9 +858,9 @@ mod tests {
             "{}",
         )
         .unwrap();
-        let c = parse(&text, dir.path()).unwrap();
+        let c = parse_in(&text, dir.path()).unwrap();
         assert_eq!(c.nodes.len(), 3);
-        assert_eq!(c.raw.name.as_deref(), Some("dev"));
+        assert_eq!(c.name.as_ref().map(|n| n.as_str()), Some("dev"));
         assert_eq!(c.components.kubeadm_patches.len(), 2);
         assert_eq!(c.nodes[1].limits.cpus, Some(1.0));
     }

@@ -1,50 +1,60 @@
-//! A cluster's names and places (DESIGN.md §3): node `<cluster>-n<i>`, netns `kns-<cluster>-<i>`,
-//! bridge `kns-<cluster>` (hashed when longer than an interface name may be), node i at .(10+i) of
-//! the cluster subnet with the gateway at .1, state under `/var/lib/kubeadm-nspawn/clusters/<cluster>`.
+//! A cluster's names (DESIGN.md §3): node `<cluster>-n<i>`, netns `kns-<cluster>-<i>`, bridge
+//! `kns-<cluster>` (hashed when longer than an interface name may be); the load balancer of a
+//! cluster with several control planes is `<cluster>-lb` in `kns-<cluster>-lb`. Everything else a
+//! cluster is called on the host follows from its name, so state.json does not record it.
 
-use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/kubeadm-nspawn";
+pub const DEFAULT_CLUSTER: &str = "default";
 pub const MAX_NODES: usize = 50;
-const MAX_NAME_LEN: usize = 32;
+pub const MAX_NAME_LEN: usize = 32;
 
 /// The most control planes a cluster may have: etcd's own advice (more members only slow its
 /// writes; 7 survive 3 lost).
 pub const MAX_CONTROL_PLANES: usize = 7;
 
-/// What is wrong with `control_planes` of `nodes` nodes, if anything: it must be odd (etcd's
-/// quorum is a majority: an even count survives no more losses than the odd one below it), from
-/// 1 to 7, no more than the nodes.
-pub fn control_planes_problem(control_planes: usize, nodes: usize) -> Option<String> {
-    if control_planes == 0 || control_planes > MAX_CONTROL_PLANES {
-        return Some(format!(
-            "{control_planes}: give an odd number from 1 to {MAX_CONTROL_PLANES}"
-        ));
-    }
-    if control_planes.is_multiple_of(2) {
-        return Some(format!(
-            "{control_planes}: give an odd number (etcd needs a majority of its members: \
-             {control_planes} survive no more losses than {})",
+/// Fails unless `control_planes` of `nodes` nodes is a usable shape: odd (etcd's quorum is a
+/// majority: an even count survives no more losses than the odd one below it), from 1 to 7, no
+/// more than the nodes.
+pub fn check_control_planes(control_planes: usize, nodes: usize) -> Result<()> {
+    let why = if control_planes == 0 || control_planes > MAX_CONTROL_PLANES {
+        format!("give an odd number from 1 to {MAX_CONTROL_PLANES}")
+    } else if control_planes.is_multiple_of(2) {
+        format!(
+            "give an odd number (etcd needs a majority of its members: {control_planes} survive \
+             no more losses than {})",
             control_planes - 1
-        ));
+        )
+    } else if control_planes > nodes {
+        format!(
+            "more than the {nodes} nodes: give --nodes {control_planes} or more (control planes \
+             + workers)"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::ControlPlanes {
+        count: control_planes,
+        why,
+    })
+}
+
+/// Fails unless a cluster may have `nodes` nodes.
+pub fn check_node_count(nodes: usize) -> Result<()> {
+    if nodes == 0 || nodes > MAX_NODES {
+        return Err(Error::NodeCount(nodes));
     }
-    if control_planes > nodes {
-        return Some(format!(
-            "{control_planes} is more than the {nodes} nodes: give --nodes {control_planes} or \
-             more (control planes + workers)"
-        ));
-    }
-    None
+    Ok(())
 }
 
 /// A validated cluster name: lower-case letters, digits and '-', starting with a letter or digit
 /// (it becomes host names, interface and namespace names).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ClusterName(String);
 
 impl ClusterName {
@@ -61,9 +71,7 @@ impl ClusterName {
         if ok {
             Ok(ClusterName(name.to_owned()))
         } else {
-            Err(Error::InvalidArgument(format!(
-                "invalid cluster name {name:?}: use 1 to {MAX_NAME_LEN} lower-case letters, digits and '-', starting with a letter or digit"
-            )))
+            Err(Error::ClusterName(name.to_owned()))
         }
     }
 
@@ -96,13 +104,17 @@ impl ClusterName {
             return plain;
         }
         let digest = Sha256::digest(self.0.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("kns-{}", &hex[..11])
+        format!("kns-{}", &kns_plumbing::hex::encode(&digest)[..11])
     }
 
-    /// The CNI network name (host-local keeps its state under it).
+    /// The CNI network name of the node network.
     pub fn network(&self) -> String {
         format!("kns-{}", self.0)
+    }
+
+    /// The kubeconfig context `init` merges into the user's kubeconfig.
+    pub fn context(&self) -> String {
+        format!("kubeadm-nspawn-{}", self.0)
     }
 }
 
@@ -112,75 +124,16 @@ impl std::fmt::Display for ClusterName {
     }
 }
 
-/// An IPv4 subnet for a cluster's nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subnet {
-    pub base: Ipv4Addr,
-    pub prefix: u8,
-}
-
-impl Subnet {
-    pub fn parse(text: &str) -> Result<Self> {
-        let cidr = crate::model::ranges::Cidr::parse(text, "--subnet")?;
-        if !(8..=28).contains(&cidr.prefix) {
-            return Err(Error::InvalidArgument(format!(
-                "invalid --subnet {text:?}: the prefix must be between /8 and /28 (nodes start at .10)"
-            )));
-        }
-        Ok(Subnet {
-            base: cidr.base,
-            prefix: cidr.prefix,
-        })
-    }
-
-    fn nth(&self, n: u32) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.base) + n)
-    }
-
-    pub fn gateway(&self) -> Ipv4Addr {
-        self.nth(1)
-    }
-
-    pub fn node_ip(&self, index: usize) -> Ipv4Addr {
-        self.nth(10 + index as u32)
-    }
-
-    /// The load balancer's address: .9, just below the nodes, whatever their number.
-    pub fn load_balancer_ip(&self) -> Ipv4Addr {
-        self.nth(9)
-    }
-
-    /// How many nodes fit (from .10 to the last address before broadcast).
-    pub fn capacity(&self) -> usize {
-        (1usize << (32 - self.prefix)).saturating_sub(11)
+impl TryFrom<String> for ClusterName {
+    type Error = Error;
+    fn try_from(name: String) -> Result<Self> {
+        ClusterName::new(&name)
     }
 }
 
-impl std::fmt::Display for Subnet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.base, self.prefix)
-    }
-}
-
-/// Where a cluster lives on the host.
-#[derive(Debug, Clone)]
-pub struct ClusterPaths {
-    pub dir: PathBuf,
-}
-
-impl ClusterPaths {
-    pub fn new(state_dir: &Path, name: &ClusterName) -> Self {
-        ClusterPaths {
-            dir: state_dir.join("clusters").join(name.as_str()),
-        }
-    }
-
-    pub fn state_file(&self) -> PathBuf {
-        self.dir.join("state.json")
-    }
-
-    pub fn node_dir(&self, node: &str) -> PathBuf {
-        self.dir.join("nodes").join(node)
+impl From<ClusterName> for String {
+    fn from(name: ClusterName) -> String {
+        name.0
     }
 }
 
@@ -194,6 +147,7 @@ mod tests {
         assert_eq!(c.node_name(2), "dev-n2");
         assert_eq!(c.netns(2), "kns-dev-2");
         assert_eq!(c.bridge(), "kns-dev");
+        assert_eq!(c.context(), "kubeadm-nspawn-dev");
         let long = ClusterName::new("a-rather-long-name").unwrap();
         assert_eq!(long.bridge().len(), 15);
         assert_ne!(
@@ -203,24 +157,28 @@ mod tests {
         for bad in ["", "A", "a/b", "..", "-x", "a_b", &"a".repeat(33)] {
             assert!(ClusterName::new(bad).is_err(), "{bad}");
         }
+        let err = ClusterName::new("Dev").unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid cluster name \"Dev\": use 1 to 32"),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<ClusterName>("\"a_b\"").is_err());
     }
 
     #[test]
-    fn subnets_give_gateway_and_node_addresses() {
-        let s = Subnet::parse("10.22.0.0/16").unwrap();
-        assert_eq!(s.gateway(), Ipv4Addr::new(10, 22, 0, 1));
-        assert_eq!(s.node_ip(0), Ipv4Addr::new(10, 22, 0, 10));
-        assert_eq!(s.node_ip(3), Ipv4Addr::new(10, 22, 0, 13));
-        assert_eq!(Subnet::parse("10.251.3.0/24").unwrap().capacity(), 245);
-        assert_eq!(Subnet::parse("10.251.3.16/28").unwrap().capacity(), 5);
-        for bad in [
-            "10.22.0.1/16",
-            "10.22.0.0",
-            "x/16",
-            "10.0.0.0/29",
-            "10.0.0.0/4",
+    fn control_plane_counts_are_odd_and_fit() {
+        assert!(check_control_planes(1, 1).is_ok());
+        assert!(check_control_planes(3, 4).is_ok());
+        for (k, nodes, says) in [
+            (0, 3, "odd number from 1 to 7"),
+            (2, 3, "survive no more losses than 1"),
+            (9, 9, "odd number from 1 to 7"),
+            (5, 3, "more than the 3 nodes"),
         ] {
-            assert!(Subnet::parse(bad).is_err(), "{bad}");
+            let err = check_control_planes(k, nodes).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("--control-planes {k}: ")), "{err}");
+            assert!(err.contains(says), "{err}");
         }
+        assert!(check_node_count(0).is_err() && check_node_count(51).is_err());
     }
 }

@@ -9,29 +9,40 @@
 
 use std::net::Ipv4Addr;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::model::names::Subnet;
+use super::error::{Error, Result};
 
 /// The pod range kubeadm-nspawn uses unless told otherwise (kubeadm's and flannel's usual one).
-pub const DEFAULT_POD_SUBNET: &str = "10.244.0.0/16";
+pub const DEFAULT_POD_SUBNET: Cidr = Cidr::new_unchecked(Ipv4Addr::new(10, 244, 0, 0), 16);
 /// The service range unless told otherwise (kubeadm's default).
-pub const DEFAULT_SERVICE_SUBNET: &str = "10.96.0.0/12";
+pub const DEFAULT_SERVICE_SUBNET: Cidr = Cidr::new_unchecked(Ipv4Addr::new(10, 96, 0, 0), 12);
 /// The node subnet unless told otherwise, when it is free.
-pub const DEFAULT_NODE_SUBNET: &str = "10.22.0.0/16";
+pub const DEFAULT_NODE_SUBNET: Cidr = Cidr::new_unchecked(Ipv4Addr::new(10, 22, 0, 0), 16);
 
-/// An IPv4 range `a.b.c.d/prefix` with no host bits set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An IPv4 range `a.b.c.d/prefix` with no host bits set. In state.json and the cluster config
+/// file it is written as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Cidr {
-    pub base: Ipv4Addr,
-    pub prefix: u8,
+    base: Ipv4Addr,
+    prefix: u8,
 }
 
 impl Cidr {
-    /// Parses `text`; `flag` names it in errors (`--pod-subnet`).
-    pub fn parse(text: &str, flag: &str) -> Result<Cidr> {
-        let bad = |why: &str| Error::InvalidArgument(format!("invalid {flag} {text:?}: {why}"));
+    /// A range known to be valid (constants).
+    const fn new_unchecked(base: Ipv4Addr, prefix: u8) -> Cidr {
+        Cidr { base, prefix }
+    }
+
+    /// Parses `text`; `what` names it in errors (`--pod-subnet`).
+    pub fn parse(text: &str, what: &str) -> Result<Cidr> {
+        let bad = |why: &'static str| Error::Cidr {
+            what: what.to_owned(),
+            text: text.to_owned(),
+            why,
+        };
         let (ip, prefix) = text
             .split_once('/')
             .ok_or_else(|| bad("expected a.b.c.d/prefix"))?;
@@ -45,6 +56,14 @@ impl Cidr {
             return Err(bad("host bits are set; give the network address"));
         }
         Ok(cidr)
+    }
+
+    pub fn base(&self) -> Ipv4Addr {
+        self.base
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
     }
 
     /// A host route or address as the kernel reports it (`10.0.0.0/8`, `10.0.0.1`): host bits
@@ -82,6 +101,11 @@ impl Cidr {
         (u32::from(ip) & self.mask()) == self.first()
     }
 
+    /// The `n`-th address of the range (`n` = 1: the first after the network address).
+    pub fn nth(&self, n: u32) -> Ipv4Addr {
+        Ipv4Addr::from(self.first() + n)
+    }
+
     /// The `index`-th block of prefix `prefix` inside this range.
     pub fn block(&self, prefix: u8, index: usize) -> Cidr {
         let size = 1u64 << (32 - prefix);
@@ -115,12 +139,84 @@ impl std::fmt::Display for Cidr {
     }
 }
 
-impl From<Subnet> for Cidr {
-    fn from(s: Subnet) -> Cidr {
-        Cidr {
-            base: s.base,
-            prefix: s.prefix,
+impl TryFrom<String> for Cidr {
+    type Error = Error;
+    fn try_from(text: String) -> Result<Cidr> {
+        Cidr::parse(&text, "range")
+    }
+}
+
+impl From<Cidr> for String {
+    fn from(cidr: Cidr) -> String {
+        cidr.to_string()
+    }
+}
+
+/// A cluster's node subnet on the host bridge: the gateway (the host) at .1, the load balancer at
+/// .9, node i at .(10+i), so stop/start keeps every address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Cidr", into = "Cidr")]
+pub struct NodeSubnet(Cidr);
+
+impl NodeSubnet {
+    /// `cidr` as a node subnet: a prefix from /8 (the host's own) to /28 (five nodes).
+    pub fn new(cidr: Cidr) -> Result<NodeSubnet> {
+        if !(8..=28).contains(&cidr.prefix) {
+            return Err(Error::SubnetPrefix(cidr));
         }
+        Ok(NodeSubnet(cidr))
+    }
+
+    pub fn cidr(&self) -> Cidr {
+        self.0
+    }
+
+    pub fn gateway(&self) -> Ipv4Addr {
+        self.0.nth(1)
+    }
+
+    pub fn node_ip(&self, index: usize) -> Ipv4Addr {
+        self.0.nth(10 + index as u32)
+    }
+
+    /// The load balancer's address: .9, just below the nodes, whatever their number.
+    pub fn load_balancer_ip(&self) -> Ipv4Addr {
+        self.0.nth(9)
+    }
+
+    /// How many nodes fit (from .10 to the last address before broadcast).
+    pub fn capacity(&self) -> usize {
+        (1usize << (32 - self.0.prefix)).saturating_sub(11)
+    }
+
+    /// Fails unless `nodes` nodes fit.
+    pub fn check_holds(&self, nodes: usize) -> Result<()> {
+        if nodes > self.capacity() {
+            return Err(Error::SubnetTooSmall {
+                subnet: self.0,
+                capacity: self.capacity(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl TryFrom<Cidr> for NodeSubnet {
+    type Error = Error;
+    fn try_from(cidr: Cidr) -> Result<NodeSubnet> {
+        NodeSubnet::new(cidr)
+    }
+}
+
+impl From<NodeSubnet> for Cidr {
+    fn from(s: NodeSubnet) -> Cidr {
+        s.0
+    }
+}
+
+impl std::fmt::Display for NodeSubnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 
@@ -133,38 +229,86 @@ pub fn node_pod_prefix(pods: &Cidr, nodes: usize) -> Result<u8> {
     let bits = usize::BITS - nodes.saturating_sub(1).leading_zeros();
     let prefix = pods.prefix as u32 + bits;
     if prefix > 28 {
-        return Err(Error::InvalidArgument(format!(
-            "--pod-subnet {pods} is too small for {nodes} nodes (each needs at least a /28)"
-        )));
+        return Err(Error::PodRangeTooSmall { pods: *pods, nodes });
     }
     Ok(prefix as u8)
 }
 
-/// The three ranges of a cluster.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Which of a cluster's three ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeKind {
+    Nodes,
+    Pods,
+    Services,
+}
+
+impl RangeKind {
+    /// The flag (and config file field) that sets it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            RangeKind::Nodes => "--subnet",
+            RangeKind::Pods => "--pod-subnet",
+            RangeKind::Services => "--service-subnet",
+        }
+    }
+
+    /// Where the search for a free range of this kind starts.
+    fn search_from(self) -> Ipv4Addr {
+        match self {
+            RangeKind::Nodes => Ipv4Addr::new(10, 22, 0, 0),
+            RangeKind::Pods => Ipv4Addr::new(10, 244, 0, 0),
+            RangeKind::Services => Ipv4Addr::new(10, 96, 0, 0),
+        }
+    }
+}
+
+/// A cluster's three ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Ranges {
-    pub nodes: Cidr,
+    pub nodes: NodeSubnet,
     pub pods: Cidr,
     pub services: Cidr,
 }
 
-/// Something on the host that holds addresses.
+impl Ranges {
+    fn get(&self, kind: RangeKind) -> Cidr {
+        match kind {
+            RangeKind::Nodes => self.nodes.cidr(),
+            RangeKind::Pods => self.pods,
+            RangeKind::Services => self.services,
+        }
+    }
+
+    /// These ranges with `kind` replaced by `cidr` (a node subnet taken as it is: only compared).
+    fn with(&self, kind: RangeKind, cidr: Cidr) -> Ranges {
+        let mut trial = *self;
+        match kind {
+            RangeKind::Nodes => trial.nodes = NodeSubnet(cidr),
+            RangeKind::Pods => trial.pods = cidr,
+            RangeKind::Services => trial.services = cidr,
+        }
+        trial
+    }
+
+    const KINDS: [RangeKind; 3] = [RangeKind::Nodes, RangeKind::Pods, RangeKind::Services];
+}
+
+/// Something of the host that a range must not overlap.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HostClaim {
-    /// An address on an interface (`eth0` 192.168.1.5/24: the whole /24 is its network).
+    /// An address of one of the host's interfaces, with its prefix.
     Address { interface: String, cidr: Cidr },
-    /// A route, in a routing table, through a device.
+    /// A route, in any routing table.
     Route {
         dst: Cidr,
         table: String,
         dev: String,
     },
-    /// The default gateway: the one address a node subnet must never hold.
+    /// The default route's gateway: a node subnet holding it would take the host's way out.
     Gateway { ip: Ipv4Addr, dev: String },
 }
 
 impl HostClaim {
-    /// The interface the claim belongs to.
     fn device(&self) -> &str {
         match self {
             HostClaim::Address { interface, .. } => interface,
@@ -195,31 +339,7 @@ impl std::fmt::Display for HostClaim {
     }
 }
 
-/// Every IPv4 address and route of the host, from `ip -json` (all interfaces, all tables).
-pub fn host_claims() -> Result<Vec<HostClaim>> {
-    let addresses = ip_json(&["-4", "addr", "show"])?;
-    let routes = ip_json(&["-4", "route", "show", "table", "all"])?;
-    Ok(parse_claims(&addresses, &routes))
-}
-
-fn ip_json(args: &[&str]) -> Result<Value> {
-    let out = std::process::Command::new("ip")
-        .arg("-json")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| Error::io("run", "ip", e))?;
-    if !out.status.success() {
-        return Err(Error::tool(
-            "ip",
-            String::from_utf8_lossy(&out.stderr).trim(),
-        ));
-    }
-    serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::tool("ip", format!("printed no JSON: {e}")))
-}
-
-/// The claims in `ip -json addr` and `ip -json route show table all` output.
+/// The host's claims from `ip -json -4 addr show` and `ip -json -4 route show table all`.
 pub fn parse_claims(addresses: &Value, routes: &Value) -> Vec<HostClaim> {
     let mut claims = vec![];
     for link in addresses.as_array().into_iter().flatten() {
@@ -241,7 +361,6 @@ pub fn parse_claims(addresses: &Value, routes: &Value) -> Vec<HostClaim> {
         let dev = route["dev"].as_str().unwrap_or_default().to_owned();
         let table = route["table"].as_str().unwrap_or("main").to_owned();
         match route["dst"].as_str() {
-            // A default route covers everything; what must stay out of a node subnet is its gateway.
             Some("default") => {
                 if let Some(ip) = route["gateway"].as_str().and_then(|g| g.parse().ok()) {
                     claims.push(HostClaim::Gateway { ip, dev });
@@ -258,7 +377,7 @@ pub fn parse_claims(addresses: &Value, routes: &Value) -> Vec<HostClaim> {
     claims
 }
 
-/// Another cluster as far as collisions go: its name, node subnet and bridge.
+/// Another cluster of this host, as a collision check sees it: its node subnet and bridge.
 #[derive(Debug, Clone)]
 pub struct OtherCluster {
     pub name: String,
@@ -266,30 +385,28 @@ pub struct OtherCluster {
     pub bridge: String,
 }
 
-/// Checks a cluster's ranges against each other, the host and the other clusters. `own_bridge` is
-/// the cluster's own bridge when it exists already (`init` checks again): its address and route are
-/// the cluster's own. The other clusters' bridges are reported as those clusters, not as interfaces.
-/// A collision is an error naming both sides and proposing a free range for the flag.
+/// Fails with the first collision of `ranges`: with each other, with the host (`own_bridge`, the
+/// cluster's own bridge when it exists, left out), or with another cluster's node subnet.
 pub fn check(
     ranges: &Ranges,
     host: &[HostClaim],
     others: &[OtherCluster],
     own_bridge: Option<&str>,
 ) -> Result<()> {
-    let Some(Collision { flag, range, with }) = find_collision(ranges, host, others, own_bridge)
+    let Some(Collision { kind, range, with }) = find_collision(ranges, host, others, own_bridge)
     else {
         return Ok(());
     };
-    let proposal = free_for(flag, ranges, host, others)
-        .map(|free| format!("; {flag} {free} is free"))
-        .unwrap_or_default();
-    Err(Error::InvalidArgument(format!(
-        "{flag} {range} collides with {with}{proposal}"
-    )))
+    Err(Error::Collision {
+        kind,
+        range,
+        with,
+        free: free_for(kind, ranges, host, others),
+    })
 }
 
 struct Collision {
-    flag: &'static str,
+    kind: RangeKind,
     range: Cidr,
     with: String,
 }
@@ -300,74 +417,54 @@ fn find_collision(
     others: &[OtherCluster],
     own_bridge: Option<&str>,
 ) -> Option<Collision> {
-    let named = [
-        ("--subnet", ranges.nodes),
-        ("--pod-subnet", ranges.pods),
-        ("--service-subnet", ranges.services),
-    ];
-    for (i, (flag, range)) in named.iter().enumerate() {
-        if let Some((other_flag, other)) = named[i + 1..].iter().find(|(_, o)| range.overlaps(o)) {
+    let named = Ranges::KINDS.map(|k| (k, ranges.get(k)));
+    for (i, (kind, range)) in named.iter().enumerate() {
+        if let Some((other_kind, other)) = named[i + 1..].iter().find(|(_, o)| range.overlaps(o)) {
             return Some(Collision {
-                flag,
+                kind: *kind,
                 range: *range,
-                with: format!("{other_flag} {other}"),
+                with: format!("{} {other}", other_kind.flag()),
             });
         }
     }
     let bridges: Vec<&str> = others.iter().map(|o| o.bridge.as_str()).collect();
-    for (flag, range) in named {
+    for (kind, range) in named {
         if let Some(claim) = host.iter().find(|c| {
             Some(c.device()) != own_bridge
                 && !bridges.contains(&c.device())
                 && c.collides_with(&range)
         }) {
             return Some(Collision {
-                flag,
+                kind,
                 range,
                 with: claim.to_string(),
             });
         }
     }
+    let nodes = ranges.nodes.cidr();
     others
         .iter()
-        .find(|o| o.nodes.overlaps(&ranges.nodes))
+        .find(|o| o.nodes.overlaps(&nodes))
         .map(|other| Collision {
-            flag: "--subnet",
-            range: ranges.nodes,
-            with: format!("cluster {:?} (subnet {})", other.name, other.nodes),
+            kind: RangeKind::Nodes,
+            range: nodes,
+            with: format!("cluster \"{}\" (subnet {})", other.name, other.nodes),
         })
 }
 
-/// A free range of `range`'s size for `flag`, with the cluster's other ranges kept as they are.
+/// A free range of `kind`'s size, with the cluster's other ranges kept as they are.
 fn free_for(
-    flag: &str,
+    kind: RangeKind,
     ranges: &Ranges,
     host: &[HostClaim],
     others: &[OtherCluster],
 ) -> Option<Cidr> {
-    let (current, candidates) = match flag {
-        "--subnet" => (
-            ranges.nodes,
-            candidates(ranges.nodes.prefix, Ipv4Addr::new(10, 22, 0, 0)),
-        ),
-        "--pod-subnet" => (
-            ranges.pods,
-            candidates(ranges.pods.prefix, Ipv4Addr::new(10, 244, 0, 0)),
-        ),
-        _ => (
-            ranges.services,
-            candidates(ranges.services.prefix, Ipv4Addr::new(10, 96, 0, 0)),
-        ),
-    };
-    candidates.filter(|c| *c != current).find(|candidate| {
-        let mut trial = *ranges;
-        match flag {
-            "--subnet" => trial.nodes = *candidate,
-            "--pod-subnet" => trial.pods = *candidate,
-            _ => trial.services = *candidate,
-        }
-        find_collision(&trial, host, others, None).is_none()
-    })
+    let current = ranges.get(kind);
+    candidates(current.prefix, kind.search_from())
+        .filter(|c| *c != current)
+        .find(|candidate| {
+            find_collision(&ranges.with(kind, *candidate), host, others, None).is_none()
+        })
 }
 
 /// Ranges of prefix `prefix` to try: from `from` up to the end of 10.0.0.0/8, then 172.16.0.0/12
@@ -402,10 +499,10 @@ pub fn pick_node_subnet(
     services: Cidr,
     host: &[HostClaim],
     others: &[OtherCluster],
-) -> Result<Cidr> {
-    let default = Cidr::parse(DEFAULT_NODE_SUBNET, "--subnet")?;
-    std::iter::once(default)
-        .chain(candidates(16, Ipv4Addr::new(10, 22, 0, 0)))
+) -> Result<NodeSubnet> {
+    std::iter::once(DEFAULT_NODE_SUBNET)
+        .chain(candidates(16, RangeKind::Nodes.search_from()))
+        .map(NodeSubnet)
         .find(|nodes| {
             let trial = Ranges {
                 nodes: *nodes,
@@ -414,11 +511,7 @@ pub fn pick_node_subnet(
             };
             find_collision(&trial, host, others, None).is_none()
         })
-        .ok_or_else(|| {
-            Error::InvalidArgument(
-                "no free /16 for the nodes in 10.0.0.0/8 or 172.16.0.0/12: pass --subnet".into(),
-            )
-        })
+        .ok_or(Error::NoFreeSubnet)
 }
 
 #[cfg(test)]
@@ -432,9 +525,9 @@ mod tests {
 
     fn defaults(nodes: &str) -> Ranges {
         Ranges {
-            nodes: cidr(nodes),
-            pods: cidr(DEFAULT_POD_SUBNET),
-            services: cidr(DEFAULT_SERVICE_SUBNET),
+            nodes: NodeSubnet::new(cidr(nodes)).unwrap(),
+            pods: DEFAULT_POD_SUBNET,
+            services: DEFAULT_SERVICE_SUBNET,
         }
     }
 
@@ -477,6 +570,34 @@ mod tests {
     }
 
     #[test]
+    fn node_subnets_give_gateway_load_balancer_and_node_addresses() {
+        let s = NodeSubnet::new(cidr("10.22.0.0/16")).unwrap();
+        assert_eq!(s.gateway(), Ipv4Addr::new(10, 22, 0, 1));
+        assert_eq!(s.load_balancer_ip(), Ipv4Addr::new(10, 22, 0, 9));
+        assert_eq!(s.node_ip(0), Ipv4Addr::new(10, 22, 0, 10));
+        assert_eq!(s.node_ip(3), Ipv4Addr::new(10, 22, 0, 13));
+        assert_eq!(
+            NodeSubnet::new(cidr("10.251.3.0/24")).unwrap().capacity(),
+            245
+        );
+        assert_eq!(
+            NodeSubnet::new(cidr("10.251.3.16/28")).unwrap().capacity(),
+            5
+        );
+        for bad in ["10.0.0.0/29", "0.0.0.0/4"] {
+            assert!(NodeSubnet::new(cidr(bad)).is_err(), "{bad}");
+        }
+        for bad in ["10.22.0.1/16", "10.22.0.0", "x/16"] {
+            assert!(Cidr::parse(bad, "--subnet").is_err(), "{bad}");
+        }
+        // In state.json and config files: the text.
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, "\"10.22.0.0/16\"");
+        assert_eq!(serde_json::from_str::<NodeSubnet>(&json).unwrap(), s);
+        assert!(serde_json::from_str::<NodeSubnet>("\"10.0.0.0/29\"").is_err());
+    }
+
+    #[test]
     fn node_pod_blocks_are_24s_while_they_fit() {
         assert_eq!(node_pod_prefix(&cidr("10.244.0.0/16"), 50).unwrap(), 24);
         assert_eq!(node_pod_prefix(&cidr("10.244.0.0/22"), 4).unwrap(), 24);
@@ -504,7 +625,11 @@ mod tests {
 
     #[test]
     fn collisions_are_named_with_a_free_proposal() {
-        let err = |r: Ranges| check(&r, &host(), &other(), None).unwrap_err().to_string();
+        let err = |r: Ranges| {
+            use kns_plumbing::report::Hint;
+            let e = check(&r, &host(), &other(), None).unwrap_err();
+            format!("{e}; {}", e.hint().unwrap_or_default())
+        };
         // The host's LAN, its gateway, a route in another table.
         let e = err(defaults("192.168.0.0/16"));
         assert!(
@@ -552,8 +677,7 @@ mod tests {
 
     #[test]
     fn without_subnet_the_default_or_the_next_free_range_is_picked() {
-        let pods = cidr(DEFAULT_POD_SUBNET);
-        let services = cidr(DEFAULT_SERVICE_SUBNET);
+        let (pods, services) = (DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET);
         assert_eq!(
             pick_node_subnet(pods, services, &[], &[])
                 .unwrap()

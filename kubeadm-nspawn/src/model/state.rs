@@ -1,63 +1,46 @@
-//! `state.json`: what a cluster is made of, written atomically (temp file + rename) after every step
-//! that creates something, so `down` after a crash knows what to remove.
+//! `state.json`: what a cluster is made of and how far it got, written atomically after every step
+//! that creates something (so `down` after a crash knows what to remove) and before every
+//! transition (so an interrupted verb is seen as interrupted). Only what cannot be derived is
+//! recorded: names of namespaces, bridges and directories follow from the cluster's name.
+//!
+//! The format is versioned ([`FORMAT_VERSION`]); files of the first format (no `formatVersion`)
+//! are read and migrated (see [`v1`]).
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use super::binaries::{Fingerprint, KubeBinaries};
+use super::component::Component;
+use super::names::ClusterName;
+use super::ranges::{OtherCluster, Ranges};
+use super::settings::{ComponentSettings, NodeRole, NodeSettings};
+
+/// The state file format this kubeadm-nspawn writes.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterState {
-    pub name: String,
-    pub subnet: String,
-    /// The pods' range inside the nodes (older clusters: the default).
-    #[serde(default = "default_pod_subnet")]
-    pub pod_subnet: String,
-    /// The services' range (older clusters: the default).
-    #[serde(default = "default_service_subnet")]
-    pub service_subnet: String,
-    pub bridge: String,
-    pub network: String,
+    pub format_version: u32,
+    pub name: ClusterName,
+    pub ranges: Ranges,
+    /// Whether the nodes have a default route off the host, NATed.
     pub masquerade: bool,
     pub image: ImageRef,
+    /// The Kubernetes nodes in index order, then the load balancer (if any).
     pub nodes: Vec<NodeState>,
-    /// Set once Kubernetes binaries are chosen (`up --kube-bin`, `init`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes: Option<KubernetesState>,
-    /// What `init` tells the components (feature gates, runtime config, kubeadm patches), from
-    /// the config file given to `up`.
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub components: crate::model::config::ComponentSettings,
-}
-
-/// How far `init` got.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum InitPhase {
-    /// Binaries chosen by `up`; `init` not run yet.
-    Chosen,
-    /// `init` started (and is running, or failed part-way).
-    Initializing,
-    Initialized,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct KubernetesState {
-    pub binaries: crate::kube::binaries::KubeBinaries,
-    pub phase: InitPhase,
-    /// The user's kubeconfig the cluster's context was merged into (`down` takes it out again).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubeconfig: Option<PathBuf>,
-    /// podCIDR of each node, in node order.
     #[serde(default)]
-    pub pod_cidrs: Vec<String>,
-    /// What each component's binary was when it went into the cluster (by component name:
-    /// kubelet, kube-apiserver, ..., etcd, coredns, crictl), for `update`.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub fingerprints: std::collections::BTreeMap<String, crate::kube::fingerprint::Fingerprint>,
+    pub kubernetes: Kubernetes,
+    /// What `init` tells the components (feature gates, runtime config, kubeadm patches), from
+    /// the config file.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub components: ComponentSettings,
+    /// A verb that changes the cluster's nodes and is (or was, if it was killed) under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition: Option<Transition>,
 }
 
 /// The base image, as rootfs-builder reported it (its key keeps `rootfs-builder gc` off it).
@@ -69,49 +52,23 @@ pub struct ImageRef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeState {
     pub name: String,
+    /// Its place among the Kubernetes nodes (the load balancer: after them): its address, its
+    /// namespace, its pod range follow from it.
     pub index: usize,
-    pub netns: String,
-    pub ip: String,
-    pub dir: PathBuf,
-    /// PID of `systemd-nspawn` (cnispawn execs into it); None until spawned.
+    pub role: NodeRole,
+    pub ip: Ipv4Addr,
+    /// PID of `systemd-nspawn` (cnispawn execs into it); None while not started.
     pub pid: Option<u32>,
     /// cnispawn failed for this node: it removed its own namespace, and whatever is at the name now
     /// (a namespace of someone else's) is not this cluster's to delete.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub network_failed: bool,
     /// Labels, extra mounts and limits from the config file.
     #[serde(default, skip_serializing_if = "is_default")]
-    pub settings: crate::model::config::NodeSettings,
-    /// What the node is in the cluster. Older state files have none: their first node is the
-    /// control plane (see [`ClusterState::load`]).
-    #[serde(default)]
-    pub role: NodeRole,
-}
-
-/// A node's part in the cluster.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum NodeRole {
-    /// Runs etcd and the control-plane static pods (`kubeadm init`, `kubeadm join --control-plane`).
-    ControlPlane,
-    #[default]
-    Worker,
-    /// Not a Kubernetes node: haproxy in front of the control planes' API servers (a cluster
-    /// with several control planes has one).
-    LoadBalancer,
-}
-
-impl NodeRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeRole::ControlPlane => "control-plane",
-            NodeRole::Worker => "worker",
-            NodeRole::LoadBalancer => "load-balancer",
-        }
-    }
+    pub settings: NodeSettings,
 }
 
 impl NodeState {
@@ -119,165 +76,337 @@ impl NodeState {
     pub fn is_kubernetes(&self) -> bool {
         self.role != NodeRole::LoadBalancer
     }
+
+    /// Its network namespace, as cnispawn made it.
+    pub fn netns(&self, cluster: &ClusterName) -> String {
+        match self.role {
+            NodeRole::LoadBalancer => cluster.load_balancer_netns(),
+            _ => cluster.netns(self.index),
+        }
+    }
+}
+
+#[cfg(test)]
+impl NodeState {
+    /// A node of a test's state.
+    pub fn for_test(name: &str, index: usize, role: NodeRole, ip: &str) -> NodeState {
+        NodeState {
+            name: name.into(),
+            index,
+            role,
+            ip: ip.parse().expect("a test's address"),
+            pid: None,
+            network_failed: false,
+            settings: Default::default(),
+        }
+    }
+}
+
+/// How far the cluster is a Kubernetes cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(tag = "phase", rename_all = "kebab-case")]
+pub enum Kubernetes {
+    /// Booted nodes; no binaries chosen yet.
+    #[default]
+    None,
+    /// Binaries chosen by `up`; `init` not run yet.
+    Chosen {
+        binaries: KubeBinaries,
+    },
+    /// `init` started: it is running, or it failed or was interrupted at `step`.
+    #[serde(rename_all = "camelCase")]
+    Initializing {
+        binaries: KubeBinaries,
+        /// The step `init` was at when it last recorded one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        /// The user's kubeconfig the cluster's context went into, once it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kubeconfig: Option<PathBuf>,
+    },
+    Initialized(Initialized),
+}
+
+/// An initialized cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Initialized {
+    pub binaries: KubeBinaries,
+    /// The user's kubeconfig the cluster's context was merged into (`down` takes it out again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<PathBuf>,
+    /// What each component's binary was when it went into the cluster, for `update`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<Component, Fingerprint>,
+}
+
+impl Kubernetes {
+    /// The binaries chosen or running, if any.
+    pub fn binaries(&self) -> Option<&KubeBinaries> {
+        match self {
+            Kubernetes::None => None,
+            Kubernetes::Chosen { binaries } | Kubernetes::Initializing { binaries, .. } => {
+                Some(binaries)
+            }
+            Kubernetes::Initialized(i) => Some(&i.binaries),
+        }
+    }
+
+    /// The user's kubeconfig the cluster's context went into, if it did.
+    pub fn kubeconfig(&self) -> Option<&PathBuf> {
+        match self {
+            Kubernetes::Initializing { kubeconfig, .. } => kubeconfig.as_ref(),
+            Kubernetes::Initialized(i) => i.kubeconfig.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The phase's name, as `list` shows it.
+    pub fn phase_name(&self) -> &'static str {
+        match self {
+            Kubernetes::None => "none",
+            Kubernetes::Chosen { .. } => "chosen",
+            Kubernetes::Initializing { .. } => "initializing",
+            Kubernetes::Initialized(_) => "initialized",
+        }
+    }
+}
+
+/// A verb under way that changes the nodes, recorded before it begins: a `start` that finds
+/// `Stopping` knows the nodes may still be shutting down.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "verb", rename_all = "kebab-case")]
+pub enum Transition {
+    Stopping,
+    Starting,
+    Updating { component: Component },
+}
+
+impl std::fmt::Display for Transition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transition::Stopping => f.write_str("stopping"),
+            Transition::Starting => f.write_str("starting"),
+            Transition::Updating { component } => write!(f, "updating {component}"),
+        }
+    }
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     value == &T::default()
 }
 
-fn default_pod_subnet() -> String {
-    crate::model::ranges::DEFAULT_POD_SUBNET.into()
-}
-
-fn default_service_subnet() -> String {
-    crate::model::ranges::DEFAULT_SERVICE_SUBNET.into()
-}
-
 impl ClusterState {
     /// The Kubernetes nodes (the load balancer left out), control planes first, in node order.
-    pub fn kubernetes_nodes(&self) -> Vec<NodeState> {
-        self.nodes
-            .iter()
-            .filter(|n| n.is_kubernetes())
-            .cloned()
-            .collect()
+    pub fn kubernetes_nodes(&self) -> impl Iterator<Item = &NodeState> {
+        self.nodes.iter().filter(|n| n.is_kubernetes())
     }
 
     /// The control-plane nodes, the first (where `kubeadm init` ran) first.
-    pub fn control_planes(&self) -> Vec<NodeState> {
+    pub fn control_planes(&self) -> impl Iterator<Item = &NodeState> {
         self.with_role(NodeRole::ControlPlane)
     }
 
     /// The nodes that are only workers.
-    pub fn workers(&self) -> Vec<NodeState> {
+    pub fn workers(&self) -> impl Iterator<Item = &NodeState> {
         self.with_role(NodeRole::Worker)
     }
 
-    fn with_role(&self, role: NodeRole) -> Vec<NodeState> {
-        self.nodes
-            .iter()
-            .filter(|n| n.role == role)
-            .cloned()
-            .collect()
+    fn with_role(&self, role: NodeRole) -> impl Iterator<Item = &NodeState> {
+        self.nodes.iter().filter(move |n| n.role == role)
     }
 
-    /// The node `kubeadm init` runs on: the first control plane.
-    pub fn first_control_plane(&self) -> Result<&NodeState> {
-        self.nodes
-            .iter()
-            .find(|n| n.role == NodeRole::ControlPlane)
-            .ok_or_else(|| Error::CorruptState {
-                path: PathBuf::from("state.json"),
-                reason: format!("cluster {:?} has no control-plane node", self.name),
-            })
+    /// The node `kubeadm init` runs on: the first control plane. Every state has one: `up`
+    /// records it first, and loading refuses a state without one.
+    pub fn first_control_plane(&self) -> &NodeState {
+        self.control_planes()
+            .next()
+            .unwrap_or_else(|| &self.nodes[0])
     }
 
     /// The load balancer in front of the API servers (clusters with several control planes).
     pub fn load_balancer(&self) -> Option<&NodeState> {
-        self.nodes.iter().find(|n| n.role == NodeRole::LoadBalancer)
+        self.with_role(NodeRole::LoadBalancer).next()
     }
 
     /// Where the API is served: the load balancer's address, or the only control plane's.
-    pub fn api_endpoint_ip(&self) -> Result<String> {
-        match self.load_balancer() {
-            Some(lb) => Ok(lb.ip.clone()),
-            None => Ok(self.first_control_plane()?.ip.clone()),
+    pub fn api_endpoint(&self) -> Ipv4Addr {
+        self.load_balancer()
+            .unwrap_or_else(|| self.first_control_plane())
+            .ip
+    }
+
+    /// The cluster as another cluster's collision check sees it.
+    pub fn as_other(&self) -> OtherCluster {
+        OtherCluster {
+            name: self.name.to_string(),
+            nodes: self.ranges.nodes.cidr(),
+            bridge: self.name.bridge(),
         }
     }
 
-    /// The cluster's three ranges, as recorded.
-    pub fn ranges(&self) -> Result<crate::model::ranges::Ranges> {
-        use crate::model::ranges::Cidr;
-        Ok(crate::model::ranges::Ranges {
-            nodes: Cidr::parse(&self.subnet, "subnet")?,
-            pods: Cidr::parse(&self.pod_subnet, "pod subnet")?,
-            services: Cidr::parse(&self.service_subnet, "service subnet")?,
-        })
-    }
-
-    /// The cluster as another cluster's collision check sees it (None: no subnet recorded).
-    pub fn as_other(&self) -> Option<crate::model::ranges::OtherCluster> {
-        Some(crate::model::ranges::OtherCluster {
-            name: self.name.clone(),
-            nodes: crate::model::ranges::Cidr::parse(&self.subnet, "subnet").ok()?,
-            bridge: self.bridge.clone(),
-        })
-    }
-
-    /// What can be known of a cluster whose state.json is unreadable, from its directory and the
-    /// naming rules alone: its nodes (`nodes/<cluster>-n<i>`), their namespaces and cgroups, any
-    /// nspawn still running for them, its bridge. Enough for `down` to remove it.
-    pub fn recover(
-        paths: &crate::model::names::ClusterPaths,
-        name: &crate::model::names::ClusterName,
-    ) -> Self {
-        let recovered = |index: usize, node: String, netns: String, role: NodeRole| NodeState {
-            pid: kns_node::process::find_nspawn(&node).ok().flatten(),
-            netns,
-            ip: String::new(),
-            dir: paths.node_dir(&node),
-            name: node,
-            index,
-            network_failed: false,
-            settings: Default::default(),
-            role,
-        };
-        let mut nodes: Vec<NodeState> = (0..crate::model::names::MAX_NODES)
-            .map(|index| (index, name.node_name(index)))
-            .take_while(|(_, node)| paths.node_dir(node).exists())
-            .map(|(index, node)| {
-                let role = if index == 0 {
-                    NodeRole::ControlPlane
-                } else {
-                    NodeRole::Worker
-                };
-                recovered(index, node, name.netns(index), role)
-            })
-            .collect();
-        let lb = name.load_balancer_name();
-        if paths.node_dir(&lb).exists() {
-            nodes.push(recovered(
-                nodes.len(),
-                lb,
-                name.load_balancer_netns(),
-                NodeRole::LoadBalancer,
-            ));
-        }
-        ClusterState {
-            name: name.to_string(),
-            subnet: String::new(),
-            pod_subnet: default_pod_subnet(),
-            service_subnet: default_service_subnet(),
-            bridge: name.bridge(),
-            network: name.network(),
-            masquerade: false,
-            image: ImageRef::default(),
-            nodes,
-            kubernetes: None,
-            components: Default::default(),
-        }
-    }
-
-    pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-        let mut state: ClusterState =
-            serde_json::from_slice(&bytes).map_err(|e| Error::CorruptState {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
-        // Written before nodes had roles: the first node is the one control plane.
-        if !state.nodes.iter().any(|n| n.role == NodeRole::ControlPlane) {
-            if let Some(first) = state.nodes.first_mut() {
-                first.role = NodeRole::ControlPlane;
+    /// The state in a file's text: this format, or the first one (migrated). Fails with why the
+    /// text is not a state.
+    pub fn from_json(text: &[u8]) -> Result<ClusterState, String> {
+        let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        let state = match value.get("formatVersion").map(|v| v.as_u64()) {
+            None => v1::migrate(serde_json::from_value(value).map_err(|e| e.to_string())?)?,
+            Some(Some(v)) if v == u64::from(FORMAT_VERSION) => {
+                serde_json::from_value(value).map_err(|e| e.to_string())?
             }
+            Some(v) => {
+                return Err(format!(
+                    "format version {} is not {FORMAT_VERSION}: written by another kubeadm-nspawn",
+                    v.map_or("?".into(), |v| v.to_string())
+                ))
+            }
+        };
+        if state.nodes.is_empty() || state.control_planes().next().is_none() {
+            return Err("no control-plane node".into());
         }
         Ok(state)
     }
 
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        kns_plumbing::atomic_file::write(path, &bytes, 0o600)
-            .map_err(|e| Error::io("write", path, e))
+    /// The state as the file's text.
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec_pretty(self)
+    }
+}
+
+/// The first state format (before it had `formatVersion`): strings for ranges and addresses,
+/// derived names recorded, the phase beside optional data.
+pub mod v1 {
+    use super::*;
+    use crate::model::names::ClusterName;
+    use crate::model::ranges::{Cidr, NodeSubnet, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ClusterState {
+        pub name: String,
+        pub subnet: String,
+        #[serde(default)]
+        pub pod_subnet: Option<String>,
+        #[serde(default)]
+        pub service_subnet: Option<String>,
+        pub masquerade: bool,
+        pub image: ImageRef,
+        pub nodes: Vec<NodeState>,
+        #[serde(default)]
+        pub kubernetes: Option<KubernetesState>,
+        #[serde(default)]
+        pub components: ComponentSettings,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct NodeState {
+        pub name: String,
+        pub index: usize,
+        pub ip: String,
+        pub pid: Option<u32>,
+        #[serde(default)]
+        pub network_failed: bool,
+        #[serde(default)]
+        pub settings: NodeSettings,
+        /// Files from before roles had none: the first node is the control plane.
+        #[serde(default)]
+        pub role: Option<NodeRole>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Phase {
+        Chosen,
+        Initializing,
+        Initialized,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct KubernetesState {
+        pub binaries: KubeBinaries,
+        pub phase: Phase,
+        #[serde(default)]
+        pub kubeconfig: Option<PathBuf>,
+        #[serde(default)]
+        pub fingerprints: BTreeMap<String, Fingerprint>,
+    }
+
+    /// A first-format state in this format.
+    pub fn migrate(old: ClusterState) -> Result<super::ClusterState, String> {
+        let cidr = |text: Option<&str>, default: Cidr, what: &str| -> Result<Cidr, String> {
+            text.map_or(Ok(default), |t| {
+                Cidr::parse(t, what).map_err(|e| e.to_string())
+            })
+        };
+        let nodes = Cidr::parse(&old.subnet, "subnet").map_err(|e| e.to_string())?;
+        let ranges = Ranges {
+            nodes: NodeSubnet::new(nodes).map_err(|e| e.to_string())?,
+            pods: cidr(old.pod_subnet.as_deref(), DEFAULT_POD_SUBNET, "pod subnet")?,
+            services: cidr(
+                old.service_subnet.as_deref(),
+                DEFAULT_SERVICE_SUBNET,
+                "service subnet",
+            )?,
+        };
+        let any_role = old.nodes.iter().any(|n| n.role.is_some());
+        let nodes = old
+            .nodes
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let role = n.role.unwrap_or(match (any_role, i) {
+                    (false, 0) => NodeRole::ControlPlane,
+                    _ => NodeRole::Worker,
+                });
+                Ok(super::NodeState {
+                    ip: n
+                        .ip
+                        .parse()
+                        .map_err(|_| format!("node {}: address {:?}", n.name, n.ip))?,
+                    name: n.name,
+                    index: n.index,
+                    role,
+                    pid: n.pid,
+                    network_failed: n.network_failed,
+                    settings: n.settings,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let kubernetes = match old.kubernetes {
+            None => Kubernetes::None,
+            Some(k) => match k.phase {
+                Phase::Chosen => Kubernetes::Chosen {
+                    binaries: k.binaries,
+                },
+                Phase::Initializing => Kubernetes::Initializing {
+                    binaries: k.binaries,
+                    step: None,
+                    kubeconfig: k.kubeconfig,
+                },
+                Phase::Initialized => Kubernetes::Initialized(Initialized {
+                    binaries: k.binaries,
+                    kubeconfig: k.kubeconfig,
+                    fingerprints: k
+                        .fingerprints
+                        .into_iter()
+                        .filter_map(|(name, f)| Component::named(&name).map(|c| (c, f)))
+                        .collect(),
+                }),
+            },
+        };
+        Ok(super::ClusterState {
+            format_version: FORMAT_VERSION,
+            name: ClusterName::new(&old.name).map_err(|e| e.to_string())?,
+            ranges,
+            masquerade: old.masquerade,
+            image: old.image,
+            nodes,
+            kubernetes,
+            components: old.components,
+            transition: None,
+        })
     }
 }
 
@@ -285,64 +414,73 @@ impl ClusterState {
 mod tests {
     use super::*;
 
+    /// A state.json written by kubeadm-nspawn before the format was versioned: an initialized
+    /// cluster of 3 control planes, a worker and a load balancer, saved from a real run of the
+    /// end-to-end tier (PIDs and paths as they were).
+    const V1_INITIALIZED: &str = include_str!("testdata/state-v1-initialized.json");
+
     #[test]
-    fn saves_and_loads_atomically() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        let state = ClusterState {
-            name: "c".into(),
-            subnet: "10.22.0.0/16".into(),
-            pod_subnet: default_pod_subnet(),
-            service_subnet: default_service_subnet(),
-            bridge: "kns-c".into(),
-            network: "kns-c".into(),
-            masquerade: false,
-            image: ImageRef {
-                key: "k".into(),
-                path: "/x".into(),
-            },
-            nodes: vec![NodeState {
-                name: "c-n0".into(),
-                index: 0,
-                netns: "kns-c-0".into(),
-                ip: "10.22.0.10".into(),
-                dir: "/d".into(),
-                pid: Some(42),
-                network_failed: false,
-                settings: Default::default(),
-                role: NodeRole::ControlPlane,
-            }],
-            kubernetes: None,
-            components: Default::default(),
+    fn a_first_format_state_is_migrated() {
+        let state = ClusterState::from_json(V1_INITIALIZED.as_bytes()).unwrap();
+        assert_eq!(state.format_version, FORMAT_VERSION);
+        assert_eq!(state.name.as_str(), "knst8bf68a");
+        assert_eq!(state.ranges.nodes.to_string(), "10.252.138.0/24");
+        assert_eq!(state.ranges.pods.to_string(), "10.244.0.0/16");
+        assert_eq!(state.nodes.len(), 5);
+        assert_eq!(state.control_planes().count(), 3);
+        assert_eq!(state.nodes[3].role, NodeRole::Worker);
+        assert_eq!(
+            state.load_balancer().unwrap().ip,
+            Ipv4Addr::new(10, 252, 138, 9)
+        );
+        assert_eq!(state.api_endpoint(), Ipv4Addr::new(10, 252, 138, 9));
+        assert_eq!(state.nodes[1].netns(&state.name), "kns-knst8bf68a-1");
+        assert_eq!(state.nodes[4].netns(&state.name), "kns-knst8bf68a-lb");
+        assert_eq!(state.nodes[0].pid, Some(28460));
+        let Kubernetes::Initialized(k) = &state.kubernetes else {
+            panic!("{:?}", state.kubernetes)
         };
-        state.save(&path).unwrap();
-        assert_eq!(ClusterState::load(&path).unwrap(), state);
-        assert!(!path.with_extension("json.tmp").exists());
+        assert_eq!(k.binaries.version, "v1.28.7");
+        assert!(k.fingerprints.contains_key(&Component::KubeApiserver));
+        assert!(k.kubeconfig.is_some());
+        // Written again in this format, and read back the same.
+        let again = ClusterState::from_json(&state.to_json().unwrap()).unwrap();
+        assert_eq!(again, state);
     }
 
     #[test]
     fn a_state_from_before_roles_has_its_first_node_as_the_control_plane() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
         let node = |i: usize| {
             format!(
                 r#"{{"name":"c-n{i}","index":{i},"netns":"kns-c-{i}","ip":"10.22.0.1{i}","dir":"/d{i}","pid":null}}"#
             )
         };
-        std::fs::write(
-            &path,
-            format!(
-                r#"{{"name":"c","subnet":"10.22.0.0/16","bridge":"kns-c","network":"kns-c","masquerade":false,"image":{{"key":"k","path":"/x"}},"nodes":[{},{}]}}"#,
-                node(0),
-                node(1)
-            ),
-        )
-        .unwrap();
-        let state = ClusterState::load(&path).unwrap();
+        let text = format!(
+            r#"{{"name":"c","subnet":"10.22.0.0/16","bridge":"kns-c","network":"kns-c","masquerade":false,"image":{{"key":"k","path":"/x"}},"nodes":[{},{}]}}"#,
+            node(0),
+            node(1)
+        );
+        let state = ClusterState::from_json(text.as_bytes()).unwrap();
         assert_eq!(state.nodes[0].role, NodeRole::ControlPlane);
         assert_eq!(state.nodes[1].role, NodeRole::Worker);
-        assert_eq!(state.first_control_plane().unwrap().name, "c-n0");
-        assert_eq!(state.api_endpoint_ip().unwrap(), "10.22.0.10");
+        assert_eq!(state.first_control_plane().name, "c-n0");
+        assert_eq!(state.api_endpoint(), Ipv4Addr::new(10, 22, 0, 10));
         assert!(state.load_balancer().is_none());
+        assert_eq!(state.kubernetes, Kubernetes::None);
+    }
+
+    #[test]
+    fn what_is_not_a_state_is_refused_with_why() {
+        for (text, why) in [
+            ("{", "EOF"),
+            (r#"{"formatVersion":9}"#, "format version 9"),
+            (
+                r#"{"name":"c","subnet":"10.22.0.1/16","masquerade":false,"image":{"key":"k","path":"/x"},"nodes":[]}"#,
+                "host bits",
+            ),
+        ] {
+            let err = ClusterState::from_json(text.as_bytes()).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
+        }
     }
 }

@@ -1,46 +1,58 @@
-//! `down`: a cluster removed without a trace, whatever state it is in.
+//! `down`: a cluster removed without a trace, whatever state it is in (idempotent). A cluster
+//! whose state.json cannot be read is removed from what its directory and the naming rules show.
 
 use std::path::Path;
 
-use crate::actions;
-use crate::error::{Error, Result};
+use crate::actions::teardown::{self, HostObjects};
+use crate::cluster::{self, Access, Cluster};
+use crate::error::Result;
+use crate::host::Host;
 use crate::kube::kubeconfig;
-use crate::model::names::{ClusterName, ClusterPaths};
-use crate::model::state::ClusterState;
-use crate::{require_root, STOP_TIMEOUT};
+use crate::model::layout::ClusterPaths;
+use crate::model::names::ClusterName;
 
-/// Removes a cluster. Idempotent: a missing cluster is reported as such (false).
-pub fn down(name: &ClusterName, state_dir: &Path) -> Result<bool> {
+use super::{require_root, STOP_TIMEOUT};
+
+/// Removes cluster `name`; false when there was none.
+pub fn run(state_dir: &Path, name: &ClusterName, host: &dyn Host, access: Access) -> Result<bool> {
     require_root()?;
     let paths = ClusterPaths::new(state_dir, name);
     if !paths.dir.exists() {
         return Ok(false);
     }
-    let state = match ClusterState::load(&paths.state_file()) {
-        Ok(state) => state,
-        // state.json never written (a crash before the first save): only the directory is there.
-        Err(_) if !paths.state_file().exists() => {
-            std::fs::remove_dir_all(&paths.dir).map_err(|e| Error::io("remove", &paths.dir, e))?;
-            return Ok(true);
-        }
-        Err(e @ Error::CorruptState { .. }) => {
-            eprintln!("warning: {e}; removing what its directory and the naming rules show");
-            ClusterState::recover(&paths, name)
-        }
-        Err(e) => return Err(e),
-    };
-    if let Some(k) = &state.kubernetes {
-        if let Some(target) = &k.kubeconfig {
-            let kubectl = k.binaries.path("kubectl");
-            if let Err(e) = kubeconfig::remove(target, &state.name, &kubectl) {
-                eprintln!(
-                    "warning: context {} stays in {}: {e}",
-                    kubeconfig::context_name(&state.name),
-                    target.display()
-                );
-            }
-        }
+    if !paths.state_file().exists() {
+        // A directory `up` made and was killed before its first save: nothing else exists.
+        host.remove_dir_all(&paths.dir)?;
+        return Ok(true);
     }
-    actions::teardown(&state, &paths, STOP_TIMEOUT)?;
+    let (objects, _held) = match Cluster::open(state_dir, name, access) {
+        Ok(cluster) => {
+            remove_context(&cluster);
+            (HostObjects::of(&cluster), Some(cluster))
+        }
+        Err(e @ cluster::Error::CorruptState { .. }) => {
+            eprintln!("warning: {e}; removing what its directory and the naming rules show");
+            (HostObjects::recover(&paths, name), None)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    teardown::teardown(host, &objects, &teardown::poweroff(host, STOP_TIMEOUT))?;
     Ok(true)
+}
+
+/// The cluster's context out of the user's kubeconfig; a failure is said and does not stop the
+/// removal (the context is the user's to delete then).
+fn remove_context(cluster: &Cluster) {
+    let (Some(target), Some(binaries)) = (cluster.phase().kubeconfig(), cluster.phase().binaries())
+    else {
+        return;
+    };
+    let name = cluster.name();
+    if let Err(e) = kubeconfig::remove(target, name.as_str(), &binaries.path("kubectl")) {
+        eprintln!(
+            "warning: context {} stays in {}: {e}",
+            name.context(),
+            target.display()
+        );
+    }
 }

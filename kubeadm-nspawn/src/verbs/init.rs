@@ -1,92 +1,94 @@
-//! `init`: the booted nodes made a Kubernetes cluster.
+//! `init`: the booted nodes made a Kubernetes cluster: `kubeadm init` on the first node,
+//! `kubeadm join` on the others, pod network, kubeconfig, Ready nodes.
 
 use std::path::{Path, PathBuf};
 
-use crate::actions::{self, InitContext, InitOptions};
+use crate::actions::request::{Common, InitRequest};
+use crate::actions::{self, InitContext, Timings};
+use crate::cluster::{self, Access, Cluster};
 use crate::error::{Error, Result};
-use crate::kube::{kubeadm, kubeconfig};
-use crate::model::config::Patch;
-use crate::model::names::{ClusterName, ClusterPaths};
-use crate::model::state::{ClusterState, InitPhase};
-use crate::{install_signal_handlers, require_root};
+use crate::host::error::Io;
+use crate::host::Host;
+use crate::model::settings::Patch;
+use crate::model::state::Kubernetes;
 
-/// Turns a cluster's booted nodes into a Kubernetes cluster: `kubeadm init` on the first node,
-/// `kubeadm join` on the others, pod network, kubeconfig, Ready nodes. Returns each step's
-/// duration.
-pub fn init(name: &ClusterName, mut opts: InitOptions) -> Result<Vec<(&'static str, f64)>> {
+use super::{install_signal_handlers, recheck_ranges, require_root};
+
+/// Turns a cluster's booted nodes into a Kubernetes cluster. Returns each step's duration.
+pub fn run(common: &Common, mut request: InitRequest, host: &dyn Host) -> Result<Timings> {
     require_root()?;
-    for patch in &opts.patches {
-        let file_name = patch
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        kubeadm::check_patch_name(&file_name).map_err(Error::InvalidArgument)?;
+    for patch in &request.patches {
         if !patch.is_file() {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::Request(format!(
                 "--kubeadm-patch {}: no such file",
                 patch.display()
             )));
         }
     }
-    let paths = ClusterPaths::new(&opts.state_dir, name);
-    if !paths.state_file().exists() {
-        return Err(Error::NoCluster(name.to_string()));
-    }
-    let mut state = ClusterState::load(&paths.state_file())?;
-    match state.kubernetes.as_ref().map(|k| k.phase) {
-        Some(InitPhase::Initialized) => {
-            return Err(Error::InvalidArgument(format!(
-                "cluster {name:?} is already initialized: `kubectl --context {}` uses it; \
-                 `kubeadm-nspawn down --name {name}` and `up` for a new one",
-                kubeconfig::context_name(&name.to_string())
-            )))
-        }
-        Some(InitPhase::Initializing) => {
-            return Err(Error::InvalidArgument(format!(
-                "an earlier `init` of cluster {name:?} failed or is still running: \
+    let access = Access::Change {
+        verb: "init",
+        wait: common.wait,
+    };
+    let mut cluster = Cluster::open(&common.state_dir, &request.name, access)?;
+    let name = cluster.name().clone();
+    match cluster.phase() {
+        Kubernetes::Initialized(_) => return Err(cluster::Error::AlreadyInitialized(name).into()),
+        Kubernetes::Initializing { .. } => {
+            return Err(Error::Request(format!(
+                "an earlier `init` of cluster {name} failed or was interrupted: \
                  `kubeadm-nspawn down --name {name}` and `up` it again"
             )))
         }
         _ => {}
     }
-    // The cluster's shape is `up`'s: a file describing another number of control planes is for
-    // another cluster.
-    let made = state.control_planes().len();
-    if let Some(described) = opts.control_planes.filter(|&k| k != made) {
-        return Err(Error::InvalidArgument(format!(
-            "--config describes {described} control-plane nodes; cluster {name:?} was made with \
+    apply_config(&mut cluster, &mut request)?;
+    // Before any node is touched.
+    recheck_ranges(&common.state_dir, &cluster.state)?;
+    cluster.require_running()?;
+    // Written only once init goes ahead: a refused init leaves the cluster's directory as it was.
+    let inline = materialize_patches(
+        &cluster.state.components.kubeadm_patches,
+        &cluster.paths.patches_dir(),
+    )?;
+    request.patches.extend(inline);
+    check_distinct_names(&request.patches)?;
+    install_signal_handlers()?;
+    let mut ctx = InitContext {
+        request,
+        cluster,
+        host,
+        image_cache: common.state_dir.join("kube-images"),
+    };
+    actions::init(&mut ctx)
+}
+
+/// What `init --config` says replaces what `up` recorded; the cluster's shape is `up`'s.
+fn apply_config(cluster: &mut Cluster, request: &mut InitRequest) -> Result<()> {
+    let name = cluster.name().clone();
+    let made = cluster.state.control_planes().count();
+    if let Some(described) = request.control_planes.filter(|&k| k != made) {
+        return Err(Error::Request(format!(
+            "--config describes {described} control-plane nodes; cluster {name} was made with \
              {made} by `up`: `kubeadm-nspawn down --name {name}` and `up --config` it again"
         )));
     }
-    // What `init --config` says replaces what `up` recorded.
-    if let Some(labels) = opts.labels.take() {
-        let kubernetes_nodes = state.kubernetes_nodes().len();
+    if let Some(labels) = request.labels.take() {
+        let kubernetes_nodes = cluster.state.kubernetes_nodes().count();
         if labels.len() > kubernetes_nodes {
-            return Err(Error::InvalidArgument(format!(
-                "--config describes {} nodes; cluster {name:?} has {kubernetes_nodes}",
+            return Err(Error::Request(format!(
+                "--config describes {} nodes; cluster {name} has {kubernetes_nodes}",
                 labels.len(),
             )));
         }
         // The load balancer is last, after the Kubernetes nodes the labels are for.
-        for (i, node) in state.nodes.iter_mut().enumerate() {
+        for (i, node) in cluster.state.nodes.iter_mut().enumerate() {
             node.settings.labels = labels.get(i).cloned().unwrap_or_default();
         }
     }
-    if let Some(components) = opts.components.take() {
-        state.components = components;
+    if let Some(components) = request.components.take() {
+        cluster.state.components = components;
     }
-    // Before any node is touched.
-    super::list::recheck_ranges(&opts.state_dir, &state)?;
-    super::list::require_running(&state)?;
-    // Written only once init goes ahead: a refused init leaves the cluster's directory as it was.
-    opts.patches.extend(materialize_patches(
-        &state.components.kubeadm_patches,
-        &paths.dir.join("kubeadm-patches"),
-    )?);
-    check_distinct_names(&opts.patches)?;
-    install_signal_handlers()?;
-    let mut ctx = InitContext { opts, paths, state };
-    actions::init(&mut ctx)
+    Ok(())
 }
 
 /// The config file's kubeadm patches as files kubeadm reads: a file patch as it is, an inline one
@@ -102,9 +104,9 @@ fn materialize_patches(patches: &[Patch], dir: &Path) -> Result<Vec<PathBuf>> {
                 patch_type,
                 patch,
             } => {
-                std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+                std::fs::create_dir_all(dir).map_err(|e| Io::new("create", dir, e))?;
                 let file = dir.join(format!("{target}{i:02}config+{patch_type}.yaml"));
-                std::fs::write(&file, patch).map_err(|e| Error::io("write", &file, e))?;
+                std::fs::write(&file, patch).map_err(|e| Io::new("write", &file, e))?;
                 files.push(file);
             }
         }
@@ -122,7 +124,7 @@ fn check_distinct_names(patches: &[PathBuf]) -> Result<()> {
             .to_string_lossy()
             .into_owned();
         if !seen.insert(name.clone()) {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::Request(format!(
                 "two kubeadm patches are named {name} (from --kubeadm-patch and the config file): rename one"
             )));
         }

@@ -1,20 +1,16 @@
-//! `kubeconfig`: the cluster's kubeconfig as `init` wrote it.
+//! `kubeconfig`: a cluster's kubeconfig as `init` wrote it (admin credentials, the API endpoint as
+//! seen from the host). Reads only: never waits for a busy cluster.
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::model::names::{ClusterName, ClusterPaths};
+use crate::cluster::{Access, Cluster};
+use crate::error::Result;
+use crate::host::error::Io;
+use crate::model::names::ClusterName;
 
-/// The cluster's kubeconfig (as `init` wrote it).
-pub fn kubeconfig(state_dir: &Path, name: &ClusterName) -> Result<String> {
-    let paths = ClusterPaths::new(state_dir, name);
-    if !paths.state_file().exists() {
-        return Err(Error::NoCluster(name.to_string()));
-    }
-    let file = paths.dir.join("kubeconfig");
-    std::fs::read_to_string(&file).map_err(|_| {
-        Error::InvalidArgument(format!(
-            "cluster {name:?} has no kubeconfig yet: run `kubeadm-nspawn init --name {name}`"
-        ))
-    })
+pub fn run(state_dir: &Path, name: &ClusterName) -> Result<String> {
+    let cluster = Cluster::open(state_dir, name, Access::Read)?;
+    cluster.require_initialized()?;
+    let file = cluster.paths.kubeconfig();
+    Ok(std::fs::read_to_string(&file).map_err(|e| Io::new("read", file, e))?)
 }

@@ -1,96 +1,90 @@
-//! `list` and finding clusters and nodes by name.
+//! `list`: every cluster and its nodes, as their last saved states say, with whether each node
+//! runs. Reads only: never waits for a busy cluster.
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::model::state::{self, ClusterState};
+use serde::Serialize;
 
-/// Every cluster's state.
-pub fn list(state_dir: &Path) -> Result<Vec<ClusterState>> {
-    let dir = state_dir.join("clusters");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(vec![]);
-    };
-    let mut clusters = vec![];
-    for entry in entries.filter_map(|e| e.ok()) {
-        if let Ok(state) = ClusterState::load(&entry.path().join("state.json")) {
-            clusters.push(state);
-        }
-    }
-    clusters.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(clusters)
+use crate::cluster::{self, ClusterNode, Listed};
+use crate::error::Result;
+use crate::model::layout::ClusterPaths;
+use crate::model::state::{ClusterState, NodeState};
+
+/// A cluster as `list` shows it (and `list --json` prints it).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterView {
+    pub name: String,
+    /// running, stopped, partly stopped, or the verb under way (stopping, starting, updating).
+    pub state: String,
+    pub subnet: String,
+    pub pod_subnet: String,
+    pub service_subnet: String,
+    pub bridge: String,
+    /// The Kubernetes phase: none, chosen, initializing, initialized.
+    pub kubernetes: &'static str,
+    /// The step an `init` that did not finish was at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_step: Option<String>,
+    pub version: Option<String>,
+    pub nodes: Vec<NodeView>,
 }
 
-/// The clusters whose state.json cannot be read (by name), with why: `list` shows them and `up`
-/// warns of them rather than skipping them silently.
-pub fn list_unreadable(state_dir: &Path) -> Vec<(String, Error)> {
-    let Ok(entries) = std::fs::read_dir(state_dir.join("clusters")) else {
-        return vec![];
-    };
-    let mut unreadable: Vec<(String, Error)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|entry| {
-            let file = entry.path().join("state.json");
-            match ClusterState::load(&file) {
-                Err(e @ Error::CorruptState { .. }) => {
-                    Some((entry.file_name().to_string_lossy().into_owned(), e))
-                }
-                _ => None,
-            }
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeView {
+    #[serde(flatten)]
+    pub node: NodeState,
+    pub running: bool,
+}
+
+/// A cluster whose state.json cannot be read: its name, and why.
+pub type Unreadable = (String, String);
+
+/// The clusters, and those whose state.json cannot be read.
+pub fn run(state_dir: &Path) -> Result<(Vec<ClusterView>, Vec<Unreadable>)> {
+    let mut views = vec![];
+    let mut unreadable = vec![];
+    for listed in cluster::list(state_dir)? {
+        match listed {
+            Listed::Readable(state) => views.push(view(state_dir, &state)),
+            Listed::Unreadable { name, error } => unreadable.push((name, error.to_string())),
+        }
+    }
+    Ok((views, unreadable))
+}
+
+fn view(state_dir: &Path, state: &ClusterState) -> ClusterView {
+    let paths = ClusterPaths::new(state_dir, &state.name);
+    let nodes: Vec<NodeView> = state
+        .nodes
+        .iter()
+        .map(|n| NodeView {
+            running: ClusterNode::new(&state.name, &paths, n).is_running(),
+            node: n.clone(),
         })
         .collect();
-    unreadable.sort_by(|a, b| a.0.cmp(&b.0));
-    unreadable
-}
-
-/// Finds a node by name among all clusters; a node of a stopped cluster is an error naming `start`.
-pub fn find_node(state_dir: &Path, node: &str) -> Result<state::NodeState> {
-    for cluster in list(state_dir)? {
-        if let Some(n) = cluster.nodes.iter().find(|n| n.name == node) {
-            if !crate::cluster::node::is_running(n) {
-                return Err(stopped(&cluster));
-            }
-            return Ok(n.clone());
-        }
+    let running = nodes.iter().filter(|n| n.running).count();
+    let lifecycle = match (&state.transition, running) {
+        (Some(t), _) => t.to_string(),
+        (None, r) if r == nodes.len() => "running".into(),
+        (None, 0) => "stopped".into(),
+        (None, r) => format!("partly stopped: {r} of {} nodes running", nodes.len()),
+    };
+    let init_step = match &state.kubernetes {
+        crate::model::state::Kubernetes::Initializing { step, .. } => step.clone(),
+        _ => None,
+    };
+    ClusterView {
+        name: state.name.to_string(),
+        state: lifecycle,
+        subnet: state.ranges.nodes.to_string(),
+        pod_subnet: state.ranges.pods.to_string(),
+        service_subnet: state.ranges.services.to_string(),
+        bridge: state.name.bridge(),
+        kubernetes: state.kubernetes.phase_name(),
+        init_step,
+        version: state.kubernetes.binaries().map(|b| b.version.clone()),
+        nodes,
     }
-    Err(Error::InvalidArgument(format!(
-        "no node {node:?}: see `kubeadm-nspawn list`"
-    )))
-}
-
-/// Fails with [`Error::Stopped`] unless every node of the cluster runs.
-pub fn require_running(state: &ClusterState) -> Result<()> {
-    if state.nodes.iter().all(crate::cluster::node::is_running) {
-        Ok(())
-    } else {
-        Err(stopped(state))
-    }
-}
-
-fn stopped(state: &ClusterState) -> Error {
-    Error::Stopped {
-        cluster: state.name.clone(),
-        running: state
-            .nodes
-            .iter()
-            .filter(|n| crate::cluster::node::is_running(n))
-            .count(),
-        total: state.nodes.len(),
-    }
-}
-
-/// Checks the cluster's ranges again against the host and the other clusters (its own bridge
-/// excepted): the host may have changed since `up` (a new VPN, a reboot into another network).
-pub fn recheck_ranges(state_dir: &Path, state: &ClusterState) -> Result<()> {
-    let others: Vec<_> = list(state_dir)?
-        .iter()
-        .filter(|c| c.name != state.name)
-        .filter_map(ClusterState::as_other)
-        .collect();
-    crate::model::ranges::check(
-        &state.ranges()?,
-        &crate::model::ranges::host_claims()?,
-        &others,
-        Some(&state.bridge),
-    )
 }

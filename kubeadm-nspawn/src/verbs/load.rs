@@ -1,41 +1,31 @@
-//! `load`: image archives and host Docker images into every node of a cluster.
+//! `load`: image archives, or images of the host's Docker, into every Kubernetes node of a
+//! running cluster (like `kind load`), through image-pusher.
 
 use std::path::{Path, PathBuf};
 
+use crate::cluster::{Access, Cluster};
 use crate::error::{Error, Result};
 use crate::host::image_pusher;
-use crate::model::names::{ClusterName, ClusterPaths};
-use crate::model::state::ClusterState;
-use crate::require_root;
+use crate::model::names::ClusterName;
 
-/// Loads image archives and images of the host's Docker into every node of a cluster (like
-/// `kind load image-archive` and `kind load docker-image`).
-pub fn load(
+use super::require_root;
+
+pub fn run(
     state_dir: &Path,
     name: &ClusterName,
+    access: Access,
     archives: &[PathBuf],
     docker_images: &[String],
 ) -> Result<serde_json::Value> {
     require_root()?;
-    if archives.is_empty() && docker_images.is_empty() {
-        return Err(Error::InvalidArgument(
-            "give at least one image archive or --docker-image REF".into(),
-        ));
-    }
     if let Some(missing) = archives.iter().find(|a| !a.is_file()) {
-        return Err(Error::InvalidArgument(format!(
+        return Err(Error::Request(format!(
             "{}: no such file",
             missing.display()
         )));
     }
-    let paths = ClusterPaths::new(state_dir, name);
-    if !paths.state_file().exists() {
-        return Err(Error::InvalidArgument(format!(
-            "no cluster {name:?}: create it with `kubeadm-nspawn up --name {name}`"
-        )));
-    }
-    let state = ClusterState::load(&paths.state_file())?;
-    super::list::require_running(&state)?;
-    // Into every Kubernetes node (the load balancer runs no pods).
-    image_pusher::push(&state.kubernetes_nodes(), archives, docker_images, &[])
+    let cluster = Cluster::open(state_dir, name, access)?;
+    cluster.require_running()?;
+    let nodes: Vec<_> = cluster.state.kubernetes_nodes().collect();
+    Ok(image_pusher::push(&nodes, archives, docker_images, &[])?)
 }

@@ -1,15 +1,15 @@
-//! `releases list|get|gc`: the cache of downloaded Kubernetes releases, and which clusters use
-//! which version (a version a cluster runs is never removed: `update` and `start` need it).
+//! `releases list` and `releases gc`: the cache of released versions, with the clusters that use
+//! each one (those a gc keeps).
 
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::cluster;
 use crate::error::Result;
 use crate::kube::releases::{self, Cached};
 use crate::model::state::ClusterState;
 
-/// A cached version and the clusters made with it.
 #[derive(Debug, Serialize)]
 pub struct CachedRelease {
     #[serde(flatten)]
@@ -18,7 +18,7 @@ pub struct CachedRelease {
 }
 
 pub fn list(state_dir: &Path, cache_dir: &Path) -> Result<Vec<CachedRelease>> {
-    let clusters = super::list::list(state_dir)?;
+    let clusters = cluster::states(state_dir)?;
     Ok(releases::list(cache_dir)?
         .into_iter()
         .map(|cached| CachedRelease {
@@ -28,10 +28,11 @@ pub fn list(state_dir: &Path, cache_dir: &Path) -> Result<Vec<CachedRelease>> {
         .collect())
 }
 
-/// Removes every cached version no cluster in `state_dir` uses; returns them and the bytes freed.
 pub fn gc(state_dir: &Path, cache_dir: &Path) -> Result<(Vec<Cached>, u64)> {
-    let clusters = super::list::list(state_dir)?;
-    releases::gc(cache_dir, &|cached| !users(&clusters, cached).is_empty())
+    let clusters = cluster::states(state_dir)?;
+    Ok(releases::gc(cache_dir, &|cached| {
+        !users(&clusters, cached).is_empty()
+    })?)
 }
 
 fn users(clusters: &[ClusterState], cached: &Cached) -> Vec<String> {
@@ -39,9 +40,9 @@ fn users(clusters: &[ClusterState], cached: &Cached) -> Vec<String> {
         .iter()
         .filter(|c| {
             c.kubernetes
-                .as_ref()
-                .is_some_and(|k| k.binaries.dir.starts_with(&cached.dir))
+                .binaries()
+                .is_some_and(|b| b.dir.starts_with(&cached.dir))
         })
-        .map(|c| c.name.clone())
+        .map(|c| c.name.to_string())
         .collect()
 }

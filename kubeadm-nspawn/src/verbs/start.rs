@@ -1,92 +1,88 @@
-//! `start`: the stopped nodes of a cluster back, with the same names, addresses and disks; for an
-//! initialized cluster, until every node is Ready again.
+//! `start`: a stopped (or partly stopped) cluster back: the same nodes with the same names,
+//! addresses and disks; an initialized cluster is waited for until every node is Ready.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::actions::{self, remount_nodes, spawn_nodes, wait_booted, wait_ready, Steps};
-use crate::cluster::node;
+use crate::actions::teardown::{self, NodeObjects};
+use crate::actions::{remount_nodes, spawn_nodes, wait_booted, wait_ready, Steps, Timings};
+use crate::cluster::{Access, Cluster, ClusterNode};
 use crate::error::Result;
-use crate::model::names::{ClusterName, ClusterPaths};
-use crate::model::state::{InitPhase, NodeRole};
-use crate::{install_signal_handlers, require_root};
+use crate::host::Host;
+use crate::model::names::ClusterName;
+use crate::model::settings::NodeRole;
+use crate::model::state::Transition;
 
-/// How long a started node may take to boot.
-pub const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
+use super::{install_signal_handlers, recheck_ranges, require_root, BOOT_TIMEOUT};
 
-/// Starts the nodes of the cluster that are not running (all of a stopped cluster, the missing
-/// ones of a partly stopped one). Returns the steps' times; none when everything runs already.
-pub fn start(
-    name: &ClusterName,
+pub fn run(
     state_dir: &Path,
+    name: &ClusterName,
+    host: &dyn Host,
+    access: Access,
     wait: Duration,
-) -> Result<Vec<(&'static str, f64)>> {
+) -> Result<Timings> {
     require_root()?;
-    let paths = ClusterPaths::new(state_dir, name);
-    let mut state = super::stop::load(&paths, name)?;
-    let stopped: Vec<usize> = (0..state.nodes.len())
-        .filter(|&i| !node::is_running(&state.nodes[i]))
+    let mut cluster = Cluster::open(state_dir, name, access)?;
+    let stopped: Vec<usize> = (0..cluster.state.nodes.len())
+        .filter(|&i| !cluster.node(i).is_running())
         .collect();
     if stopped.is_empty() {
         eprintln!(
-            "cluster {name:?} is running already ({} nodes): nothing to start",
-            state.nodes.len()
+            "cluster {name} is running already ({} nodes): nothing to start",
+            cluster.state.nodes.len()
         );
         return Ok(vec![]);
     }
-    // Checked again: after a reboot the host's networks may not be what they were at `up`.
-    super::list::recheck_ranges(state_dir, &state)?;
+    recheck_ranges(state_dir, &cluster.state)?;
     install_signal_handlers()?;
-    let state_file = paths.state_file();
+    cluster.state.transition = Some(Transition::Starting);
+    cluster.save()?;
     let mut steps = Steps::default();
     steps.run("Clearing what the stopped nodes left", || {
-        // Whatever a crash, a kill from outside or a reboot left of them: mounts, namespaces,
-        // cgroups. Idempotent, like `down`.
         for &i in &stopped {
-            actions::remove_node_objects(&state.nodes[i])?;
+            teardown::remove_node_objects(host, &NodeObjects::of(&cluster.node(i)))?;
         }
         Ok(())
     })?;
     steps.run("Mounting node roots", || {
-        remount_nodes::remount(&mut state, &stopped)?;
-        state.save(&state_file)
+        remount_nodes::remount(&mut cluster, host, &stopped)
     })?;
     let started_at = SystemTime::now();
     steps.run("Starting nodes", || {
-        spawn_nodes::spawn(&mut state, &state_file, &stopped)
+        spawn_nodes::spawn(&mut cluster, host, &stopped)
     })?;
-    let booting: Vec<_> = stopped.iter().map(|&i| state.nodes[i].clone()).collect();
+    let booting: Vec<ClusterNode> = stopped.iter().map(|&i| cluster.node(i)).collect();
     steps.run("Waiting for nodes to boot", || {
         wait_booted::wait(&booting, BOOT_TIMEOUT)
     })?;
-    // The load balancer is no Kubernetes node: booted is all it has to be.
-    let booting: Vec<_> = booting.into_iter().filter(|n| n.is_kubernetes()).collect();
-    let high_availability = state.load_balancer().is_some();
-    if let Some(k) = state
-        .kubernetes
-        .as_ref()
-        .filter(|k| k.phase == InitPhase::Initialized)
-    {
+    if let Ok(k) = cluster.require_initialized() {
         let kubectl = k.binaries.path("kubectl");
+        let kubernetes: Vec<ClusterNode> = booting
+            .into_iter()
+            .filter(|n| n.state.is_kubernetes())
+            .collect();
         steps.run("Waiting for nodes to be Ready", || {
             wait_ready::wait(
-                &booting,
+                &kubernetes,
                 &kubectl,
-                &paths.dir.join("kubeconfig"),
+                &cluster.paths.kubeconfig(),
                 wait,
                 Some(started_at),
             )
         })?;
-        let control_planes: Vec<_> = booting
-            .iter()
-            .filter(|n| n.role == NodeRole::ControlPlane)
-            .cloned()
+        let control_planes: Vec<ClusterNode> = kubernetes
+            .into_iter()
+            .filter(|n| n.state.role == NodeRole::ControlPlane)
             .collect();
+        let high_availability = cluster.state.load_balancer().is_some();
         if high_availability && !control_planes.is_empty() && !wait.is_zero() {
             steps.run("Waiting for the control planes' API servers", || {
                 wait_ready::wait_api_servers(&control_planes, wait)
             })?;
         }
     }
+    cluster.state.transition = None;
+    cluster.save()?;
     Ok(steps.timings)
 }

@@ -1,41 +1,45 @@
-//! `stop`: a cluster's nodes shut down and their host objects gone, everything they own on disk
-//! kept for `start`.
+//! `stop`: a cluster's nodes shut down (pods first, then a clean poweroff) and their host objects
+//! removed (namespaces, veths, mounts, the bridge), everything they own on disk kept. Recorded as
+//! stopping before it begins, so a `start` meanwhile knows the nodes may still be going down.
 
 use std::path::Path;
 
-use crate::actions::{self, Steps};
-use crate::cluster::node;
-use crate::error::{Error, Result};
-use crate::model::names::{ClusterName, ClusterPaths};
-use crate::model::state::ClusterState;
-use crate::{require_root, STOP_TIMEOUT};
+use crate::actions::teardown::{self, NodeObjects};
+use crate::actions::{Steps, Timings};
+use crate::cluster::{Access, Cluster};
+use crate::error::Result;
+use crate::host::Host;
+use crate::model::names::ClusterName;
+use crate::model::state::Transition;
 
-/// Stops every node of the cluster (those still running, and what is left of the others: a node
-/// killed from outside, a host that rebooted), then removes the bridge. Returns the steps' times.
-pub fn stop(name: &ClusterName, state_dir: &Path) -> Result<Vec<(&'static str, f64)>> {
+use super::{install_signal_handlers, require_root, STOP_TIMEOUT};
+
+pub fn run(
+    state_dir: &Path,
+    name: &ClusterName,
+    host: &dyn Host,
+    access: Access,
+) -> Result<Timings> {
     require_root()?;
-    let paths = ClusterPaths::new(state_dir, name);
-    let mut state = load(&paths, name)?;
-    let running = state.nodes.iter().filter(|n| node::is_running(n)).count();
-    if running == 0 {
-        eprintln!("cluster {name:?} is stopped already; removing anything left of it on the host");
+    let mut cluster = Cluster::open(state_dir, name, access)?;
+    if cluster.running() == 0 {
+        eprintln!("cluster {name} is stopped already; removing anything left of it on the host");
     }
+    install_signal_handlers()?;
+    cluster.state.transition = Some(Transition::Stopping);
+    cluster.save()?;
+    let nodes: Vec<NodeObjects> = cluster.nodes().iter().map(NodeObjects::of).collect();
     let mut steps = Steps::default();
     steps.run("Stopping nodes", || {
-        actions::stop_nodes(&state.nodes, STOP_TIMEOUT)
+        teardown::stop_nodes(host, &nodes, &teardown::poweroff(host, STOP_TIMEOUT))
     })?;
-    steps.run("Removing the bridge", || actions::remove_bridge(&state))?;
-    for n in &mut state.nodes {
+    steps.run("Removing the bridge", || {
+        teardown::remove_bridge(host, name)
+    })?;
+    for n in &mut cluster.state.nodes {
         n.pid = None;
     }
-    state.save(&paths.state_file())?;
+    cluster.state.transition = None;
+    cluster.save()?;
     Ok(steps.timings)
-}
-
-/// The cluster's state, or the errors `stop` and `start` give for a missing or unreadable one.
-pub(crate) fn load(paths: &ClusterPaths, name: &ClusterName) -> Result<ClusterState> {
-    if !paths.state_file().exists() {
-        return Err(Error::NoCluster(name.to_string()));
-    }
-    ClusterState::load(&paths.state_file())
 }

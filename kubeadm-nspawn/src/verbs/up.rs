@@ -1,160 +1,152 @@
-//! `up`: a cluster of booted nodes, or nothing at all.
+//! `up`: a cluster of booted nodes. Everything that can be checked is checked before anything is
+//! made; the cluster's name and ranges are claimed under a lock of the clusters directory (two
+//! `up`s at once never take one range); a failure removes what was made (unless `--retain`).
 
 use std::path::Path;
 
-use crate::actions::{self, Context, UpOptions};
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::error::{Error, Result};
-use crate::model::names::{ClusterPaths, Subnet, MAX_NODES};
-use crate::model::ranges::{self, Cidr, OtherCluster, Ranges};
-use crate::model::state::{ClusterState, ImageRef, InitPhase, KubernetesState};
-use crate::{install_signal_handlers, require_root, STOP_TIMEOUT};
+use crate::actions::request::{Common, UpRequest};
+use crate::actions::teardown::{self, HostObjects};
+use crate::actions::{self, Timings, UpContext};
+use crate::cluster::{self, Cluster, ClusterNode, Listed};
+use crate::error::Result;
+use crate::host::addresses::host_claims;
+use crate::host::error::Io;
+use crate::host::Host;
+use crate::model::layout::{clusters_dir, ClusterPaths};
+use crate::model::names::{check_control_planes, check_node_count};
+use crate::model::ranges::{self, NodeSubnet, OtherCluster, Ranges};
+use crate::model::state::{ClusterState, ImageRef, Kubernetes, FORMAT_VERSION};
 
-use super::list::{list, list_unreadable};
+use super::{install_signal_handlers, require_root, STOP_TIMEOUT};
 
-/// Creates a cluster of booted nodes. On failure or a signal everything created is removed again,
-/// unless `retain`.
-pub fn up(mut opts: UpOptions, state_dir: &Path, retain: bool) -> Result<ClusterState> {
-    if opts.nodes == 0 || opts.nodes > MAX_NODES {
-        return Err(Error::InvalidArgument(format!(
-            "--nodes {}: a cluster has 1 to {MAX_NODES} nodes",
-            opts.nodes
-        )));
+/// Makes the cluster; returns it, up, with each step's duration.
+pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Cluster, Timings)> {
+    let nodes = request.nodes.len();
+    check_node_count(nodes)?;
+    check_control_planes(request.control_planes, nodes)?;
+    if let Some(subnet) = request.subnet {
+        subnet.check_holds(nodes)?;
     }
-    check_control_planes(opts.control_planes, opts.nodes)?;
-    if let Some(subnet) = opts.subnet.filter(|s| opts.nodes > s.capacity()) {
-        return Err(Error::InvalidArgument(format!(
-            "--subnet {subnet} holds only {} nodes",
-            subnet.capacity()
-        )));
-    }
-    ranges::node_pod_prefix(&opts.pod_subnet, opts.nodes)?;
+    ranges::node_pod_prefix(&request.pod_subnet, nodes)?;
     require_root()?;
-    let paths = ClusterPaths::new(state_dir, &opts.name);
+    let state_dir = common.state_dir.as_path();
+    let paths = ClusterPaths::new(state_dir, &request.name);
     if paths.dir.exists() {
-        return Err(match ClusterState::load(&paths.state_file()) {
-            Ok(state) if !state.nodes.iter().any(crate::cluster::node::is_running) => {
-                Error::Stopped {
-                    cluster: state.name,
-                    running: 0,
-                    total: state.nodes.len(),
-                }
-            }
-            _ => Error::ClusterExists(opts.name.to_string()),
-        });
+        return Err(existing(state_dir, &request, &paths));
     }
-    if let Some(release) = &opts.release {
-        // Before the cluster exists: a failed download leaves nothing behind.
-        opts.kube = Some(crate::kube::releases::fetch(release)?);
-    }
-    let parent = paths.dir.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-    // The check and the claim (the cluster's directory with its state.json) under one lock across
-    // clusters: two `up`s at the same moment must not both take the same range.
-    let claim_lock = lock_clusters(parent)?;
-    let subnet = claim_ranges(&opts, state_dir)?;
+    let binaries = request.binaries.for_up()?;
+    let parent = clusters_dir(state_dir);
+    std::fs::create_dir_all(&parent).map_err(|e| Io::new("create", &parent, e))?;
+    let claim_lock = lock_clusters(&parent)?;
+    let subnet = claim_ranges(&request, state_dir)?;
     install_signal_handlers()?;
-    create_private_dir(&paths.dir)?;
     let state = ClusterState {
-        name: opts.name.to_string(),
-        subnet: subnet.to_string(),
-        pod_subnet: opts.pod_subnet.to_string(),
-        service_subnet: opts.service_subnet.to_string(),
-        bridge: opts.name.bridge(),
-        network: opts.name.network(),
-        masquerade: opts.masquerade,
+        format_version: FORMAT_VERSION,
+        name: request.name.clone(),
+        ranges: Ranges {
+            nodes: subnet,
+            pods: request.pod_subnet,
+            services: request.service_subnet,
+        },
+        masquerade: request.masquerade,
         image: ImageRef::default(),
         nodes: vec![],
-        kubernetes: opts.kube.clone().map(|binaries| KubernetesState {
-            binaries,
-            phase: InitPhase::Chosen,
-            kubeconfig: None,
-            pod_cidrs: vec![],
-            fingerprints: Default::default(),
-        }),
-        components: opts.components.clone(),
+        kubernetes: binaries.map_or(Kubernetes::None, |binaries| Kubernetes::Chosen { binaries }),
+        components: request.components.clone(),
+        transition: None,
     };
-    let mut ctx = Context {
-        opts,
-        subnet,
-        paths,
-        state,
-    };
-    let saved = ctx.save();
+    let cluster = Cluster::create(state_dir, state, "up")?;
     drop(claim_lock);
-    let outcome = saved.and_then(|()| actions::up(&mut ctx));
-    match outcome {
-        Ok(()) => Ok(ctx.state),
+    let retain = request.retain;
+    let mut ctx = UpContext {
+        request,
+        cluster,
+        host,
+    };
+    match actions::up(&mut ctx) {
+        Ok(timings) => Ok((ctx.cluster, timings)),
         Err(e) if retain => {
-            eprintln!("--retain: leaving the cluster as it is; remove it with `kubeadm-nspawn down --name {}`", ctx.state.name);
+            eprintln!(
+                "--retain: leaving the cluster as it is; remove it with `kubeadm-nspawn down --name {}`",
+                ctx.cluster.name()
+            );
             Err(e)
         }
         Err(e) => {
             eprintln!(" ✗ removing what was created ...");
-            Err(e.with_cleanup(actions::teardown(&ctx.state, &ctx.paths, STOP_TIMEOUT)))
+            let objects = HostObjects::of(&ctx.cluster);
+            let undone =
+                teardown::teardown(host, &objects, &teardown::poweroff(host, STOP_TIMEOUT));
+            Err(e.with_cleanup(undone))
         }
     }
 }
 
-/// `--control-planes K` of `nodes` nodes.
-fn check_control_planes(control_planes: usize, nodes: usize) -> Result<()> {
-    crate::model::names::control_planes_problem(control_planes, nodes).map_or(Ok(()), |why| {
-        Err(Error::InvalidArgument(format!("--control-planes {why}")))
-    })
+/// Why `up` cannot make a cluster whose directory exists: it is stopped (start it), or it is there.
+fn existing(state_dir: &Path, request: &UpRequest, paths: &ClusterPaths) -> crate::error::Error {
+    let stopped = cluster::list(state_dir).ok().and_then(|all| {
+        all.into_iter().find_map(|l| match l {
+            Listed::Readable(state) if state.name == request.name => Some(*state),
+            _ => None,
+        })
+    });
+    match stopped {
+        Some(state)
+            if !state
+                .nodes
+                .iter()
+                .any(|n| ClusterNode::new(&state.name, paths, n).is_running()) =>
+        {
+            cluster::Error::Stopped {
+                running: 0,
+                total: state.nodes.len(),
+                cluster: state.name,
+            }
+            .into()
+        }
+        _ => cluster::Error::Exists(request.name.clone()).into(),
+    }
 }
 
-/// Checks the requested ranges (or picks a free node subnet) against the host and the other
-/// clusters; returns the node subnet. Called under [`lock_clusters`].
-fn claim_ranges(opts: &UpOptions, state_dir: &Path) -> Result<Subnet> {
-    for (other, e) in list_unreadable(state_dir) {
-        eprintln!("warning: cluster {other:?}: {e}; its subnet cannot be checked against ours");
+/// The node subnet: `--subnet` checked, or a free one picked; the three ranges checked against
+/// the host and the other clusters.
+fn claim_ranges(request: &UpRequest, state_dir: &Path) -> Result<NodeSubnet> {
+    let mut others: Vec<OtherCluster> = vec![];
+    for listed in cluster::list(state_dir)? {
+        match listed {
+            Listed::Readable(state) => others.push(state.as_other()),
+            Listed::Unreadable { name, error } => eprintln!(
+                "warning: cluster {name}: {error}; its subnet cannot be checked against ours"
+            ),
+        }
     }
-    let others: Vec<OtherCluster> = list(state_dir)?
-        .iter()
-        .filter_map(ClusterState::as_other)
-        .collect();
-    let host = ranges::host_claims()?;
-    let nodes: Cidr = match opts.subnet {
-        Some(subnet) => subnet.into(),
+    let host = host_claims()?;
+    let nodes = match request.subnet {
+        Some(subnet) => subnet,
         None => {
-            let picked =
-                ranges::pick_node_subnet(opts.pod_subnet, opts.service_subnet, &host, &others)?;
+            let picked = ranges::pick_node_subnet(
+                request.pod_subnet,
+                request.service_subnet,
+                &host,
+                &others,
+            )?;
             eprintln!("   node subnet {picked} (free; --subnet chooses another)");
             picked
         }
     };
     let wanted = Ranges {
         nodes,
-        pods: opts.pod_subnet,
-        services: opts.service_subnet,
+        pods: request.pod_subnet,
+        services: request.service_subnet,
     };
     ranges::check(&wanted, &host, &others, None)?;
-    let subnet = Subnet::parse(&nodes.to_string())?;
-    if opts.nodes > subnet.capacity() {
-        return Err(Error::InvalidArgument(format!(
-            "--subnet {subnet} holds only {} nodes",
-            subnet.capacity()
-        )));
-    }
-    Ok(subnet)
+    nodes.check_holds(request.nodes.len())?;
+    Ok(nodes)
 }
 
-/// An exclusive lock on the clusters directory, held while a range is checked and claimed.
 fn lock_clusters(dir: &Path) -> Result<Flock<std::fs::File>> {
-    let handle = std::fs::File::open(dir).map_err(|e| Error::io("open", dir, e))?;
-    Flock::lock(handle, FlockArg::LockExclusive).map_err(|(_, e)| Error::io("lock", dir, e.into()))
-}
-
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                Error::ClusterExists(dir.file_name().unwrap_or_default().to_string_lossy().into())
-            }
-            _ => Error::io("create", dir, e),
-        })
+    let handle = std::fs::File::open(dir).map_err(|e| Io::new("open", dir, e))?;
+    Flock::lock(handle, FlockArg::LockExclusive).map_err(|(_, e)| Io::errno("lock", dir, e).into())
 }

@@ -1,62 +1,83 @@
 //! Components that are binaries in every node: the kubelet (swapped, restarted, waited for until
-//! each node reports Ready again) and the tools (kubeadm, kubectl, crictl: swapped).
+//! each node reports Ready again) and the tools (kubeadm, kubectl, crictl: swapped). The binary
+//! goes into each node through image-pusher (resolved in the node's root, replaced whole); the one
+//! it replaces is kept from the first node, through the same rule, to be put back.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::actions::wait_ready;
-use crate::cluster::node;
-use crate::error::{Error, Result};
-use crate::host::image_pusher;
+use kns_node::Exec;
 
 use super::Target;
+use crate::actions::wait_ready;
+use crate::error::{Error, Result};
+use crate::host::error::Io;
+use crate::host::image_pusher;
+use crate::model::component::Component;
 
-pub fn update(target: &Target, component: &str, binary: &Path, restart: bool) -> Result<String> {
-    let nodes = &target.state.kubernetes_nodes();
-    let dest = format!("/usr/local/bin/{component}");
-    // The binary the nodes run now, kept to put back (the host's copy may be rebuilt already).
-    let previous = target.work_dir().join("previous").join(component);
-    if restart {
-        let first = node::handle(&nodes[0])?;
-        let source = first.root().join(dest.trim_start_matches('/'));
-        std::fs::create_dir_all(previous.parent().unwrap_or(Path::new("/")))
-            .map_err(|e| Error::io("create", &previous, e))?;
-        std::fs::copy(&source, &previous).map_err(|e| Error::io("copy", &source, e))?;
-    }
-    image_pusher::push(nodes, &[], &[], &[format!("{}:{dest}", binary.display())])?;
+pub fn update(
+    target: &Target,
+    component: Component,
+    binary: &Path,
+    restart: bool,
+) -> Result<String> {
+    let nodes = target.cluster.kubernetes_nodes();
+    let dest = PathBuf::from("/usr/local/bin").join(component.name());
+    let push = |source: &Path| -> Result<()> {
+        let states: Vec<_> = nodes.iter().map(|n| &n.state).collect();
+        let binary = format!("{}:{}", source.display(), dest.display());
+        image_pusher::push(&states, &[], &[], &[binary])?;
+        Ok(())
+    };
     if !restart {
+        push(binary)?;
         return Ok(format!("copied into {} nodes", nodes.len()));
     }
+    // The binary the nodes run now, kept to put back (the host's copy may be rebuilt already).
+    let previous = target.previous_dir().join(component.name());
+    let parent = previous.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(parent).map_err(|e| Io::new("create", parent, e))?;
+    let running = target.cluster.first_control_plane().read_file(&dest)?;
+    std::fs::write(&previous, running).map_err(|e| Io::new("write", &previous, e))?;
+    push(binary)?;
     let failure = match restart_and_wait(target) {
         Ok(()) => return Ok(format!("restarted on {} nodes, all Ready", nodes.len())),
         Err(e) => e,
     };
     let log = kubelet_log(target);
+    let mut why = failure.to_string();
+    let mut rolled_back = false;
     if target.rollback {
-        image_pusher::push(nodes, &[], &[], &[format!("{}:{dest}", previous.display())])?;
-        restart_and_wait(target)?;
+        match push(&previous).and_then(|()| restart_and_wait(target)) {
+            Ok(()) => rolled_back = true,
+            Err(back) => why = format!("{why}; putting the previous one back failed too: {back}"),
+        }
     }
     Err(Error::UpdateFailed {
-        component: component.into(),
-        why: failure.to_string(),
+        component: component.name().into(),
+        why,
         log,
-        rolled_back: target.rollback,
+        rolled_back,
     })
 }
 
 /// `systemctl restart kubelet` in every node, then every node Ready as reported after that.
 fn restart_and_wait(target: &Target) -> Result<()> {
     let since = SystemTime::now();
-    let nodes = target.state.kubernetes_nodes();
+    let nodes = target.cluster.kubernetes_nodes();
     kns_plumbing::parallel::each(
         &nodes,
-        |n| &n.name,
-        |n| node::run(n, &["systemctl", "restart", "kubelet"]).map(drop),
+        |n| n.name(),
+        |n| {
+            n.run(&["systemctl", "restart", "kubelet"])
+                .map(drop)
+                .map_err(Error::from)
+        },
     )?;
     wait_ready::wait(
         &nodes,
         &target.binaries.path("kubectl"),
-        &target.paths.dir.join("kubeconfig"),
+        &target.cluster.paths.kubeconfig(),
         target.wait,
         Some(since),
     )
@@ -64,12 +85,10 @@ fn restart_and_wait(target: &Target) -> Result<()> {
 
 /// The end of the first node's kubelet log.
 fn kubelet_log(target: &Target) -> String {
-    let Ok(first) = target.state.first_control_plane() else {
-        return String::new();
-    };
-    node::run(
-        first,
-        &[
+    target
+        .cluster
+        .first_control_plane()
+        .run(&[
             "journalctl",
             "-u",
             "kubelet",
@@ -78,7 +97,6 @@ fn kubelet_log(target: &Target) -> String {
             "--no-pager",
             "-o",
             "cat",
-        ],
-    )
-    .unwrap_or_default()
+        ])
+        .unwrap_or_default()
 }

@@ -12,11 +12,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use crate::cluster::node::{self, Exec, Node};
-use crate::error::{Error, Result};
-use crate::model::state::NodeState;
+use kns_node::Exec;
 
-use super::{replace_file, Target};
+use super::rollout::{self, NodeFailure, NodeUpdate};
+use super::Target;
+use crate::cluster::ClusterNode;
+use crate::error::{Error, Result};
+use crate::host::error::Io;
+use crate::model::component::Component;
 
 /// How long after the old pod's sandbox stopped the new manifest is written (see [`swap_manifest`]).
 const SETTLE: Duration = Duration::from_secs(3);
@@ -24,131 +27,105 @@ const SETTLE: Duration = Duration::from_secs(3);
 /// A new pod whose container exited this many times is broken, whatever the time left.
 const EXITS_BEFORE_FAILING: usize = 3;
 
-pub fn update(target: &Target, component: &str, binary: &Path, tag: &str) -> Result<String> {
-    let control_planes = target.state.control_planes();
+pub fn update(target: &Target, component: Component, binary: &Path, tag: &str) -> Result<String> {
+    let control_planes = target.cluster.control_planes();
     let reference = target.load_image(component, binary, tag, &control_planes)?;
-    // The control planes updated so far, each with its manifest as it was.
-    let mut updated: Vec<(&NodeState, String)> = vec![];
-    for n in &control_planes {
-        let previous = match update_node(target, n, component, &reference) {
-            Ok(previous) => previous,
-            Err(NodeFailure { why, log, previous }) => {
-                if target.rollback {
-                    if let Some(previous) = previous {
-                        updated.push((n, previous));
-                    }
-                    // Every node back, the failed one first: the cluster as its fingerprints say.
-                    for (n, previous) in updated.iter().rev() {
-                        put_back(target, n, component, previous).map_err(|why| {
-                            Error::UpdateFailed {
-                                component: component.into(),
-                                why: format!(
-                                    "{}: the previous one did not come back either: {why}",
-                                    n.name
-                                ),
-                                log: log.clone(),
-                                rolled_back: false,
-                            }
-                        })?;
-                    }
-                }
-                return Err(Error::UpdateFailed {
-                    component: component.into(),
-                    why: format!("{}: {why}", n.name),
-                    log,
-                    rolled_back: target.rollback,
-                });
-            }
-        };
-        updated.push((n, previous));
-    }
+    let update = StaticPod {
+        target,
+        component,
+        reference: &reference,
+        nodes: &control_planes,
+    };
+    rollout::one_at_a_time(&update, component.name(), target.rollback)?;
     Ok(match control_planes.len() {
         1 => format!("static pod runs {reference}"),
         k => format!("static pods run {reference} (on {k} control planes, one at a time)"),
     })
 }
 
-/// Why a node's update failed, the component's log there, and the node's manifest as it was if
-/// it had been replaced.
-struct NodeFailure {
-    why: String,
-    log: String,
-    previous: Option<String>,
+/// A static pod's manifest, rewritten to a new image on each control plane.
+struct StaticPod<'a> {
+    target: &'a Target<'a>,
+    component: Component,
+    reference: &'a str,
+    nodes: &'a [ClusterNode],
 }
 
-/// A failure before the node's manifest was touched: nothing to put back, no log yet.
-impl From<Error> for NodeFailure {
-    fn from(e: Error) -> Self {
-        NodeFailure {
+impl StaticPod<'_> {
+    fn node(&self, name: &str) -> Result<&ClusterNode> {
+        self.nodes
+            .iter()
+            .find(|n| n.name() == name)
+            .ok_or_else(|| Error::Internal(format!("no control plane {name}")))
+    }
+
+    fn manifest(&self) -> PathBuf {
+        manifest_path(self.component)
+    }
+}
+
+impl NodeUpdate for StaticPod<'_> {
+    type Previous = String;
+
+    fn nodes(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.name().to_owned()).collect()
+    }
+
+    /// The component's manifest on `node` rewritten to the new image and waited for; returns
+    /// the manifest as it was.
+    fn apply(&self, node: &str) -> std::result::Result<String, NodeFailure<String>> {
+        let before = |e: Error| NodeFailure {
             why: e.to_string(),
             log: String::new(),
             previous: None,
+        };
+        let n = self.node(node).map_err(before)?;
+        let manifest = self.manifest();
+        let previous = n
+            .read_file(&manifest)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| before(e.into()))?;
+        let changed = with_image(&previous, self.reference).ok_or_else(|| {
+            before(Error::Internal(format!(
+                "{} has no image line",
+                manifest.display()
+            )))
+        })?;
+        // Kept where a crash between the removal and the new manifest cannot lose it.
+        let backup = self
+            .target
+            .previous_dir()
+            .join(node)
+            .join(format!("{}.yaml", self.component));
+        std::fs::create_dir_all(backup.parent().unwrap_or(Path::new("/")))
+            .and_then(|()| std::fs::write(&backup, &previous))
+            .map_err(|e| before(Io::new("write", &backup, e).into()))?;
+        let since = swap_manifest(n, self.component, &manifest, &changed).map_err(before)?;
+        kns_plumbing::say!(
+            "   {node}: {} rewritten; waiting for the new pod to be healthy",
+            manifest.display()
+        );
+        match wait_healthy(self.target, n, self.component, since) {
+            Ok(()) => Ok(previous),
+            Err(why) => Err(NodeFailure {
+                why,
+                log: log_tail(n, self.component, since),
+                previous: Some(previous),
+            }),
         }
     }
-}
 
-/// The component's manifest on `n` rewritten to `reference` and waited for; returns the manifest as
-/// it was.
-fn update_node(
-    target: &Target,
-    n: &NodeState,
-    component: &str,
-    reference: &str,
-) -> std::result::Result<String, NodeFailure> {
-    let handle = node::handle(n)?;
-    let manifest = manifest_path(n, component);
-    let previous =
-        std::fs::read_to_string(&manifest).map_err(|e| Error::io("read", &manifest, e))?;
-    let changed = with_image(&previous, reference)
-        .ok_or_else(|| Error::node(&n.name, format!("{} has no image line", manifest.display())))?;
-    // Kept where a crash between the removal and the new manifest cannot lose it.
-    let backup = target
-        .work_dir()
-        .join("previous")
-        .join(&n.name)
-        .join(format!("{component}.yaml"));
-    std::fs::create_dir_all(backup.parent().unwrap_or(Path::new("/")))
-        .and_then(|()| std::fs::write(&backup, &previous))
-        .map_err(|e| Error::io("write", &backup, e))?;
-    let since = swap_manifest(&handle, &n.name, component, &manifest, &changed)?;
-    kns_plumbing::say!(
-        "   {}: {} rewritten; waiting for the new pod to be healthy",
-        n.name,
-        manifest.display()
-    );
-    match wait_healthy(target, &handle, component, since) {
-        Ok(()) => Ok(previous),
-        Err(why) => Err(NodeFailure {
-            why,
-            log: log_tail(&handle, component, since),
-            previous: Some(previous),
-        }),
+    /// `node`'s manifest of the component back to `previous`, waited for until healthy.
+    fn put_back(&self, node: &str, previous: &String) -> std::result::Result<(), String> {
+        let n = self.node(node).map_err(|e| e.to_string())?;
+        let since = swap_manifest(n, self.component, &self.manifest(), previous)
+            .map_err(|e| e.to_string())?;
+        wait_healthy(self.target, n, self.component, since)
     }
 }
 
-/// `n`'s manifest of the component back to `previous`, waited for until healthy.
-fn put_back(
-    target: &Target,
-    n: &NodeState,
-    component: &str,
-    previous: &str,
-) -> std::result::Result<(), String> {
-    let handle = node::handle(n).map_err(|e| e.to_string())?;
-    let since = swap_manifest(
-        &handle,
-        &n.name,
-        component,
-        &manifest_path(n, component),
-        previous,
-    )
-    .map_err(|e| e.to_string())?;
-    wait_healthy(target, &handle, component, since)
-}
-
-fn manifest_path(n: &NodeState, component: &str) -> PathBuf {
-    n.dir
-        .join("rootfs/etc/kubernetes/manifests")
-        .join(format!("{component}.yaml"))
+fn manifest_path(component: Component) -> PathBuf {
+    Path::new("/etc/kubernetes/manifests").join(format!("{component}.yaml"))
 }
 
 /// Replaces the static pod: the old manifest removed, the old pod stopped (its containers with a
@@ -157,28 +134,29 @@ fn manifest_path(n: &NodeState, component: &str) -> PathBuf {
 /// back while another of the same name is still terminating and looks again only after its 10 s
 /// back-off. Measured on a scheduler update: new manifest first 14.3 s; waiting for the old pod's
 /// sandbox to be only stopped, 15.7–17.6 s; to be removed, 13.0 s (most of it the kubelet finishing
-/// the old pod).
+/// the old pod). The manifest goes in whole under a hidden temporary name (the kubelet reads every
+/// file in its manifest directory except hidden ones).
 fn swap_manifest(
-    first: &Node,
-    node: &str,
-    component: &str,
+    n: &ClusterNode,
+    component: Component,
     manifest: &Path,
     text: &str,
 ) -> Result<SystemTime> {
-    let mut old = running_containers(first, component);
-    if component == "etcd" {
+    let mut old = running_containers(n, component);
+    if component == Component::Etcd {
         // Without etcd the apiserver holds every request up to its 60 s timeout, and the kubelet,
         // which asks it about the new etcd's mirror pod before starting it, waits that long
         // (measured: 135 s to a new etcd container). Stopped too, the apiserver refuses at once;
         // the kubelet restarts it.
-        old.extend(running_containers(first, "kube-apiserver"));
+        old.extend(running_containers(n, Component::KubeApiserver));
     }
-    std::fs::remove_file(manifest).map_err(|e| Error::io("remove", manifest, e))?;
-    cut_grace_short(first, &old);
-    let pod = format!("^{component}-{node}$");
+    let root = n.root()?;
+    root.remove(manifest)?;
+    cut_grace_short(n, &old);
+    let pod = format!("^{component}-{}$", n.name());
     let deadline = Instant::now() + Duration::from_secs(40);
     while Instant::now() < deadline
-        && !first
+        && !n
             .run(&["crictl", "pods", "--name", &pod, "--state", "ready", "-q"])
             .unwrap_or_default()
             .trim()
@@ -190,17 +168,17 @@ fn swap_manifest(
     // old one finished.
     std::thread::sleep(SETTLE);
     let since = SystemTime::now();
-    replace_file(manifest, text)?;
+    // Mode 0600, as kubeadm writes them.
+    root.write(manifest, text.as_bytes(), 0o600)?;
     Ok(since)
 }
 
 /// The ids of the component's running containers.
-fn running_containers(first: &Node, component: &str) -> Vec<String> {
+fn running_containers(n: &ClusterNode, component: Component) -> Vec<String> {
     containers_since(
-        &first
-            .run(&["crictl", "ps", "--name", component, "-o", "json"])
+        &n.run(&["crictl", "ps", "--name", component.name(), "-o", "json"])
             .unwrap_or_default(),
-        component,
+        component.name(),
         0,
     )
     .into_iter()
@@ -214,14 +192,14 @@ fn running_containers(first: &Node, component: &str) -> Vec<String> {
 /// whole 30 s (measured: 39–42 s per apiserver update, 30 of them waiting for the old one to go).
 /// Given a moment first, so the kubelet has taken the manifest change (inotify) and will not
 /// restart the old pod; should it, it stops it again itself, only slower.
-fn cut_grace_short(first: &Node, old: &[String]) {
+fn cut_grace_short(n: &ClusterNode, old: &[String]) {
     if old.is_empty() {
         return;
     }
     std::thread::sleep(Duration::from_millis(500));
     let mut args = vec!["crictl", "stop", "--timeout", "2"];
     args.extend(old.iter().map(String::as_str));
-    let _ = first.run(&args);
+    let _ = n.run(&args);
 }
 
 /// The manifest with its container image set to `reference` (kubeadm's static pods have one).
@@ -246,14 +224,17 @@ fn with_image(manifest: &str, reference: &str) -> Option<String> {
 /// healthy; the error says why not.
 fn wait_healthy(
     target: &Target,
-    first: &Node,
-    component: &str,
+    n: &ClusterNode,
+    component: Component,
     since: SystemTime,
 ) -> std::result::Result<(), String> {
     let deadline = Instant::now() + target.wait;
     let mut announced = false;
     loop {
-        let containers = new_containers(first, component, since);
+        if kns_plumbing::signals::interrupted() {
+            return Err("interrupted by a signal".into());
+        }
+        let containers = new_containers(n, component, since);
         let running = containers
             .iter()
             .any(|(_, state)| state == "CONTAINER_RUNNING");
@@ -261,7 +242,7 @@ fn wait_healthy(
             kns_plumbing::say!("   its new container runs");
             announced = true;
         }
-        if running && healthy(first, component) {
+        if running && component.health().is_some_and(|h| n.healthy(h)) {
             return Ok(());
         }
         let exited = containers
@@ -273,8 +254,8 @@ fn wait_healthy(
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "not running and healthy within {:?} ({} new containers)",
-                target.wait,
+                "not running and healthy within {} ({} new containers)",
+                kns_plumbing::report::seconds(target.wait),
                 containers.len()
             ));
         }
@@ -283,15 +264,27 @@ fn wait_healthy(
 }
 
 /// (id, state) of the component's containers created at or after `since`, newest first.
-fn new_containers(first: &Node, component: &str, since: SystemTime) -> Vec<(String, String)> {
+fn new_containers(
+    n: &ClusterNode,
+    component: Component,
+    since: SystemTime,
+) -> Vec<(String, String)> {
     let since = since
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let listing = first
-        .run(&["crictl", "ps", "-a", "--name", component, "-o", "json"])
+    let listing = n
+        .run(&[
+            "crictl",
+            "ps",
+            "-a",
+            "--name",
+            component.name(),
+            "-o",
+            "json",
+        ])
         .unwrap_or_default();
-    containers_since(&listing, component, since)
+    containers_since(&listing, component.name(), since)
 }
 
 fn containers_since(listing: &str, component: &str, since_ns: u128) -> Vec<(String, String)> {
@@ -319,40 +312,25 @@ fn containers_since(listing: &str, component: &str, since_ns: u128) -> Vec<(Stri
         .collect()
 }
 
-/// Whether the component is healthy in this node (not through the load balancer, which would
-/// answer from another control plane).
-fn healthy(first: &Node, component: &str) -> bool {
-    // The controller-manager's and scheduler's secure ports are self-signed: not verified.
-    let secure_healthz =
-        |port: u16| node::healthz(first, &format!("OPENSSL:127.0.0.1:{port},verify=0"));
-    match component {
-        "kube-controller-manager" => secure_healthz(10257),
-        "kube-scheduler" => secure_healthz(10259),
-        // etcd too: the apiserver's readiness includes its etcd (the node's own, stacked).
-        _ => node::api_server_ready(first),
-    }
-}
-
 /// The end of the newest new container's log, or of the kubelet's when none was created.
-fn log_tail(first: &Node, component: &str, since: SystemTime) -> String {
-    match new_containers(first, component, since).first() {
-        Some((id, _)) => first
+fn log_tail(n: &ClusterNode, component: Component, since: SystemTime) -> String {
+    match new_containers(n, component, since).first() {
+        Some((id, _)) => n
             .run(&["sh", "-c", &format!("crictl logs --tail 15 {id} 2>&1")])
             .unwrap_or_default(),
         None => format!(
             "no container of it was created; the kubelet's log:\n{}",
-            first
-                .run(&[
-                    "journalctl",
-                    "-u",
-                    "kubelet",
-                    "-n",
-                    "10",
-                    "--no-pager",
-                    "-o",
-                    "cat"
-                ])
-                .unwrap_or_default()
+            n.run(&[
+                "journalctl",
+                "-u",
+                "kubelet",
+                "-n",
+                "10",
+                "--no-pager",
+                "-o",
+                "cat"
+            ])
+            .unwrap_or_default()
         ),
     }
 }

@@ -3,22 +3,23 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-
 use super::Target;
+use crate::error::{Error, Result};
+use crate::model::component::{Component, WorkloadKind};
 
-#[allow(clippy::too_many_arguments)]
+/// The workload a component runs as: its kind, its object's name, its container's name.
+pub type Workload = (WorkloadKind, &'static str, &'static str);
+
 pub fn update(
     target: &Target,
-    component: &str,
+    component: Component,
     binary: &Path,
     tag: &str,
-    kind: &str,
-    object: &str,
-    container: &str,
+    (kind, object, container): Workload,
 ) -> Result<String> {
-    let reference = target.load_image(component, binary, tag, &target.state.kubernetes_nodes())?;
-    let workload = format!("{kind}/{object}");
+    let nodes = target.cluster.kubernetes_nodes();
+    let reference = target.load_image(component, binary, tag, &nodes)?;
+    let workload = format!("{}/{object}", kind.as_str());
     let jsonpath =
         format!("jsonpath={{.spec.template.spec.containers[?(@.name==\"{container}\")].image}}");
     let previous = target.kubectl(&["-n", "kube-system", "get", &workload, "-o", &jsonpath])?;
@@ -54,14 +55,18 @@ pub fn update(
     let log = target
         .kubectl(&["-n", "kube-system", "logs", &workload, "--tail=15"])
         .unwrap_or_default();
+    let mut why = failure.to_string();
+    let mut rolled_back = false;
     if target.rollback {
-        set(previous.trim())?;
-        rollout()?;
+        match set(previous.trim()).and_then(|()| rollout()) {
+            Ok(()) => rolled_back = true,
+            Err(back) => why = format!("{why}; putting the previous one back failed too: {back}"),
+        }
     }
     Err(Error::UpdateFailed {
-        component: component.into(),
-        why: failure.to_string(),
+        component: component.name().into(),
+        why,
         log,
-        rolled_back: target.rollback,
+        rolled_back,
     })
 }

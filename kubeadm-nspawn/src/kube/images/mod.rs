@@ -10,15 +10,14 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
 use crate::host::tools;
 use crate::kube::binaries::{version_of, KubeBinaries};
+use crate::kube::error::{Error, Result};
+use crate::model::component::Component;
 
 mod runtime_layer;
 
-/// The repository every synthesized image is named under (also containerd's sandbox image in the
-/// node base: `kubeadm-nspawn.local/pause:3.9`).
-pub const REPOSITORY: &str = "kubeadm-nspawn.local";
+pub use crate::kube::documents::REPOSITORY;
 /// The pause tag the node base's containerd uses as its sandbox image.
 pub const SANDBOX_PAUSE_TAG: &str = "3.9";
 /// Bump when what goes into the images changes, so cached sets are rebuilt.
@@ -37,17 +36,15 @@ pub struct ImageSet {
     pub coredns_tag: Option<String>,
 }
 
-/// One image of the set: built from binaries (optionally on the runtime layer), or the embedded
-/// pause when `binaries` is empty.
 /// The version part of a component's image tag, as kubeadm names them: etcd `3.5.16-0`, CoreDNS
 /// `v1.10.1`, the Kubernetes servers the cluster's version (`kube_version`).
-pub fn version_tag(component: &str, binary: &Path, kube_version: &str) -> Result<String> {
+pub fn version_tag(component: Component, binary: &Path, kube_version: &str) -> Result<String> {
     Ok(match component {
-        "etcd" => {
+        Component::Etcd => {
             let v = version_of(binary, &["--version"])?;
             format!("{}-0", v.rsplit(' ').next().unwrap_or(&v))
         }
-        "coredns" => {
+        Component::Coredns => {
             let v = version_of(binary, &["-version"])?;
             format!("v{}", v.trim_start_matches("CoreDNS-"))
         }
@@ -55,34 +52,27 @@ pub fn version_tag(component: &str, binary: &Path, kube_version: &str) -> Result
     })
 }
 
-/// How the image of `component` is made from `binary`: the static control-plane servers as one
-/// layer; kube-proxy and etcd on the runtime layer (iptables, libc); CoreDNS at `/coredns` as its
-/// entrypoint. None for a component that runs from no image.
-fn spec_of(component: &str, reference: String, binary: &Path) -> Option<Spec> {
-    let file = match component {
-        "kube-apiserver" => "kube-apiserver.tar",
-        "kube-controller-manager" => "kube-controller-manager.tar",
-        "kube-scheduler" => "kube-scheduler.tar",
-        "kube-proxy" => "kube-proxy.tar",
-        "etcd" => "etcd.tar",
-        "coredns" => "coredns.tar",
+/// How the image of `component` is made from `binary` (its [`Component::image`] layout); None
+/// for a component that runs from no image.
+fn spec_of(component: Component, reference: String, binary: &Path) -> Option<Spec> {
+    let layout = component.image()?;
+    let file: &'static str = match component {
+        Component::KubeApiserver => "kube-apiserver.tar",
+        Component::KubeControllerManager => "kube-controller-manager.tar",
+        Component::KubeScheduler => "kube-scheduler.tar",
+        Component::KubeProxy => "kube-proxy.tar",
+        Component::Etcd => "etcd.tar",
+        Component::Coredns => "coredns.tar",
         _ => return None,
     };
-    let binary = binary.display().to_string();
-    let control_plane = matches!(
-        component,
-        "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "etcd"
-    );
-    Some(match component {
-        "kube-proxy" | "etcd" => Spec {
-            on_runtime_layer: true,
-            ..Spec::new(file, reference, binary, control_plane)
-        },
-        "coredns" => Spec {
-            entrypoint: Some("/coredns"),
-            ..Spec::new(file, reference, format!("{binary}:/coredns"), control_plane)
-        },
-        _ => Spec::new(file, reference, binary, control_plane),
+    let binary = match layout.entrypoint {
+        Some(entrypoint) => format!("{}:{entrypoint}", binary.display()),
+        None => binary.display().to_string(),
+    };
+    Some(Spec {
+        on_runtime_layer: layout.on_runtime_layer,
+        entrypoint: layout.entrypoint,
+        ..Spec::new(file, reference, binary, layout.control_plane_only)
     })
 }
 
@@ -90,7 +80,7 @@ fn spec_of(component: &str, reference: String, binary: &Path) -> Option<Spec> {
 /// `out` (the runtime layer is extracted there from the node base at `rootfs` when the component
 /// needs it). Returns the archive and the image reference.
 pub fn build_component(
-    component: &str,
+    component: Component,
     binary: &Path,
     tag: &str,
     rootfs: &Path,
@@ -164,18 +154,16 @@ pub fn prepare(
     cache: &Path,
     progress: &dyn Fn(&str),
 ) -> Result<ImageSet> {
-    let etcd = kube.extra("etcd").ok_or_else(|| {
-        Error::InvalidArgument(
-            "no etcd binary: put one in --extra-bin DIR (e.g. from Debian's etcd-server package)"
-                .into(),
-        )
+    let etcd = kube.extra("etcd").ok_or(Error::MissingExtra {
+        name: "etcd",
+        why: "the control plane's datastore (e.g. Debian's etcd-server package)",
     })?;
     let coredns = kube.extra("coredns");
     let pause = kube.extra("pause");
-    let etcd_tag = version_tag("etcd", &etcd, &kube.version)?;
+    let etcd_tag = version_tag(Component::Etcd, &etcd, &kube.version)?;
     let coredns_tag = coredns
         .as_ref()
-        .map(|c| version_tag("coredns", c, &kube.version))
+        .map(|c| version_tag(Component::Coredns, c, &kube.version))
         .transpose()?;
     let mut inputs: Vec<PathBuf> = crate::kube::binaries::KUBE_BINARIES
         .iter()
@@ -192,21 +180,25 @@ pub fn prepare(
     let v = &kube.version;
     let image = |name: &str, tag: &str| format!("{REPOSITORY}/{name}:{tag}");
     let mut specs: Vec<Spec> = [
-        ("kube-apiserver", v.as_str(), kube.path("kube-apiserver")),
         (
-            "kube-controller-manager",
+            Component::KubeApiserver,
+            v.as_str(),
+            kube.path("kube-apiserver"),
+        ),
+        (
+            Component::KubeControllerManager,
             v,
             kube.path("kube-controller-manager"),
         ),
-        ("kube-scheduler", v, kube.path("kube-scheduler")),
-        ("kube-proxy", v, kube.path("kube-proxy")),
-        ("etcd", &etcd_tag, etcd.clone()),
+        (Component::KubeScheduler, v, kube.path("kube-scheduler")),
+        (Component::KubeProxy, v, kube.path("kube-proxy")),
+        (Component::Etcd, &etcd_tag, etcd.clone()),
     ]
     .into_iter()
-    .filter_map(|(name, tag, binary)| spec_of(name, image(name, tag), &binary))
+    .filter_map(|(c, tag, binary)| spec_of(c, image(c.name(), tag), &binary))
     .collect();
     if let (Some(coredns), Some(tag)) = (&coredns, &coredns_tag) {
-        specs.extend(spec_of("coredns", image("coredns", tag), coredns));
+        specs.extend(spec_of(Component::Coredns, image("coredns", tag), coredns));
     }
     let pause_ref = image("pause", SANDBOX_PAUSE_TAG);
     specs.push(match &pause {
@@ -288,7 +280,9 @@ fn build_all(specs: &[Spec], staging: &Path, rootfs: &Path, progress: &dyn Fn(&s
             |spec| {
                 let args = spec.args(&runtime_layer, &staging.join(spec.file));
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                tools::run_quiet("image-pusher", &args).map(drop)
+                tools::run_quiet("image-pusher", &args)
+                    .map(drop)
+                    .map_err(Error::from)
             },
         )?;
         for spec in pair {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result};
+use crate::kube::error::{Error, Result};
 
 /// Files of the node base the runtime layer carries (plus what they link against).
 const RUNTIME_BINARIES: &[&str] = &[
@@ -103,10 +103,9 @@ fn shared_libraries(rootfs: &Path, paths: &[String]) -> Result<Vec<String>> {
         }
     }
     if libraries.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "cannot list the shared libraries of the node base's iptables ({})",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::RuntimeLibraries(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
     }
     Ok(libraries)
 }

@@ -3,7 +3,7 @@
 //! tarball each, checked against a `.sha256` or a `SHA256SUMS`). A mirror has the same paths under
 //! one base URL.
 
-use super::version::Version;
+use crate::kube::version::Version;
 
 pub const KUBERNETES_SITE: &str = "https://dl.k8s.io";
 pub const GITHUB: &str = "https://github.com";

@@ -13,7 +13,6 @@
 pub mod artifact;
 pub mod download;
 mod progress;
-pub mod version;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,12 +23,12 @@ use std::time::Instant;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::kube::binaries::{KubeBinaries, KUBE_BINARIES};
+use super::binaries::{find, Build, KubeBinaries, KUBE_BINARIES};
+use super::error::{Error, Result};
+use super::version::{Version, Wanted};
 use artifact::{Artifact, Sites, Unpack};
 use download::Failure;
 use progress::Progress;
-use version::{Version, Wanted};
 
 /// The version `init` uses when no binaries are given anywhere: the newest one the end-to-end
 /// tier verifies.
@@ -41,7 +40,7 @@ pub const CACHE_ENV: &str = "KUBEADM_NSPAWN_RELEASE_CACHE";
 const RECORD: &str = "release.json";
 
 /// A released version wanted from somewhere, kept somewhere.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     pub wanted: Wanted,
     pub sites: Sites,
@@ -53,8 +52,8 @@ impl Request {
     pub fn new(version: &str, mirror: Option<&str>, cache_dir: &Path) -> Result<Request> {
         Ok(Request {
             wanted: Wanted::parse(version)
-                .map_err(|e| Error::InvalidArgument(format!("--kube-version: {e}")))?,
-            sites: Sites::new(mirror.filter(|m| !m.is_empty())).map_err(Error::InvalidArgument)?,
+                .map_err(|e| Error::Release(format!("--kube-version: {e}")))?,
+            sites: Sites::new(mirror.filter(|m| !m.is_empty())).map_err(Error::Release)?,
             cache_dir: cache_dir.to_owned(),
         })
     }
@@ -97,7 +96,7 @@ pub fn fetch(request: &Request) -> Result<KubeBinaries> {
 }
 
 fn fetch_now(request: &Request) -> Result<KubeBinaries> {
-    let arch = artifact::host_arch().map_err(Error::InvalidArgument)?;
+    let arch = artifact::host_arch().map_err(Error::Release)?;
     let agent = download::agent();
     let version = resolve(&agent, request)?;
     let name = format!("{version}-linux-{arch}");
@@ -139,13 +138,12 @@ fn fetch_now(request: &Request) -> Result<KubeBinaries> {
     )?;
     // Checked as any --kube-bin before it enters the cache: binaries that do not run here (another
     // architecture, a broken mirror) must not be kept as a version.
-    let found = KubeBinaries::find(
-        Some(&staging.0.join("kube-bin")),
-        None,
+    let found = find(
+        &Build::Dir(staging.0.join("kube-bin")),
         Some(&staging.0.join("extra-bin")),
     )?;
     if found.version != version.to_string() {
-        return Err(Error::InvalidArgument(format!(
+        return Err(Error::Release(format!(
             "the kubeadm downloaded as {version} says it is {}: is the mirror a copy of the release site?",
             found.version
         )));
@@ -198,9 +196,8 @@ fn cached(dir: &Path) -> Result<Option<KubeBinaries>> {
     if !dir.join(RECORD).is_file() {
         return Ok(None);
     }
-    KubeBinaries::find(
-        Some(&dir.join("kube-bin")),
-        None,
+    find(
+        &Build::Dir(dir.join("kube-bin")),
         Some(&dir.join("extra-bin")),
     )
     .map(Some)
@@ -304,10 +301,8 @@ fn download_release(
             if !get(0, &first[0]) {
                 return;
             }
-            let names =
-                kubeadm_images(&staging.join("kube-bin/kubeadm"), version).and_then(|list| {
-                    artifact::companion_versions(&list).map_err(Error::InvalidArgument)
-                });
+            let names = kubeadm_images(&staging.join("kube-bin/kubeadm"), version)
+                .and_then(|list| artifact::companion_versions(&list).map_err(Error::Release));
             let (etcd, coredns) = match names {
                 Ok(v) => v,
                 Err(e) => {
@@ -513,7 +508,7 @@ pub fn list(cache_dir: &Path) -> Result<Vec<Cached>> {
         let Ok(text) = std::fs::read(dir.join(RECORD)) else {
             continue;
         };
-        let record: Record = serde_json::from_slice(&text).map_err(|e| Error::CorruptState {
+        let record: Record = serde_json::from_slice(&text).map_err(|e| Error::CorruptRecord {
             path: dir.join(RECORD),
             reason: e.to_string(),
         })?;

@@ -20,11 +20,16 @@ use serde::Serialize;
 
 pub mod redact;
 
-use crate::cluster::node::{self, Exec, NodeDirs};
+use kns_node::Exec;
+
+use crate::cluster::{Access, Cluster, ClusterNode};
 use crate::error::{Error, Result};
-use crate::model::names::{ClusterName, ClusterPaths};
-use crate::model::state::{ClusterState, NodeState};
-use crate::verbs::export::redact::redact;
+use crate::host::error::Io;
+use crate::host::load_balancer;
+use crate::kube::kubeadm::admin_kubectl;
+use crate::model::layout::ClusterPaths;
+use crate::model::names::ClusterName;
+use redact::redact;
 
 /// What `export logs` wrote.
 #[derive(Debug, Serialize)]
@@ -33,30 +38,33 @@ pub struct Exported {
     pub name: String,
     pub dir: PathBuf,
     pub archive: Option<PathBuf>,
-    /// Files written.
     pub files: usize,
-    /// What could not be collected (a stopped node's crictl, an unreachable API server), said.
+    /// What could not be collected, and why.
     pub missing: Vec<String>,
     pub seconds: f64,
 }
 
-pub fn export_logs(
+/// Everything needed to see why a cluster broke, into `dest` (and `dest.tar.gz` with `archive`):
+/// works on a running cluster, a stopped one (journals from the nodes' disks) and one whose state
+/// or init is broken. Reads only: never waits for a busy cluster.
+pub fn run(
     state_dir: &Path,
     name: &ClusterName,
     dest: Option<PathBuf>,
     archive: bool,
+    owner: Option<(u32, u32)>,
 ) -> Result<Exported> {
-    crate::require_root()?;
+    super::require_root()?;
     let started = Instant::now();
     let paths = ClusterPaths::new(state_dir, name);
-    if !paths.state_file().exists() {
-        return Err(Error::NoCluster(name.to_string()));
-    }
-    // A state that does not parse is exported as it is: that may be the problem.
-    let state = ClusterState::load(&paths.state_file()).ok();
+    let cluster = match Cluster::open(state_dir, name, Access::Read) {
+        Ok(cluster) => Some(cluster),
+        Err(crate::cluster::Error::CorruptState { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
     let dir = dest.unwrap_or_else(|| PathBuf::from(format!("{name}-logs-{}", timestamp())));
     if std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()) {
-        return Err(Error::InvalidArgument(format!(
+        return Err(Error::Request(format!(
             "{} is not empty: give a new directory",
             dir.display()
         )));
@@ -68,7 +76,7 @@ pub fn export_logs(
     };
     out.copy_file(&paths.state_file(), "cluster/state.json")?;
     for entry in std::fs::read_dir(&paths.dir)
-        .map_err(|e| Error::io("read", &paths.dir, e))?
+        .map_err(|e| Io::new("read", &paths.dir, e))?
         .flatten()
     {
         let file_name = entry.file_name().to_string_lossy().into_owned();
@@ -76,13 +84,13 @@ pub fn export_logs(
             out.copy_file(&entry.path(), &format!("cluster/{file_name}"))?;
         }
     }
-    out.write("cluster/versions.txt", &versions(state.as_ref()))?;
-    if let Some(state) = &state {
-        for n in &state.nodes {
-            kns_plumbing::say!("   {}: collecting", n.name);
-            out.node(n)?;
+    out.write("cluster/versions.txt", &versions(cluster.as_ref()))?;
+    if let Some(cluster) = &cluster {
+        for n in cluster.nodes() {
+            kns_plumbing::say!("   {}: collecting", n.name());
+            out.node(&n)?;
         }
-        out.cluster_view(state)?;
+        out.cluster_view(cluster)?;
     } else {
         out.missing
             .push("the nodes: state.json is not readable".to_owned());
@@ -94,8 +102,7 @@ pub fn export_logs(
     } else {
         None
     };
-    // Made by root for the person who ran sudo: theirs to read, move and delete.
-    if let Some(owner) = crate::kube::kubeconfig::default_target().owner {
+    if let Some(owner) = owner {
         chown_tree(&dir, owner);
         if let Some(a) = &archive {
             let _ = std::os::unix::fs::lchown(a, Some(owner.0), Some(owner.1));
@@ -111,7 +118,6 @@ pub fn export_logs(
     })
 }
 
-/// The directory being filled.
 struct Export {
     dir: PathBuf,
     files: usize,
@@ -123,7 +129,7 @@ impl Export {
     fn place(&mut self, relative: &str) -> Result<PathBuf> {
         let path = self.dir.join(relative);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| Io::new("create", parent, e))?;
         }
         self.files += 1;
         Ok(path)
@@ -132,7 +138,7 @@ impl Export {
     /// Writes text, redacted.
     fn write(&mut self, relative: &str, text: &str) -> Result<()> {
         let path = self.place(relative)?;
-        std::fs::write(&path, redact(text)).map_err(|e| Error::io("write", &path, e))?;
+        std::fs::write(&path, redact(text)).map_err(|e| Io::new("write", &path, e))?;
         Ok(())
     }
 
@@ -147,14 +153,14 @@ impl Export {
                 Err(raw) => {
                     let path = self.place(relative)?;
                     std::fs::write(&path, raw.into_bytes())
-                        .map_err(|e| Error::io("write", &path, e))
+                        .map_err(|e| Io::new("write", &path, e).into())
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 self.missing.push(format!("{}: not there", from.display()));
                 Ok(())
             }
-            Err(e) => Err(Error::io("read", from, e)),
+            Err(e) => Err(Io::new("read", from, e).into()),
         }
     }
 
@@ -181,7 +187,7 @@ impl Export {
                     };
                     let path = self.place(&target)?;
                     std::os::unix::fs::symlink(&link, &path)
-                        .map_err(|e| Error::io("link", &path, e))?;
+                        .map_err(|e| Io::new("link", &path, e))?;
                 }
             } else if kind.is_file() {
                 self.copy_file(&entry.path(), &target)?;
@@ -190,9 +196,9 @@ impl Export {
         Ok(())
     }
 
-    fn node(&mut self, n: &NodeState) -> Result<()> {
-        let dirs = NodeDirs { dir: n.dir.clone() };
-        let name = n.name.as_str();
+    fn node(&mut self, n: &ClusterNode) -> Result<()> {
+        let dirs = &n.dirs;
+        let name = n.name();
         // The node's log: cnispawn's JSON line (the CNI result), then nspawn's and the boot's.
         let log = std::fs::read_to_string(dirs.log()).unwrap_or_default();
         if let Some(first) = log.lines().next().filter(|l| l.starts_with('{')) {
@@ -200,7 +206,7 @@ impl Export {
         }
         self.copy_file(&dirs.log(), &format!("{name}/nspawn.log"))?;
         self.copy_file(&dirs.conflist(), &format!("{name}/cni.conflist"))?;
-        let running = node::is_running(n);
+        let running = n.is_running();
         // Files from the node's disk: its merged root while it runs, its upper dir (everything
         // the node wrote) when stopped; /var/lib/kubelet is a directory of its own either way.
         let root = if running { dirs.rootfs() } else { dirs.upper() };
@@ -224,17 +230,17 @@ impl Export {
             }
         }
         if running {
-            let handle = node::handle(n)?;
+            let handle = n.live()?;
             let show_servers = format!(
                 "echo 'show servers state' | socat stdio {}",
-                crate::host::load_balancer::ADMIN_SOCKET
+                load_balancer::ADMIN_SOCKET
             );
             let mut status = vec!["systemctl", "status", "--no-pager", "--full"];
             let mut commands: Vec<(&str, Vec<&str>)> = vec![(
                 "journal.log",
                 vec!["journalctl", "--no-pager", "-o", "short-precise"],
             )];
-            if n.is_kubernetes() {
+            if n.state.is_kubernetes() {
                 status.extend(["kubelet", "containerd"]);
                 commands.push(("systemctl-status.txt", status));
                 commands.push(("crictl-ps-a.txt", vec!["crictl", "ps", "-a"]));
@@ -292,22 +298,21 @@ impl Export {
     }
 
     /// The API server's view, when it answers.
-    fn cluster_view(&mut self, state: &ClusterState) -> Result<()> {
-        let Some(first) = state
-            .first_control_plane()
-            .ok()
-            .filter(|n| node::is_running(n))
-        else {
+    fn cluster_view(&mut self, cluster: &Cluster) -> Result<()> {
+        let first = cluster.first_control_plane();
+        if !first.is_running() {
             self.missing
                 .push("kubectl: the first control-plane node is not running".to_owned());
             return Ok(());
-        };
-        if !first.dir.join("rootfs/etc/kubernetes/admin.conf").exists() {
+        }
+        if !first
+            .root()?
+            .exists(Path::new("/etc/kubernetes/admin.conf"))
+        {
             self.missing
                 .push("kubectl: no admin.conf (kubeadm init did not get that far)".to_owned());
             return Ok(());
         }
-        let handle = node::handle(first)?;
         for (file, args) in [
             (
                 "cluster/kubectl-get-nodes-pods.txt",
@@ -321,7 +326,7 @@ impl Export {
         ] {
             let mut all = vec!["--request-timeout=10s"];
             all.extend_from_slice(args);
-            match node::admin_kubectl(&handle, &all) {
+            match admin_kubectl(&first, &all) {
                 Ok(text) => self.write(file, &text)?,
                 // Its last line says why (the API server refused, or timed out).
                 Err(e) => self.missing.push(format!(
@@ -347,15 +352,17 @@ fn is_secret(path: &Path) -> bool {
         || name.ends_with(".pem")
 }
 
-fn versions(state: Option<&ClusterState>) -> String {
+fn versions(cluster: Option<&Cluster>) -> String {
     let mut text = format!("kubeadm-nspawn {}\n", env!("CARGO_PKG_VERSION"));
-    if let Some(k) = state.and_then(|s| s.kubernetes.as_ref()) {
-        text.push_str(&format!(
-            "kubernetes {} from {} (init phase {:?})\n",
-            k.binaries.version,
-            k.binaries.dir.display(),
-            k.phase
-        ));
+    if let Some(k) = cluster.map(|c| c.phase()) {
+        if let Some(b) = k.binaries() {
+            text.push_str(&format!(
+                "kubernetes {} from {} (init phase {})\n",
+                b.version,
+                b.dir.display(),
+                k.phase_name()
+            ));
+        }
     }
     for (what, argv) in [
         ("host kernel", &["uname", "-srvm"][..]),
@@ -379,7 +386,7 @@ fn versions(state: Option<&ClusterState>) -> String {
 }
 
 fn write_archive(dir: &Path, file: &Path) -> Result<()> {
-    let out = std::fs::File::create(file).map_err(|e| Error::io("create", file, e))?;
+    let out = std::fs::File::create(file).map_err(|e| Io::new("create", file, e))?;
     let mut tarball = tar::Builder::new(flate2::write::GzEncoder::new(
         out,
         flate2::Compression::default(),
@@ -389,11 +396,11 @@ fn write_archive(dir: &Path, file: &Path) -> Result<()> {
     let top = dir.file_name().unwrap_or_default();
     tarball
         .append_dir_all(top, dir)
-        .map_err(|e| Error::io("archive", dir, e))?;
+        .map_err(|e| Io::new("archive", dir, e))?;
     tarball
         .into_inner()
         .and_then(|gz| gz.finish())
-        .map_err(|e| Error::io("archive", file, e))?;
+        .map_err(|e| Io::new("archive", file, e))?;
     Ok(())
 }
 

@@ -1,0 +1,76 @@
+//! What each verb was asked for, validated once from its flags over the cluster config file (see
+//! `cli`): the only shape a request has below the command line.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cluster::lock::Wait;
+use crate::kube::kubeconfig;
+use crate::kube::releases;
+use crate::kube::source::BinaryChoice;
+use crate::model::component::Component;
+use crate::model::names::ClusterName;
+use crate::model::ranges::{Cidr, NodeSubnet};
+use crate::model::settings::{ComponentSettings, ImageSource, NodeSettings};
+
+/// What every verb shares: where clusters are kept, and whether it waits for a busy cluster.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub state_dir: PathBuf,
+    pub wait: Wait,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpRequest {
+    pub name: ClusterName,
+    /// Each node's labels, extra mounts and limits, in node order: one entry a node.
+    pub nodes: Vec<NodeSettings>,
+    /// How many of the nodes (the first ones) are control planes; with more than one, a load
+    /// balancer node is made in front of them.
+    pub control_planes: usize,
+    /// `--subnet`; None: a free one is picked.
+    pub subnet: Option<NodeSubnet>,
+    pub pod_subnet: Cidr,
+    pub service_subnet: Cidr,
+    pub masquerade: bool,
+    pub image: ImageSource,
+    pub boot_timeout: Duration,
+    /// Kubernetes binaries to record for `init` (checked, or downloaded, before anything is made).
+    pub binaries: BinaryChoice,
+    /// What `init` is to tell the components, recorded in the state.
+    pub components: ComponentSettings,
+    /// Keep what was created when `up` fails (to debug it).
+    pub retain: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct InitRequest {
+    pub name: ClusterName,
+    pub binaries: BinaryChoice,
+    /// The release used when no binaries are given or recorded anywhere.
+    pub default_release: releases::Request,
+    /// kubeadm patch files (`--kubeadm-patch`), checked to be named as kubeadm reads them.
+    pub patches: Vec<PathBuf>,
+    /// From `init --config`: what the components are told, replacing what `up` recorded.
+    pub components: Option<ComponentSettings>,
+    /// From `init --config`: each node's labels, replacing what `up` recorded.
+    pub labels: Option<Vec<BTreeMap<String, String>>>,
+    /// From `init --config`: how many control planes the file describes; must be what `up` made.
+    pub control_planes: Option<usize>,
+    /// How long to wait for all nodes Ready (zero: do not wait).
+    pub wait: Duration,
+    /// The user's kubeconfig to merge the cluster's context into.
+    pub kubeconfig: kubeconfig::Target,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateRequest {
+    pub name: ClusterName,
+    pub binaries: BinaryChoice,
+    /// Components to consider; empty: all.
+    pub only: Vec<Component>,
+    pub rollback: bool,
+    /// How long a replaced component may take to become healthy.
+    pub wait: Duration,
+}

@@ -1,0 +1,282 @@
+//! `up`'s command line, and the one request it makes of the flags over the config file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::binaries::{self, KubeArgs, ReleaseArgs};
+use super::{config_file, print_nodes, Global};
+use crate::actions::request::UpRequest;
+use crate::model::config::{Config, ImageMethod};
+use crate::model::names::{ClusterName, DEFAULT_CLUSTER};
+use crate::model::ranges::{Cidr, NodeSubnet, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
+use crate::model::settings::{ImageSource, NodeSettings};
+
+pub const AFTER_HELP: &str = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  \
+    sudo kubeadm-nspawn up --name dev --nodes 2 --subnet 10.30.0.0/24 --no-masquerade\n  \
+    sudo kubeadm-nspawn up --nodes 3 --kube-root ~/go/src/k8s.io/kubernetes --extra-bin ~/extra\n  \
+    sudo kubeadm-nspawn up --nodes 3 --kube-version stable-1.28\n  \
+    sudo kubeadm-nspawn up --nodes 4 --control-planes 3   # HA: 3 control planes, 1 worker, a load balancer\n  \
+    sudo kubeadm-nspawn up --config docs/cluster.yaml   # see docs/config.md";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct UpArgs {
+    /// A cluster config file (YAML, kubeadm-nspawn/v1alpha1; docs/config.md): nodes with their
+    /// labels, mounts and limits, networking, base image, binaries, feature gates, runtime
+    /// config, kubeadm patches. `init` then uses what it recorded. Flags given win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Number of nodes, 1 to 50 [default: 1, or the config file's nodes].
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// How many of the nodes are control planes: 1, or an odd number up to 7 for a highly
+    /// available control plane (stacked etcd; a load balancer node, `<name>-lb` at .9 of the
+    /// subnet, runs haproxy in front of the API servers) [default: 1, or the config file's].
+    #[arg(long, value_name = "K")]
+    pub control_planes: Option<usize>,
+    /// Cluster name [default: default].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// How to get the base image (see rootfs-builder --help) [default: debootstrap].
+    #[arg(long, value_enum)]
+    pub image_method: Option<ImageMethod>,
+    /// Tarball for --image-method download.
+    #[arg(long, value_name = "URL")]
+    pub image_url: Option<String>,
+    /// sha256 of --image-url.
+    #[arg(long, value_name = "HEX")]
+    pub image_sha256: Option<String>,
+    /// The nodes' subnet on the host bridge: gateway at .1, node i at .(10+i). Default: 10.22.0.0/16
+    /// when free, else the next free /16. Checked against the host's addresses and routes, the
+    /// other clusters and the pod and service ranges.
+    #[arg(long, value_name = "CIDR")]
+    pub subnet: Option<String>,
+    /// The pods' range inside the nodes (node i gets the i-th /24 of it) [default: 10.244.0.0/16].
+    #[arg(long, value_name = "CIDR")]
+    pub pod_subnet: Option<String>,
+    /// The services' (ClusterIP) range [default: 10.96.0.0/12].
+    #[arg(long, value_name = "CIDR")]
+    pub service_subnet: Option<String>,
+    /// Give the nodes no route off the host and no NAT (nothing they send can leave the machine).
+    #[arg(long)]
+    pub no_masquerade: bool,
+    /// Keep what was created when `up` fails (for debugging).
+    #[arg(long)]
+    pub retain: bool,
+    /// How long a node may take to boot.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub boot_timeout: u64,
+    /// Kubernetes binaries to record for a later `init` (checked now).
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+}
+
+impl UpArgs {
+    /// The request: the flags over the config file (a flag given wins; `--nodes N` keeps the
+    /// file's first N nodes' settings and adds plain nodes after them), defaults filled in, every
+    /// value checked.
+    pub fn request(&self, config: Option<&Config>) -> crate::Result<UpRequest> {
+        let net = config.map(|c| c.raw.networking.clone()).unwrap_or_default();
+        let mut nodes: Vec<NodeSettings> = config.map(|c| c.nodes.clone()).unwrap_or_default();
+        let count = self.nodes.unwrap_or(nodes.len().max(1));
+        nodes.resize(count, NodeSettings::default());
+        let name = match self
+            .name
+            .as_deref()
+            .or(config.and_then(|c| c.raw.name.as_deref()))
+        {
+            Some(name) => ClusterName::new(name)?,
+            None => ClusterName::new(DEFAULT_CLUSTER)?,
+        };
+        let cidr =
+            |flag: Option<&String>, file: Option<String>, what: &str, default: Cidr| match flag
+                .cloned()
+                .or(file)
+            {
+                Some(text) => Cidr::parse(&text, what),
+                None => Ok(default),
+            };
+        let subnet = match self.subnet.clone().or(net.subnet) {
+            Some(text) => Some(NodeSubnet::new(Cidr::parse(&text, "--subnet")?)?),
+            None => None,
+        };
+        Ok(UpRequest {
+            name,
+            nodes,
+            control_planes: self
+                .control_planes
+                .or(config.map(|c| c.control_planes))
+                .unwrap_or(1),
+            subnet,
+            pod_subnet: cidr(
+                self.pod_subnet.as_ref(),
+                net.pod_subnet,
+                "--pod-subnet",
+                DEFAULT_POD_SUBNET,
+            )?,
+            service_subnet: cidr(
+                self.service_subnet.as_ref(),
+                net.service_subnet,
+                "--service-subnet",
+                DEFAULT_SERVICE_SUBNET,
+            )?,
+            masquerade: !self.no_masquerade && net.masquerade.unwrap_or(true),
+            image: self.image(config)?,
+            boot_timeout: Duration::from_secs(self.boot_timeout),
+            binaries: binaries::choice(&self.kube, &self.release, config)?,
+            components: config.map(|c| c.components.clone()).unwrap_or_default(),
+            retain: self.retain,
+        })
+    }
+
+    /// The image flags replace the file's image whole.
+    fn image(&self, config: Option<&Config>) -> crate::Result<ImageSource> {
+        if self.image_method.is_none() && self.image_url.is_none() && self.image_sha256.is_none() {
+            return Ok(config.and_then(|c| c.image.clone()).unwrap_or_default());
+        }
+        let method = self.image_method.unwrap_or(ImageMethod::Debootstrap);
+        method
+            .source(self.image_url.clone(), self.image_sha256.clone())
+            .ok_or_else(|| {
+                crate::model::Error::Invalid(
+                    "--image-url (and --image-sha256) go with --image-method download, which needs \
+                     --image-url"
+                        .into(),
+                )
+                .into()
+            })
+    }
+
+    pub fn run(&self, global: &Global) -> crate::Result<i32> {
+        let config = config_file(self.config.as_deref())?;
+        let request = self.request(config.as_ref())?;
+        let started = std::time::Instant::now();
+        let (cluster, _timings) = crate::verbs::up::run(&global.common(), request, global.host())?;
+        let name = cluster.name();
+        eprintln!(
+            "\nCluster \"{name}\" is up ({:.1} s):",
+            started.elapsed().as_secs_f64()
+        );
+        print_nodes(&cluster.state, &cluster.paths);
+        eprintln!(
+            "\nNext: kubeadm-nspawn exec {} -- systemctl status   |   kubeadm-nspawn down --name {name}",
+            cluster.first_control_plane().name()
+        );
+        Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn up(args: &[&str]) -> UpArgs {
+        let mut all = vec!["kubeadm-nspawn", "up"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            crate::cli::Command::Up(up) => up,
+            _ => unreachable!(),
+        }
+    }
+
+    fn config(text: &str) -> Config {
+        crate::model::config::parse(
+            &format!("apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\n{text}"),
+            std::path::Path::new("/base"),
+            &crate::model::config::tests::TestHost,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_minimal_file_is_one_default_node() {
+        let request = up(&[]).request(Some(&config(""))).unwrap();
+        assert_eq!(request.name.as_str(), "default");
+        assert_eq!(request.nodes, vec![NodeSettings::default()]);
+        assert!(request.masquerade);
+        assert_eq!(request.image, ImageSource::Debootstrap);
+        assert_eq!(request.pod_subnet, DEFAULT_POD_SUBNET);
+        assert_eq!(request.control_planes, 1);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let c = config(
+            "name: dev\nnodes:\n- labels: {a: b}\n- labels: {c: d}\n- {}\nnetworking:\n  subnet: 10.30.0.0/24\n  masquerade: false\nimage:\n  method: download\n  url: http://x/y.tar\n  sha256: ab\nkubernetes:\n  kubeBin: bin\n  extraBin: /extra\n",
+        );
+        let request = up(&[]).request(Some(&c)).unwrap();
+        assert_eq!(request.name.as_str(), "dev");
+        assert_eq!(request.nodes.len(), 3);
+        assert!(!request.masquerade);
+        assert_eq!(request.subnet.unwrap().to_string(), "10.30.0.0/24");
+        assert!(matches!(request.image, ImageSource::Download { .. }));
+        use crate::kube::source::BinarySource;
+        assert_eq!(
+            request.binaries.source,
+            BinarySource::Build(crate::kube::binaries::Build::Dir("/base/bin".into()))
+        );
+        let request = up(&[
+            "--name",
+            "other",
+            "--nodes",
+            "1",
+            "--image-method",
+            "debootstrap",
+            "--extra-bin",
+            "/mine",
+        ])
+        .request(Some(&c))
+        .unwrap();
+        assert_eq!(request.name.as_str(), "other");
+        assert_eq!(request.nodes.len(), 1);
+        assert_eq!(request.nodes[0].labels["a"], "b");
+        assert_eq!(
+            request.image,
+            ImageSource::Debootstrap,
+            "the image flags replace the file's image whole"
+        );
+        assert_eq!(
+            request.binaries.source,
+            BinarySource::Build(crate::kube::binaries::Build::Dir("/base/bin".into()))
+        );
+        assert_eq!(request.binaries.extra_bin, Some("/mine".into()));
+        let request = up(&["--nodes", "5", "--kube-version", "v1.28.7"])
+            .request(Some(&c))
+            .unwrap();
+        assert_eq!(request.nodes.len(), 5);
+        assert_eq!(request.nodes[4], NodeSettings::default());
+        assert!(matches!(request.binaries.source, BinarySource::Release(_)));
+        assert_eq!(request.binaries.extra_bin, None);
+        let three = config(
+            "nodes:\n- role: control-plane\n- role: control-plane\n- role: control-plane\n- {}\n",
+        );
+        assert_eq!(up(&[]).request(Some(&three)).unwrap().control_planes, 3);
+        assert_eq!(
+            up(&["--control-planes", "1"])
+                .request(Some(&three))
+                .unwrap()
+                .control_planes,
+            1
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named_before_anything_is_made() {
+        for (args, says) in [
+            (
+                &["--name", "Bad_Name"][..],
+                "invalid cluster name \"Bad_Name\"",
+            ),
+            (&["--subnet", "10.0.0.1/16"][..], "host bits"),
+            (&["--subnet", "10.0.0.0/29"][..], "between /8 and /28"),
+            (&["--pod-subnet", "x"][..], "invalid --pod-subnet \"x\""),
+            (&["--image-url", "http://x"][..], "--image-method download"),
+        ] {
+            let err = up(args).request(None).unwrap_err().to_string();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! A node's cgroups: made before the node starts (its launcher joins them before it execs nspawn,
+//! so cnispawn, nspawn and the node are born inside), limited, emptied and removed when it stops.
+//! Every controller a kubelet needs is delegated to each node, so its pods can be accounted and
+//! limited inside it. The host's cgroup layout is detected once ([`detect`]) and hidden behind
+//! [`Cgroups`]: a v1 host (hybrid: v1 controllers plus the v2 `unified` tree systemd tracks units
+//! in) in [`hybrid`], a v2 host in [`unified`] (youki's libcgroups is the model).
+//!
+//! Each implementation works under a root directory and a list of hierarchies read from
+//! mountinfo, so the unit tests run them against recorded layouts of both kinds in a temporary
+//! directory.
+
+pub mod hybrid;
+mod tree;
+pub mod unified;
+
+use std::path::{Path, PathBuf};
+
+use super::error::Result;
+use crate::model::settings::Limits;
+
+/// Where kubeadm-nspawn's cgroups live in each hierarchy: `<hierarchy>/kubeadm-nspawn/<node>`.
+pub const PARENT: &str = "kubeadm-nspawn";
+/// The cgroup file system's mount point.
+pub const ROOT: &str = "/sys/fs/cgroup";
+
+/// The CFS period for CPU limits (the kernel's default): a quota of `cpus` × this.
+pub const CFS_PERIOD_US: u64 = 100_000;
+
+/// The host's cgroup layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `/sys/fs/cgroup` is a tmpfs of v1 controller hierarchies (with or without the v2
+    /// `unified` tree): Debian 10, Ubuntu 20.04, this project's CI.
+    Hybrid,
+    /// `/sys/fs/cgroup` is the v2 hierarchy.
+    Unified,
+}
+
+impl Layout {
+    /// Whether a node's kubelet sees cgroup v1 (it checks `/sys/fs/cgroup` as the host has it).
+    pub fn is_v1(self) -> bool {
+        self == Layout::Hybrid
+    }
+}
+
+/// A controller a kubelet needs in its node's cgroup.
+pub const KUBELET_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids", "io"];
+
+/// What a node's launcher does with its cgroups before it execs nspawn.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Placement {
+    /// `cgroup.procs` files to write `0` (itself) into.
+    pub join: Vec<PathBuf>,
+}
+
+/// The host's cgroups as kubeadm-nspawn uses them for its nodes.
+pub trait Cgroups: Send + Sync {
+    fn layout(&self) -> Layout;
+
+    /// Makes the node's cgroups with every controller the host has delegated, and enforces
+    /// `limits` on them; returns where the node's launcher joins them.
+    fn create(&self, node: &str, limits: &Limits) -> Result<Placement>;
+
+    /// Every process in the node's cgroups, at any depth.
+    fn procs(&self, node: &str) -> Vec<i32>;
+
+    /// The processes of the node's pods: those under its `kubepods` cgroups (the kubelet's
+    /// cgroupfs driver puts them there, where the node's systemd does not look).
+    fn pod_procs(&self, node: &str) -> Vec<i32>;
+
+    /// Removes the node's cgroups, children first (the kubelet's may still be there after a
+    /// forced stop; they are empty once the node's processes are gone), and the parent once empty.
+    fn remove(&self, node: &str) -> Result<()>;
+
+    /// The node's cgroup directory that holds `controller`'s files (`memory`, `cpu`), if the host
+    /// has that controller.
+    fn controller_dir(&self, node: &str, controller: &str) -> Option<PathBuf>;
+
+    /// Why no kubelet can run in a node on this host (a controller it needs is missing), if so.
+    fn kubelet_problem(&self) -> Option<String>;
+}
+
+/// The controllers a v1 hierarchy can carry (its mount options list them, beside others).
+const V1_CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "blkio",
+    "pids",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "hugetlb",
+    "rdma",
+    "misc",
+];
+
+/// One mounted cgroup hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    pub path: PathBuf,
+    /// v1: the controllers bound to it (none for a named hierarchy such as `name=systemd`).
+    /// v2: empty (its controllers are in `cgroup.controllers`).
+    pub controllers: Vec<String>,
+    pub v2: bool,
+}
+
+/// The hierarchies mounted under `root` as `mountinfo` lists them.
+pub fn hierarchies(mountinfo: &str, root: &Path) -> Vec<Hierarchy> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (before, after) = line.split_once(" - ")?;
+            let path = PathBuf::from(before.split(' ').nth(4)?);
+            let mut fields = after.split(' ');
+            let fstype = fields.next()?;
+            let options = fields.nth(1).unwrap_or_default();
+            let v2 = match fstype {
+                "cgroup2" => true,
+                "cgroup" => false,
+                _ => return None,
+            };
+            let controllers = options
+                .split(',')
+                .filter(|o| !v2 && V1_CONTROLLERS.contains(o))
+                .map(String::from)
+                .collect();
+            path.starts_with(root).then_some(Hierarchy {
+                path,
+                controllers,
+                v2,
+            })
+        })
+        .collect()
+}
+
+/// This host's cgroups: the layout of `/sys/fs/cgroup` (by its file system's magic, as the
+/// kubelet tells them apart) and its hierarchies.
+pub fn detect() -> Box<dyn Cgroups> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let found = hierarchies(&mountinfo, Path::new(ROOT));
+    let unified = nix::sys::statfs::statfs(ROOT)
+        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
+    if unified {
+        Box::new(unified::Unified::new(PathBuf::from(ROOT)))
+    } else {
+        Box::new(hybrid::Hybrid::new(found))
+    }
+}
+
+/// The CFS quota of `cpus` CPUs per [`CFS_PERIOD_US`].
+fn cfs_quota(cpus: f64) -> u64 {
+    (cpus * CFS_PERIOD_US as f64).round() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hierarchies_come_from_mountinfo_with_their_controllers() {
+        let mountinfo = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n\
+            32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n\
+            35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n\
+            40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n\
+            41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n\
+            50 20 0:40 / /other/cgroup rw - cgroup cgroup rw,pids\n";
+        let found = hierarchies(mountinfo, Path::new(ROOT));
+        assert_eq!(found.len(), 4);
+        assert_eq!(found[0].controllers, ["cpu"]);
+        assert!(found[2].controllers.is_empty(), "a named hierarchy");
+        assert!(found[3].v2 && found[3].controllers.is_empty());
+    }
+}

@@ -1,0 +1,474 @@
+//! Every generated document parsed back into strict copies of the upstream types of the minor it
+//! is for (`kns-upstream-api`), for each minor from 1.28 to 1.37 on a cgroup v1 and a v2 host, in
+//! the shapes a cluster can have: one control plane, several behind a load balancer, no workers,
+//! with the config file's gates, runtime config, labels and patches.
+
+use std::collections::BTreeMap;
+
+use kns_upstream_api::kubeadm::{self, ClusterConfiguration, InitConfiguration, JoinConfiguration};
+use kns_upstream_api::{kube_proxy, kubelet};
+
+use super::*;
+use crate::model::ranges::{DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
+
+/// The minors the documents are proven for, with a version string of each.
+const MINORS: &[(&str, Minor)] = &[
+    ("v1.28.7", Minor(1, 28)),
+    ("v1.31.2", Minor(1, 31)),
+    ("v1.33.1", Minor(1, 33)),
+    ("v1.35.0", Minor(1, 35)),
+    ("v1.37.0-alpha.1.20+0123abcd-dirty", Minor(1, 37)),
+];
+
+fn config(version: &str, minor: Minor, cgroup_v1: bool) -> ClusterConfig {
+    ClusterConfig {
+        cluster_name: ClusterName::new("dev").unwrap(),
+        kubernetes_version: version.into(),
+        minor,
+        control_plane_ip: Ipv4Addr::new(10, 22, 0, 10),
+        endpoint_ip: Ipv4Addr::new(10, 22, 0, 10),
+        certificate_key: None,
+        untainted_control_planes: false,
+        etcd_tag: "3.5.16-0".into(),
+        coredns_tag: Some("v1.10.1".into()),
+        token: "abcdef.0123456789abcdef".into(),
+        patches: false,
+        pod_subnet: DEFAULT_POD_SUBNET,
+        service_subnet: DEFAULT_SERVICE_SUBNET,
+        cgroup_v1,
+        components: Default::default(),
+    }
+}
+
+fn ha(config: ClusterConfig) -> ClusterConfig {
+    ClusterConfig {
+        endpoint_ip: Ipv4Addr::new(10, 22, 0, 9),
+        certificate_key: Some("a".repeat(64)),
+        ..config
+    }
+}
+
+fn with_settings(mut config: ClusterConfig) -> ClusterConfig {
+    config.components.feature_gates = [("InPlacePodVerticalScaling".into(), true)].into();
+    config.components.runtime_config = [("resource.k8s.io/v1alpha2".into(), "true".into())].into();
+    config.patches = true;
+    config
+}
+
+fn node(i: usize) -> NodeRegistration {
+    NodeRegistration {
+        name: format!("dev-n{i}"),
+        ip: Ipv4Addr::new(10, 22, 0, 10 + i as u8),
+        labels: Default::default(),
+        kubelet_patch: None,
+    }
+}
+
+fn upstream(minor: Minor) -> kns_upstream_api::Minor {
+    kns_upstream_api::Minor(minor.0, minor.1)
+}
+
+/// Each shape of `config` at every minor and host.
+fn every_config() -> Vec<ClusterConfig> {
+    let mut all = vec![];
+    for &(version, minor) in MINORS {
+        for cgroup_v1 in [true, false] {
+            let base = config(version, minor, cgroup_v1);
+            all.push(base.clone());
+            all.push(ha(base.clone()));
+            all.push(ClusterConfig {
+                untainted_control_planes: true,
+                ..ha(base.clone())
+            });
+            all.push(with_settings(base));
+        }
+    }
+    all
+}
+
+/// The init documents of `config`, parsed strictly: kubeadm's two and the kubelet's and
+/// kube-proxy's.
+fn parse_init(
+    config: &ClusterConfig,
+    n: &NodeRegistration,
+) -> (
+    kubeadm::KubeadmDocuments,
+    kubelet::KubeletConfiguration,
+    kube_proxy::KubeProxyConfiguration,
+) {
+    let text = init_config(config, n).unwrap();
+    let minor = upstream(config.minor);
+    let what = format!(
+        "{} (v1 host: {})",
+        config.kubernetes_version, config.cgroup_v1
+    );
+    let docs = kubeadm::parse(&text, minor).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
+    assert_eq!(docs.others.len(), 2, "{what}:\n{text}");
+    let kubelet =
+        kubelet::parse(&docs.others[0], minor).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
+    let proxy =
+        kube_proxy::parse(&docs.others[1], minor).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
+    (docs, kubelet, proxy)
+}
+
+/// Extra arguments of either API version, as a map.
+fn args_v4(list: &Option<Vec<kubeadm::v1beta4::Arg>>) -> BTreeMap<String, String> {
+    list.iter()
+        .flatten()
+        .map(|a| (a.name.clone(), a.value.clone()))
+        .collect()
+}
+
+/// What a test asks of an InitConfiguration + ClusterConfiguration, whatever the API version.
+struct Seen {
+    api_version: String,
+    kubelet_args: BTreeMap<String, String>,
+    ignored: Vec<String>,
+    taints: Option<usize>,
+    certificate_key: Option<String>,
+    advertise: String,
+    endpoint: String,
+    cert_sans: Vec<String>,
+    api_server_args: BTreeMap<String, String>,
+    controller_manager_args: BTreeMap<String, String>,
+    scheduler_args: BTreeMap<String, String>,
+    feature_gates: BTreeMap<String, bool>,
+    encryption: Option<String>,
+    image_repository: String,
+    pods: String,
+    patches: Option<String>,
+}
+
+fn seen(docs: &kubeadm::KubeadmDocuments) -> Seen {
+    match (docs.init.as_ref().unwrap(), docs.cluster.as_ref().unwrap()) {
+        (InitConfiguration::V1beta3(i), ClusterConfiguration::V1beta3(c)) => {
+            let r = i.node_registration.as_ref().unwrap();
+            Seen {
+                api_version: i.api_version.clone(),
+                kubelet_args: r.kubelet_extra_args.clone().unwrap_or_default(),
+                ignored: r.ignore_preflight_errors.clone().unwrap_or_default(),
+                taints: r.taints.as_ref().map(Vec::len),
+                certificate_key: i.certificate_key.clone(),
+                advertise: i
+                    .local_api_endpoint
+                    .as_ref()
+                    .unwrap()
+                    .advertise_address
+                    .clone()
+                    .unwrap(),
+                endpoint: c.control_plane_endpoint.clone().unwrap(),
+                cert_sans: c
+                    .api_server
+                    .as_ref()
+                    .unwrap()
+                    .cert_sans
+                    .clone()
+                    .unwrap_or_default(),
+                api_server_args: c
+                    .api_server
+                    .as_ref()
+                    .unwrap()
+                    .extra_args
+                    .clone()
+                    .unwrap_or_default(),
+                controller_manager_args: c
+                    .controller_manager
+                    .as_ref()
+                    .unwrap()
+                    .extra_args
+                    .clone()
+                    .unwrap_or_default(),
+                scheduler_args: c
+                    .scheduler
+                    .as_ref()
+                    .and_then(|s| s.extra_args.clone())
+                    .unwrap_or_default(),
+                feature_gates: c.feature_gates.clone().unwrap_or_default(),
+                encryption: None,
+                image_repository: c.image_repository.clone().unwrap(),
+                pods: c.networking.as_ref().unwrap().pod_subnet.clone().unwrap(),
+                patches: i.patches.as_ref().and_then(|p| p.directory.clone()),
+            }
+        }
+        (InitConfiguration::V1beta4(i), ClusterConfiguration::V1beta4(c)) => {
+            let r = i.node_registration.as_ref().unwrap();
+            Seen {
+                api_version: i.api_version.clone(),
+                kubelet_args: args_v4(&r.kubelet_extra_args),
+                ignored: r.ignore_preflight_errors.clone().unwrap_or_default(),
+                taints: r.taints.as_ref().map(Vec::len),
+                certificate_key: i.certificate_key.clone(),
+                advertise: i
+                    .local_api_endpoint
+                    .as_ref()
+                    .unwrap()
+                    .advertise_address
+                    .clone()
+                    .unwrap(),
+                endpoint: c.control_plane_endpoint.clone().unwrap(),
+                cert_sans: c
+                    .api_server
+                    .as_ref()
+                    .unwrap()
+                    .cert_sans
+                    .clone()
+                    .unwrap_or_default(),
+                api_server_args: args_v4(&c.api_server.as_ref().unwrap().extra_args),
+                controller_manager_args: args_v4(
+                    &c.controller_manager.as_ref().unwrap().extra_args,
+                ),
+                scheduler_args: c
+                    .scheduler
+                    .as_ref()
+                    .map(|s| args_v4(&s.extra_args))
+                    .unwrap_or_default(),
+                feature_gates: c.feature_gates.clone().unwrap_or_default(),
+                encryption: c.encryption_algorithm.clone(),
+                image_repository: c.image_repository.clone().unwrap(),
+                pods: c.networking.as_ref().unwrap().pod_subnet.clone().unwrap(),
+                patches: i.patches.as_ref().and_then(|p| p.directory.clone()),
+            }
+        }
+        (i, c) => panic!("mixed API versions: {i:?} {c:?}"),
+    }
+}
+
+#[test]
+fn every_init_document_is_valid_for_its_minor_and_host() {
+    for config in every_config() {
+        let (docs, kubelet, proxy) = parse_init(&config, &node(0));
+        let s = seen(&docs);
+        let what = format!("{} v1:{}", config.kubernetes_version, config.cgroup_v1);
+        // The API version follows the minor; v1beta3 is gone in 1.37.
+        let want = if config.minor >= Minor(1, 31) {
+            "v1beta4"
+        } else {
+            "v1beta3"
+        };
+        assert!(s.api_version.ends_with(want), "{what}: {}", s.api_version);
+        // Nothing a node would guess or pull.
+        assert_eq!(s.kubelet_args["node-ip"], "10.22.0.10", "{what}");
+        assert_eq!(s.advertise, "10.22.0.10", "{what}");
+        assert_eq!(s.image_repository, REPOSITORY, "{what}");
+        assert_eq!(s.pods, "10.244.0.0/16", "{what}");
+        for (flag, value) in [
+            ("allocate-node-cidrs", "false"),
+            ("leader-elect-retry-period", "500ms"),
+            ("kube-api-qps", "100"),
+            ("kube-api-burst", "200"),
+        ] {
+            assert_eq!(s.controller_manager_args[flag], value, "{what}");
+        }
+        assert!(
+            s.ignored.contains(&"SystemVerification".to_string()),
+            "{what}"
+        );
+        // The bridge netfilter check went away in 1.30: not named after it.
+        assert_eq!(
+            s.ignored.iter().any(|i| i.contains("bridge-nf-call")),
+            config.minor < Minor(1, 30),
+            "{what}"
+        );
+        // ECDSA keys: kubeadm's gate before v1beta4, its field from it.
+        if config.minor >= Minor(1, 31) {
+            assert_eq!(s.encryption.as_deref(), Some("ECDSA-P256"), "{what}");
+            assert!(!s.feature_gates.contains_key("PublicKeysECDSA"), "{what}");
+        } else {
+            assert_eq!(
+                s.feature_gates.get("PublicKeysECDSA"),
+                Some(&true),
+                "{what}"
+            );
+        }
+        // The learners' gate only where it is off by default and still exists.
+        assert_eq!(
+            s.feature_gates.contains_key("EtcdLearnerMode"),
+            config.certificate_key.is_some() && config.minor == Minor(1, 28),
+            "{what}"
+        );
+        // The kubelet on a v1 host is told to run from the minor that has the field.
+        let want_fail = (config.cgroup_v1 && config.minor >= Minor(1, 31)).then_some(false);
+        assert_eq!(kubelet.fail_cgroup_v1, want_fail, "{what}");
+        assert_eq!(kubelet.cgroup_driver.as_deref(), Some("cgroupfs"), "{what}");
+        assert_eq!(
+            serde_json::to_value(proxy.mode).unwrap(),
+            serde_json::json!("iptables"),
+            "{what}"
+        );
+        assert_eq!(proxy.conntrack.max_per_core, Some(0), "{what}");
+        // The cluster's shape.
+        match &config.certificate_key {
+            Some(key) => {
+                assert_eq!(s.endpoint, "10.22.0.9:6443", "{what}");
+                assert_eq!(s.certificate_key.as_ref(), Some(key), "{what}");
+                assert_eq!(
+                    s.cert_sans,
+                    ["10.22.0.10", "10.22.0.9", "127.0.0.1", "localhost"]
+                );
+            }
+            None => {
+                assert_eq!(s.endpoint, "10.22.0.10:6443", "{what}");
+                assert_eq!(s.cert_sans, ["10.22.0.10", "127.0.0.1", "localhost"]);
+                assert_eq!(s.certificate_key, None);
+            }
+        }
+        assert_eq!(
+            s.taints,
+            config.untainted_control_planes.then_some(0),
+            "{what}"
+        );
+        // The config file's settings reach every component.
+        if config.patches {
+            let gates = "InPlacePodVerticalScaling=true";
+            assert_eq!(s.api_server_args["feature-gates"], gates, "{what}");
+            assert_eq!(
+                s.api_server_args["runtime-config"],
+                "resource.k8s.io/v1alpha2=true"
+            );
+            assert_eq!(s.controller_manager_args["feature-gates"], gates, "{what}");
+            assert_eq!(s.scheduler_args["feature-gates"], gates, "{what}");
+            let on = Some(&true);
+            assert_eq!(
+                kubelet
+                    .feature_gates
+                    .as_ref()
+                    .unwrap()
+                    .get("InPlacePodVerticalScaling"),
+                on
+            );
+            assert_eq!(
+                proxy
+                    .feature_gates
+                    .as_ref()
+                    .unwrap()
+                    .get("InPlacePodVerticalScaling"),
+                on
+            );
+            assert_eq!(
+                s.patches.as_deref(),
+                Some("/etc/kubeadm-nspawn/patches"),
+                "{what}"
+            );
+        } else {
+            assert!(
+                s.api_server_args.is_empty() && s.scheduler_args.is_empty(),
+                "{what}"
+            );
+            assert_eq!(s.patches, None, "{what}");
+        }
+    }
+}
+
+#[test]
+fn every_join_document_is_valid_for_its_minor() {
+    for config in every_config() {
+        for (i, join_as) in [(1, JoinAs::Worker), (2, JoinAs::ControlPlane)] {
+            let mut n = node(i);
+            n.labels = [("tier".into(), "front".into()), ("a".into(), "b".into())].into();
+            n.kubelet_patch = Some("{}".into());
+            let text = join_config(&config, "sha256:abc", &n, join_as).unwrap();
+            let docs = kubeadm::parse(&text, upstream(config.minor))
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", config.kubernetes_version));
+            let (endpoint, hashes, args, control_plane, taints, skip_ca) = match docs.join.unwrap()
+            {
+                JoinConfiguration::V1beta3(j) => {
+                    let d = j.discovery.unwrap().bootstrap_token.unwrap();
+                    let r = j.node_registration.unwrap();
+                    (
+                        d.api_server_endpoint.unwrap(),
+                        d.ca_cert_hashes.unwrap(),
+                        r.kubelet_extra_args.unwrap(),
+                        j.control_plane.map(|c| c.certificate_key.unwrap()),
+                        r.taints.map(|t| t.len()),
+                        d.unsafe_skip_ca_verification,
+                    )
+                }
+                JoinConfiguration::V1beta4(j) => {
+                    let d = j.discovery.unwrap().bootstrap_token.unwrap();
+                    let r = j.node_registration.unwrap();
+                    (
+                        d.api_server_endpoint.unwrap(),
+                        d.ca_cert_hashes.unwrap(),
+                        args_v4(&r.kubelet_extra_args),
+                        j.control_plane.map(|c| c.certificate_key.unwrap()),
+                        r.taints.map(|t| t.len()),
+                        d.unsafe_skip_ca_verification,
+                    )
+                }
+            };
+            assert_eq!(hashes, ["sha256:abc"]);
+            assert_eq!(skip_ca, None, "never unsafe-skip");
+            assert_eq!(args["node-ip"], format!("10.22.0.1{i}"));
+            assert_eq!(args["node-labels"], "a=b,tier=front");
+            match (&config.certificate_key, join_as) {
+                (Some(key), JoinAs::ControlPlane) => {
+                    assert_eq!(endpoint, "10.22.0.9:6443");
+                    assert_eq!(control_plane.as_ref(), Some(key));
+                    assert_eq!(taints, config.untainted_control_planes.then_some(0));
+                }
+                _ => {
+                    assert_eq!(control_plane, None);
+                    assert_eq!(taints, None);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_document_with_a_field_of_another_minor_is_what_the_parse_back_catches() {
+    // The proof works: the same KubeletConfiguration with failCgroupV1 is refused at 1.28.
+    let newer = config("v1.31.0", Minor(1, 31), true);
+    let text = init_config(&newer, &node(0)).unwrap();
+    let docs = kubeadm::parse(&text, kns_upstream_api::Minor(1, 31)).unwrap();
+    let err = kubelet::parse(&docs.others[0], kns_upstream_api::Minor(1, 28)).unwrap_err();
+    assert!(err.contains("failCgroupV1"), "{err}");
+    // And a v1beta4 document is refused by a 1.28 kubeadm.
+    assert!(kubeadm::parse(&text, kns_upstream_api::Minor(1, 28)).is_err());
+}
+
+#[test]
+fn a_nodes_limits_become_reservations_of_the_rest_of_the_host() {
+    assert_eq!(kubelet_limits_patch(&Limits::default(), 24 << 30, 2), None);
+    let patch: serde_json::Value = serde_json::from_str(
+        &kubelet_limits_patch(
+            &Limits {
+                memory_bytes: Some(1 << 30),
+                cpus: Some(0.5),
+            },
+            24 << 30,
+            2,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let memory = (23u64 << 30) + NODE_OVERHEAD_BYTES;
+    assert_eq!(
+        patch,
+        serde_json::json!({
+            "enforceNodeAllocatable": ["pods"],
+            "systemReserved": {"memory": memory.to_string(), "cpu": "1500m"},
+            "evictionHard": {"memory.available": "100Mi"},
+        })
+    );
+    // The patch merged over the generated configuration is still a valid one.
+    let c = config("v1.28.7", Minor(1, 28), true);
+    let docs = kubeadm::parse(&init_config(&c, &node(0)).unwrap(), upstream(c.minor)).unwrap();
+    let mut merged = docs.others[0].clone();
+    for (k, v) in patch.as_object().unwrap() {
+        merged[k] = v.clone();
+    }
+    kubelet::parse(&merged, upstream(c.minor)).unwrap();
+    let patch = kubelet_limits_patch(
+        &Limits {
+            memory_bytes: None,
+            cpus: Some(2.0),
+        },
+        24 << 30,
+        2,
+    );
+    assert_eq!(
+        patch.unwrap(),
+        r#"{"enforceNodeAllocatable":["pods"],"systemReserved":{}}"#
+    );
+}

@@ -1,0 +1,157 @@
+//! What can go wrong with the Kubernetes a cluster is to run: its binaries, a released version,
+//! the documents kubeadm reads, the kubeconfig.
+
+use std::path::PathBuf;
+
+use crate::host::error::{Io, Timeout};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Io(#[from] Io),
+
+    #[error(transparent)]
+    Host(#[from] crate::host::Error),
+
+    /// A command in a node, or reaching it.
+    #[error(transparent)]
+    Node(#[from] kns_node::Error),
+
+    #[error(transparent)]
+    Timeout(#[from] Timeout),
+
+    #[error(transparent)]
+    Unwritable(#[from] super::documents::Unwritable),
+
+    #[error("give --kube-bin or --kube-root, not both")]
+    TwoSources,
+
+    #[error(
+        "no Kubernetes binaries: give --kube-bin DIR (kubeadm, kubelet, kubectl, kube-apiserver, \
+         kube-controller-manager, kube-scheduler, kube-proxy) or --kube-root DIR (a built \
+         Kubernetes source tree)"
+    )]
+    NoSource,
+
+    #[error("--kube-bin {}: missing {}", .dir.display(), .missing.join(", "))]
+    MissingBinaries {
+        dir: PathBuf,
+        missing: Vec<&'static str>,
+    },
+
+    #[error("--kube-root {}: not a Kubernetes source tree (no cmd/kubeadm)", .0.display())]
+    NotATree(PathBuf),
+
+    /// A tree whose `_output` lacks binaries (`output` None: nothing built at all).
+    #[error("--kube-root {}: {}", .root.display(), match .output {
+        Some(output) => format!("{output} lacks {}", .missing.join(", ")),
+        None => "nothing built yet".to_owned(),
+    })]
+    NotBuilt {
+        root: PathBuf,
+        output: Option<&'static str>,
+        missing: Vec<&'static str>,
+    },
+
+    #[error("--extra-bin {}: not a directory", .0.display())]
+    NotADirectory(PathBuf),
+
+    #[error("no {name} in --extra-bin DIR: {why}")]
+    MissingExtra {
+        name: &'static str,
+        why: &'static str,
+    },
+
+    #[error("{} {args}: no version ({stderr}): is it a Kubernetes binary for this machine?", .binary.display())]
+    NoVersion {
+        binary: PathBuf,
+        args: String,
+        stderr: String,
+    },
+
+    #[error("{}: `kubeadm version -o short` says \"{said}\", not a version: is it kubeadm?", .binary.display())]
+    NotKubeadm { binary: PathBuf, said: String },
+
+    #[error("the Kubernetes binaries in {} are not one build: kubeadm is {kubeadm}, {}", .dir.display(), .mismatched.join(", "))]
+    NotOneBuild {
+        dir: PathBuf,
+        kubeadm: String,
+        mismatched: Vec<String>,
+    },
+
+    /// `--kube-version`, `--release-mirror` or this machine's architecture, refused.
+    #[error("{0}")]
+    Release(String),
+
+    /// A release file that could not be fetched, or that does not match its published checksum.
+    #[error("{what}: {msg} ({url})")]
+    Download {
+        what: String,
+        url: String,
+        msg: String,
+        hint: String,
+    },
+
+    #[error("{}: not a readable release record ({reason})", .path.display())]
+    CorruptRecord { path: PathBuf, reason: String },
+
+    #[error("node {node}: no CA hash: {output}")]
+    NoCaHash { node: String, output: String },
+
+    #[error("admin.conf has no {0}: kubeadm init did not finish")]
+    AdminConf(&'static str),
+
+    #[error("cannot list the shared libraries of the node base's iptables ({0})")]
+    RuntimeLibraries(String),
+
+    #[error("interrupted by a signal")]
+    Interrupted,
+
+    #[error("internal error: {0}")]
+    Panicked(#[from] kns_plumbing::parallel::Panicked),
+
+    /// A worker thread that died, or a state a step could not be in: a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A program's failure (kubectl, kubeadm on the host) with its message.
+    pub fn tool(tool: &str, message: impl Into<String>) -> Self {
+        Error::Host(crate::host::Error::tool(tool, message))
+    }
+
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io(Io::new(op, path, source))
+    }
+}
+
+impl kns_plumbing::report::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Host(e) => e.hint(),
+            Error::Node(e) => e.hint(),
+            Error::Timeout(t) => Some(t.look.clone()),
+            Error::NotBuilt {
+                missing, output, ..
+            } => {
+                let what: Vec<String> = if output.is_some() {
+                    missing.iter().map(|b| format!("cmd/{b}")).collect()
+                } else {
+                    crate::model::binaries::KUBE_BINARIES
+                        .iter()
+                        .map(|b| format!("cmd/{b}"))
+                        .collect()
+                };
+                Some(format!(
+                    "run `make WHAT=\"{}\"` in the tree",
+                    what.join(" ")
+                ))
+            }
+            Error::Download { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
+}
