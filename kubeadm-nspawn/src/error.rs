@@ -106,6 +106,22 @@ impl Error {
     }
 }
 
+macro_rules! invalid_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Invalid(e.into())
+            }
+        }
+    )*};
+}
+
+invalid_from!(
+    crate::model::names::Error,
+    crate::model::ranges::Error,
+    crate::model::config::Error
+);
+
 impl From<kns_node::root::Error> for Error {
     fn from(e: kns_node::root::Error) -> Self {
         Error::Cluster(e.into())

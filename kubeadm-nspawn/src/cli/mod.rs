@@ -293,7 +293,7 @@ fn config_file(path: Option<&Path>) -> crate::Result<Option<Config>> {
     let Some(path) = path else {
         return Ok(None);
     };
-    let invalid = |message: String| crate::model::Error::ConfigFile {
+    let invalid = |message: String| config::Error::File {
         file: path.to_owned(),
         message,
     };

@@ -70,7 +70,8 @@ impl ClusterNode {
     }
 
     /// The running node (its systemd's PID), to run commands in: fails when it is not running
-    /// or its systemd has not started yet.
+    /// or its systemd has not started yet. Looked up once (for a booted node, which keeps its
+    /// leader); the boot wait looks it up on every try instead.
     pub fn live(&self) -> Result<&Node> {
         if let Some(node) = self.live.get() {
             return Ok(node);
@@ -251,8 +252,10 @@ impl Exec for ClusterNode {
 
 impl boot::Booting for ClusterNode {
     type Node = Node;
+    /// Looked up anew on every look: while nspawn starts, its child is not yet the node's
+    /// systemd, and a handle kept from then would point at a process that is gone.
     fn node(&self) -> Option<Node> {
-        self.live().ok().cloned()
+        Node::from_nspawn(&self.state.name, self.state.pid).ok()
     }
     fn alive(&self) -> bool {
         self.is_running()

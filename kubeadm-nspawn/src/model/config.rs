@@ -31,6 +31,36 @@ pub const PATCH_TARGETS: &[&str] = &[
     "kubeletconfiguration",
 ];
 
+/// A config file, or a patch file, that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `message` names the field's path.
+    #[error("{}: {message}", .file.display())]
+    File { file: PathBuf, message: String },
+
+    /// A kubeadm patch file named as kubeadm does not read.
+    #[error("--kubeadm-patch {name}: {}", if *.extension { "must end in .yaml or .json".to_owned() } else {
+        format!(
+            "kubeadm patch files are named TARGET[SUFFIX][+strategic|merge|json].yaml with TARGET one of {}",
+            PATCH_TARGETS.join(", ")
+        )
+    })]
+    PatchName {
+        name: String,
+        /// The extension is wrong (else the target or the patch type).
+        extension: bool,
+    },
+}
+
+impl kns_plumbing::report::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::File { .. } => Some("docs/config.md documents every field".into()),
+            Error::PatchName { .. } => None,
+        }
+    }
+}
+
 /// What a config file's check needs to know of the host.
 pub trait HostView {
     /// Whether `path` exists (a mount's host path, a patch file).
@@ -430,8 +460,8 @@ fn check_inline_patch(at: &str, target: &str, p: &PatchFile, patch: &str) -> Res
 }
 
 /// Fails unless `file_name` is named as kubeadm reads patch files: `TARGET[SUFFIX][+PATCHTYPE].EXT`.
-pub fn check_patch_name(file_name: &str) -> super::Result<()> {
-    let bad = |extension| super::Error::PatchName {
+pub fn check_patch_name(file_name: &str) -> Result<(), Error> {
+    let bad = |extension| Error::PatchName {
         name: file_name.to_owned(),
         extension,
     };

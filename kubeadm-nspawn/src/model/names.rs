@@ -6,7 +6,24 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::error::{Error, Result};
+/// A name or a shape a cluster cannot have.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "invalid cluster name \"{0}\": use 1 to {MAX_NAME_LEN} lower-case letters, digits and '-', \
+         starting with a letter or digit"
+    )]
+    ClusterName(String),
+
+    #[error("--nodes {0}: a cluster has 1 to {MAX_NODES} nodes")]
+    NodeCount(usize),
+
+    /// `why` starts with the count (`2: give an odd number ...`, `3 is more than ...`).
+    #[error("--control-planes {why}")]
+    ControlPlanes { count: usize, why: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/kubeadm-nspawn";
 pub const DEFAULT_CLUSTER: &str = "default";
@@ -22,17 +39,17 @@ pub const MAX_CONTROL_PLANES: usize = 7;
 /// more than the nodes.
 pub fn check_control_planes(control_planes: usize, nodes: usize) -> Result<()> {
     let why = if control_planes == 0 || control_planes > MAX_CONTROL_PLANES {
-        format!("give an odd number from 1 to {MAX_CONTROL_PLANES}")
+        format!("{control_planes}: give an odd number from 1 to {MAX_CONTROL_PLANES}")
     } else if control_planes.is_multiple_of(2) {
         format!(
-            "give an odd number (etcd needs a majority of its members: {control_planes} survive \
-             no more losses than {})",
+            "{control_planes}: give an odd number (etcd needs a majority of its members: \
+             {control_planes} survive no more losses than {})",
             control_planes - 1
         )
     } else if control_planes > nodes {
         format!(
-            "more than the {nodes} nodes: give --nodes {control_planes} or more (control planes \
-             + workers)"
+            "{control_planes} is more than the {nodes} nodes: give --nodes {control_planes} or \
+             more (control planes + workers)"
         )
     } else {
         return Ok(());
@@ -173,10 +190,10 @@ mod tests {
             (0, 3, "odd number from 1 to 7"),
             (2, 3, "survive no more losses than 1"),
             (9, 9, "odd number from 1 to 7"),
-            (5, 3, "more than the 3 nodes"),
+            (5, 3, "5 is more than the 3 nodes"),
         ] {
             let err = check_control_planes(k, nodes).unwrap_err().to_string();
-            assert!(err.starts_with(&format!("--control-planes {k}: ")), "{err}");
+            assert!(err.starts_with(&format!("--control-planes {k}")), "{err}");
             assert!(err.contains(says), "{err}");
         }
         assert!(check_node_count(0).is_err() && check_node_count(51).is_err());

@@ -12,7 +12,54 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::error::{Error, Result};
+/// A range a cluster cannot have.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {what} \"{text}\": {why}")]
+    Cidr {
+        what: String,
+        text: String,
+        why: &'static str,
+    },
+
+    #[error("invalid --subnet {0}: the prefix must be between /8 and /28 (nodes start at .10)")]
+    SubnetPrefix(Cidr),
+
+    #[error("--subnet {subnet} holds only {capacity} nodes")]
+    SubnetTooSmall { subnet: Cidr, capacity: usize },
+
+    #[error("--pod-subnet {pods} is too small for {nodes} nodes (each needs at least a /28)")]
+    PodRangeTooSmall { pods: Cidr, nodes: usize },
+
+    /// A range that overlaps another of the cluster's, one of the host's, or another cluster's;
+    /// `free` is one of the same size that does not.
+    #[error("{} {range} collides with {with}", .kind.flag())]
+    Collision {
+        kind: RangeKind,
+        range: Cidr,
+        with: String,
+        free: Option<Cidr>,
+    },
+
+    #[error("no free /16 for the nodes in 10.0.0.0/8 or 172.16.0.0/12")]
+    NoFreeSubnet,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl kns_plumbing::report::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Collision {
+                kind,
+                free: Some(free),
+                ..
+            } => Some(format!("{} {free} is free", kind.flag())),
+            Error::NoFreeSubnet => Some("pass --subnet with a range of your choice".into()),
+            _ => None,
+        }
+    }
+}
 
 /// The pod range kubeadm-nspawn uses unless told otherwise (kubeadm's and flannel's usual one).
 pub const DEFAULT_POD_SUBNET: Cidr = Cidr::new_unchecked(Ipv4Addr::new(10, 244, 0, 0), 16);

@@ -296,7 +296,20 @@ fn every_init_document_is_valid_for_its_minor_and_host() {
             "{what}"
         );
         assert_eq!(proxy.conntrack.max_per_core, Some(0), "{what}");
-        // The cluster's shape.
+        assert_shape_and_settings(&config, &s, &kubelet, &proxy);
+    }
+}
+
+/// What the cluster's shape (one control plane or several, workers or none) and the config file's
+/// settings make of the init documents.
+fn assert_shape_and_settings(
+    config: &ClusterConfig,
+    s: &Seen,
+    kubelet: &kubelet::KubeletConfiguration,
+    proxy: &kube_proxy::KubeProxyConfiguration,
+) {
+    let what = format!("{} v1:{}", config.kubernetes_version, config.cgroup_v1);
+    {
         match &config.certificate_key {
             Some(key) => {
                 assert_eq!(s.endpoint, "10.22.0.9:6443", "{what}");
