@@ -3,6 +3,7 @@
 //! takes nothing else from it (their dependencies are the base suite's, or the install fails).
 //! The source and the pin stay in the base, so `apt-get upgrade` in a node keeps to them.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -84,6 +85,12 @@ pub fn install(
     write(root, &sources_path(pin), &sources(pin, mirror))?;
     write(root, &preferences_path(pin), &preferences(pin, base_suite))?;
     let proc = ProcMount::new(root)?;
+    let resolver = HostResolver::new(root)?;
+    // APT's downloads run as _apt and verify signatures in /tmp: a tree from mkosi has a /tmp
+    // only root may write to (a node mounts its own /tmp anyway).
+    let tmp = in_root(root, "/tmp");
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777))
+        .map_err(|e| Error::io("chmod", &tmp, e))?;
     let mut install = vec![
         "-y",
         "-o",
@@ -92,9 +99,25 @@ pub fn install(
         "--no-install-recommends",
     ];
     install.extend(pin.packages);
-    for args in [vec!["update"], install, vec!["clean"]] {
+    // Only the new suite's list is fetched (the base suite's are those its build left, and the
+    // pinned packages' dependencies are installed already), and a failure to fetch it fails the
+    // build: to `apt-get update` it is a warning, and without the list the pinned packages would
+    // quietly come from the base suite.
+    let only_the_pin = format!("Dir::Etc::SourceList={}", sources_path(pin));
+    let update = vec![
+        "-o",
+        &only_the_pin,
+        "-o",
+        "Dir::Etc::SourceParts=-",
+        "-o",
+        "APT::Get::List-Cleanup=0",
+        "update",
+        "--error-on=any",
+    ];
+    for args in [update, install, vec!["clean"]] {
         apt_get(root, &args, log)?;
     }
+    resolver.restore()?;
     drop(proc);
     // The package lists of both suites (~180 MB) are of no use in a node, which reaches no
     // mirror anyway; `apt-get update` there brings them back.
@@ -156,6 +179,57 @@ fn write(root: &Path, path: &str, contents: &str) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
     std::fs::write(&path, contents).map_err(|e| Error::io("write", &path, e))
+}
+
+/// The host's resolv.conf in the tree while APT runs there (a tree from mkosi has none that
+/// works in a chroot: a link to systemd-resolved's, or nothing); what the tree had is put back.
+struct HostResolver {
+    path: PathBuf,
+    before: Before,
+}
+
+/// What the tree had at /etc/resolv.conf.
+enum Before {
+    /// A file of its own (debootstrap's copy of the host's), used as it is.
+    File,
+    /// A link or something else, moved aside to here.
+    MovedTo(PathBuf),
+    Nothing,
+}
+
+impl HostResolver {
+    fn new(root: &Path) -> Result<Self> {
+        let path = in_root(root, "/etc/resolv.conf");
+        let before = match path.symlink_metadata() {
+            Ok(meta) if meta.is_file() => {
+                return Ok(HostResolver {
+                    path,
+                    before: Before::File,
+                })
+            }
+            Ok(_) => {
+                let aside = in_root(root, "/etc/.resolv.conf.rootfs-builder");
+                std::fs::rename(&path, &aside).map_err(|e| Error::io("move", &path, e))?;
+                Before::MovedTo(aside)
+            }
+            Err(_) => Before::Nothing,
+        };
+        std::fs::copy("/etc/resolv.conf", &path).map_err(|e| Error::io("copy", &path, e))?;
+        Ok(HostResolver { path, before })
+    }
+
+    fn restore(self) -> Result<()> {
+        if matches!(self.before, Before::File) {
+            return Ok(());
+        }
+        std::fs::remove_file(&self.path).map_err(|e| Error::io("remove", &self.path, e))?;
+        match &self.before {
+            Before::MovedTo(aside) => {
+                std::fs::rename(aside, &self.path).map_err(|e| Error::io("move", aside, e))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// /proc mounted in the tree while APT and the maintainer scripts run there; unmounted on drop
@@ -256,5 +330,39 @@ mod tests {
         std::fs::write(&status, stanza("containerd", "2.1.9+ds1-5")).unwrap();
         let error = check(root.path(), &forky()).unwrap_err().to_string();
         assert!(error.contains("but none was installed"), "{error}");
+    }
+
+    #[test]
+    fn the_host_resolver_stands_in_for_the_tree_s_and_goes_again() {
+        if !Path::new("/etc/resolv.conf").is_file() {
+            return; // nothing to stand in with
+        }
+        let host = std::fs::read("/etc/resolv.conf").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        let conf = etc.join("resolv.conf");
+        // mkosi's link to systemd-resolved's stub, dangling outside a booted node.
+        std::os::unix::fs::symlink("../run/systemd/resolve/stub-resolv.conf", &conf).unwrap();
+        let resolver = HostResolver::new(root.path()).unwrap();
+        assert_eq!(std::fs::read(&conf).unwrap(), host);
+        resolver.restore().unwrap();
+        assert_eq!(
+            std::fs::read_link(&conf).unwrap(),
+            Path::new("../run/systemd/resolve/stub-resolv.conf")
+        );
+        assert_eq!(
+            std::fs::read_dir(&etc).unwrap().count(),
+            1,
+            "nothing left aside"
+        );
+
+        std::fs::remove_file(&conf).unwrap();
+        HostResolver::new(root.path()).unwrap().restore().unwrap();
+        assert!(conf.symlink_metadata().is_err(), "none before, none after");
+
+        std::fs::write(&conf, "nameserver 192.0.2.1\n").unwrap();
+        HostResolver::new(root.path()).unwrap().restore().unwrap();
+        assert_eq!(std::fs::read(&conf).unwrap(), b"nameserver 192.0.2.1\n");
     }
 }
