@@ -59,6 +59,16 @@ docker_figures() {
   t=$(now); "$bin/image-pusher" push "${nodes3[@]}" --docker-image "$ref" --docker-host "$host" >/dev/null 2>&1
   echo "push_50MB_docker_image_3_nodes_repeat $(since "$t") s"
   "$bin/image-pusher" push --node knsbench-n2 --binary /usr/sbin/dockerd:/usr/local/bin/dockerd >/dev/null 2>&1
+  # The host's copies of the libraries dockerd loads that the node lacks (a trixie node has no
+  # libdevmapper, libgcrypt, libgpg-error), into its /usr/local/lib.
+  local libs=() lib
+  for lib in $(kns exec knsbench-n2 -- ldd /usr/local/bin/dockerd | awk '/not found/ { print $1 }'); do
+    libs+=(--binary "$(ldd /usr/sbin/dockerd | awk -v l="$lib" '$1 == l { print $3 }'):/usr/local/lib/$lib")
+  done
+  if [ ${#libs[@]} -gt 0 ]; then
+    "$bin/image-pusher" push --node knsbench-n2 "${libs[@]}" >/dev/null 2>&1
+    kns exec knsbench-n2 -- ldconfig
+  fi
   kns exec knsbench-n2 -- systemd-run --unit kns-bench-dockerd /usr/local/bin/dockerd \
     --containerd=/run/containerd/containerd.sock --iptables=false --ip6tables=false --ip-forward=false \
     --ip-masq=false --bridge=none --storage-driver=vfs -H unix:///run/docker.sock >/dev/null 2>&1

@@ -56,6 +56,24 @@ fn node_images(c: &TestCluster, node: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Waits (up to 5 s) until the node's CRI has labelled `reference` as an image it manages.
+fn assert_cri_manages(c: &TestCluster, node: &str, reference: &str) {
+    let filter = format!("name=={reference}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = c.exec(node, &["ctr", "-n", "k8s.io", "images", "ls", &filter]);
+        let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+        if listing.contains("io.cri-containerd.image=managed") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{node}: CRI does not manage {reference}: {listing}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn ctr_run(c: &TestCluster, node: &str, image: &str, id: &str, command: &[&str]) -> Output {
     let mut args = vec!["ctr", "-n", "k8s.io", "run", "--rm", image, id];
     args.extend(command);
@@ -149,6 +167,23 @@ fn push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive() {
                         "ctr run {reference} in {node}: {}",
                         String::from_utf8_lossy(&ran.stderr)
                     );
+                }
+            }
+
+            // The nodes hold the archives' names and the images' IDs, nothing else (containerd 2's
+            // ctr, importing through the transfer service, named each named image
+            // `import-<date>@sha256:...` as well), and kubelet's CRI has taken every pushed image
+            // in: it labels what it manages, as it sees the image appear.
+            for node in [&n0, &n1] {
+                let listing = node_images(&c, node);
+                for name in listing.lines() {
+                    assert!(
+                        archives.iter().any(|(r, _)| r == name) || name.starts_with("sha256:"),
+                        "{node} holds {name}: {listing}"
+                    );
+                }
+                for (reference, _) in &archives {
+                    assert_cri_manages(&c, node, reference);
                 }
             }
 
@@ -435,9 +470,9 @@ fn bad_push_input_is_refused_before_any_node_is_touched() {
     );
 }
 
-/// Starts Docker inside `node`: the host's dockerd and docker CLI (Debian's docker.io; the node
-/// base has their libraries) installed with image-pusher, run by the node's systemd on the node's
-/// containerd. Waits until it answers.
+/// Starts Docker inside `node`: the host's dockerd and docker CLI (Debian's docker.io) installed
+/// with image-pusher, with the host's copies of the libraries they load that the node lacks, run
+/// by the node's systemd on the node's containerd. Waits until it answers.
 fn start_docker_in(c: &TestCluster, node: &str) {
     push_ok(&[
         "--node",
@@ -447,6 +482,14 @@ fn start_docker_in(c: &TestCluster, node: &str) {
         "--binary",
         "/usr/bin/docker:/usr/local/bin/docker",
     ]);
+    install_missing_libraries(
+        c,
+        node,
+        &[
+            ("/usr/sbin/dockerd", "/usr/local/bin/dockerd"),
+            ("/usr/bin/docker", "/usr/local/bin/docker"),
+        ],
+    );
     let mut command = vec![
         "systemd-run",
         "--unit",
@@ -473,6 +516,43 @@ fn start_docker_in(c: &TestCluster, node: &str) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Puts the host's copy of every shared library that `binaries` (host path, where it is installed
+/// in `node`) load and the node's loader does not find into the node's /usr/local/lib. A Debian 12
+/// dockerd needs libdevmapper, libgcrypt and libgpg-error: a bookworm node had them (its systemd
+/// depends on libcryptsetup), a trixie node does not (its systemd loads them only when used).
+fn install_missing_libraries(c: &TestCluster, node: &str, binaries: &[(&str, &str)]) {
+    let mut in_node = vec!["ldd"];
+    in_node.extend(binaries.iter().map(|(_, in_node)| *in_node));
+    let in_node = c.exec(node, &in_node);
+    let missing: Vec<String> = String::from_utf8_lossy(&in_node.stdout)
+        .lines()
+        .filter(|l| l.contains("=> not found"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let host: Vec<&str> = binaries.iter().map(|(host, _)| *host).collect();
+    let on_host = run_ok("ldd", &host);
+    let mut push = vec!["--node".to_owned(), node.to_owned()];
+    for library in &missing {
+        let path = on_host
+            .lines()
+            .find_map(|l| {
+                let (name, rest) = l.trim().split_once(" => ")?;
+                (name == library).then(|| rest.split_whitespace().next().unwrap_or("").to_owned())
+            })
+            .unwrap_or_else(|| panic!("the host's binaries load no {library}: {on_host}"));
+        push.extend([
+            "--binary".to_owned(),
+            format!("{path}:/usr/local/lib/{library}"),
+        ]);
+    }
+    let push: Vec<&str> = push.iter().map(String::as_str).collect();
+    push_ok(&push);
+    assert_ok(&c.exec(node, &["ldconfig"]), "ldconfig in the node");
 }
 
 #[test]

@@ -28,7 +28,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{PlaceableImage, PlainLayer};
-use crate::containerd::NAMESPACE;
+use crate::containerd::{Ctr, NAMESPACE};
 use crate::error::Result;
 use crate::node::{Exec, Node, NodeError};
 use kns_plumbing::hex::encode as hex;
@@ -54,7 +54,7 @@ pub fn reachable(node: &Node) -> bool {
 /// their image IDs only (`sha256:<config digest>`, the reference containerd's CRI keeps for every
 /// image anyway): a failure takes those out again (those it made) and never touches the images'
 /// names.
-pub fn load(node: &Node, batch: &[(&Path, &[PlaceableImage])]) -> Result<Vec<u64>> {
+pub fn load(node: &Node, ctr: Ctr, batch: &[(&Path, &[PlaceableImage])]) -> Result<Vec<u64>> {
     let content = node.root().join(CONTENT);
     let blobs = content.join("blobs/sha256");
     std::fs::create_dir_all(&blobs)
@@ -68,7 +68,7 @@ pub fn load(node: &Node, batch: &[(&Path, &[PlaceableImage])]) -> Result<Vec<u64
     let by_id: Vec<&[String]> = ids.iter().map(Vec::as_slice).collect();
     let by_name: Vec<&[String]> = images.iter().map(|i| i.names.as_slice()).collect();
     let mut placed: Vec<String> = vec![];
-    let outcome = import_documents(node, &images, &by_id, false)
+    let outcome = import_documents(node, ctr, &images, &by_id, false)
         .and_then(|()| {
             batch
                 .iter()
@@ -76,8 +76,8 @@ pub fn load(node: &Node, batch: &[(&Path, &[PlaceableImage])]) -> Result<Vec<u64
                 .collect::<Result<Vec<u64>>>()
         })
         .and_then(|copied| {
-            unpack(node, &images, &by_id)?;
-            import_documents(node, &images, &by_name, false)?;
+            unpack(node, ctr, &images, &by_id)?;
+            import_documents(node, ctr, &images, &by_name, false)?;
             Ok(copied)
         });
     if outcome.is_err() {
@@ -104,7 +104,7 @@ pub fn load(node: &Node, batch: &[(&Path, &[PlaceableImage])]) -> Result<Vec<u64
 /// Unpacks `images` (named `names`) in two imports at once, each with about half of the layer
 /// bytes: an unpack keeps about one core busy (it digests and writes every layer), and the
 /// control-plane images went in 0.3 s sooner on 2 cores than in one import.
-fn unpack(node: &Node, images: &[&PlaceableImage], names: &[&[String]]) -> Result<()> {
+fn unpack(node: &Node, ctr: Ctr, images: &[&PlaceableImage], names: &[&[String]]) -> Result<()> {
     let mut order: Vec<usize> = (0..images.len()).collect();
     order.sort_by_key(|&k| std::cmp::Reverse(layer_bytes(images[k])));
     let mut halves: [Half; 2] = Default::default();
@@ -119,7 +119,7 @@ fn unpack(node: &Node, images: &[&PlaceableImage], names: &[&[String]]) -> Resul
             .iter()
             .filter(|half| !half.images.is_empty())
             .map(|half| {
-                scope.spawn(move || import_documents(node, &half.images, &half.names, true))
+                scope.spawn(move || import_documents(node, ctr, &half.images, &half.names, true))
             })
             .collect();
         running
@@ -265,18 +265,14 @@ fn register(node: &Node, layer: &PlainLayer, blob: File) -> Result<()> {
 /// `names` (a list per image). Unpacked, it checks the layers against the configs' diff IDs.
 fn import_documents(
     node: &Node,
+    ctr: Ctr,
     images: &[&PlaceableImage],
     names: &[&[String]],
     unpack: bool,
 ) -> Result<()> {
     let layout = documents_layout(images, names)
         .map_err(|e| node.error(format!("write the image documents: {e}")))?;
-    let mut args = vec!["ctr", "-n", NAMESPACE, "images", "import"];
-    if !unpack {
-        args.push("--no-unpack");
-    }
-    args.push("-");
-    let mut command = node.command(&args);
+    let mut command = node.command(&ctr.import_args(false, unpack));
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

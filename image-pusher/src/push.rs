@@ -14,6 +14,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::archive::{Archive, ArchivedImage, PlaceableImage};
+use crate::containerd::Ctr;
 use crate::content_store;
 use crate::docker::{Daemon, DockerImage};
 use crate::error::{Error, Result};
@@ -340,13 +341,16 @@ fn place_archives(
     progress: &(dyn Fn(String) + Sync),
 ) -> Vec<(usize, usize, Outcome)> {
     let start = Instant::now();
-    // The containerd nodes whose store is reachable, with what they hold.
-    let stores: Vec<(usize, &Held)> = held
+    // The containerd nodes whose store is reachable, with their ctr and what they hold.
+    let stores: Vec<(usize, Ctr, &Held)> = held
         .iter()
         .enumerate()
-        .filter_map(|(i, h)| Some((i, h.as_ref()?)))
-        .filter(|(i, h)| {
-            matches!(h.store, ImageStore::Containerd) && content_store::reachable(&nodes[*i])
+        .filter_map(|(i, h)| match h.as_ref()? {
+            held @ Held {
+                store: ImageStore::Containerd(ctr),
+                ..
+            } if content_store::reachable(&nodes[i]) => Some((i, *ctr, held)),
+            _ => None,
         })
         .collect();
     // Layers are looked at only in archives one of them lacks: a repeat push reads no more
@@ -354,22 +358,22 @@ fn place_archives(
     let placeable: Vec<Option<Vec<PlaceableImage>>> = sources
         .iter()
         .map(|source| match source {
-            Source::Archive(archive) if stores.iter().any(|(_, h)| lacks(source, h)) => {
+            Source::Archive(archive) if stores.iter().any(|(_, _, h)| lacks(source, h)) => {
                 archive.placeable_images()
             }
             _ => None,
         })
         .collect();
-    let batches: Vec<(usize, Vec<usize>)> = stores
+    let batches: Vec<(usize, Ctr, Vec<usize>)> = stores
         .iter()
-        .filter_map(|&(i, held)| {
+        .filter_map(|&(i, ctr, held)| {
             let wanted: Vec<usize> = (0..sources.len())
                 .filter(|&s| placeable[s].is_some() && lacks(&sources[s], held))
                 .collect();
-            (!wanted.is_empty()).then_some((i, wanted))
+            (!wanted.is_empty()).then_some((i, ctr, wanted))
         })
         .collect();
-    let results = for_each_concurrently(&batches, batches.len().max(1), |(i, wanted)| {
+    let results = for_each_concurrently(&batches, batches.len().max(1), |(i, ctr, wanted)| {
         let batch: Vec<(&Path, &[PlaceableImage])> = wanted
             .iter()
             .filter_map(|&s| match (&sources[s], &placeable[s]) {
@@ -379,10 +383,10 @@ fn place_archives(
                 _ => None,
             })
             .collect();
-        content_store::load(&nodes[*i], &batch)
+        content_store::load(&nodes[*i], *ctr, &batch)
     });
     let mut outcomes = vec![];
-    for ((i, wanted), result) in batches.into_iter().zip(results) {
+    for ((i, _, wanted), result) in batches.into_iter().zip(results) {
         match result {
             Ok(copied) => {
                 for (s, bytes) in wanted.into_iter().zip(copied) {

@@ -23,7 +23,8 @@ pub enum Runtime {
 }
 
 pub enum ImageStore {
-    Containerd,
+    /// The node's containerd, through its `ctr`.
+    Containerd(containerd::Ctr),
     Docker(Daemon),
 }
 
@@ -51,7 +52,7 @@ impl ImageStore {
             Ok(ImageStore::Docker(daemon))
         } else {
             containerd::check_running(node)?;
-            Ok(ImageStore::Containerd)
+            Ok(ImageStore::Containerd(containerd::Ctr::detect(node)?))
         }
     }
 
@@ -71,7 +72,7 @@ impl ImageStore {
     /// What the JSON summary calls it.
     pub fn name(&self) -> &'static str {
         match self {
-            ImageStore::Containerd => "containerd",
+            ImageStore::Containerd(_) => "containerd",
             ImageStore::Docker(_) => "docker",
         }
     }
@@ -79,7 +80,7 @@ impl ImageStore {
     /// For each of `names` the store holds, the config digest of the image it names.
     pub fn image_configs(&self, node: &Node, names: &[String]) -> Result<HashMap<String, String>> {
         match self {
-            ImageStore::Containerd => containerd::image_configs(node, names),
+            ImageStore::Containerd(_) => containerd::image_configs(node, names),
             ImageStore::Docker(daemon) => {
                 let mut configs = HashMap::new();
                 for name in names {
@@ -95,8 +96,8 @@ impl ImageStore {
     /// Starts an import that reads an archive from [`Load::take_writer`].
     pub fn start_load(&self, node: &Node) -> Result<Load> {
         match self {
-            ImageStore::Containerd => {
-                let mut child = containerd::start_import(node)?;
+            ImageStore::Containerd(ctr) => {
+                let mut child = containerd::start_import(node, *ctr)?;
                 let writer = child
                     .stdin
                     .take()

@@ -1,5 +1,6 @@
 //! `--method debootstrap` (the default): Debian's debootstrap, minbase variant plus the recipe's
-//! packages. About 45 s on these machines.
+//! packages (less the ones a suite's pin installs afterwards, [`crate::pin`]). About 45 s on these
+//! machines.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +12,7 @@ use crate::recipe;
 pub fn args(suite: &str, mirror: &str, rootfs: &Path) -> Vec<String> {
     vec![
         "--variant=minbase".into(),
-        format!("--include={}", recipe::PACKAGES.join(",")),
+        format!("--include={}", recipe::packages(suite).join(",")),
         "--components=main".into(),
         suite.into(),
         rootfs.to_string_lossy().into_owned(),

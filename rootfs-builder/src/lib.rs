@@ -11,6 +11,7 @@ pub mod error;
 mod logged_command;
 pub mod mkosi;
 pub mod mounts;
+pub mod pin;
 pub mod recipe;
 pub mod unpack;
 
@@ -22,7 +23,8 @@ use serde_json::{json, Value};
 use crate::cache::{Cache, ImageInfo};
 pub use crate::error::{Error, Result};
 
-pub const DEFAULT_SUITE: &str = "bookworm";
+/// Debian 13, with containerd and runc from testing (forky): [`recipe::pin_for`].
+pub const DEFAULT_SUITE: &str = "trixie";
 pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +124,18 @@ impl BuildOptions {
                         self.mirror
                     ));
                 }
+                if let Some(pin) = recipe::pin_for(&self.suite) {
+                    if self.mirror.starts_with("file://") {
+                        return invalid(format!(
+                            "--mirror {:?}: on {} the base takes {} from {} with APT inside the \
+                             new root, which sees no host directory; use an http(s):// mirror",
+                            self.mirror,
+                            self.suite,
+                            pin.packages.join(" and "),
+                            pin.suite
+                        ));
+                    }
+                }
             }
         }
         Ok(())
@@ -136,7 +150,11 @@ impl BuildOptions {
                 None => json!({"url": self.url}),
             },
             Method::Debootstrap | Method::Mkosi => json!({
-                "suite": self.suite, "mirror": self.mirror, "packages": recipe::PACKAGES,
+                "suite": self.suite, "mirror": self.mirror,
+                "packages": recipe::packages(&self.suite),
+                "pin": recipe::pin_for(&self.suite).map(|pin| json!({
+                    "suite": pin.suite, "packages": pin.packages, "minimum": pin.minimum,
+                })),
             }),
         };
         json!({
@@ -280,6 +298,19 @@ fn build_in(opts: &BuildOptions, staging: &Path) -> Result<()> {
         }
     }
     check_interrupted()?;
+    if opts.method != Method::Download {
+        if let Some(pin) = recipe::pin_for(&opts.suite) {
+            eprintln!(
+                "  installing {} from {} (pinned)",
+                pin.packages.join(" and "),
+                pin.suite
+            );
+            let versions = pin::install(&rootfs, &opts.mirror, &opts.suite, &pin, &log)?;
+            let versions: Vec<String> = versions.iter().map(|(p, v)| format!("{p} {v}")).collect();
+            eprintln!("  installed {}", versions.join(", "));
+            check_interrupted()?;
+        }
+    }
     eprintln!(
         "  applying the node recipe (version {})",
         recipe::RECIPE_VERSION
@@ -346,9 +377,9 @@ mod tests {
         assert_ne!(deb.key(), mk.key());
         mk.method = Method::Debootstrap;
         assert_eq!(deb.key(), mk.key());
-        let mut trixie = deb.clone();
-        trixie.suite = "trixie".into();
-        assert_ne!(deb.key(), trixie.key());
+        let mut bookworm = deb.clone();
+        bookworm.suite = "bookworm".into();
+        assert_ne!(deb.key(), bookworm.key());
 
         let mut a = BuildOptions::new(Method::Download);
         a.url = Some("http://a/x".into());

@@ -16,7 +16,7 @@ pub fn args(suite: &str, mirror: &str, output: &Path) -> Vec<String> {
         "--format=directory".into(),
         format!("--output={}", output.display()),
         "--with-docs=no".into(),
-        format!("--package={}", recipe::PACKAGES.join(",")),
+        format!("--package={}", recipe::packages(suite).join(",")),
         "--force".into(),
         "build".into(),
     ]

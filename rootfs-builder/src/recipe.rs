@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-pub const RECIPE_VERSION: &str = "5";
+pub const RECIPE_VERSION: &str = "6";
 
 /// The image repository every image of a cluster is named under. It resolves nowhere, so a missing
 /// image can never turn into a pull from the internet.
 pub const PRIVATE_REPOSITORY: &str = "kubeadm-nspawn.local";
 
-/// Debian packages of the base, on top of debootstrap's minbase.
+/// Debian packages of the base, on top of debootstrap's minbase. On a suite with a [`Pin`],
+/// [`RUNTIME_PACKAGES`] come from the pin's suite instead ([`packages`]).
 pub const PACKAGES: &[&str] = &[
     "systemd",
     "systemd-sysv",
@@ -37,6 +38,48 @@ pub const PACKAGES: &[&str] = &[
     // (kns-load-balancer.service); 2 MB, idle everywhere else.
     "haproxy",
 ];
+
+/// The container runtime: what Kubernetes needs newest of the base.
+pub const RUNTIME_PACKAGES: &[&str] = &["containerd", "runc"];
+
+/// Packages a base suite takes from a newer suite of the same archive, with an APT pin so that
+/// nothing else comes from there: Kubernetes 1.35+ needs containerd >= 2.1.5 and a runc >= 1.3,
+/// and Debian 13 (trixie) has containerd 1.7 and runc 1.1; testing (forky) has 2.1 and 1.3, built
+/// against no newer libc than trixie's (containerd needs libc6 >= 2.34, runc >= 2.38 and
+/// libseccomp2 >= 2.5; trixie has 2.41 and 2.6). See docs/decisions.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pin {
+    /// The newer suite, by codename: the same distribution whatever "testing" is later.
+    pub suite: &'static str,
+    pub packages: &'static [&'static str],
+    /// (package, lowest upstream version): a pin that installs less fails the build (the newer
+    /// suite may have dropped a package, and APT then quietly takes the base suite's).
+    pub minimum: &'static [(&'static str, &'static str)],
+}
+
+/// The pin of a base suite; None: its own packages are new enough, or it cannot take them
+/// (bookworm: testing's runc needs libc6 >= 2.38, bookworm has 2.36).
+pub fn pin_for(suite: &str) -> Option<Pin> {
+    match suite {
+        "trixie" => Some(Pin {
+            suite: "forky",
+            packages: RUNTIME_PACKAGES,
+            minimum: &[("containerd", "2.1"), ("runc", "1.3")],
+        }),
+        _ => None,
+    }
+}
+
+/// The packages debootstrap and mkosi install for `suite`: [`PACKAGES`], less those its pin
+/// installs afterwards.
+pub fn packages(suite: &str) -> Vec<&'static str> {
+    let pinned = pin_for(suite).map_or(&[][..], |p| p.packages);
+    PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !pinned.contains(p))
+        .collect()
+}
 
 /// Units that make no sense in a node or would phone out; masked (linked to /dev/null).
 pub const MASKED_UNITS: &[&str] = &[
@@ -76,15 +119,19 @@ pub struct RecipeFile {
     pub contents: String,
 }
 
-/// Every file of the node configuration.
-pub fn files() -> Vec<RecipeFile> {
+/// Every file of the node configuration, for a base whose containerd reads `layout`.
+pub fn files(layout: ContainerdLayout) -> Vec<RecipeFile> {
     let file = |path, mode, contents: &str| RecipeFile {
         path,
         mode,
         contents: contents.to_owned(),
     };
     vec![
-        file("/etc/containerd/config.toml", 0o644, &containerd_config()),
+        file(
+            "/etc/containerd/config.toml",
+            0o644,
+            &containerd_config(layout, CgroupDriver::Cgroupfs),
+        ),
         file("/etc/crictl.yaml", 0o644, CRICTL_YAML),
         file("/etc/sysctl.d/90-kubeadm-nspawn.conf", 0o644, SYSCTL_CONF),
         file("/etc/modules-load.d/kubeadm-nspawn.conf", 0o644, ""),
@@ -132,10 +179,52 @@ pub fn files() -> Vec<RecipeFile> {
     ]
 }
 
-/// containerd 1.6 (Debian bookworm), config version 2, per DESIGN.md §7.1.
-pub fn containerd_config() -> String {
-    format!(
-        r#"# kubeadm-nspawn node: containerd with the CRI plugin for kubelet.
+/// Which configuration file a containerd reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerdLayout {
+    /// containerd 1.6 and 1.7 (Debian bookworm, trixie): config version 2, one CRI plugin
+    /// `io.containerd.grpc.v1.cri`.
+    V2,
+    /// containerd 2.1 and later: config version 3, the CRI plugin split into
+    /// `io.containerd.cri.v1.runtime` and `io.containerd.cri.v1.images`.
+    V3,
+}
+
+impl ContainerdLayout {
+    /// The layout of a containerd of Debian version `version` (`2.1.9+ds1-5`, `1.6.20~ds1-1+b1`):
+    /// 2 and later read version 3.
+    pub fn of_version(version: &str) -> Self {
+        match upstream_version(version).first() {
+            Some(major) if *major >= 2 => ContainerdLayout::V3,
+            _ => ContainerdLayout::V2,
+        }
+    }
+}
+
+/// Who owns the pod cgroups: runc's `SystemdCgroup`, which must match kubelet's `cgroupDriver`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupDriver {
+    /// runc writes the cgroup files itself (kubelet `cgroupDriver: cgroupfs`): the base's, as the
+    /// node's systemd does not own the pod cgroups on a cgroup v1 host.
+    Cgroupfs,
+    /// runc asks the node's systemd for a scope per container (kubelet `cgroupDriver: systemd`).
+    Systemd,
+}
+
+/// containerd's `/etc/containerd/config.toml` for a node (DESIGN.md §7.1): CRI on, the pause image
+/// pushed (never pulled), `restrict_oom_score_adj` (the host's bounding set lacks CAP_SYS_RESOURCE),
+/// runc with `driver`, Debian's CNI plugins. The same settings in either layout.
+pub fn containerd_config(layout: ContainerdLayout, driver: CgroupDriver) -> String {
+    let systemd_cgroup = driver == CgroupDriver::Systemd;
+    let driver_comment = match driver {
+        CgroupDriver::Cgroupfs => {
+            "cgroupfs, matching kubelet's cgroupDriver (the node's systemd does not own pod cgroups)."
+        }
+        CgroupDriver::Systemd => "systemd, matching kubelet's cgroupDriver.",
+    };
+    match layout {
+        ContainerdLayout::V2 => format!(
+            r#"# kubeadm-nspawn node: containerd with the CRI plugin for kubelet.
 version = 2
 
 [plugins."io.containerd.grpc.v1.cri"]
@@ -153,14 +242,88 @@ version = 2
     runtime_type = "io.containerd.runc.v2"
 
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-    # cgroupfs, matching kubelet's cgroupDriver (the node's systemd does not own pod cgroups).
-    SystemdCgroup = false
+    # {driver_comment}
+    SystemdCgroup = {systemd_cgroup}
 
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "/etc/cni/net.d"
 "#
-    )
+        ),
+        ContainerdLayout::V3 => format!(
+            r#"# kubeadm-nspawn node: containerd 2 with the CRI plugins for kubelet.
+version = 3
+
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    # The pause image is pushed by image-pusher; nothing is ever pulled.
+    sandbox = "{PRIVATE_REPOSITORY}/pause:3.9"
+
+[plugins."io.containerd.cri.v1.runtime"]
+  # The host's capability bounding set lacks CAP_SYS_RESOURCE, so runc cannot set the negative
+  # oom_score_adj kubelet asks for critical pods; without this every static pod fails to start.
+  restrict_oom_score_adj = true
+
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+
+  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+
+  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+    # {driver_comment}
+    SystemdCgroup = {systemd_cgroup}
+
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["/usr/lib/cni"]
+    conf_dir = "/etc/cni/net.d"
+"#
+        ),
+    }
+}
+
+/// The numeric parts of a Debian version's upstream version: `1:2.1.9+ds1-5` -> [2, 1, 9].
+pub fn upstream_version(version: &str) -> Vec<u64> {
+    let version = version.split_once(':').map_or(version, |(_, v)| v);
+    let upstream = version
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()
+        .unwrap_or_default();
+    upstream
+        .split('.')
+        .map_while(|part| part.parse().ok())
+        .collect()
+}
+
+/// Whether Debian version `version` is at least upstream `minimum` (`2.1`).
+pub fn at_least(version: &str, minimum: &str) -> bool {
+    upstream_version(version) >= upstream_version(minimum)
+}
+
+/// The version of `package` installed in `root` (from dpkg's status file), if it is installed.
+pub fn installed_version(root: &Path, package: &str) -> Option<String> {
+    let status = std::fs::read_to_string(in_root(root, "/var/lib/dpkg/status")).ok()?;
+    status.split("\n\n").find_map(|stanza| {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+                .map(str::trim)
+        };
+        (field("Package") == Some(package)
+            && field("Status").is_some_and(|s| s.ends_with(" installed")))
+        .then(|| field("Version").map(str::to_owned))
+        .flatten()
+    })
+}
+
+/// The layout of the containerd installed in `root`; a root without a containerd package (a
+/// downloaded tree) gets the current one.
+pub fn containerd_layout(root: &Path) -> ContainerdLayout {
+    installed_version(root, "containerd")
+        .map_or(ContainerdLayout::V3, |v| ContainerdLayout::of_version(&v))
 }
 
 const CRICTL_YAML: &str = "\
@@ -279,7 +442,7 @@ RuntimeMaxUse=16M
 
 /// Writes the node configuration into `root`: the files, the masks and the enabled units.
 pub fn apply(root: &Path) -> Result<()> {
-    for file in files() {
+    for file in files(containerd_layout(root)) {
         let path = in_root(root, file.path);
         write_file(&path, file.contents.as_bytes(), file.mode)?;
     }
@@ -343,13 +506,96 @@ mod tests {
     use super::*;
 
     #[test]
-    fn containerd_config_has_the_traps_of_the_measured_recipe() {
-        let config = containerd_config();
-        assert!(config.starts_with("# kubeadm-nspawn") && config.contains("\nversion = 2\n"));
-        assert!(config.contains("restrict_oom_score_adj = true"));
-        assert!(config.contains("SystemdCgroup = false"));
-        assert!(config.contains("sandbox_image = \"kubeadm-nspawn.local/pause:3.9\""));
-        assert!(config.contains("bin_dir = \"/usr/lib/cni\""));
+    fn containerd_config_has_the_traps_of_the_measured_recipe_in_both_layouts() {
+        let v2 = containerd_config(ContainerdLayout::V2, CgroupDriver::Cgroupfs);
+        assert!(v2.starts_with("# kubeadm-nspawn") && v2.contains("\nversion = 2\n"));
+        assert!(v2.contains("[plugins.\"io.containerd.grpc.v1.cri\"]\n"));
+        assert!(v2.contains("restrict_oom_score_adj = true"));
+        assert!(v2.contains("SystemdCgroup = false"));
+        assert!(v2.contains("sandbox_image = \"kubeadm-nspawn.local/pause:3.9\""));
+        assert!(v2.contains("bin_dir = \"/usr/lib/cni\""));
+
+        let v3 = containerd_config(ContainerdLayout::V3, CgroupDriver::Cgroupfs);
+        assert!(v3.starts_with("# kubeadm-nspawn") && v3.contains("\nversion = 3\n"));
+        assert!(!v3.contains("io.containerd.grpc.v1.cri"), "{v3}");
+        let section = |name: &str| {
+            let start = v3
+                .find(&format!("[plugins.\"io.containerd.cri.v1.{name}"))
+                .unwrap_or_else(|| panic!("no {name} section in {v3}"));
+            &v3[start..]
+        };
+        assert!(section("images\".pinned_images]")
+            .contains("sandbox = \"kubeadm-nspawn.local/pause:3.9\""));
+        assert!(section("runtime\"]").contains("restrict_oom_score_adj = true"));
+        assert!(section("runtime\".containerd.runtimes.runc.options]")
+            .contains("SystemdCgroup = false"));
+        assert!(section("runtime\".cni]").contains("bin_dirs = [\"/usr/lib/cni\"]"));
+        assert!(section("runtime\".cni]").contains("conf_dir = \"/etc/cni/net.d\""));
+        // Nothing points containerd at a registry: the private repository resolves nowhere.
+        for config in [&v2, &v3] {
+            assert!(
+                !config.contains("mirror") && !config.contains("registry"),
+                "{config}"
+            );
+        }
+
+        for layout in [ContainerdLayout::V2, ContainerdLayout::V3] {
+            let systemd = containerd_config(layout, CgroupDriver::Systemd);
+            assert!(systemd.contains("SystemdCgroup = true") && !systemd.contains("= false"));
+        }
+    }
+
+    #[test]
+    fn the_layout_follows_the_installed_containerd() {
+        assert_eq!(
+            ContainerdLayout::of_version("1.6.20~ds1-1+b1"),
+            ContainerdLayout::V2
+        );
+        assert_eq!(
+            ContainerdLayout::of_version("1.7.24~ds1-6+deb13u1"),
+            ContainerdLayout::V2
+        );
+        assert_eq!(
+            ContainerdLayout::of_version("2.1.9+ds1-5"),
+            ContainerdLayout::V3
+        );
+        assert_eq!(
+            ContainerdLayout::of_version("1:2.2.0-1"),
+            ContainerdLayout::V3
+        );
+        assert_eq!(upstream_version("1:2.1.9+ds1-5"), [2, 1, 9]);
+        assert_eq!(upstream_version("1.3.6+ds1-1"), [1, 3, 6]);
+        assert!(at_least("2.1.9+ds1-5", "2.1") && at_least("2.10.0-1", "2.9"));
+        assert!(!at_least("1.7.24~ds1-6", "2.1") && !at_least("1.1.15+ds1-2", "1.3"));
+
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(containerd_layout(root.path()), ContainerdLayout::V3);
+        let status = in_root(root.path(), "/var/lib/dpkg/status");
+        std::fs::create_dir_all(status.parent().unwrap()).unwrap();
+        std::fs::write(
+            &status,
+            "Package: containerd\nStatus: deinstall ok config-files\nVersion: 2.1.9+ds1-5\n\n\
+             Package: runc\nStatus: install ok installed\nVersion: 1.1.5+ds1-1\n\n\
+             Package: containerd\nStatus: install ok installed\nVersion: 1.6.20~ds1-1+b1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            installed_version(root.path(), "containerd").as_deref(),
+            Some("1.6.20~ds1-1+b1")
+        );
+        assert_eq!(containerd_layout(root.path()), ContainerdLayout::V2);
+        assert_eq!(installed_version(root.path(), "haproxy"), None);
+    }
+
+    #[test]
+    fn trixie_takes_the_runtime_from_forky_and_bookworm_its_own() {
+        let pin = pin_for("trixie").unwrap();
+        assert_eq!((pin.suite, pin.packages), ("forky", RUNTIME_PACKAGES));
+        let trixie = packages("trixie");
+        assert!(!trixie.contains(&"containerd") && !trixie.contains(&"runc"));
+        assert_eq!(trixie.len(), PACKAGES.len() - 2);
+        assert_eq!(pin_for("bookworm"), None);
+        assert_eq!(packages("bookworm"), PACKAGES);
     }
 
     #[test]
