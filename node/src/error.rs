@@ -36,7 +36,7 @@ pub enum Error {
     #[error("node {node}: exited while booting; the end of its log:\n{log_tail}")]
     ExitedWhileBooting { node: String, log_tail: String },
 
-    #[error("node {node}: did not boot within {timeout:?}; the end of its log:\n{log_tail}")]
+    #[error("node {node}: did not boot within {}; the end of its log:\n{log_tail}", kns_plumbing::report::seconds(*.timeout))]
     BootTimeout {
         node: String,
         timeout: std::time::Duration,

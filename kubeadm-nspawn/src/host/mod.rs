@@ -120,7 +120,12 @@ pub fn kill_all(host: &dyn Host, node: &str, timeout: Duration) -> Result<()> {
             // until reaped.
             host.reap(pid as u32);
         }
-        Check::Waiting(format!("{pids:?}"))
+        Check::Waiting(
+            pids.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
     });
     match killed {
         Ok(_) => Ok(()),
@@ -129,8 +134,9 @@ pub fn kill_all(host: &dyn Host, node: &str, timeout: Duration) -> Result<()> {
         Err(Stopped::TimedOut { waiting, .. }) => Err(Error::Cgroup {
             node: node.to_owned(),
             message: format!(
-                "processes {} survived SIGKILL for {timeout:?}",
-                waiting.unwrap_or_default()
+                "processes {} survived SIGKILL for {}",
+                waiting.unwrap_or_default(),
+                kns_plumbing::report::seconds(timeout)
             ),
         }),
         Err(Stopped::Aborted(e)) => Err(e),

@@ -106,7 +106,7 @@ pub fn parse_line(tool: &str, stdout: &[u8]) -> Result<Value> {
     let text = String::from_utf8_lossy(stdout);
     let line = text.lines().next().unwrap_or_default();
     serde_json::from_str(line)
-        .map_err(|e| Error::tool(tool, format!("printed no JSON line ({e}): {line:?}")))
+        .map_err(|e| Error::tool(tool, format!("printed no JSON line ({e}): \"{line}\"")))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ impl Version {
     pub fn parse(text: &str) -> Result<Version, String> {
         let bad = || {
             format!(
-                "{text:?} is not a Kubernetes version: expected v1.28.7, 1.28.7, stable or stable-1.28"
+                "\"{text}\" is not a Kubernetes version: expected v1.28.7, 1.28.7, stable or stable-1.28"
             )
         };
         let rest = text.strip_prefix('v').unwrap_or(text);
@@ -99,7 +99,7 @@ impl Wanted {
                     .filter(|_| minor.bytes().skip(1).all(|b| b.is_ascii_digit() || b == b'.'))
                     .ok_or_else(|| {
                         format!(
-                            "{text:?} is not a release channel: expected stable or stable-MAJOR.MINOR (stable-1.28)"
+                            "\"{text}\" is not a release channel: expected stable or stable-MAJOR.MINOR (stable-1.28)"
                         )
                     })?;
                 Ok(Wanted::StableMinor(major, minor))

@@ -596,13 +596,13 @@ pub fn parse_memory(quantity: &str) -> Result<u64, String> {
         "Ti" => 1 << 40,
         _ => {
             return Err(format!(
-                "{quantity:?}: not a quantity like 2Gi, 1536Mi or 2G"
+                "\"{quantity}\": not a quantity like 2Gi, 1536Mi or 2G"
             ))
         }
     };
     let n: f64 = number
         .parse()
-        .map_err(|_| format!("{quantity:?}: not a quantity like 2Gi, 1536Mi or 2G"))?;
+        .map_err(|_| format!("\"{quantity}\": not a quantity like 2Gi, 1536Mi or 2G"))?;
     Ok((n * factor as f64) as u64)
 }
 

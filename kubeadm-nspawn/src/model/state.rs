@@ -364,7 +364,7 @@ pub mod v1 {
                     ip: n
                         .ip
                         .parse()
-                        .map_err(|_| format!("node {}: address {:?}", n.name, n.ip))?,
+                        .map_err(|_| format!("node {}: address \"{}\"", n.name, n.ip))?,
                     name: n.name,
                     index: n.index,
                     role,

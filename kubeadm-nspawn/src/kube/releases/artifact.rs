@@ -30,7 +30,7 @@ impl Sites {
                     .unwrap_or_default();
                 if host.is_empty() || host.contains(char::is_whitespace) {
                     return Err(format!(
-                        "--release-mirror {url:?}: expected an http:// or https:// base URL \
+                        "--release-mirror \"{url}\": expected an http:// or https:// base URL \
                          (the same paths as dl.k8s.io and github.com under it)"
                     ));
                 }

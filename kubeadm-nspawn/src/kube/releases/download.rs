@@ -153,7 +153,7 @@ pub fn checksum_in(text: &str, file_name: &str) -> Result<String, String> {
         Some(h) if kns_plumbing::hex::is_sha256(&h.to_ascii_lowercase()) => {
             Ok(h.to_ascii_lowercase())
         }
-        Some(h) => Err(format!("{h:?} is not a sha256")),
+        Some(h) => Err(format!("\"{h}\" is not a sha256")),
         None => Err(format!("no line for {file_name}")),
     }
 }
