@@ -14,10 +14,10 @@ use super::InitContext;
 pub fn run(ctx: &mut InitContext, kube: &KubeBinaries) -> Result<()> {
     let admin = ctx
         .cluster
-        .first_control_plane()
+        .first_control_plane()?
         .read_file(Path::new("/etc/kubernetes/admin.conf"))?;
     // The load balancer, when there is one: the API stays reachable with a control plane lost.
-    let server = format!("https://{}:{API_PORT}", ctx.cluster.state.api_endpoint());
+    let server = format!("https://{}:{API_PORT}", ctx.cluster.api_endpoint()?);
     let name = ctx.cluster.name().clone();
     let config =
         kubeconfig::from_admin_conf(&String::from_utf8_lossy(&admin), name.as_str(), &server)?;

@@ -27,7 +27,7 @@ pub struct Joining {
 
 pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<Joining> {
     let config = cluster_config(ctx, kube, images)?;
-    let first = ctx.cluster.first_control_plane();
+    let first = ctx.cluster.first_control_plane()?;
     let registration = registration(&first);
     let text = documents::init_config(&config, &registration)?;
     let path = write_node_config(
@@ -66,8 +66,8 @@ fn cluster_config(
         cluster_name: state.name.clone(),
         kubernetes_version: kube.version.clone(),
         minor,
-        control_plane_ip: state.first_control_plane().ip,
-        endpoint_ip: state.api_endpoint(),
+        control_plane_ip: ctx.cluster.first_control_plane()?.state.ip,
+        endpoint_ip: ctx.cluster.api_endpoint()?,
         certificate_key: state
             .load_balancer()
             .map(|_| kubeadm::new_certificate_key())

@@ -16,7 +16,7 @@ use super::InitContext;
 
 pub fn run(ctx: &InitContext, joining: &Joining) -> Result<()> {
     kubeadm::wait_for_signed_cluster_info(
-        &ctx.cluster.first_control_plane(),
+        &ctx.cluster.first_control_plane()?,
         &joining.config.token,
         Duration::from_secs(120),
         Duration::from_millis(250),

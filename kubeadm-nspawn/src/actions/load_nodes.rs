@@ -35,7 +35,7 @@ fn control_plane_archives(images: &ImageSet) -> Vec<PathBuf> {
 
 /// Step: everything into the first control-plane node.
 pub fn first(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<()> {
-    let first = ctx.cluster.state.first_control_plane();
+    let first = &ctx.cluster.first_control_plane()?.state;
     image_pusher::push(
         &[first],
         &control_plane_archives(images),

@@ -125,7 +125,7 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
 /// reading `spec.podCIDR` see), once every node has registered.
 pub fn record_pod_cidrs(ctx: &InitContext) -> Result<()> {
     let nodes = ctx.cluster.kubernetes_nodes();
-    let first = ctx.cluster.first_control_plane();
+    let first = ctx.cluster.first_control_plane()?;
     let names: Vec<&str> = nodes.iter().map(|n| n.name()).collect();
     let listing = wait_registered(
         &first,

@@ -161,7 +161,7 @@ impl UpArgs {
         print_nodes(&cluster.state, &cluster.paths);
         eprintln!(
             "\nNext: kubeadm-nspawn exec {} -- systemctl status   |   kubeadm-nspawn down --name {name}",
-            cluster.first_control_plane().name()
+            cluster.first_control_plane()?.name()
         );
         Ok(0)
     }

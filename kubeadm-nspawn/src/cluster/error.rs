@@ -32,6 +32,10 @@ pub enum Error {
     #[error("no node \"{0}\"")]
     NoNode(String),
 
+    /// A cluster whose `up` was cut short before it recorded its nodes.
+    #[error("cluster \"{0}\" has no nodes")]
+    NoNodes(ClusterName),
+
     /// A cluster's state file that cannot be read as one.
     #[error("{}: not a readable cluster state ({reason})", .path.display())]
     CorruptState {
@@ -97,6 +101,9 @@ impl kns_plumbing::report::Hint for Error {
                 name.context()
             ),
             Error::NoNode(_) => "`kubeadm-nspawn list` shows the nodes".into(),
+            Error::NoNodes(name) => format!(
+                "its `up` did not get that far: `kubeadm-nspawn down --name {name}` removes it"
+            ),
             Error::CorruptState { cluster, .. } => {
                 format!("`kubeadm-nspawn down --name {cluster}` still removes the cluster")
             }

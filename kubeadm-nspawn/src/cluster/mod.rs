@@ -124,8 +124,18 @@ impl Cluster {
     }
 
     /// The first control plane, where `kubeadm init` runs and the admin credentials are.
-    pub fn first_control_plane(&self) -> ClusterNode {
-        self.node_of(self.state.first_control_plane())
+    pub fn first_control_plane(&self) -> Result<ClusterNode> {
+        self.state
+            .first_control_plane()
+            .map(|n| self.node_of(n))
+            .ok_or_else(|| Error::NoNodes(self.state.name.clone()))
+    }
+
+    /// Where the API is served (see [`ClusterState::api_endpoint`]).
+    pub fn api_endpoint(&self) -> Result<std::net::Ipv4Addr> {
+        self.state
+            .api_endpoint()
+            .ok_or_else(|| Error::NoNodes(self.state.name.clone()))
     }
 
     pub fn node(&self, index: usize) -> ClusterNode {

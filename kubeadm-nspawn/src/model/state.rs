@@ -216,12 +216,10 @@ impl ClusterState {
         self.nodes.iter().filter(move |n| n.role == role)
     }
 
-    /// The node `kubeadm init` runs on: the first control plane. Every state has one: `up`
-    /// records it first, and loading refuses a state without one.
-    pub fn first_control_plane(&self) -> &NodeState {
-        self.control_planes()
-            .next()
-            .unwrap_or_else(|| &self.nodes[0])
+    /// The node `kubeadm init` runs on: the first control plane. `up` records it first, so only
+    /// a cluster whose `up` did not get to its nodes has none.
+    pub fn first_control_plane(&self) -> Option<&NodeState> {
+        self.control_planes().next()
     }
 
     /// The load balancer in front of the API servers (clusters with several control planes).
@@ -230,10 +228,10 @@ impl ClusterState {
     }
 
     /// Where the API is served: the load balancer's address, or the only control plane's.
-    pub fn api_endpoint(&self) -> Ipv4Addr {
+    pub fn api_endpoint(&self) -> Option<Ipv4Addr> {
         self.load_balancer()
-            .unwrap_or_else(|| self.first_control_plane())
-            .ip
+            .or_else(|| self.first_control_plane())
+            .map(|n| n.ip)
     }
 
     /// The cluster as another cluster's collision check sees it.
@@ -261,7 +259,8 @@ impl ClusterState {
                 ))
             }
         };
-        if state.nodes.is_empty() || state.control_planes().next().is_none() {
+        // Nodes are recorded control planes first; none at all is a cluster `up` just made.
+        if !state.nodes.is_empty() && state.control_planes().next().is_none() {
             return Err("no control-plane node".into());
         }
         Ok(state)
@@ -433,7 +432,7 @@ mod tests {
             state.load_balancer().unwrap().ip,
             Ipv4Addr::new(10, 252, 138, 9)
         );
-        assert_eq!(state.api_endpoint(), Ipv4Addr::new(10, 252, 138, 9));
+        assert_eq!(state.api_endpoint(), Some(Ipv4Addr::new(10, 252, 138, 9)));
         assert_eq!(state.nodes[1].netns(&state.name), "kns-knst8bf68a-1");
         assert_eq!(state.nodes[4].netns(&state.name), "kns-knst8bf68a-lb");
         assert_eq!(state.nodes[0].pid, Some(28460));
@@ -463,8 +462,8 @@ mod tests {
         let state = ClusterState::from_json(text.as_bytes()).unwrap();
         assert_eq!(state.nodes[0].role, NodeRole::ControlPlane);
         assert_eq!(state.nodes[1].role, NodeRole::Worker);
-        assert_eq!(state.first_control_plane().name, "c-n0");
-        assert_eq!(state.api_endpoint(), Ipv4Addr::new(10, 22, 0, 10));
+        assert_eq!(state.first_control_plane().unwrap().name, "c-n0");
+        assert_eq!(state.api_endpoint(), Some(Ipv4Addr::new(10, 22, 0, 10)));
         assert!(state.load_balancer().is_none());
         assert_eq!(state.kubernetes, Kubernetes::None);
     }

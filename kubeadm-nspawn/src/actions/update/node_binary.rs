@@ -37,7 +37,7 @@ pub fn update(
     let previous = target.previous_dir().join(component.name());
     let parent = previous.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(|e| Io::new("create", parent, e))?;
-    let running = target.cluster.first_control_plane().read_file(&dest)?;
+    let running = target.cluster.first_control_plane()?.read_file(&dest)?;
     std::fs::write(&previous, running).map_err(|e| Io::new("write", &previous, e))?;
     push(binary)?;
     let failure = match restart_and_wait(target) {
@@ -85,9 +85,10 @@ fn restart_and_wait(target: &Target) -> Result<()> {
 
 /// The end of the first node's kubelet log.
 fn kubelet_log(target: &Target) -> String {
-    target
-        .cluster
-        .first_control_plane()
+    let Ok(first) = target.cluster.first_control_plane() else {
+        return String::new();
+    };
+    first
         .run(&[
             "journalctl",
             "-u",

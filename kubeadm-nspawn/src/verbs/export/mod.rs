@@ -299,7 +299,11 @@ impl Export {
 
     /// The API server's view, when it answers.
     fn cluster_view(&mut self, cluster: &Cluster) -> Result<()> {
-        let first = cluster.first_control_plane();
+        let Ok(first) = cluster.first_control_plane() else {
+            self.missing
+                .push("kubectl: the cluster has no nodes".to_owned());
+            return Ok(());
+        };
         if !first.is_running() {
             self.missing
                 .push("kubectl: the first control-plane node is not running".to_owned());
