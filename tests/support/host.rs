@@ -19,10 +19,11 @@
 //!   (`SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1`: a pure cgroup2 /sys/fs/cgroup, which on this hybrid
 //!   kernel has no cpu/memory/pids/io controllers: no kubelet can run there, but everything up to
 //!   a booted node can be tested).
-//! - Inside: the workspace's binaries read-only at [`HOST_BIN_DIR`]; the node base image cache
-//!   read-only at its usual place (`rootfs-builder build` inside finds the same key and builds
-//!   nothing); `/var/lib/kubeadm-nspawn` itself a plain directory of the test's (node overlays and
-//!   containerd's snapshots cannot have their upper dirs on the host's overlay root).
+//! - Inside: the workspace's binaries (or `$KNS_STAND_IN_BIN`) read-only at [`HOST_BIN_DIR`]; the
+//!   node base image cache read-only at its usual place (`rootfs-builder build` inside finds the
+//!   same key and builds nothing); `/var/lib/kubeadm-nspawn` itself a plain directory of the
+//!   test's (node overlays and containerd's snapshots cannot have their upper dirs on the host's
+//!   overlay root).
 //! - [`StandInHost::run`] runs a command as a user of that host would: through its systemd, in a
 //!   unit of its own (`systemd-run --wait --pipe`), not from outside its cgroup tree.
 //! - Dropping it powers the host off (SIGKILL of everything in its cgroups after a timeout),
@@ -331,6 +332,14 @@ pub struct StandInHost {
     down: bool,
 }
 
+/// The binaries bound into every host at [`HOST_BIN_DIR`]: `$KNS_STAND_IN_BIN` (e.g. a
+/// `target/release`, or another build of the tools), else the workspace's `target/<profile>`.
+pub fn host_bin_dir() -> PathBuf {
+    std::env::var_os("KNS_STAND_IN_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(bin_dir)
+}
+
 /// Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers and the v2 one).
 pub fn hierarchies() -> Vec<PathBuf> {
     std::fs::read_to_string("/proc/self/mountinfo")
@@ -403,7 +412,7 @@ impl StandInHost {
             "--private-users=no".into(),
             // Nested kubelets' OOM watchers read the kernel log.
             "--bind=/dev/kmsg".into(),
-            format!("--bind-ro={}:{HOST_BIN_DIR}", bin_dir().display()),
+            format!("--bind-ro={}:{HOST_BIN_DIR}", host_bin_dir().display()),
             // A plain directory: overlay upper dirs cannot live on the host's overlay root.
             format!("--bind={}:/var/lib/kubeadm-nspawn", var_lib.display()),
         ];
@@ -573,7 +582,12 @@ impl StandInHost {
 
     /// A workspace binary as a path inside the host.
     pub fn bin(&self, name: &str) -> String {
-        crate::bin(name); // present outside, so present inside
+        let outside = host_bin_dir().join(name);
+        assert!(
+            outside.exists(),
+            "{} is missing: build the workspace first",
+            outside.display()
+        );
         format!("{HOST_BIN_DIR}/{name}")
     }
 
