@@ -8,10 +8,13 @@
 //!   a failing or panicking test still leaves nothing behind;
 //! - [`serial`]: leak-checked tests in one binary take turns, so one test's objects never show up in
 //!   another's snapshot;
-//! - [`bin`], [`run`]: the workspace's binaries, and running them with captured output.
+//! - [`bin`], [`run`]: the workspace's binaries, and running them with captured output;
+//! - [`host::StandInHost`]: an ordinary systemd host (PID 1 systemd, machined) made from a container,
+//!   for the host-matrix tier.
 
 pub mod cluster;
 pub mod dockerd;
+pub mod host;
 mod leak;
 pub mod mirror;
 mod node;
