@@ -51,7 +51,10 @@ impl Spec {
             self.root.display().to_string(),
             // With machined the node shows in `machinectl list`; without it registering fails.
             format!("--register={}", if self.register { "yes" } else { "no" }),
-            // Without it nspawn asks the (absent) system bus for a scope: "Failed to open system bus".
+            // The node is registered as the unit it was started in: its own scope on a systemd
+            // host (systemd-run --scope; machined's own scope would leave nspawn itself in the
+            // caller's unit, and the node would die with it), nothing without systemd (nspawn
+            // would ask the absent system bus for a scope: "Failed to open system bus").
             "--keep-unit".into(),
             "--boot".into(),
             format!("--machine={}", self.machine),
@@ -64,6 +67,9 @@ impl Spec {
         args.extend([
             // The console goes to the node's log; nothing reads from it.
             "--console=read-only".into(),
+            // The node's /etc/resolv.conf is the orchestrator's (a resolver a node can reach),
+            // never a copy of the host's, which may be a stub on 127.0.0.53.
+            "--resolv-conf=off".into(),
             // kubelet, containerd and runc need them (mounts, cgroups, iptables, namespaces).
             "--capability=all".into(),
             // runc uses keyrings and bpf for device cgroups.

@@ -7,6 +7,7 @@
 mod base_image;
 mod export_kubeconfig;
 pub mod fingerprints;
+pub mod host_network;
 mod kube_binaries;
 mod kube_images;
 mod kubeadm_init;
@@ -83,6 +84,9 @@ pub fn up(ctx: &mut UpContext) -> Result<Timings> {
     steps.run("Getting the node base image", || base_image::run(ctx))?;
     steps.run("Preparing node root filesystems", || {
         prepare_nodes::run(ctx)
+    })?;
+    steps.run("Preparing the host's network", || {
+        host_network::open(&mut ctx.cluster)
     })?;
     steps.run("Starting nodes", || spawn_nodes::run(ctx))?;
     steps.run("Waiting for nodes to boot", || wait_booted::run(ctx))?;

@@ -49,7 +49,8 @@ pub fn run(ctx: &mut UpContext) -> Result<()> {
             load_balancer::haproxy_config(name.as_str(), ctx.cluster.state.control_planes());
         load_balancer::configure(&lb.root()?, &config)?;
     }
-    Ok(())
+    let all: Vec<usize> = (0..ctx.cluster.state.nodes.len()).collect();
+    super::host_network::write_resolvers(&ctx.cluster, &all)
 }
 
 /// Records `node` in the state, then makes its directories, overlay root and network config.
@@ -123,6 +124,7 @@ mod tests {
             pod_subnet: DEFAULT_POD_SUBNET,
             service_subnet: DEFAULT_SERVICE_SUBNET,
             masquerade: false,
+            dns: vec![],
             image: Default::default(),
             boot_timeout: std::time::Duration::from_secs(60),
             binaries: BinaryChoice {
@@ -151,6 +153,8 @@ mod tests {
             nodes: vec![],
             kubernetes: Kubernetes::None,
             components: Default::default(),
+            dns: vec![],
+            forward_rules: vec![],
             transition: None,
         };
         std::fs::create_dir_all(crate::model::layout::clusters_dir(state_dir)).unwrap();

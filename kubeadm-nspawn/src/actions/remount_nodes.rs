@@ -20,5 +20,7 @@ pub fn remount(cluster: &mut Cluster, host: &dyn Host, which: &[usize]) -> Resul
         recorded.network_failed = false;
         recorded.pid = None;
     }
-    Ok(cluster.save()?)
+    cluster.save()?;
+    // The host's resolver may have changed since (another network, resolved started).
+    super::host_network::write_resolvers(cluster, which)
 }

@@ -34,6 +34,8 @@ pub struct UpRequest {
     pub pod_subnet: Cidr,
     pub service_subnet: Cidr,
     pub masquerade: bool,
+    /// Resolvers the nodes use (`--dns`); empty: the host's, as a node can reach them.
+    pub dns: Vec<std::net::IpAddr>,
     pub image: ImageSource,
     pub boot_timeout: Duration,
     /// Kubernetes binaries to record for `init` (checked, or downloaded, before anything is made).

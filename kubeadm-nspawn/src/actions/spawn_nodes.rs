@@ -95,10 +95,13 @@ fn node_error(n: &ClusterNode, message: String) -> Error {
     .into()
 }
 
-/// Whether `pid` is still cnispawn (before its exec into nspawn).
+/// Whether `pid` is still the node's launcher (systemd-run, then cnispawn) before its exec into
+/// nspawn.
 fn is_cnispawn(pid: u32) -> bool {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .is_ok_and(|c| String::from_utf8_lossy(&c).contains("cnispawn"))
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        let c = String::from_utf8_lossy(&c);
+        c.contains("cnispawn") || c.contains("systemd-run")
+    })
 }
 
 /// What the node's log says of its network so far: None until cnispawn's JSON line is there (a

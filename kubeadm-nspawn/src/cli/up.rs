@@ -59,6 +59,10 @@ pub struct UpArgs {
     /// Give the nodes no route off the host and no NAT (nothing they send can leave the machine).
     #[arg(long)]
     pub no_masquerade: bool,
+    /// A resolver (an address) for the nodes, instead of the host's (which is used as a node can
+    /// reach it: systemd-resolved's upstream servers instead of its 127.0.0.53 stub). Repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    pub dns: Vec<std::net::IpAddr>,
     /// Keep what was created when `up` fails (for debugging).
     #[arg(long)]
     pub retain: bool,
@@ -122,6 +126,11 @@ impl UpArgs {
                 DEFAULT_SERVICE_SUBNET,
             )?,
             masquerade: !self.no_masquerade && net.masquerade.unwrap_or(true),
+            dns: if self.dns.is_empty() {
+                net.dns.clone()
+            } else {
+                self.dns.clone()
+            },
             image: self.image(config)?,
             boot_timeout: Duration::from_secs(self.boot_timeout),
             binaries: binaries::choice(&self.kube, &self.release, config)?,

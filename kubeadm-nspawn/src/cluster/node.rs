@@ -137,8 +137,8 @@ impl ClusterNode {
     }
 
     /// Starts `cnispawn --netns NS --cni-conf F -- systemd-nspawn ...` detached: its own session,
-    /// output to the node's log, in the node's cgroups (`placement`). Returns the PID (that of
-    /// nspawn after cnispawn's exec).
+    /// output to the node's log, in the node's cgroups (`placement`: the files its launcher joins,
+    /// the scope it runs in). Returns the PID (that of nspawn after the execs).
     pub fn spawn(&self, placement: &Placement) -> Result<u32> {
         let log_path = self.dirs.log();
         let log = std::fs::File::create(&log_path)
@@ -151,7 +151,17 @@ impl ClusterNode {
             .iter()
             .filter_map(|p| CString::new(p.as_os_str().as_bytes()).ok())
             .collect();
-        let mut cmd = Command::new(crate::host::tools::path("cnispawn"));
+        let cnispawn = crate::host::tools::path("cnispawn");
+        // On a systemd host the launcher is `systemd-run --scope ...`, which keeps the PID and
+        // execs cnispawn, which execs nspawn: the PID is nspawn's in the end either way.
+        let mut cmd = match placement.launcher.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(cnispawn);
+                cmd
+            }
+            None => Command::new(cnispawn),
+        };
         cmd.arg("--netns")
             .arg(self.netns())
             .arg("--cni-conf")

@@ -45,6 +45,10 @@ pub enum Error {
     #[error("node {node}: {message}")]
     Cgroup { node: String, message: String },
 
+    /// The host's cgroups cannot hold a kubelet: `why`.
+    #[error("{0}")]
+    NoKubelet(String),
+
     /// A file in a node's root.
     #[error(transparent)]
     NodeRoot(#[from] kns_node::root::Error),
@@ -71,6 +75,11 @@ impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Tool { hint, .. } => hint.clone(),
+            Error::NoKubelet(_) => Some(
+                "nodes still boot here (`up`, `stop`, `start`, `exec`); Kubernetes needs a host whose \
+                 cgroups have the controllers (docs/hosts.md)"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -8,13 +8,16 @@ pub mod addresses;
 pub mod cgroup;
 pub mod error;
 pub mod facts;
+pub mod firewall;
 pub mod image_pusher;
 pub mod links;
 pub mod load_balancer;
 pub mod network;
+pub mod network_managers;
 pub mod overlay;
 #[cfg(test)]
 pub mod recording;
+pub mod resolver;
 pub mod tools;
 
 use std::path::Path;

@@ -122,6 +122,9 @@ pub struct Networking {
     pub pod_subnet: Option<String>,
     pub service_subnet: Option<String>,
     pub masquerade: Option<bool>,
+    /// Resolvers for the nodes (addresses), instead of the host's.
+    #[serde(default)]
+    pub dns: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -38,6 +38,12 @@ pub struct ClusterState {
     /// the config file.
     #[serde(default, skip_serializing_if = "is_default")]
     pub components: ComponentSettings,
+    /// The resolvers the nodes are told to use (`--dns`); empty: the host's, as a node can reach them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<std::net::IpAddr>,
+    /// The rules added to the host's forward path for the cluster's bridge (where it drops).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forward_rules: Vec<ForwardRule>,
     /// A verb that changes the cluster's nodes and is (or was, if it was killed) under way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transition: Option<Transition>,
@@ -98,6 +104,38 @@ impl NodeState {
             pid: None,
             network_failed: false,
             settings: Default::default(),
+        }
+    }
+}
+
+/// A rule kubeadm-nspawn added for a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "in", rename_all = "kebab-case")]
+pub enum ForwardRule {
+    /// In iptables' `KNS-FORWARD` chain (see `host::firewall`): the rule's arguments after the chain.
+    Iptables { rule: Vec<String> },
+    /// In an nftables chain that drops: the chain, the rule's text (its comment names the
+    /// cluster, which is how it is found again).
+    Nftables {
+        family: String,
+        table: String,
+        chain: String,
+        rule: String,
+    },
+}
+
+impl std::fmt::Display for ForwardRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForwardRule::Iptables { rule } => {
+                write!(f, "iptables -A KNS-FORWARD {}", rule.join(" "))
+            }
+            ForwardRule::Nftables {
+                family,
+                table,
+                chain,
+                rule,
+            } => write!(f, "nft {family} {table} {chain}: {rule}"),
         }
     }
 }
@@ -404,6 +442,8 @@ pub mod v1 {
             nodes,
             kubernetes,
             components: old.components,
+            dns: vec![],
+            forward_rules: vec![],
             transition: None,
         })
     }

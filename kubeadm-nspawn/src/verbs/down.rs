@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::actions::teardown::{self, HostObjects};
 use crate::cluster::{self, Access, Cluster};
 use crate::error::Result;
-use crate::host::Host;
+use crate::host::{firewall, network_managers, Host};
 use crate::kube::kubeconfig;
 use crate::model::layout::ClusterPaths;
 use crate::model::names::ClusterName;
@@ -25,7 +25,7 @@ pub fn run(state_dir: &Path, name: &ClusterName, host: &dyn Host, access: Access
         host.remove_dir_all(&paths.dir)?;
         return Ok(true);
     }
-    let (objects, _held) = match Cluster::open(state_dir, name, access) {
+    let (objects, held) = match Cluster::open(state_dir, name, access) {
         Ok(cluster) => {
             remove_context(&cluster);
             (HostObjects::of(&cluster), Some(cluster))
@@ -37,6 +37,13 @@ pub fn run(state_dir: &Path, name: &ClusterName, host: &dyn Host, access: Access
         Err(e) => return Err(e.into()),
     };
     teardown::teardown(host, &objects, &teardown::poweroff(host, STOP_TIMEOUT))?;
+    if let Some(cluster) = &held {
+        firewall::close(&cluster.state.forward_rules)?;
+    }
+    // The last cluster gone: the network managers may manage kns-* again.
+    if cluster::list(state_dir)?.is_empty() {
+        network_managers::forget_our_links()?;
+    }
     Ok(true)
 }
 

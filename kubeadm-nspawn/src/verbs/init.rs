@@ -41,6 +41,10 @@ pub fn run(common: &Common, mut request: InitRequest, host: &dyn Host) -> Result
         }
         _ => {}
     }
+    // Refused at once, not after kubeadm's four minutes of pods that cannot start.
+    if let Some(why) = host.cgroups().kubelet_problem() {
+        return Err(crate::host::Error::NoKubelet(why).into());
+    }
     apply_config(&mut cluster, &mut request)?;
     // Before any node is touched.
     recheck_ranges(&common.state_dir, &cluster.state)?;

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::actions::teardown::{self, NodeObjects};
-use crate::actions::{remount_nodes, spawn_nodes, wait_booted, wait_ready, Steps, Timings};
+use crate::actions::{
+    host_network, remount_nodes, spawn_nodes, wait_booted, wait_ready, Steps, Timings,
+};
 use crate::cluster::{Access, Cluster, ClusterNode};
 use crate::error::Result;
 use crate::host::Host;
@@ -47,6 +49,9 @@ pub fn run(
     })?;
     steps.run("Mounting node roots", || {
         remount_nodes::remount(&mut cluster, host, &stopped)
+    })?;
+    steps.run("Preparing the host's network", || {
+        host_network::open(&mut cluster)
     })?;
     let started_at = SystemTime::now();
     steps.run("Starting nodes", || {

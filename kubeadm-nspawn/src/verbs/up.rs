@@ -13,7 +13,7 @@ use crate::cluster::{self, Cluster, ClusterNode, Listed};
 use crate::error::Result;
 use crate::host::addresses::host_claims;
 use crate::host::error::Io;
-use crate::host::Host;
+use crate::host::{firewall, Host};
 use crate::model::layout::{clusters_dir, ClusterPaths};
 use crate::model::names::{check_control_planes, check_node_count};
 use crate::model::ranges::{self, NodeSubnet, OtherCluster, Ranges};
@@ -55,6 +55,8 @@ pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Clus
         nodes: vec![],
         kubernetes: binaries.map_or(Kubernetes::None, |binaries| Kubernetes::Chosen { binaries }),
         components: request.components.clone(),
+        dns: request.dns.clone(),
+        forward_rules: vec![],
         transition: None,
     };
     let cluster = Cluster::create(state_dir, state, "up")?;
@@ -77,8 +79,10 @@ pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Clus
         Err(e) => {
             eprintln!(" ✗ removing what was created ...");
             let objects = HostObjects::of(&ctx.cluster);
+            let rules = &ctx.cluster.state.forward_rules;
             let undone =
-                teardown::teardown(host, &objects, &teardown::poweroff(host, STOP_TIMEOUT));
+                teardown::teardown(host, &objects, &teardown::poweroff(host, STOP_TIMEOUT))
+                    .and_then(|()| Ok(firewall::close(rules)?));
             Err(e.with_cleanup(undone))
         }
     }

@@ -85,7 +85,10 @@ impl Cgroups for Hybrid {
             join.push(dir.join("cgroup.procs"));
         }
         self.limit(node, limits)?;
-        Ok(Placement { join })
+        Ok(Placement {
+            join,
+            launcher: vec![],
+        })
     }
 
     fn procs(&self, node: &str) -> Vec<i32> {
@@ -130,7 +133,7 @@ impl Cgroups for Hybrid {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A recorded hybrid layout: cpu, cpuset, memory, pids, the systemd named hierarchy and the

@@ -3,13 +3,15 @@
 //! Every controller a kubelet needs is delegated to each node, so its pods can be accounted and
 //! limited inside it. The host's cgroup layout is detected once ([`detect`]) and hidden behind
 //! [`Cgroups`]: a v1 host (hybrid: v1 controllers plus the v2 `unified` tree systemd tracks units
-//! in) in [`hybrid`], a v2 host in [`unified`] (youki's libcgroups is the model).
+//! in) in [`hybrid`], a v2 host in [`unified`], a host whose PID 1 is systemd (either layout) in
+//! [`systemd`] (youki's libcgroups is the model).
 //!
 //! Each implementation works under a root directory and a list of hierarchies read from
 //! mountinfo, so the unit tests run them against recorded layouts of both kinds in a temporary
 //! directory.
 
 pub mod hybrid;
+pub mod systemd;
 mod tree;
 pub mod unified;
 
@@ -51,6 +53,9 @@ pub const KUBELET_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids", "i
 pub struct Placement {
     /// `cgroup.procs` files to write `0` (itself) into.
     pub join: Vec<PathBuf>,
+    /// A command the launcher runs in, before cnispawn and its arguments (`systemd-run --scope
+    /// ...` on a systemd host); empty: cnispawn itself.
+    pub launcher: Vec<String>,
 }
 
 /// The host's cgroups as kubeadm-nspawn uses them for its nodes.
@@ -139,15 +144,21 @@ pub fn hierarchies(mountinfo: &str, root: &Path) -> Vec<Hierarchy> {
 
 /// This host's cgroups: the layout of `/sys/fs/cgroup` (by its file system's magic, as the
 /// kubelet tells them apart) and its hierarchies.
+/// A host whose PID 1 is systemd gets [`systemd::Systemd`] (nodes in scopes of their own).
 pub fn detect() -> Box<dyn Cgroups> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let found = hierarchies(&mountinfo, Path::new(ROOT));
     let unified = nix::sys::statfs::statfs(ROOT)
         .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
-    if unified {
-        Box::new(unified::Unified::new(PathBuf::from(ROOT)))
+    let layout = if unified {
+        Layout::Unified
     } else {
-        Box::new(hybrid::Hybrid::new(found))
+        Layout::Hybrid
+    };
+    match (systemd::host_runs_systemd(), layout) {
+        (true, _) => Box::new(systemd::Systemd::new(layout, found, PathBuf::from(ROOT))),
+        (false, Layout::Unified) => Box::new(unified::Unified::new(PathBuf::from(ROOT))),
+        (false, Layout::Hybrid) => Box::new(hybrid::Hybrid::new(found)),
     }
 }
 

@@ -68,6 +68,7 @@ impl Cgroups for Unified {
         }
         Ok(Placement {
             join: vec![dir.join("cgroup.procs")],
+            launcher: vec![],
         })
     }
 
