@@ -177,7 +177,6 @@ fn node_cgroups(host: &StandInHost, node: &str) -> Vec<(String, String)> {
 /// `stop` leaves no machine and no scope, `start` brings them back, `down` leaves the host as it
 /// was.
 #[test]
-#[ignore = "#27: fails until nodes run in systemd scopes (today: Failed to register machine)"]
 fn nodes_are_machines_in_scopes_of_their_own_on_a_systemd_host() {
     let name = "nodes_are_machines_in_scopes_of_their_own_on_a_systemd_host";
     if !host_tier(name) {
@@ -285,7 +284,6 @@ fn nodes_are_machines_in_scopes_of_their_own_on_a_systemd_host() {
 /// kubelets of two nodes would collide and clean up each other's pods). Needs KUBE_BIN and
 /// KUBE_EXTRA_BIN.
 #[test]
-#[ignore = "#27: fails until nodes run in systemd scopes (today: Failed to register machine)"]
 fn kubernetes_runs_on_a_hybrid_systemd_host() {
     let name = "kubernetes_runs_on_a_hybrid_systemd_host";
     if !host_tier(name) {

@@ -27,9 +27,11 @@ fn leak_check_sees_what_a_test_creates_and_the_sweeper_removes_it() {
         run_ok("mount", &["-t", "tmpfs", "tmpfs", mnt.to_str().unwrap()]);
         // A process in a node cgroup whose command line carries no prefix, like a node's systemd
         // that outlived its nspawn.
-        let cgroup = format!("/sys/fs/cgroup/pids/kubeadm-nspawn/{prefix}-n0");
-        std::fs::create_dir_all(&cgroup).unwrap();
-        let procs = format!("{cgroup}/cgroup.procs");
+        let placement = kubeadm_nspawn::host::cgroup::detect()
+            .create(&format!("{prefix}-n0"), &Default::default())
+            .unwrap();
+        let procs = placement.join[0].display().to_string();
+        let cgroup = placement.join[0].parent().unwrap().display().to_string();
         let hidden = std::process::Command::new("sh")
             .arg("-c")
             .arg("echo $$ > \"$0\" && exec sleep 600")

@@ -120,14 +120,17 @@ pub fn assert_hint(out: &Output, expected: &str) {
 /// hierarchy (`unified` on a hybrid host).
 pub fn node_cgroup_value(path: &str, v1: (&str, &str), v2_file: &str) -> Option<String> {
     let (controller, v1_file) = v1;
-    [
-        format!("/sys/fs/cgroup/{controller}/kubeadm-nspawn/{path}/{v1_file}"),
-        format!("/sys/fs/cgroup/unified/kubeadm-nspawn/{path}/{v2_file}"),
-        format!("/sys/fs/cgroup/kubeadm-nspawn/{path}/{v2_file}"),
-    ]
-    .iter()
-    .find_map(|p| std::fs::read_to_string(p).ok())
-    .map(|s| s.trim().to_string())
+    let (node, below) = path.split_once('/').unwrap_or((path, ""));
+    let cgroups = kubeadm_nspawn::host::cgroup::detect();
+    let file = if cgroups.layout().is_v1() {
+        v1_file
+    } else {
+        v2_file
+    };
+    let dir = cgroups.controller_dir(node, controller)?.join(below);
+    std::fs::read_to_string(dir.join(file))
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// Builds the shared base first, so `up` timings below are warm-cache timings.
@@ -180,29 +183,5 @@ pub fn kill_node(node: &str) {
 
 /// Every PID in the node's cgroups (`/sys/fs/cgroup/<hierarchy>/kubeadm-nspawn/<node>`, any depth).
 fn node_cgroup_pids(node: &str) -> Vec<i32> {
-    let mut pids = vec![];
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/sys/fs/cgroup")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.path().join("kubeadm-nspawn").join(node))
-                .collect()
-        })
-        .unwrap_or_default();
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.filter_map(|e| e.ok()) {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if entry.file_name() == "cgroup.procs" {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-            }
-        }
-    }
-    pids.sort_unstable();
-    pids.dedup();
-    pids
+    kubeadm_nspawn::host::cgroup::detect().procs(node)
 }

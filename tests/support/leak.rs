@@ -156,17 +156,10 @@ pub(crate) fn iptables_rules(tool: &str) -> Vec<String> {
 }
 
 /// The per-node cgroups kubeadm-nspawn makes in each v1 hierarchy.
+/// Every node cgroup on this host, wherever the product puts them (v1 hierarchies, the v2
+/// tree, systemd scopes).
 pub(crate) fn node_cgroups() -> Vec<PathBuf> {
-    list_dir("/sys/fs/cgroup")
-        .into_iter()
-        .map(|h| Path::new("/sys/fs/cgroup").join(h).join("kubeadm-nspawn"))
-        .flat_map(|parent| {
-            list_dir(parent.to_str().unwrap_or_default())
-                .into_iter()
-                .map(move |n| parent.join(n))
-        })
-        .filter(|p| p.is_dir())
-        .collect()
+    kubeadm_nspawn::host::cgroup::node_cgroup_dirs()
 }
 
 /// Processes that belong to this project: nodes (`systemd-nspawn`) and anything whose command line

@@ -162,6 +162,40 @@ pub fn detect() -> Box<dyn Cgroups> {
     }
 }
 
+/// Every node cgroup of this host, in any hierarchy: the children of `kubeadm-nspawn/` and the
+/// nodes' scopes (`machine.slice/kubeadm-nspawn-*.scope`). What a leak check compares.
+pub fn node_cgroup_dirs() -> Vec<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    node_dirs_in(&hierarchies(&mountinfo, Path::new(ROOT)))
+}
+
+fn node_dirs_in(hierarchies: &[Hierarchy]) -> Vec<PathBuf> {
+    let children = |dir: PathBuf| {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .collect::<Vec<_>>()
+    };
+    let mut dirs = vec![];
+    for h in hierarchies {
+        dirs.extend(children(h.path.join(PARENT)));
+        dirs.extend(
+            children(h.path.join(systemd::SLICE))
+                .into_iter()
+                .filter(|d| {
+                    d.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("kubeadm-nspawn-"))
+                }),
+        );
+    }
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
 /// The CFS quota of `cpus` CPUs per [`CFS_PERIOD_US`].
 fn cfs_quota(cpus: f64) -> u64 {
     (cpus * CFS_PERIOD_US as f64).round() as u64
