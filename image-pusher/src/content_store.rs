@@ -248,8 +248,11 @@ fn register(node: &Node, layer: &PlainLayer, blob: File) -> Result<()> {
             &reference,
         ])
         .stdin(blob)
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| node.error(format!("run nsenter: {e}")))?;
+    let out = node.wait(out, &["ctr", "content", "ingest"])?;
     if out.status.success() {
         Ok(())
     } else {
@@ -280,9 +283,7 @@ fn import_documents(
         .spawn()
         .map_err(|e| node.error(format!("run nsenter: {e}")))?;
     let written = child.stdin.take().map(|mut stdin| stdin.write_all(&layout));
-    let out = child
-        .wait_with_output()
-        .map_err(|e| node.error(format!("ctr images import: {e}")))?;
+    let out = node.wait(child, &["ctr", "images", "import"])?;
     if !out.status.success() {
         return Err(node.error(format!(
             "ctr images import: {}",

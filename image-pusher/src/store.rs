@@ -104,7 +104,7 @@ impl ImageStore {
                     .map(|stdin| Box::new(stdin) as Box<dyn Write + Send>);
                 Ok(Load {
                     writer,
-                    pending: Pending::Import(child),
+                    pending: Pending::Import(child, node.clone()),
                 })
             }
             ImageStore::Docker(daemon) => {
@@ -125,8 +125,9 @@ pub struct Load {
 }
 
 enum Pending {
-    /// `ctr images import -` in the node.
-    Import(Child),
+    /// `ctr images import -` in the node, waited for through its node (see
+    /// [`kns_node::Node::wait`]).
+    Import(Child, Node),
     /// `docker load` over the node's Docker socket.
     Docker(docker::Load),
 }
@@ -141,9 +142,11 @@ impl Load {
     pub fn abort(mut self) {
         self.writer = None;
         match self.pending {
-            Pending::Import(mut child) => {
-                let _ = child.kill();
-                let _ = child.wait();
+            Pending::Import(child, node) => {
+                // Our own child's process group: nsenter and ctr in the node.
+                let group = nix::unistd::Pid::from_raw(child.id() as i32);
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+                let _ = node.wait(child, &["ctr", "images", "import"]);
             }
             // The upload ended short: the daemon refuses the truncated tar.
             Pending::Docker(load) => {
@@ -156,7 +159,7 @@ impl Load {
     pub fn wait(mut self) -> std::result::Result<(), String> {
         self.writer = None;
         match self.pending {
-            Pending::Import(child) => match child.wait_with_output() {
+            Pending::Import(child, node) => match node.wait(child, &["ctr", "images", "import"]) {
                 Ok(out) if out.status.success() => Ok(()),
                 Ok(out) => Err(format!(
                     "ctr images import failed: {}",

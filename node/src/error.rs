@@ -21,6 +21,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The node's systemd exited while a command ran in it: the command was killed.
+    #[error("node {node}: is gone (its systemd exited) while `{command}` ran")]
+    Gone { node: String, command: String },
+
+    /// A termination signal stopped a command in the node.
+    #[error("node {node}: `{command}` stopped: interrupted by a signal")]
+    Interrupted { node: String, command: String },
+
     /// A command ran and failed; `output` holds its last lines.
     #[error("node {node}: `{command}` failed ({status}):\n{output}")]
     Failed {
@@ -52,6 +60,8 @@ impl Error {
             | Error::NoProcess { node, .. }
             | Error::NoInit { node }
             | Error::Spawn { node, .. }
+            | Error::Gone { node, .. }
+            | Error::Interrupted { node, .. }
             | Error::Failed { node, .. }
             | Error::Degraded { node, .. }
             | Error::ExitedWhileBooting { node, .. }

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -109,8 +109,25 @@ impl Node {
     }
 
     /// `nsenter -t <leader> -a -- ARGS`: a command in all of the node's namespaces, for callers
-    /// that stream its stdin/stdout themselves.
+    /// that stream its stdin/stdout themselves (and then wait with [`Node::wait`]). It is a
+    /// process group of its own (nsenter and what it runs in the node), so that a stop of it is
+    /// a stop of both.
     pub fn command(&self, argv: &[&str]) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new("nsenter");
+        command
+            .arg("-t")
+            .arg(self.leader.to_string())
+            .arg("-a")
+            .arg("--")
+            .args(argv)
+            .process_group(0);
+        command
+    }
+
+    /// `nsenter -t <leader> -a -- ARGS` for a person at a terminal (`exec`, `shell`): in the
+    /// caller's process group, so the terminal's foreground job (a shell, Ctrl-C) is the command.
+    pub fn interactive_command(&self, argv: &[&str]) -> Command {
         let mut command = Command::new("nsenter");
         command
             .arg("-t")
@@ -119,6 +136,96 @@ impl Node {
             .arg("--")
             .args(argv);
         command
+    }
+
+    /// Whether the node's systemd is still there (not gone, not a zombie).
+    pub fn alive(&self) -> bool {
+        !liveness::is_zombie(self.leader)
+    }
+
+    /// Waits for `child`, a [`Node::command`] of this node, collecting what it printed on piped
+    /// stdout and stderr. Three things end a wait other than the command's exit:
+    ///
+    /// - nsenter stopped: util-linux nsenter stops itself when its child stops and continues
+    ///   only when continued; a node shutting down SIGSTOPs every process of its PID namespace
+    ///   (systemd-shutdown's broadcast), and once the node is gone nothing would continue nsenter
+    ///   (seen: `init` hung 11 minutes, nsenter in state T). It is continued here at once;
+    /// - the node gone (its systemd exited): the command is killed, [`Error::Gone`];
+    /// - a termination signal recorded (Ctrl-C, `down` asking): the command is stopped (SIGTERM,
+    ///   SIGKILL after 2 s), [`Error::Interrupted`].
+    pub fn wait(&self, mut child: Child, argv: &[&str]) -> Result<Output> {
+        let pid = child.id() as i32;
+        let readers = [
+            child.stdout.take().map(read_all),
+            child.stderr.take().map(read_all),
+        ];
+        let status = self.supervise(pid, argv);
+        // Gone or interrupted: the group is killed; its pipes close.
+        let [stdout, stderr] =
+            readers.map(|r| r.map(|t| t.join().unwrap_or_default()).unwrap_or_default());
+        drop(child);
+        status.map(|status| Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    fn supervise(&self, pid: i32, argv: &[&str]) -> Result<ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        let mut stopping: Option<std::time::Instant> = None;
+        // Most commands end within milliseconds: the first looks come quickly, later ones every
+        // 20 ms.
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid on our own child, writing into a local.
+            let got = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG | libc::WUNTRACED) };
+            if got == pid {
+                if libc::WIFSTOPPED(status) {
+                    // SAFETY: kill(2) of our own child's process group.
+                    unsafe { libc::kill(-pid, libc::SIGCONT) };
+                    continue;
+                }
+                return match stopping {
+                    Some(_) if kns_plumbing::signals::interrupted() => Err(Error::Interrupted {
+                        node: self.name.clone(),
+                        command: argv.join(" "),
+                    }),
+                    Some(_) => Err(Error::Gone {
+                        node: self.name.clone(),
+                        command: argv.join(" "),
+                    }),
+                    None => Ok(ExitStatus::from_raw(status)),
+                };
+            }
+            if got < 0 {
+                return Err(Error::Spawn {
+                    node: self.name.clone(),
+                    command: argv.join(" "),
+                    source: std::io::Error::last_os_error(),
+                });
+            }
+            match stopping {
+                None if kns_plumbing::signals::interrupted() => {
+                    // SAFETY: kill(2) of our own child's process group.
+                    unsafe { libc::kill(-pid, libc::SIGTERM) };
+                    stopping = Some(std::time::Instant::now());
+                }
+                None if !self.alive() => {
+                    // SAFETY: as above.
+                    unsafe { libc::kill(-pid, libc::SIGKILL) };
+                    stopping = Some(std::time::Instant::now());
+                }
+                Some(since) if since.elapsed() > std::time::Duration::from_secs(2) => {
+                    // SAFETY: as above.
+                    unsafe { libc::kill(-pid, libc::SIGKILL) };
+                }
+                _ => {}
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Sends `signal` to the node's systemd.
@@ -154,8 +261,17 @@ impl Exec for Node {
             // A command that exits without reading its input is judged by its status, below.
             let _ = stdin.write_all(input);
         }
-        child.wait_with_output().map_err(spawn_error)
+        self.wait(child, argv)
     }
+}
+
+/// A pipe read to its end on a thread of its own.
+fn read_all(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = vec![];
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 /// The recording double of [`Exec`]: answers each command from a script of (argv prefix, exit

@@ -11,8 +11,14 @@ use crate::host::{firewall, network_managers, resolver};
 
 /// Step: network managers and the forward path.
 pub fn open(cluster: &mut Cluster) -> Result<()> {
-    for manager in network_managers::leave_our_links_alone()? {
-        kns_plumbing::say!("   {}: kns-* links unmanaged", manager.name());
+    for told in network_managers::leave_our_links_alone()? {
+        let name = told.manager.name();
+        match told.reload_failed {
+            None => kns_plumbing::say!("   {name}: kns-* links unmanaged"),
+            Some(e) => kns_plumbing::say!(
+                "   warning: {name} was not reloaded ({e}); it may take the cluster's bridge until it is"
+            ),
+        }
     }
     let state = &cluster.state;
     let rules = firewall::open(&state.name.bridge(), state.name.as_str(), state.masquerade)?;

@@ -86,6 +86,11 @@ impl ClusterNode {
         Ok(self.live()?.command(args))
     }
 
+    /// A command in the node for a person at a terminal (`exec`, `shell`): the terminal's job.
+    pub fn interactive_command(&self, args: &[&str]) -> Result<Command> {
+        Ok(self.live()?.interactive_command(args))
+    }
+
     /// The node's root, mounted on the host (running or not), every path resolved inside it.
     pub fn root(&self) -> Result<NodeRoot> {
         Ok(NodeRoot::open(self.dirs.rootfs())?)

@@ -50,6 +50,13 @@ impl Manager {
         }
     }
 
+    fn unit(self) -> &'static str {
+        match self {
+            Manager::NetworkManager => "NetworkManager.service",
+            Manager::Networkd => "systemd-networkd.service",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Manager::NetworkManager => "NetworkManager",
@@ -58,16 +65,27 @@ impl Manager {
     }
 }
 
-/// The network managers running here (by their runtime directories).
+/// The network managers running here: their units active under a systemd that is PID 1. A
+/// runtime directory alone says nothing (a host without systemd, or with networkd stopped, keeps
+/// /run/systemd/netif and `networkctl reload` then fails).
 pub fn running() -> Vec<Manager> {
-    let mut found = vec![];
-    if Path::new("/run/NetworkManager").is_dir() && Path::new("/etc/NetworkManager").is_dir() {
-        found.push(Manager::NetworkManager);
+    if !Path::new("/run/systemd/system").is_dir() {
+        return vec![];
     }
-    if Path::new("/run/systemd/netif").is_dir() {
-        found.push(Manager::Networkd);
-    }
-    found
+    [Manager::NetworkManager, Manager::Networkd]
+        .into_iter()
+        .filter(|manager| unit_active(manager.unit()))
+        .collect()
+}
+
+fn unit_active(unit: &str) -> bool {
+    Command::new("systemctl")
+        .args(["is-active", "--quiet", unit])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 fn reload(manager: Manager) -> Result<()> {
@@ -86,26 +104,41 @@ fn reload(manager: Manager) -> Result<()> {
     Ok(())
 }
 
+/// What became of telling one network manager.
+#[derive(Debug)]
+pub struct Told {
+    pub manager: Manager,
+    /// Its reload failed: the file is in place and takes effect at its next reload or start;
+    /// the cluster does not depend on it, so this is a warning, not a failure.
+    pub reload_failed: Option<Error>,
+}
+
 /// Tells every running network manager to leave `kns-*` alone; returns those told.
-pub fn leave_our_links_alone() -> Result<Vec<Manager>> {
+pub fn leave_our_links_alone() -> Result<Vec<Told>> {
     let mut told = vec![];
     for manager in running() {
         let file = Path::new(manager.file());
+        let mut reload_failed = None;
         if std::fs::read_to_string(file).ok().as_deref() != Some(manager.text()) {
             if let Some(dir) = file.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
             }
             kns_plumbing::atomic_file::write(file, manager.text().as_bytes(), 0o644)
                 .map_err(|e| Error::io("write", file, e))?;
-            reload(manager)?;
+            reload_failed = reload(manager).err();
         }
-        told.push(manager);
+        told.push(Told {
+            manager,
+            reload_failed,
+        });
     }
     Ok(told)
 }
 
-/// Takes the files out again (the last cluster is gone).
-pub fn forget_our_links() -> Result<()> {
+/// Takes the files out again (the last cluster is gone); returns the reloads that failed (the
+/// files are gone, so their managers see it at their next reload).
+pub fn forget_our_links() -> Result<Vec<Error>> {
+    let mut failed = vec![];
     for manager in [Manager::NetworkManager, Manager::Networkd] {
         let file = Path::new(manager.file());
         if !file.exists() {
@@ -113,8 +146,10 @@ pub fn forget_our_links() -> Result<()> {
         }
         std::fs::remove_file(file).map_err(|e| Error::io("remove", file, e))?;
         if running().contains(&manager) {
-            reload(manager)?;
+            if let Err(e) = reload(manager) {
+                failed.push(e);
+            }
         }
     }
-    Ok(())
+    Ok(failed)
 }

@@ -42,7 +42,9 @@ pub fn run(state_dir: &Path, name: &ClusterName, host: &dyn Host, access: Access
     }
     // The last cluster gone: the network managers may manage kns-* again.
     if cluster::list(state_dir)?.is_empty() {
-        network_managers::forget_our_links()?;
+        for e in network_managers::forget_our_links()? {
+            eprintln!("warning: {e}; the network manager sees its file gone at its next reload");
+        }
     }
     Ok(true)
 }

@@ -25,7 +25,7 @@ pub fn run(state_dir: &Path, node: &str, args: &[String]) -> Result<i32> {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let status = n
-        .command(&args)?
+        .interactive_command(&args)?
         .stdin(Stdio::inherit())
         .status()
         .map_err(|e| Io::new("run", "nsenter", e))?;
