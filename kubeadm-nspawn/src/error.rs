@@ -102,6 +102,10 @@ impl Error {
             Error::Interrupted
                 | Error::Cluster(crate::cluster::Error::Interrupted)
                 | Error::Kube(crate::kube::Error::Interrupted)
+                | Error::Node(kns_node::Error::Interrupted { .. })
+                | Error::Cluster(crate::cluster::Error::Node(
+                    kns_node::Error::Interrupted { .. }
+                ))
         )
     }
 }

@@ -83,6 +83,12 @@ pub trait Booting {
 pub fn wait(booting: &impl Booting, timeout: Duration, poll: Duration) -> Result<String> {
     let start = Instant::now();
     loop {
+        if kns_plumbing::signals::interrupted() {
+            return Err(Error::Interrupted {
+                node: booting.name().to_owned(),
+                command: "systemctl is-system-running".into(),
+            });
+        }
         if !booting.alive() {
             return Err(Error::ExitedWhileBooting {
                 node: booting.name().to_owned(),
@@ -92,7 +98,7 @@ pub fn wait(booting: &impl Booting, timeout: Duration, poll: Duration) -> Result
         if let Some(node) = booting.node() {
             match check(&node) {
                 Ok(BootState::Booted(state)) => return Ok(state),
-                Err(e @ Error::Degraded { .. }) => return Err(e),
+                Err(e @ (Error::Degraded { .. } | Error::Interrupted { .. })) => return Err(e),
                 Ok(BootState::Starting(_)) | Err(_) => {}
             }
         }

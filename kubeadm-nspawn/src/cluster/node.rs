@@ -242,9 +242,13 @@ impl ClusterNode {
             }
         }
         let _ = std::fs::write(log, text);
-        output.map_err(|e| Error::NodeFailed {
-            node: self.name().to_owned(),
-            message: format!("{e}; output in {}", log.display()),
+        output.map_err(|e| match e {
+            // Not the command's failure: said as what it is.
+            e @ (kns_node::Error::Interrupted { .. } | kns_node::Error::Gone { .. }) => e.into(),
+            e => Error::NodeFailed {
+                node: self.name().to_owned(),
+                message: format!("{e}; output in {}", log.display()),
+            },
         })
     }
 }
