@@ -41,6 +41,10 @@ pub enum Error {
         rolled_back: bool,
     },
 
+    /// An update stopped by a signal while it replaced `component`.
+    #[error("update of {component} interrupted: {}", if *.put_back { "the previous one is put back" } else { "putting the previous one back failed on some node" })]
+    UpdateInterrupted { component: String, put_back: bool },
+
     /// A precondition of a verb's request that is not a single value's (`init --config` that
     /// describes another cluster, patches of one name).
     #[error("{0}")]
@@ -78,6 +82,9 @@ impl kns_plumbing::report::Hint for Error {
                 rolled_back: true, ..
             } => Some("`update --no-rollback` leaves the new one in place to debug it".into()),
             Error::Cleanup { failure, .. } => failure.hint(),
+            Error::UpdateInterrupted { .. } => {
+                Some("`kubeadm-nspawn update` again does it again".into())
+            }
             _ => None,
         }
     }
@@ -106,6 +113,7 @@ impl Error {
                 | Error::Cluster(crate::cluster::Error::Node(
                     kns_node::Error::Interrupted { .. }
                 ))
+                | Error::UpdateInterrupted { .. }
         )
     }
 }

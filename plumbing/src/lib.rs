@@ -5,6 +5,7 @@
 //! - [`signals`]: termination signals recorded, so a tool stops at a step boundary and cleans up;
 //! - [`report`]: the one stderr error format of all four tools (`error:` / `  |` / `hint:`), written
 //!   by each `main` and read back by the orchestrator;
+//! - [`child`]: children that end with the verb that started them (killed or not);
 //! - [`atomic_file`]: files replaced whole (temp file, fsync, rename);
 //! - [`hex`]: lower-case hex of digests;
 //! - [`privileges`]: the root check done before anything is touched;
@@ -13,6 +14,7 @@
 //! - [`poll`]: every wait bounded, stopped by a signal, ended by what it waits on being gone.
 
 pub mod atomic_file;
+pub mod child;
 pub mod hex;
 pub mod parallel;
 pub mod poll;
