@@ -9,47 +9,16 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
-    assert_fails_with, assert_ok, kill_node, node_cgroup_value, simulate_reboot, warm_base,
-    TestCluster,
+    assert_fails_with, assert_ok, kill_node, kube_dirs, node_cgroup_value, simulate_reboot,
+    warm_base, TestCluster,
 };
 use kns_integration_tests::mirror::{
     write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
 };
-use kns_integration_tests::{
-    bin, debian_busybox_static, privileged_test, run_ok, skipped, HostSnapshot,
-};
+use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
 use serde_json::Value;
 
 /// `(KUBE_BIN, KUBE_EXTRA_BIN)`, or None after printing the SKIPPED line.
-fn kube_dirs(test: &str) -> Option<(PathBuf, PathBuf)> {
-    let dir = |var: &str| {
-        std::env::var_os(var)
-            .map(PathBuf::from)
-            .filter(|d| d.is_dir())
-    };
-    match (dir("KUBE_BIN"), dir("KUBE_EXTRA_BIN")) {
-        (Some(kube), Some(extra)) => Some((kube, extra)),
-        _ => {
-            // CI must not silently stop testing the core: where the project's shared Kubernetes
-            // binaries exist, `.ci/run` exports them, so their absence under CI is a broken run.
-            let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/kubernetes/unpack");
-            if std::env::var("CI").is_ok_and(|v| v == "true") && shared.exists() {
-                panic!(
-                    "{test}: CI=true and {} exists, but KUBE_BIN/KUBE_EXTRA_BIN are not set to \
-                     directories: .ci/run must eval its output before the tests",
-                    shared.display()
-                );
-            }
-            skipped(&format!(
-                "{test}: set KUBE_BIN (kubeadm, kubelet, kubectl, kube-apiserver, \
-                 kube-controller-manager, kube-scheduler, kube-proxy) and KUBE_EXTRA_BIN \
-                 (crictl, etcd, coredns) to directories"
-            ));
-            None
-        }
-    }
-}
-
 struct Kubectl {
     binary: PathBuf,
     kubeconfig: PathBuf,

@@ -36,9 +36,13 @@ pub fn reset(nodes: &[ClusterNode], log: impl Fn(&str) -> std::path::PathBuf + S
             )?;
             // kubeadm reset keeps what it did not make: an etcd data dir of an init killed
             // before kubeadm recorded it.
-            n.run(&["sh", "-c", "rm -rf /var/lib/etcd/* /etc/kubernetes/manifests/*"])
-                .map(drop)
-                .map_err(Error::from)
+            n.run(&[
+                "sh",
+                "-c",
+                "rm -rf /var/lib/etcd/* /etc/kubernetes/manifests/*",
+            ])
+            .map(drop)
+            .map_err(Error::from)
         },
     )?;
     Ok(())

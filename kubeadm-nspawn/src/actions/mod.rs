@@ -120,10 +120,13 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
         phase::initializing(ctx, &kube)
     })?;
     if ctx.earlier.is_some() {
-        steps.run("Resetting the nodes of the earlier init (kubeadm reset)", || {
-            let paths = &ctx.cluster.paths;
-            kubeadm_reset::reset(&ctx.cluster.kubernetes_nodes(), |n| paths.reset_log(n))
-        })?;
+        steps.run(
+            "Resetting the nodes of the earlier init (kubeadm reset)",
+            || {
+                let paths = &ctx.cluster.paths;
+                kubeadm_reset::reset(&ctx.cluster.kubernetes_nodes(), |n| paths.reset_log(n))
+            },
+        )?;
     }
     // Each step from here is recorded before it begins: an interrupted init is seen as such.
     const PREPARING: &str = "Preparing images";

@@ -116,10 +116,8 @@ pub fn acquire(
                     Wait::NoWait => {
                         return Err(Error::Busy {
                             cluster: name.clone(),
-                            holder: current.map_or_else(
-                                || "another verb".to_owned(),
-                                |h| h.to_string(),
-                            ),
+                            holder: current
+                                .map_or_else(|| "another verb".to_owned(), |h| h.to_string()),
                         })
                     }
                     Wait::TakeOver => {
@@ -170,9 +168,7 @@ impl TakeOver {
                 self.press(holder, name);
             }
             None => {
-                kns_plumbing::say!(
-                    "asking {holder} on cluster {name} to stop (down goes first)"
-                );
+                kns_plumbing::say!("asking {holder} on cluster {name} to stop (down goes first)");
                 // The holder's own pid, from the lock it holds: the verb records the signal,
                 // stops what it runs and exits.
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);

@@ -220,7 +220,9 @@ pub enum Transition {
     Making,
     Stopping,
     Starting,
-    Updating { component: Component },
+    Updating {
+        component: Component,
+    },
 }
 
 impl std::fmt::Display for Transition {

@@ -49,8 +49,10 @@ pub fn run(
         let all = cluster.nodes();
         wait_booted::wait(&all, BOOT_TIMEOUT)?;
         if let Ok(k) = cluster.require_initialized() {
-            let kubernetes: Vec<ClusterNode> =
-                all.into_iter().filter(|n| n.state.is_kubernetes()).collect();
+            let kubernetes: Vec<ClusterNode> = all
+                .into_iter()
+                .filter(|n| n.state.is_kubernetes())
+                .collect();
             wait_ready::wait(
                 &kubernetes,
                 &k.binaries.path("kubectl"),

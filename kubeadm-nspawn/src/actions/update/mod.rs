@@ -150,9 +150,7 @@ pub fn update(cluster: &mut Cluster, request: &UpdateRequest) -> Result<Vec<Outc
     let binaries = request.binaries.for_update(&running.binaries)?;
     check_minor(&running.binaries.version, &binaries.version)?;
     if let Some(Transition::Updating { component }) = &cluster.state.transition {
-        kns_plumbing::say!(
-            "an earlier update of {component} did not finish: it is done again"
-        );
+        kns_plumbing::say!("an earlier update of {component} did not finish: it is done again");
     }
     let changed = plan(&request.only, &binaries, &running.fingerprints)?;
     let mut outcomes = vec![];
