@@ -45,7 +45,9 @@ impl Minor {
         self < Minor(1, 30)
     }
 
-    /// The pause tag kubeadm of this minor names (`kubeadm config images list`).
+    /// The pause tag kubeadm of this minor names (`kubeadm config images list`; its
+    /// `constants.PauseVersion`): the sandbox image every node's containerd is given, and the
+    /// pause image pushed to every node.
     pub fn pause_tag(self) -> &'static str {
         match self {
             m if m >= Minor(1, 36) => "3.10.2",
@@ -101,8 +103,18 @@ mod tests {
             assert_eq!(Minor::of(version).unwrap().kubeadm_api(), api, "{version}");
         }
         assert_eq!(Minor::of("unknown"), None);
-        assert_eq!(Minor(1, 28).pause_tag(), "3.9");
-        assert_eq!(Minor(1, 35).pause_tag(), "3.10.1");
+        for (minor, pause) in [
+            (28, "3.9"),
+            (30, "3.9"),
+            (31, "3.10"),
+            (33, "3.10"),
+            (34, "3.10.1"),
+            (35, "3.10.1"),
+            (36, "3.10.2"),
+            (37, "3.10.2"),
+        ] {
+            assert_eq!(Minor(1, minor).pause_tag(), pause, "1.{minor}");
+        }
         assert!(Minor(1, 28).needs_learner_gate() && !Minor(1, 29).needs_learner_gate());
     }
 }
