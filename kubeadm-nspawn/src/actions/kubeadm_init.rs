@@ -27,6 +27,9 @@ pub struct Joining {
 
 pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<Joining> {
     let config = cluster_config(ctx, kube, images)?;
+    if let Some(warning) = config.cgroup_v1_warning() {
+        kns_plumbing::say!("   {warning}");
+    }
     let first = ctx.cluster.first_control_plane()?;
     let registration = registration(&first);
     let text = documents::init_config(&config, &registration)?;
@@ -80,6 +83,7 @@ fn cluster_config(
         pod_subnet: state.ranges.pods,
         service_subnet: state.ranges.services,
         cgroup_v1: ctx.host.cgroups().layout().is_v1(),
+        cgroup_driver: ctx.host.cgroups().layout().cgroup_driver(),
         components: state.components.clone(),
     })
 }

@@ -29,13 +29,8 @@ impl Minor {
         matches!(self, Minor(1, 27 | 28))
     }
 
-    /// The kubelet has `failCgroupV1` (from 1.31; it defaults to true, so refuses a v1 host, from
-    /// 1.35).
-    pub fn has_fail_cgroup_v1(self) -> bool {
-        self >= Minor(1, 31)
-    }
-
-    /// The kubelet refuses a cgroup v1 host unless told (`failCgroupV1: false`).
+    /// The kubelet refuses a cgroup v1 host unless told (`failCgroupV1: false`; the field exists
+    /// from 1.31 and defaults to true from 1.35), and kubeadm's SystemVerification fails on one.
     pub fn refuses_cgroup_v1(self) -> bool {
         self >= Minor(1, 35)
     }
