@@ -24,6 +24,10 @@ pub enum Error {
     #[error(transparent)]
     Node(#[from] kns_node::Error),
 
+    /// A node's containerd: its version, its restart.
+    #[error(transparent)]
+    Containerd(#[from] kns_node::containerd::Error),
+
     #[error(transparent)]
     Timeout(#[from] Timeout),
 
@@ -73,6 +77,7 @@ impl kns_plumbing::report::Hint for Error {
             Error::Kube(e) => e.hint(),
             Error::Host(e) => e.hint(),
             Error::Node(e) => e.hint(),
+            Error::Containerd(e) => e.hint(),
             Error::Timeout(t) => Some(t.look.clone()),
             Error::UpdateFailed {
                 rolled_back: true, ..

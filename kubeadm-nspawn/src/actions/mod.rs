@@ -5,6 +5,7 @@
 //! [`Host`](crate::host::Host).
 
 mod base_image;
+pub mod containerd_config;
 mod export_kubeconfig;
 pub mod fingerprints;
 pub mod host_network;
@@ -116,6 +117,10 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
         phase::initializing(ctx, &kube)
     })?;
     let images = steps.run("Preparing images", || kube_images::prepare(ctx, &kube))?;
+    // Before anything is loaded into a node's containerd: it may be restarted.
+    let driver = steps.run("Configuring containerd in the nodes", || {
+        containerd_config::run(ctx, &images)
+    })?;
     steps.run("Setting up the pod network", || pod_network::run(ctx))?;
     steps.run("Loading binaries and images into the first node", || {
         load_nodes::first(ctx, &kube, &images)
@@ -124,7 +129,7 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
         Ok(load_nodes::start_workers(ctx, &kube, &images))
     })?;
     let joining = steps.run("Starting the control plane (kubeadm init)", || {
-        kubeadm_init::run(ctx, &kube, &images)
+        kubeadm_init::run(ctx, &kube, &images, driver)
     })?;
     steps.run("Waiting for the other nodes' load", || workers.finish())?;
     steps.run("Joining the other nodes (kubeadm join)", || {
