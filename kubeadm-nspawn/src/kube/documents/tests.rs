@@ -15,9 +15,14 @@ use crate::model::ranges::{DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
 /// The minors the documents are proven for, with a version string of each.
 const MINORS: &[(&str, Minor)] = &[
     ("v1.28.7", Minor(1, 28)),
+    ("v1.29.15", Minor(1, 29)),
+    ("v1.30.14", Minor(1, 30)),
     ("v1.31.2", Minor(1, 31)),
+    ("v1.32.9", Minor(1, 32)),
     ("v1.33.1", Minor(1, 33)),
+    ("v1.34.1", Minor(1, 34)),
     ("v1.35.0", Minor(1, 35)),
+    ("v1.36.0-rc.0", Minor(1, 36)),
     ("v1.37.0-alpha.1.20+0123abcd-dirty", Minor(1, 37)),
 ];
 
