@@ -111,6 +111,9 @@ impl Error {
                 | Error::Cluster(crate::cluster::Error::Node(
                     kns_node::Error::Interrupted { .. }
                 ))
+                | Error::Containerd(kns_node::containerd::Error::Node(
+                    kns_node::Error::Interrupted { .. }
+                ))
         )
     }
 }
@@ -146,5 +149,26 @@ impl From<crate::host::error::Io> for Error {
 impl From<crate::kube::documents::Unwritable> for Error {
     fn from(e: crate::kube::documents::Unwritable) -> Self {
         Error::Kube(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_containerd_wait_stopped_by_a_signal_is_an_interruption() {
+        let stopped: Error = kns_node::containerd::Error::from(kns_node::Error::Interrupted {
+            node: "c-n0".into(),
+            command: "ctr version".into(),
+        })
+        .into();
+        assert!(stopped.is_interrupted());
+        let failed: Error = kns_node::containerd::Error::NoVersion {
+            node: "c-n0".into(),
+            output: "x".into(),
+        }
+        .into();
+        assert!(!failed.is_interrupted());
     }
 }
