@@ -24,6 +24,10 @@ pub enum Error {
     #[error(transparent)]
     Node(#[from] kns_node::Error),
 
+    /// A node's containerd: its version, its restart.
+    #[error(transparent)]
+    Containerd(#[from] kns_node::containerd::Error),
+
     #[error(transparent)]
     Timeout(#[from] Timeout),
 
@@ -77,6 +81,7 @@ impl kns_plumbing::report::Hint for Error {
             Error::Kube(e) => e.hint(),
             Error::Host(e) => e.hint(),
             Error::Node(e) => e.hint(),
+            Error::Containerd(e) => e.hint(),
             Error::Timeout(t) => Some(t.look.clone()),
             Error::UpdateFailed {
                 rolled_back: true, ..
@@ -114,6 +119,9 @@ impl Error {
                     kns_node::Error::Interrupted { .. }
                 ))
                 | Error::UpdateInterrupted { .. }
+                | Error::Containerd(kns_node::containerd::Error::Node(
+                    kns_node::Error::Interrupted { .. }
+                ))
         )
     }
 }
@@ -149,5 +157,26 @@ impl From<crate::host::error::Io> for Error {
 impl From<crate::kube::documents::Unwritable> for Error {
     fn from(e: crate::kube::documents::Unwritable) -> Self {
         Error::Kube(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_containerd_wait_stopped_by_a_signal_is_an_interruption() {
+        let stopped: Error = kns_node::containerd::Error::from(kns_node::Error::Interrupted {
+            node: "c-n0".into(),
+            command: "ctr version".into(),
+        })
+        .into();
+        assert!(stopped.is_interrupted());
+        let failed: Error = kns_node::containerd::Error::NoVersion {
+            node: "c-n0".into(),
+            output: "x".into(),
+        }
+        .into();
+        assert!(!failed.is_interrupted());
     }
 }

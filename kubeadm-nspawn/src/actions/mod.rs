@@ -5,6 +5,7 @@
 //! [`Host`](crate::host::Host).
 
 mod base_image;
+pub mod containerd_config;
 mod export_kubeconfig;
 pub mod fingerprints;
 pub mod host_network;
@@ -132,6 +133,10 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
     const PREPARING: &str = "Preparing images";
     phase::begin_step(ctx, PREPARING)?;
     let images = steps.run(PREPARING, || kube_images::prepare(ctx, &kube))?;
+    // Before anything is loaded into a node's containerd: it may be restarted.
+    const CONTAINERD: &str = "Configuring containerd in the nodes";
+    phase::begin_step(ctx, CONTAINERD)?;
+    let driver = steps.run(CONTAINERD, || containerd_config::run(ctx, &images))?;
     const POD_NETWORK: &str = "Setting up the pod network";
     phase::begin_step(ctx, POD_NETWORK)?;
     steps.run(POD_NETWORK, || pod_network::run(ctx))?;
@@ -143,7 +148,9 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
     })?;
     const KUBEADM_INIT: &str = "Starting the control plane (kubeadm init)";
     phase::begin_step(ctx, KUBEADM_INIT)?;
-    let joining = steps.run(KUBEADM_INIT, || kubeadm_init::run(ctx, &kube, &images))?;
+    let joining = steps.run(KUBEADM_INIT, || {
+        kubeadm_init::run(ctx, &kube, &images, driver)
+    })?;
     steps.run("Waiting for the other nodes' load", || workers.finish())?;
     const JOINING: &str = "Joining the other nodes (kubeadm join)";
     phase::begin_step(ctx, JOINING)?;
