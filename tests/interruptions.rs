@@ -229,7 +229,9 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
         // start finishes it before it starts the nodes, Ready again.
         let t = Instant::now();
         let mut stop = c.cmd(&["stop", "--name", &c.name]);
-        stop.stderr(Stdio::piped()).process_group(0);
+        stop.stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .process_group(0);
         let child = stop.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(700));
         // SAFETY: kill(2) of the process group of the `stop` this test started.
@@ -270,7 +272,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
         // Two verbs at once: a second one refuses with --no-wait, naming the holder, or waits.
         let t = Instant::now();
         let mut stop = c.cmd(&["stop", "--name", &c.name]);
-        stop.stderr(Stdio::piped());
+        stop.stderr(Stdio::piped()).stdout(Stdio::null());
         let stopping = stop.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(400));
         let refused = c.run(&["start", "--name", &c.name, "--no-wait"]);
