@@ -144,9 +144,10 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
         warm_base();
         let c = TestCluster::new(sweeper);
         let before = HostSnapshot::take();
-        let leaks = |what: &str| {
+        // What a verb leaves must be gone once it has exited (processes it killed included).
+        let leaks = |what: &str, said: &str| {
             let left = HostSnapshot::take().added_since(&before);
-            assert!(left.is_empty(), "{what} left on the host: {left:?}");
+            assert!(left.is_empty(), "{what} left on the host: {left:?}\nit said:\n{said}");
         };
         let init = |c: &TestCluster| {
             c.cmd(&[
@@ -170,7 +171,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
             Cutter::Signal(libc::SIGINT),
         );
         one_error(&cut, "interrupted");
-        leaks("an interrupted up");
+        leaks("an interrupted up", &cut.stderr);
         println!(
             "up interrupted: ended {:.1} s after the signal",
             cut.ended_in.as_secs_f64()
@@ -189,8 +190,9 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
             "{}",
             text(&refused)
         );
-        assert_ok(&c.run(&["down", "--name", &c.name]), "down of a killed up");
-        leaks("down after a killed up");
+        let down = c.run(&["down", "--name", &c.name]);
+        assert_ok(&down, "down of a killed up");
+        leaks("down after a killed up", &text(&down));
         assert_ok(&c.up(2, &[]), "up again");
         println!("up cases: {:.1} s", t.elapsed().as_secs_f64());
 
@@ -332,8 +334,9 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
         assert_all_ready(&c, &kube_bin, 2);
         println!("update cases: {:.1} s", t.elapsed().as_secs_f64());
 
-        assert_ok(&c.run(&["down", "--name", &c.name]), "down");
-        leaks("the cluster");
+        let down = c.run(&["down", "--name", &c.name]);
+        assert_ok(&down, "down");
+        leaks("the cluster", &text(&down));
     });
 }
 
