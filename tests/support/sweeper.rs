@@ -120,6 +120,11 @@ fn kill_cgroup_members(cgroup: &Path) {
             );
         }
         if pids.is_empty() {
+            // A killed process leaves its cgroup a moment before it is a zombie to reap.
+            for _ in 0..10 {
+                reap_orphans();
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             return;
         }
         for pid in pids {
