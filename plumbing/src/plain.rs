@@ -50,6 +50,29 @@ pub fn printed<E: Hint + std::error::Error + Send + Sync + 'static>(error: E) ->
     Report::of(&anyhow::Error::new(error), hint).render()
 }
 
+/// An error without hints of its own (a struct that an enum with hints lifts), as [`assert_plain`]
+/// takes it.
+#[derive(Debug)]
+pub struct NoHint<E>(pub E);
+
+impl<E: std::fmt::Display> std::fmt::Display for NoHint<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for NoHint<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl<E> Hint for NoHint<E> {
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 /// What is wrong with how `error` is printed: Debug text, a cause said twice, an empty hint, or
 /// not saying `says`. Empty when nothing is.
 pub fn problems<E: Hint + std::error::Error + Send + Sync + 'static>(
