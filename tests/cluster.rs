@@ -405,7 +405,7 @@ fn failed_ups_remove_everything_they_created() {
                 "20",
             ],
         );
-        assert_fails_with(&out, &format!("node {}-n", c.name));
+        assert_fails_with(&out, &format!("node \"{}-n", c.name));
         assert!(
             !c.cluster_dir().exists(),
             "cluster dir left after a failed up"
