@@ -166,7 +166,7 @@ fn main_result(cli: Cli) -> anyhow::Result<()> {
         } => {
             let reference = ImageRef::parse(&name)?;
             if let Some(bad) = env.iter().find(|e| !e.contains('=')) {
-                anyhow::bail!("--env {bad:?}: expected KEY=VALUE");
+                anyhow::bail!("--env \"{bad}\": expected KEY=VALUE");
             }
             let binaries = binary
                 .iter()
