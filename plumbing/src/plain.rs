@@ -111,7 +111,7 @@ pub fn assert_plain<E: Hint + std::error::Error + Send + Sync + 'static>(samples
     let mut failures = vec![];
     for (error, says) in samples {
         let (text, problems) = problems(error, says);
-        println!("{text}");
+        print!("{text}");
         if !problems.is_empty() {
             failures.push(format!("{text}  -> {}", problems.join("; ")));
         }
