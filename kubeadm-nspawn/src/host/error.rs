@@ -42,7 +42,7 @@ pub enum Error {
     },
 
     /// A node's cgroups that could not be made, limited or emptied.
-    #[error("node {node}: {message}")]
+    #[error("node \"{node}\": {message}")]
     Cgroup { node: String, message: String },
 
     /// The host's cgroups cannot hold a kubelet: `why`.

@@ -35,7 +35,7 @@ pub fn run(common: &Common, mut request: InitRequest, host: &dyn Host) -> Result
         Kubernetes::Initialized(_) => return Err(cluster::Error::AlreadyInitialized(name).into()),
         Kubernetes::Initializing { .. } => {
             return Err(Error::Request(format!(
-                "an earlier `init` of cluster {name} failed or was interrupted: \
+                "an earlier `init` of cluster \"{name}\" failed or was interrupted: \
                  `kubeadm-nspawn down --name {name}` and `up` it again"
             )))
         }
@@ -72,7 +72,7 @@ fn apply_config(cluster: &mut Cluster, request: &mut InitRequest) -> Result<()> 
     let made = cluster.state.control_planes().count();
     if let Some(described) = request.control_planes.filter(|&k| k != made) {
         return Err(Error::Request(format!(
-            "--config describes {described} control-plane nodes; cluster {name} was made with \
+            "--config describes {described} control-plane nodes; cluster \"{name}\" was made with \
              {made} by `up`: `kubeadm-nspawn down --name {name}` and `up --config` it again"
         )));
     }
@@ -80,7 +80,7 @@ fn apply_config(cluster: &mut Cluster, request: &mut InitRequest) -> Result<()> 
         let kubernetes_nodes = cluster.state.kubernetes_nodes().count();
         if labels.len() > kubernetes_nodes {
             return Err(Error::Request(format!(
-                "--config describes {} nodes; cluster {name} has {kubernetes_nodes}",
+                "--config describes {} nodes; cluster \"{name}\" has {kubernetes_nodes}",
                 labels.len(),
             )));
         }
@@ -129,7 +129,7 @@ fn check_distinct_names(patches: &[PathBuf]) -> Result<()> {
             .into_owned();
         if !seen.insert(name.clone()) {
             return Err(Error::Request(format!(
-                "two kubeadm patches are named {name} (from --kubeadm-patch and the config file): rename one"
+                "two kubeadm patches are named \"{name}\" (from --kubeadm-patch and the config file): rename one"
             )));
         }
     }

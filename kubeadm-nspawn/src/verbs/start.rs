@@ -31,7 +31,7 @@ pub fn run(
         .collect();
     if stopped.is_empty() {
         eprintln!(
-            "cluster {name} is running already ({} nodes): nothing to start",
+            "cluster \"{name}\" is running already ({} nodes): nothing to start",
             cluster.state.nodes.len()
         );
         return Ok(vec![]);
