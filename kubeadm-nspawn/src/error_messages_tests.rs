@@ -344,6 +344,9 @@ fn host() -> Vec<(host::Error, &'static str)> {
         ), (
             Error::tool("image-pusher", "printed no JSON line (EOF while parsing a value at line 1 column 0): \"\""),
             "image-pusher failed: printed no JSON line",
+        ), (
+            Error::tool("ip link del", ""),
+            "error: ip link del failed\n",
         );
         Error::Cgroup { .. } => (
             Error::Cgroup {
