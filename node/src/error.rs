@@ -86,13 +86,16 @@ impl Error {
 impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
-            Error::NotRunning { .. } | Error::NoProcess { .. } => {
-                Some("`kubeadm-nspawn list` shows the nodes and whether they run".into())
-            }
+            Error::NotRunning { .. } | Error::NoProcess { .. } => Some(
+                "`kubeadm-nspawn list` shows the nodes and whether they run; \
+                 `kubeadm-nspawn start --name CLUSTER` starts a stopped cluster's nodes"
+                    .into(),
+            ),
             Error::NoInit { node }
             | Error::ExitedWhileBooting { node, .. }
             | Error::BootTimeout { node, .. } => Some(format!(
-                "its console log is nodes/{node}/log in the cluster's directory"
+                "read its console log: nodes/{node}/log in its cluster's directory \
+                 (/var/lib/kubeadm-nspawn/CLUSTER unless --state-dir says otherwise)"
             )),
             Error::Degraded { node, units } => Some(format!(
                 "`kubeadm-nspawn exec {node} -- systemctl status {}` says why",
