@@ -279,7 +279,16 @@ fn cluster() -> Vec<(cluster::Error, &'static str)> {
             "/var/lib/kubeadm-nspawn/dev/state.json: not a readable cluster state (EOF while parsing an object at line 1 column 9)\nhint: `kubeadm-nspawn down --name dev` still removes the cluster",
         );
         Error::Busy { .. } => (
-            Error::Busy { cluster: dev(), holder: "init (pid 4242)".into() },
+            Error::Busy {
+                cluster: dev(),
+                holder: crate::cluster::lock::Holder {
+                    verb: "init".into(),
+                    pid: 4242,
+                    pgid: 4242,
+                    since: 1_764_000_000,
+                }
+                .to_string(),
+            },
             "cluster \"dev\" is busy: init (pid 4242)\nhint: wait for it (without --no-wait)",
         );
         Error::Io(..) => (
