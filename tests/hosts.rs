@@ -278,61 +278,109 @@ fn nodes_are_machines_in_scopes_of_their_own_on_a_systemd_host() {
     });
 }
 
-/// The fix of #27 with Kubernetes on the hybrid host (the one view where this kernel lets a kubelet
-/// run): `up` + `init` through the host's systemd, both nodes Ready, and each kubelet's pod cgroups
-/// (`kubepods`) inside its own node's cgroups in every hierarchy, none at the host's root (where
-/// kubelets of two nodes would collide and clean up each other's pods). Needs KUBE_BIN and
-/// KUBE_EXTRA_BIN.
+/// The fix of #27 with Kubernetes, on a stand-in for a Kubernetes developer's workstation: systemd
+/// with machined (the hybrid view, the one where this kernel lets a kubelet run), NetworkManager
+/// running, /etc/resolv.conf pointing at systemd-resolved's stub 127.0.0.53, and a forward path
+/// that drops (iptables' FORWARD policy DROP, as dockerd sets it, and an nftables `inet` table
+/// whose forward chain drops). `up --nodes 3` + `init` through the host's systemd; each kubelet's
+/// pod cgroups inside its own node's cgroups; NetworkManager leaves our links alone; a Deployment
+/// across the nodes; pod-to-pod traffic across nodes and a Service by its name work through the
+/// dropping forward path; CoreDNS runs without restarts; `machinectl list` shows the nodes;
+/// `stop`/`start` → Ready; `down` removes the forward rules and leaves the host as it was. Prints
+/// the up, init and down figures. Needs KUBE_BIN and KUBE_EXTRA_BIN.
 #[test]
-fn kubernetes_runs_on_a_hybrid_systemd_host() {
-    let name = "kubernetes_runs_on_a_hybrid_systemd_host";
+fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kubernetes() {
+    let name = "a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kubernetes";
     if !host_tier(name) {
         return;
     }
-    let dir = |var: &str| {
-        std::env::var_os(var)
-            .map(std::path::PathBuf::from)
-            .filter(|d| d.is_dir())
-    };
-    let (Some(kube), Some(extra)) = (dir("KUBE_BIN"), dir("KUBE_EXTRA_BIN")) else {
-        assert!(
-            !ci(),
-            "{name}: CI=true but KUBE_BIN/KUBE_EXTRA_BIN are not set"
-        );
-        kns_integration_tests::skipped(&format!("{name}: set KUBE_BIN and KUBE_EXTRA_BIN"));
+    let Some((kube, extra)) = kns_integration_tests::cluster::kube_dirs(name) else {
         return;
     };
     kns_integration_tests::cluster::warm_base();
     privileged_test(name, |sweeper| {
+        // The workload's image, built here and loaded inside the host.
+        let images = sweeper.workdir.join("images");
+        std::fs::create_dir_all(&images).unwrap();
+        let busybox = kns_integration_tests::debian_busybox_static(&sweeper.workdir.join("deb"));
+        let image = "kubeadm-nspawn.local/web:1";
+        kns_integration_tests::run_ok(
+            kns_integration_tests::bin("image-pusher"),
+            &[
+                "build",
+                "--name",
+                image,
+                "--binary",
+                busybox.to_str().unwrap(),
+                "-o",
+                images.join("web.tar").to_str().unwrap(),
+            ],
+        );
         let mut opts = kns_integration_tests::host::HostOptions::new(View::Hybrid);
+        opts.extra_packages = ["network-manager", "systemd-resolved", "nftables"]
+            .map(String::from)
+            .to_vec();
         opts.binds = vec![
             (kube, "/opt/kube/bin".into(), true),
             (extra, "/opt/kube/extra".into(), true),
+            (images, "/opt/images".into(), true),
         ];
-        let mut host = StandInHost::boot_with(sweeper, "k8s", opts);
+        let mut host = StandInHost::boot_with(sweeper, "ws", opts);
         host.wait_booted(Duration::from_secs(60));
         let kns = host.bin("kubeadm-nspawn");
         let c = sweeper.prefix.clone();
+        let subnet_prefix = "10.252.202";
+        // The workstation: resolved's stub in resolv.conf, with an upstream of the cluster's own
+        // range (nothing answers there; cluster names are CoreDNS's own); NetworkManager
+        // running; a forward path that drops.
+        host.exec_ok(&["mkdir", "-p", "/etc/systemd/resolved.conf.d"]);
+        host.write_file(
+            "/etc/systemd/resolved.conf.d/upstream.conf",
+            &format!("[Resolve]\nDNS={subnet_prefix}.1\n"),
+        );
+        host.exec_ok(&[
+            "sh",
+            "-c",
+            "systemctl restart systemd-resolved && \
+             ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf && \
+             systemctl start NetworkManager && \
+             iptables -P FORWARD DROP && \
+             nft add table inet workstation && \
+             nft add chain inet workstation forward \
+               '{ type filter hook forward priority 0; policy drop; }'",
+        ]);
+        assert!(host
+            .exec_ok(&["cat", "/etc/resolv.conf"])
+            .contains("127.0.0.53"));
+        assert_eq!(
+            host.exec_ok(&["systemctl", "is-active", "NetworkManager"])
+                .trim(),
+            "active"
+        );
         let env = [(
             "KUBEADM_NSPAWN_RELEASE_MIRROR",
             kns_integration_tests::cluster::NO_MIRROR,
         )];
         let before = host_view(&host);
+        let rules_before = host.exec_ok(&["sh", "-c", "iptables -S; nft list ruleset"]);
+
+        let started = std::time::Instant::now();
         let up = host.run_env(
             &env,
             &[
                 &kns,
                 "up",
                 "--nodes",
-                "2",
+                "3",
                 "--name",
                 &c,
                 "--subnet",
-                "10.252.201.0/24",
+                &format!("{subnet_prefix}.0/24"),
                 "--no-masquerade",
             ],
         );
         assert!(up.status.success(), "up: {}", text(&up));
+        let up_seconds = started.elapsed().as_secs_f64();
         let started = std::time::Instant::now();
         let init = host.run_env(
             &env,
@@ -346,34 +394,40 @@ fn kubernetes_runs_on_a_hybrid_systemd_host() {
                 "--extra-bin",
                 "/opt/kube/extra",
                 "--wait",
-                "3m",
+                "4m",
             ],
         );
         assert!(init.status.success(), "init: {}", text(&init));
-        println!(
-            "init on the hybrid stand-in: {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-        let nodes = host.run_ok(&[
-            &kns,
-            "exec",
-            &format!("{c}-n0"),
-            "--",
-            "kubectl",
-            "--kubeconfig",
-            "/etc/kubernetes/admin.conf",
-            "get",
-            "nodes",
-            "--no-headers",
-        ]);
-        assert_eq!(
-            nodes
+        let init_seconds = started.elapsed().as_secs_f64();
+        let n0 = format!("{c}-n0");
+        let kubectl = |args: &[&str]| -> std::process::Output {
+            let mut all = vec![
+                kns.as_str(),
+                "exec",
+                &n0,
+                "--",
+                "kubectl",
+                "--kubeconfig",
+                "/etc/kubernetes/admin.conf",
+            ];
+            all.extend(args);
+            host.run(&all)
+        };
+        let kubectl_ok = |args: &[&str]| -> String {
+            let out = kubectl(args);
+            assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let ready = |want: usize| {
+            let nodes = kubectl_ok(&["get", "nodes", "--no-headers"]);
+            let ready = nodes
                 .lines()
                 .filter(|l| l.split_whitespace().nth(1) == Some("Ready"))
-                .count(),
-            2,
-            "{nodes}"
-        );
+                .count();
+            assert_eq!(ready, want, "{nodes}");
+        };
+        ready(3);
+
         // Every v1 hierarchy: pod cgroups only below a node's own cgroup.
         let stray = host.exec_ok(&[
             "sh",
@@ -384,26 +438,187 @@ fn kubernetes_runs_on_a_hybrid_systemd_host() {
             stray.trim().is_empty(),
             "kubepods at the host's root: {stray}"
         );
-        for i in 0..2 {
+        for i in 0..3 {
             let node = format!("{c}-n{i}");
-            let mut found = 0;
-            for (h, path) in node_cgroups(&host, &node) {
-                let h = if h.is_empty() {
-                    "unified".to_string()
-                } else {
-                    h.trim_start_matches("name=").to_string()
-                };
-                let dir = format!("/sys/fs/cgroup/{h}{path}/kubepods");
-                if host.exec(&["test", "-d", &dir]).status.success() {
-                    found += 1;
-                }
-            }
+            let found = node_cgroups(&host, &node)
+                .into_iter()
+                .filter(|(h, path)| {
+                    let h = if h.is_empty() {
+                        "unified".to_string()
+                    } else {
+                        h.trim_start_matches("name=").to_string()
+                    };
+                    let dir = format!("/sys/fs/cgroup/{h}{path}/kubepods");
+                    host.exec(&["test", "-d", &dir]).status.success()
+                })
+                .count();
             assert!(found > 0, "{node}: no kubepods under its cgroups");
         }
+
+        // NetworkManager manages none of our links.
+        let devices = host.exec_ok(&["nmcli", "-t", "-f", "DEVICE,STATE", "device"]);
+        let ours: Vec<&str> = devices.lines().filter(|l| l.starts_with("kns")).collect();
+        assert!(
+            !ours.is_empty(),
+            "NetworkManager does not list our links: {devices}"
+        );
+        for line in &ours {
+            assert!(
+                line.ends_with(":unmanaged"),
+                "NetworkManager took {line}:\n{devices}"
+            );
+        }
+        // machined knows the nodes.
+        let machines = host.exec_ok(&["machinectl", "list", "--no-legend"]);
+        for i in 0..3 {
+            assert!(machines.contains(&format!("{c}-n{i}")), "{machines}");
+        }
+
+        // The workload, across the nodes, through the dropping forward path.
+        host.run_ok(&[&kns, "load", "--name", &c, "/opt/images/web.tar"]);
+        let manifest = kns_integration_tests::workload::DEPLOYMENT.replace("IMAGE", image);
+        host.exec_ok(&["mkdir", "-p", "/var/lib/kubeadm-nspawn/manifests"]);
+        let manifest_path = "/var/lib/kubeadm-nspawn/manifests/web.yaml";
+        host.write_file(manifest_path, &manifest);
+        let applied = host.run(&[
+            "sh",
+            "-c",
+            &format!(
+                "{kns} exec {n0} -- kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f - \
+                 < {manifest_path}"
+            ),
+        ]);
+        assert!(applied.status.success(), "apply: {}", text(&applied));
+        kubectl_ok(&["rollout", "status", "deployment/web", "--timeout=180s"]);
+        let pods = kubectl_ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.podIP}{\"\\n\"}{end}",
+        ]);
+        let pods: Vec<Vec<String>> = pods
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+            .collect();
+        let spread: std::collections::BTreeSet<&String> = pods.iter().map(|p| &p[1]).collect();
+        assert_eq!(spread.len(), 3, "one replica per node: {pods:?}");
+        let in_pod = |pod: &str, script: &str| -> String {
+            let deadline = std::time::Instant::now() + Duration::from_secs(90);
+            loop {
+                let out = kubectl(&[
+                    "exec",
+                    pod,
+                    "--",
+                    "/usr/local/bin/busybox",
+                    "sh",
+                    "-c",
+                    script,
+                ]);
+                let said = text(&out);
+                if (out.status.success() && said.contains("200 OK"))
+                    || std::time::Instant::now() > deadline
+                {
+                    return said;
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        };
+        // Pod to pod, each to the next node's pod.
+        for (i, pod) in pods.iter().enumerate() {
+            let other = &pods[(i + 1) % pods.len()];
+            let said = in_pod(
+                &pod[0],
+                &kns_integration_tests::workload::http_get(&other[2], 8080),
+            );
+            assert!(
+                said.contains("200 OK"),
+                "{} -> {}: {said}",
+                pod[0],
+                other[2]
+            );
+        }
+        // The Service by its name (CoreDNS, kube-proxy).
+        let said = in_pod(&pods[0][0], kns_integration_tests::workload::WEB_BY_NAME);
+        if !said.contains("200 OK") {
+            diagnose(&kubectl);
+        }
+        assert!(said.contains("200 OK"), "web by name: {said}");
+        let restarts = kubectl_ok(&[
+            "get",
+            "pods",
+            "-n",
+            "kube-system",
+            "-l",
+            "k8s-app=kube-dns",
+            "-o",
+            "jsonpath={.items[*].status.containerStatuses[*].restartCount}",
+        ]);
+        assert!(
+            restarts.split_whitespace().all(|r| r == "0"),
+            "CoreDNS restarted: {restarts}"
+        );
+        // The rules added to the forward path are listed.
+        let listed = host.run_ok(&[&kns, "list"]);
+        assert!(listed.contains("running"), "{listed}");
+
+        // stop/start: machines gone and back, Ready again.
+        host.run_ok(&[&kns, "stop", "--name", &c]);
+        let machines = host.exec_ok(&["machinectl", "list", "--no-legend"]);
+        assert!(!machines.contains(c.as_str()), "after stop: {machines}");
+        host.run_ok(&[&kns, "start", "--name", &c, "--wait", "4m"]);
+        ready(3);
+
+        let started = std::time::Instant::now();
         host.run_ok(&[&kns, "down", "--name", &c]);
+        let down_seconds = started.elapsed().as_secs_f64();
+        println!(
+            "workstation stand-in (3 nodes): up {up_seconds:.1} s, init to Ready \
+             {init_seconds:.1} s, down {down_seconds:.1} s"
+        );
+        let rules_after = host.exec_ok(&["sh", "-c", "iptables -S; nft list ruleset"]);
+        assert_eq!(rules_after, rules_before, "down left forward rules");
         let after = host_view(&host);
         let left: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
         assert!(left.is_empty(), "down left in the host: {left:?}");
         assert!(host.poweroff(Duration::from_secs(20)), "clean poweroff");
     });
+}
+
+/// What the cluster's networking looks like when a Service is not reached: the pods, endpoints,
+/// kube-proxy's and CoreDNS's logs (also of their previous container).
+fn diagnose(kubectl: &dyn Fn(&[&str]) -> std::process::Output) {
+    for args in [
+        &["get", "pods", "-A", "-o", "wide"][..],
+        &["get", "endpoints", "-A"],
+        &[
+            "logs",
+            "-n",
+            "kube-system",
+            "-l",
+            "k8s-app=kube-proxy",
+            "--tail=40",
+        ],
+        &[
+            "logs",
+            "-n",
+            "kube-system",
+            "-l",
+            "k8s-app=kube-proxy",
+            "--previous",
+            "--tail=40",
+        ],
+        &[
+            "logs",
+            "-n",
+            "kube-system",
+            "-l",
+            "k8s-app=kube-dns",
+            "--tail=40",
+        ],
+    ] {
+        let out = kubectl(args);
+        println!("kubectl {}:\n{}", args.join(" "), text(&out));
+    }
 }

@@ -9,47 +9,17 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
-    assert_fails_with, assert_ok, kill_node, node_cgroup_value, simulate_reboot, warm_base,
-    TestCluster,
+    assert_fails_with, assert_ok, kill_node, kube_dirs, node_cgroup_value, simulate_reboot,
+    warm_base, TestCluster,
 };
 use kns_integration_tests::mirror::{
     write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
 };
-use kns_integration_tests::{
-    bin, debian_busybox_static, privileged_test, run_ok, skipped, HostSnapshot,
-};
+use kns_integration_tests::workload::{http_get, DEPLOYMENT, WEB_BY_NAME};
+use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
 use serde_json::Value;
 
 /// `(KUBE_BIN, KUBE_EXTRA_BIN)`, or None after printing the SKIPPED line.
-fn kube_dirs(test: &str) -> Option<(PathBuf, PathBuf)> {
-    let dir = |var: &str| {
-        std::env::var_os(var)
-            .map(PathBuf::from)
-            .filter(|d| d.is_dir())
-    };
-    match (dir("KUBE_BIN"), dir("KUBE_EXTRA_BIN")) {
-        (Some(kube), Some(extra)) => Some((kube, extra)),
-        _ => {
-            // CI must not silently stop testing the core: where the project's shared Kubernetes
-            // binaries exist, `.ci/run` exports them, so their absence under CI is a broken run.
-            let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/kubernetes/unpack");
-            if std::env::var("CI").is_ok_and(|v| v == "true") && shared.exists() {
-                panic!(
-                    "{test}: CI=true and {} exists, but KUBE_BIN/KUBE_EXTRA_BIN are not set to \
-                     directories: .ci/run must eval its output before the tests",
-                    shared.display()
-                );
-            }
-            skipped(&format!(
-                "{test}: set KUBE_BIN (kubeadm, kubelet, kubectl, kube-apiserver, \
-                 kube-controller-manager, kube-scheduler, kube-proxy) and KUBE_EXTRA_BIN \
-                 (crictl, etcd, coredns) to directories"
-            ));
-            None
-        }
-    }
-}
-
 struct Kubectl {
     binary: PathBuf,
     kubeconfig: PathBuf,
@@ -131,52 +101,6 @@ impl Kubectl {
     }
 }
 
-const DEPLOYMENT: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      # One replica per node, the control-plane node included.
-      topologySpreadConstraints:
-      - maxSkew: 1
-        topologyKey: kubernetes.io/hostname
-        whenUnsatisfiable: DoNotSchedule
-        labelSelector:
-          matchLabels: {app: web}
-      tolerations:
-      - key: node-role.kubernetes.io/control-plane
-        effect: NoSchedule
-      containers:
-      - name: web
-        image: IMAGE
-        imagePullPolicy: Never
-        command:
-        - /usr/local/bin/busybox
-        - sh
-        - -c
-        - mkdir -p /www && hostname > /www/index.html && exec /usr/local/bin/busybox httpd -f -p 8080 -h /www
-        ports:
-        - containerPort: 8080
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports:
-  - port: 80
-    targetPort: 8080
-"#;
-
 /// An image of Debian's static busybox (as /usr/local/bin/busybox) made by image-pusher into
 /// `archive` (once) and loaded into every node of `c`: nothing is pulled.
 fn load_busybox_image(c: &TestCluster, busybox: &Path, archive: &Path, image: &str) {
@@ -214,10 +138,6 @@ fn deploy_web(c: &TestCluster, kubectl: &Kubectl, busybox: &Path, workdir: &Path
         "kubectl apply",
     );
     kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
-}
-
-fn http_get(ip: &str, port: u16) -> String {
-    format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /usr/local/bin/busybox nc -w 3 {ip} {port}")
 }
 
 #[test]
@@ -701,12 +621,6 @@ fn web_pods(kubectl: &Kubectl) -> Vec<String> {
         .map(|p| p["metadata"]["name"].as_str().unwrap().to_owned())
         .collect()
 }
-
-/// From a pod: the Service `web` by its DNS name (busybox's own resolver: a static glibc's NSS
-/// cannot resolve in a bare image), then HTTP to the address it resolved to.
-const WEB_BY_NAME: &str = "ip=$(/usr/local/bin/busybox nslookup web.default.svc.cluster.local \
-    | /usr/local/bin/busybox awk '/^Address/ {a=$NF} END {print a}'); \
-    printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /usr/local/bin/busybox nc -w 3 $ip 80";
 
 #[test]
 fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_pods() {

@@ -164,7 +164,8 @@ mod tests {
         assert_eq!(command.get_program(), "nsenter");
         assert_eq!(
             args.join(" "),
-            "-t 42 -a -- ctr -n k8s.io images import --digests --skip-digest-for-named -"
+            "-t 42 -a -- setpriv --pdeathsig TERM -- ctr -n k8s.io images import --digests \
+             --skip-digest-for-named -"
         );
     }
 

@@ -24,6 +24,10 @@ pub enum Error {
     #[error(transparent)]
     Node(#[from] kns_node::Error),
 
+    /// A node's containerd: its version, its restart.
+    #[error(transparent)]
+    Containerd(#[from] kns_node::containerd::Error),
+
     #[error(transparent)]
     Timeout(#[from] Timeout),
 
@@ -40,6 +44,10 @@ pub enum Error {
         log: String,
         rolled_back: bool,
     },
+
+    /// An update stopped by a signal while it replaced `component`.
+    #[error("update of {component} interrupted: {}", if *.put_back { "the previous one is put back" } else { "putting the previous one back failed on some node" })]
+    UpdateInterrupted { component: String, put_back: bool },
 
     /// A precondition of a verb's request that is not a single value's (`init --config` that
     /// describes another cluster, patches of one name).
@@ -73,11 +81,15 @@ impl kns_plumbing::report::Hint for Error {
             Error::Kube(e) => e.hint(),
             Error::Host(e) => e.hint(),
             Error::Node(e) => e.hint(),
+            Error::Containerd(e) => e.hint(),
             Error::Timeout(t) => Some(t.look.clone()),
             Error::UpdateFailed {
                 rolled_back: true, ..
             } => Some("`update --no-rollback` leaves the new one in place to debug it".into()),
             Error::Cleanup { failure, .. } => failure.hint(),
+            Error::UpdateInterrupted { .. } => {
+                Some("`kubeadm-nspawn update` again does it again".into())
+            }
             _ => None,
         }
     }
@@ -104,6 +116,10 @@ impl Error {
                 | Error::Kube(crate::kube::Error::Interrupted)
                 | Error::Node(kns_node::Error::Interrupted { .. })
                 | Error::Cluster(crate::cluster::Error::Node(
+                    kns_node::Error::Interrupted { .. }
+                ))
+                | Error::UpdateInterrupted { .. }
+                | Error::Containerd(kns_node::containerd::Error::Node(
                     kns_node::Error::Interrupted { .. }
                 ))
         )
@@ -141,5 +157,26 @@ impl From<crate::host::error::Io> for Error {
 impl From<crate::kube::documents::Unwritable> for Error {
     fn from(e: crate::kube::documents::Unwritable) -> Self {
         Error::Kube(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_containerd_wait_stopped_by_a_signal_is_an_interruption() {
+        let stopped: Error = kns_node::containerd::Error::from(kns_node::Error::Interrupted {
+            node: "c-n0".into(),
+            command: "ctr version".into(),
+        })
+        .into();
+        assert!(stopped.is_interrupted());
+        let failed: Error = kns_node::containerd::Error::NoVersion {
+            node: "c-n0".into(),
+            output: "x".into(),
+        }
+        .into();
+        assert!(!failed.is_interrupted());
     }
 }

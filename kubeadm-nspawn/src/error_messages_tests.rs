@@ -246,6 +246,10 @@ fn cluster() -> Vec<(cluster::Error, &'static str)> {
             Error::NoCluster(dev()),
             "no cluster \"dev\"\nhint: create it with `kubeadm-nspawn up --name dev`",
         );
+        Error::Unmade(..) => (
+            Error::Unmade(dev()),
+            "an earlier `up` of cluster \"dev\" did not finish\nhint: `kubeadm-nspawn down --name dev` removes what it made; then `up` it again",
+        );
         Error::Exists(..) => (
             Error::Exists(dev()),
             "cluster \"dev\" already exists\nhint: use it, or remove it with `kubeadm-nspawn down --name dev`",
@@ -589,6 +593,27 @@ fn verb() -> Vec<(Error, &'static str)> {
                 rolled_back: false,
             },
             "update of kubelet failed: node \"dev-n1\": not Ready; left as it is (--no-rollback)\n",
+        );
+        Error::UpdateInterrupted { .. } => (
+            Error::UpdateInterrupted { component: "kube-scheduler".into(), put_back: true },
+            "update of kube-scheduler interrupted: the previous one is put back\nhint: `kubeadm-nspawn update` again does it again",
+        ), (
+            Error::UpdateInterrupted { component: "kube-scheduler".into(), put_back: false },
+            "update of kube-scheduler interrupted: putting the previous one back failed on some node",
+        );
+        Error::Containerd(..) => (
+            Error::Containerd(kns_node::containerd::Error::NotAnswering {
+                node: "dev-n0".into(),
+                after: std::time::Duration::from_secs(30),
+                last_error: Some("connection refused".into()),
+            }),
+            "node \"dev-n0\": containerd did not answer `ctr version` within 30 s of its restart; last error: connection refused\nhint: its log: `kubeadm-nspawn exec dev-n0 -- journalctl -u containerd -n 50`",
+        ), (
+            Error::Containerd(kns_node::containerd::Error::NoVersion {
+                node: "dev-n0".into(),
+                output: "garbage".into(),
+            }),
+            "node \"dev-n0\": `containerd --version` printed \"garbage\", which names no version",
         );
         Error::Request(..) => (
             Error::Request(

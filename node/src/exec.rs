@@ -112,14 +112,19 @@ impl Node {
     /// that stream its stdin/stdout themselves (and then wait with [`Node::wait`]). It is a
     /// process group of its own (nsenter and what it runs in the node), so that a stop of it is
     /// a stop of both.
+    ///
+    /// Neither outlives the caller: nsenter gets SIGTERM when the caller's thread ends, and the
+    /// command in the node gets it when nsenter ends (`setpriv --pdeathsig`, util-linux, in
+    /// every node), so a verb killed outright leaves nothing running in its nodes.
     pub fn command(&self, argv: &[&str]) -> Command {
         use std::os::unix::process::CommandExt;
         let mut command = Command::new("nsenter");
-        command
+        kns_plumbing::child::die_with_parent(&mut command)
             .arg("-t")
             .arg(self.leader.to_string())
             .arg("-a")
             .arg("--")
+            .args(["setpriv", "--pdeathsig", "TERM", "--"])
             .args(argv)
             .process_group(0);
         command

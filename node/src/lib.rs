@@ -8,9 +8,12 @@
 //! - [`exec`]: running a command in a node, behind the [`exec::Exec`] seam that unit tests replace
 //!   with the recording [`exec::Script`];
 //! - [`root`]: files written into and read from a node's root with every path resolved inside it;
-//! - [`boot`]: waiting for a node's systemd to be up, and which failed units are expected.
+//! - [`boot`]: waiting for a node's systemd to be up, and which failed units are expected;
+//! - [`containerd`]: the node's containerd configuration (its layout, cgroup driver and sandbox
+//!   image) and restarting containerd.
 
 pub mod boot;
+pub mod containerd;
 pub mod error;
 pub mod exec;
 pub mod liveness;

@@ -6,6 +6,7 @@
 //! - [`report`]: the one stderr error format of all four tools (`error:` / `  |` / `hint:`), written
 //!   by each `main` and read back by the orchestrator;
 //! - [`plain`]: what every tool's tests check of its messages (no Rust Debug text, every variant);
+//! - [`child`]: children that end with the verb that started them (killed or not);
 //! - [`atomic_file`]: files replaced whole (temp file, fsync, rename);
 //! - [`hex`]: lower-case hex of digests;
 //! - [`privileges`]: the root check done before anything is touched;
@@ -14,6 +15,7 @@
 //! - [`poll`]: every wait bounded, stopped by a signal, ended by what it waits on being gone.
 
 pub mod atomic_file;
+pub mod child;
 pub mod hex;
 pub mod parallel;
 pub mod plain;

@@ -40,6 +40,25 @@ pub enum Stopped<E> {
 pub fn until<T, E>(
     timeout: Duration,
     every: Duration,
+    check: impl FnMut() -> Check<T, E>,
+) -> Result<(T, Duration), Stopped<E>> {
+    poll(timeout, every, true, check)
+}
+
+/// [`until`] that a recorded signal does not end: for the waits that undoing needs (processes
+/// killed and gone before their cgroups can go), which a Ctrl-C asked for. Still bounded.
+pub fn until_even_if_interrupted<T, E>(
+    timeout: Duration,
+    every: Duration,
+    check: impl FnMut() -> Check<T, E>,
+) -> Result<(T, Duration), Stopped<E>> {
+    poll(timeout, every, false, check)
+}
+
+fn poll<T, E>(
+    timeout: Duration,
+    every: Duration,
+    stop_on_signal: bool,
     mut check: impl FnMut() -> Check<T, E>,
 ) -> Result<(T, Duration), Stopped<E>> {
     let start = Instant::now();
@@ -47,7 +66,7 @@ pub fn until<T, E>(
     // Set by every look that does not end the wait.
     let mut last_error: Option<E>;
     loop {
-        if signals::interrupted() {
+        if stop_on_signal && signals::interrupted() {
             return Err(Stopped::Interrupted);
         }
         match check() {

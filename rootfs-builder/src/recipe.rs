@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use kns_node::containerd::{containerd_config, upstream_version, CgroupDriver, ContainerdLayout};
+
 use crate::error::{Error, Result};
 
 pub const RECIPE_VERSION: &str = "6";
@@ -12,6 +14,11 @@ pub const RECIPE_VERSION: &str = "6";
 /// The image repository every image of a cluster is named under. It resolves nowhere, so a missing
 /// image can never turn into a pull from the internet.
 pub const PRIVATE_REPOSITORY: &str = "kubeadm-nspawn.local";
+
+/// The sandbox image of the base's default containerd configuration: the pause of the default
+/// release (v1.28.7). `kubeadm-nspawn init` writes each node's own, for its host's cgroup driver
+/// and its Kubernetes minor's pause, and restarts containerd where that differs from this one.
+pub const BASE_SANDBOX_IMAGE: &str = "kubeadm-nspawn.local/pause:3.9";
 
 /// Debian packages of the base, on top of debootstrap's minbase. On a suite with a [`Pin`],
 /// [`RUNTIME_PACKAGES`] come from the pin's suite instead ([`packages`]).
@@ -127,10 +134,11 @@ pub fn files(layout: ContainerdLayout) -> Vec<RecipeFile> {
         contents: contents.to_owned(),
     };
     vec![
+        // cgroupfs: what every host can run (the node's systemd owns no pod cgroups on v1).
         file(
-            "/etc/containerd/config.toml",
+            kns_node::containerd::CONFIG_PATH,
             0o644,
-            &containerd_config(layout, CgroupDriver::Cgroupfs),
+            &containerd_config(layout, CgroupDriver::Cgroupfs, BASE_SANDBOX_IMAGE),
         ),
         file("/etc/crictl.yaml", 0o644, CRICTL_YAML),
         file("/etc/sysctl.d/90-kubeadm-nspawn.conf", 0o644, SYSCTL_CONF),
@@ -177,124 +185,6 @@ pub fn files(layout: ContainerdLayout) -> Vec<RecipeFile> {
             JOURNALD_CONF,
         ),
     ]
-}
-
-/// Which configuration file a containerd reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerdLayout {
-    /// containerd 1.6 and 1.7 (Debian bookworm, trixie): config version 2, one CRI plugin
-    /// `io.containerd.grpc.v1.cri`.
-    V2,
-    /// containerd 2.1 and later: config version 3, the CRI plugin split into
-    /// `io.containerd.cri.v1.runtime` and `io.containerd.cri.v1.images`.
-    V3,
-}
-
-impl ContainerdLayout {
-    /// The layout of a containerd of Debian version `version` (`2.1.9+ds1-5`, `1.6.20~ds1-1+b1`):
-    /// 2 and later read version 3.
-    pub fn of_version(version: &str) -> Self {
-        match upstream_version(version).first() {
-            Some(major) if *major >= 2 => ContainerdLayout::V3,
-            _ => ContainerdLayout::V2,
-        }
-    }
-}
-
-/// Who owns the pod cgroups: runc's `SystemdCgroup`, which must match kubelet's `cgroupDriver`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CgroupDriver {
-    /// runc writes the cgroup files itself (kubelet `cgroupDriver: cgroupfs`): the base's, as the
-    /// node's systemd does not own the pod cgroups on a cgroup v1 host.
-    Cgroupfs,
-    /// runc asks the node's systemd for a scope per container (kubelet `cgroupDriver: systemd`).
-    Systemd,
-}
-
-/// containerd's `/etc/containerd/config.toml` for a node (DESIGN.md §7.1): CRI on, the pause image
-/// pushed (never pulled), `restrict_oom_score_adj` (the host's bounding set lacks CAP_SYS_RESOURCE),
-/// runc with `driver`, Debian's CNI plugins. The same settings in either layout.
-pub fn containerd_config(layout: ContainerdLayout, driver: CgroupDriver) -> String {
-    let systemd_cgroup = driver == CgroupDriver::Systemd;
-    let driver_comment = match driver {
-        CgroupDriver::Cgroupfs => {
-            "cgroupfs, matching kubelet's cgroupDriver (the node's systemd does not own pod cgroups)."
-        }
-        CgroupDriver::Systemd => "systemd, matching kubelet's cgroupDriver.",
-    };
-    match layout {
-        ContainerdLayout::V2 => format!(
-            r#"# kubeadm-nspawn node: containerd with the CRI plugin for kubelet.
-version = 2
-
-[plugins."io.containerd.grpc.v1.cri"]
-  # The pause image is pushed by image-pusher; nothing is ever pulled.
-  sandbox_image = "{PRIVATE_REPOSITORY}/pause:3.9"
-  # The host's capability bounding set lacks CAP_SYS_RESOURCE, so runc cannot set the negative
-  # oom_score_adj kubelet asks for critical pods; without this every static pod fails to start.
-  restrict_oom_score_adj = true
-
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "runc"
-    snapshotter = "overlayfs"
-
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-    # {driver_comment}
-    SystemdCgroup = {systemd_cgroup}
-
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "/etc/cni/net.d"
-"#
-        ),
-        ContainerdLayout::V3 => format!(
-            r#"# kubeadm-nspawn node: containerd 2 with the CRI plugins for kubelet.
-version = 3
-
-[plugins."io.containerd.cri.v1.images"]
-  snapshotter = "overlayfs"
-
-  [plugins."io.containerd.cri.v1.images".pinned_images]
-    # The pause image is pushed by image-pusher; nothing is ever pulled.
-    sandbox = "{PRIVATE_REPOSITORY}/pause:3.9"
-
-[plugins."io.containerd.cri.v1.runtime"]
-  # The host's capability bounding set lacks CAP_SYS_RESOURCE, so runc cannot set the negative
-  # oom_score_adj kubelet asks for critical pods; without this every static pod fails to start.
-  restrict_oom_score_adj = true
-
-  [plugins."io.containerd.cri.v1.runtime".containerd]
-    default_runtime_name = "runc"
-
-  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-
-  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
-    # {driver_comment}
-    SystemdCgroup = {systemd_cgroup}
-
-  [plugins."io.containerd.cri.v1.runtime".cni]
-    bin_dirs = ["/usr/lib/cni"]
-    conf_dir = "/etc/cni/net.d"
-"#
-        ),
-    }
-}
-
-/// The numeric parts of a Debian version's upstream version: `1:2.1.9+ds1-5` -> [2, 1, 9].
-pub fn upstream_version(version: &str) -> Vec<u64> {
-    let version = version.split_once(':').map_or(version, |(_, v)| v);
-    let upstream = version
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .next()
-        .unwrap_or_default();
-    upstream
-        .split('.')
-        .map_while(|part| part.parse().ok())
-        .collect()
 }
 
 /// Whether Debian version `version` is at least upstream `minimum` (`2.1`).
@@ -506,65 +396,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn containerd_config_has_the_traps_of_the_measured_recipe_in_both_layouts() {
-        let v2 = containerd_config(ContainerdLayout::V2, CgroupDriver::Cgroupfs);
-        assert!(v2.starts_with("# kubeadm-nspawn") && v2.contains("\nversion = 2\n"));
-        assert!(v2.contains("[plugins.\"io.containerd.grpc.v1.cri\"]\n"));
-        assert!(v2.contains("restrict_oom_score_adj = true"));
-        assert!(v2.contains("SystemdCgroup = false"));
-        assert!(v2.contains("sandbox_image = \"kubeadm-nspawn.local/pause:3.9\""));
-        assert!(v2.contains("bin_dir = \"/usr/lib/cni\""));
-
-        let v3 = containerd_config(ContainerdLayout::V3, CgroupDriver::Cgroupfs);
-        assert!(v3.starts_with("# kubeadm-nspawn") && v3.contains("\nversion = 3\n"));
-        assert!(!v3.contains("io.containerd.grpc.v1.cri"), "{v3}");
-        let section = |name: &str| {
-            let start = v3
-                .find(&format!("[plugins.\"io.containerd.cri.v1.{name}"))
-                .unwrap_or_else(|| panic!("no {name} section in {v3}"));
-            &v3[start..]
-        };
-        assert!(section("images\".pinned_images]")
-            .contains("sandbox = \"kubeadm-nspawn.local/pause:3.9\""));
-        assert!(section("runtime\"]").contains("restrict_oom_score_adj = true"));
-        assert!(section("runtime\".containerd.runtimes.runc.options]")
-            .contains("SystemdCgroup = false"));
-        assert!(section("runtime\".cni]").contains("bin_dirs = [\"/usr/lib/cni\"]"));
-        assert!(section("runtime\".cni]").contains("conf_dir = \"/etc/cni/net.d\""));
-        // Nothing points containerd at a registry: the private repository resolves nowhere.
-        for config in [&v2, &v3] {
-            assert!(
-                !config.contains("mirror") && !config.contains("registry"),
-                "{config}"
-            );
-        }
-
+    fn the_base_gets_the_default_containerd_config_of_its_layout() {
+        assert!(BASE_SANDBOX_IMAGE.starts_with(&format!("{PRIVATE_REPOSITORY}/pause:")));
         for layout in [ContainerdLayout::V2, ContainerdLayout::V3] {
-            let systemd = containerd_config(layout, CgroupDriver::Systemd);
-            assert!(systemd.contains("SystemdCgroup = true") && !systemd.contains("= false"));
+            let config = files(layout)
+                .into_iter()
+                .find(|f| f.path == "/etc/containerd/config.toml")
+                .unwrap();
+            assert_eq!(
+                config.contents,
+                containerd_config(layout, CgroupDriver::Cgroupfs, BASE_SANDBOX_IMAGE)
+            );
+            assert_eq!(config.mode, 0o644);
         }
     }
 
     #[test]
     fn the_layout_follows_the_installed_containerd() {
-        assert_eq!(
-            ContainerdLayout::of_version("1.6.20~ds1-1+b1"),
-            ContainerdLayout::V2
-        );
-        assert_eq!(
-            ContainerdLayout::of_version("1.7.24~ds1-6+deb13u1"),
-            ContainerdLayout::V2
-        );
-        assert_eq!(
-            ContainerdLayout::of_version("2.1.9+ds1-5"),
-            ContainerdLayout::V3
-        );
-        assert_eq!(
-            ContainerdLayout::of_version("1:2.2.0-1"),
-            ContainerdLayout::V3
-        );
-        assert_eq!(upstream_version("1:2.1.9+ds1-5"), [2, 1, 9]);
-        assert_eq!(upstream_version("1.3.6+ds1-1"), [1, 3, 6]);
         assert!(at_least("2.1.9+ds1-5", "2.1") && at_least("2.10.0-1", "2.9"));
         assert!(!at_least("1.7.24~ds1-6", "2.1") && !at_least("1.1.15+ds1-2", "1.3"));
 

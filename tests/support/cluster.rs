@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use crate::{bin, run, PrefixSweeper};
+use crate::{bin, run, skipped, PrefixSweeper};
 
 /// A release mirror that is never there (the discard port, on this machine).
 pub const NO_MIRROR: &str = "http://127.0.0.1:9";
@@ -184,4 +184,36 @@ pub fn kill_node(node: &str) {
 /// Every PID in the node's cgroups (`/sys/fs/cgroup/<hierarchy>/kubeadm-nspawn/<node>`, any depth).
 fn node_cgroup_pids(node: &str) -> Vec<i32> {
     kubeadm_nspawn::host::cgroup::detect().procs(node)
+}
+
+/// KUBE_BIN and KUBE_EXTRA_BIN, the real Kubernetes binaries; None (with one SKIPPED line) where
+/// they are not set, a failure under CI where the project's shared binaries exist.
+pub fn kube_dirs(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let dir = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|d| d.is_dir())
+    };
+    match (dir("KUBE_BIN"), dir("KUBE_EXTRA_BIN")) {
+        (Some(kube), Some(extra)) => Some((kube, extra)),
+        _ => {
+            // CI must not silently stop testing the core: where the project's shared Kubernetes
+            // binaries exist, `.ci/run` exports them, so their absence under CI is a broken run.
+            let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/kubernetes/unpack");
+            if std::env::var("CI").is_ok_and(|v| v == "true") && shared.exists() {
+                panic!(
+                    "{test}: CI=true and {} exists, but KUBE_BIN/KUBE_EXTRA_BIN are not set to \
+                     directories: .ci/run must eval its output before the tests",
+                    shared.display()
+                );
+            }
+            skipped(&format!(
+                "{test}: set KUBE_BIN (kubeadm, kubelet, kubectl, kube-apiserver, \
+                 kube-controller-manager, kube-scheduler, kube-proxy) and KUBE_EXTRA_BIN \
+                 (crictl, etcd, coredns) to directories"
+            ));
+            None
+        }
+    }
 }

@@ -19,6 +19,7 @@ mod leak;
 pub mod mirror;
 mod node;
 mod sweeper;
+pub mod workload;
 
 use leak::list_dir;
 pub use leak::{HostSnapshot, LeakCheck};

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use kns_node::containerd::CgroupDriver;
+
 use crate::cluster::ClusterNode;
 use crate::error::{Error, Result};
 use crate::host::facts::ThisHost;
@@ -25,8 +27,17 @@ pub struct Joining {
     pub ca_cert_hash: String,
 }
 
-pub fn run(ctx: &InitContext, kube: &KubeBinaries, images: &ImageSet) -> Result<Joining> {
-    let config = cluster_config(ctx, kube, images)?;
+/// `driver`: the cgroup driver the nodes' containerd was configured with, for the kubelets.
+pub fn run(
+    ctx: &InitContext,
+    kube: &KubeBinaries,
+    images: &ImageSet,
+    driver: CgroupDriver,
+) -> Result<Joining> {
+    let config = cluster_config(ctx, kube, images, driver)?;
+    if let Some(warning) = config.cgroup_v1_warning() {
+        kns_plumbing::say!("   {warning}");
+    }
     let first = ctx.cluster.first_control_plane()?;
     let registration = registration(&first);
     let text = documents::init_config(&config, &registration)?;
@@ -58,6 +69,7 @@ fn cluster_config(
     ctx: &InitContext,
     kube: &KubeBinaries,
     images: &ImageSet,
+    cgroup_driver: CgroupDriver,
 ) -> Result<ClusterConfig> {
     let state = &ctx.cluster.state;
     let minor = Minor::of(&kube.version)
@@ -80,6 +92,7 @@ fn cluster_config(
         pod_subnet: state.ranges.pods,
         service_subnet: state.ranges.services,
         cgroup_v1: ctx.host.cgroups().layout().is_v1(),
+        cgroup_driver,
         components: state.components.clone(),
     })
 }

@@ -5,6 +5,7 @@
 //! [`Host`](crate::host::Host).
 
 mod base_image;
+pub mod containerd_config;
 mod export_kubeconfig;
 pub mod fingerprints;
 pub mod host_network;
@@ -12,6 +13,7 @@ mod kube_binaries;
 mod kube_images;
 mod kubeadm_init;
 mod kubeadm_join;
+mod kubeadm_reset;
 mod load_nodes;
 mod phase;
 pub mod pod_network;
@@ -97,6 +99,9 @@ pub fn up(ctx: &mut UpContext) -> Result<Timings> {
 /// kubeadm configuration) is passed along by [`init`] as typed values, not kept here half-filled.
 pub struct InitContext<'a> {
     pub request: InitRequest,
+    /// An earlier `init` stopped at this step (interrupted, killed or failed): the nodes kubeadm
+    /// touched are reset before this one begins.
+    pub earlier: Option<String>,
     pub cluster: Cluster,
     pub host: &'a dyn Host,
     /// Where the images synthesized from a set of binaries are cached (beside the clusters).
@@ -115,22 +120,45 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
     steps.run("Marking the cluster initializing", || {
         phase::initializing(ctx, &kube)
     })?;
-    let images = steps.run("Preparing images", || kube_images::prepare(ctx, &kube))?;
-    steps.run("Setting up the pod network", || pod_network::run(ctx))?;
-    steps.run("Loading binaries and images into the first node", || {
-        load_nodes::first(ctx, &kube, &images)
-    })?;
+    if ctx.earlier.is_some() {
+        steps.run(
+            "Resetting the nodes of the earlier init (kubeadm reset)",
+            || {
+                let paths = &ctx.cluster.paths;
+                kubeadm_reset::reset(&ctx.cluster.kubernetes_nodes(), |n| paths.reset_log(n))
+            },
+        )?;
+    }
+    // Each step from here is recorded before it begins: an interrupted init is seen as such.
+    const PREPARING: &str = "Preparing images";
+    phase::begin_step(ctx, PREPARING)?;
+    let images = steps.run(PREPARING, || kube_images::prepare(ctx, &kube))?;
+    // Before anything is loaded into a node's containerd: it may be restarted.
+    const CONTAINERD: &str = "Configuring containerd in the nodes";
+    phase::begin_step(ctx, CONTAINERD)?;
+    let driver = steps.run(CONTAINERD, || containerd_config::run(ctx, &images))?;
+    const POD_NETWORK: &str = "Setting up the pod network";
+    phase::begin_step(ctx, POD_NETWORK)?;
+    steps.run(POD_NETWORK, || pod_network::run(ctx))?;
+    const LOADING: &str = "Loading binaries and images into the first node";
+    phase::begin_step(ctx, LOADING)?;
+    steps.run(LOADING, || load_nodes::first(ctx, &kube, &images))?;
     let workers = steps.run("Loading the other nodes (in the background)", || {
         Ok(load_nodes::start_workers(ctx, &kube, &images))
     })?;
-    let joining = steps.run("Starting the control plane (kubeadm init)", || {
-        kubeadm_init::run(ctx, &kube, &images)
+    const KUBEADM_INIT: &str = "Starting the control plane (kubeadm init)";
+    phase::begin_step(ctx, KUBEADM_INIT)?;
+    let joining = steps.run(KUBEADM_INIT, || {
+        kubeadm_init::run(ctx, &kube, &images, driver)
     })?;
     steps.run("Waiting for the other nodes' load", || workers.finish())?;
-    steps.run("Joining the other nodes (kubeadm join)", || {
-        kubeadm_join::run(ctx, &joining)
-    })?;
-    steps.run("Writing kubeconfig", || export_kubeconfig::run(ctx, &kube))?;
+    const JOINING: &str = "Joining the other nodes (kubeadm join)";
+    phase::begin_step(ctx, JOINING)?;
+    steps.run(JOINING, || kubeadm_join::run(ctx, &joining))?;
+    const KUBECONFIG: &str = "Writing kubeconfig";
+    phase::begin_step(ctx, KUBECONFIG)?;
+    steps.run(KUBECONFIG, || export_kubeconfig::run(ctx, &kube))?;
+    phase::begin_step(ctx, "Waiting for nodes to be Ready")?;
     // The podCIDRs go onto the Node objects while the nodes become Ready: neither waits for the
     // other.
     steps.run(

@@ -24,8 +24,18 @@ const NETWORK_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn spawn(cluster: &mut Cluster, host: &dyn Host, which: &[usize]) -> Result<()> {
     for &i in which {
         let n = cluster.node(i);
-        let placement = host.cgroups().create(n.name(), &n.state.settings.limits)?;
-        let pid = n.spawn(&placement)?;
+        let limits = &n.state.settings.limits;
+        let placement = host.cgroups().create(n.name(), limits)?;
+        let pid = match n.spawn(&placement) {
+            // Seen once on a systemd host (CI, the stand-in's `start` after `stop`): a cgroup
+            // made a moment before was gone when the launcher joined it. Made again, once, and
+            // said.
+            Err(e) if placement.join.iter().any(|p| !p.exists()) => {
+                eprintln!("warning: {e}; making its cgroups again");
+                n.spawn(&host.cgroups().create(n.name(), limits)?)?
+            }
+            spawned => spawned?,
+        };
         cluster.state.nodes[i].pid = Some(pid);
         cluster.save()?;
     }

@@ -26,6 +26,14 @@ pub fn list(json: bool, global: &Global) -> crate::Result<i32> {
                 "cluster {} [{}] (subnet {}, pods {}, services {}, bridge {}{version})",
                 c.name, c.state, c.subnet, c.pod_subnet, c.service_subnet, c.bridge
             );
+            if let Some(step) = &c.init_step {
+                println!(
+                    "  init stopped at \"{step}\" (or is there now): `init` again begins again"
+                );
+            }
+            if let Some(holder) = &c.busy {
+                println!("  busy: {holder} is changing it");
+            }
             print_nodes_of(c);
         }
     }

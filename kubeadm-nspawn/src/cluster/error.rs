@@ -77,6 +77,10 @@ pub enum Error {
 
     #[error("interrupted by a signal")]
     Interrupted,
+
+    /// A cluster whose `up` was killed before it finished (its state still says so).
+    #[error("an earlier `up` of cluster \"{0}\" did not finish")]
+    Unmade(ClusterName),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -110,6 +114,9 @@ impl kns_plumbing::report::Hint for Error {
             Error::Busy { cluster, .. } => format!(
                 "wait for it (without --no-wait), or stop it: `kubeadm-nspawn down --name \
                  {cluster}` asks it to stop first"
+            ),
+            Error::Unmade(name) => format!(
+                "`kubeadm-nspawn down --name {name}` removes what it made; then `up` it again"
             ),
             Error::Host(e) => return e.hint(),
             Error::Node(e) => return e.hint(),

@@ -57,7 +57,13 @@ pub enum Wait {
     Wait,
     /// Refuse with [`Error::Busy`].
     NoWait,
+    /// `down`'s way: ask the holder to stop (SIGINT, as a Ctrl-C would: it undoes or records
+    /// what it did and exits), and kill it if it is still there after [`TAKE_OVER_KILL`].
+    TakeOver,
 }
+
+/// How long a holder asked to stop has before it is killed.
+pub const TAKE_OVER_KILL: Duration = Duration::from_secs(8);
 
 /// A held cluster lock; released when dropped.
 pub struct ClusterLock {
@@ -98,21 +104,32 @@ pub fn acquire(
     waiting: impl FnOnce(&Holder),
 ) -> Result<ClusterLock> {
     let mut waiting = Some(waiting);
+    let mut take_over = TakeOver::default();
     let mut file = open(path)?;
     let mut flock = loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(flock) => break flock,
             Err((f, nix::errno::Errno::EWOULDBLOCK)) => {
                 file = f;
-                let who = holder(path).map_or_else(|| "another verb".to_owned(), |h| h.to_string());
-                if wait == Wait::NoWait {
-                    return Err(Error::Busy {
-                        cluster: name.clone(),
-                        holder: who,
-                    });
-                }
-                if let (Some(tell), Some(h)) = (waiting.take(), holder(path)) {
-                    tell(&h);
+                let current = holder(path);
+                match wait {
+                    Wait::NoWait => {
+                        return Err(Error::Busy {
+                            cluster: name.clone(),
+                            holder: current
+                                .map_or_else(|| "another verb".to_owned(), |h| h.to_string()),
+                        })
+                    }
+                    Wait::TakeOver => {
+                        if let Some(h) = &current {
+                            take_over.press(h, name);
+                        }
+                    }
+                    Wait::Wait => {
+                        if let (Some(tell), Some(h)) = (waiting.take(), &current) {
+                            tell(h);
+                        }
+                    }
                 }
                 if kns_plumbing::signals::interrupted() {
                     return Err(Error::Interrupted);
@@ -131,6 +148,45 @@ pub fn acquire(
     })()
     .map_err(|e| Io::new("write", path, e))?;
     Ok(ClusterLock { _flock: flock })
+}
+
+/// A take-over under way: the holder asked to stop once, killed once it has had its time.
+#[derive(Default)]
+struct TakeOver {
+    asked: Option<(u32, std::time::Instant)>,
+    killed: bool,
+}
+
+impl TakeOver {
+    fn press(&mut self, holder: &Holder, name: &ClusterName) {
+        let pid = nix::unistd::Pid::from_raw(holder.pid as i32);
+        match self.asked {
+            // A new holder (the first one ended and another verb took the lock meanwhile).
+            Some((asked, _)) if asked != holder.pid => {
+                self.asked = None;
+                self.killed = false;
+                self.press(holder, name);
+            }
+            None => {
+                kns_plumbing::say!(
+                    "asking {holder} on cluster \"{name}\" to stop (down goes first)"
+                );
+                // The holder's own pid, from the lock it holds: the verb records the signal,
+                // stops what it runs and exits.
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+                self.asked = Some((holder.pid, std::time::Instant::now()));
+            }
+            Some((_, since)) if !self.killed && since.elapsed() >= TAKE_OVER_KILL => {
+                kns_plumbing::say!(
+                    "{holder} did not stop within {}: killing it",
+                    kns_plumbing::report::seconds(TAKE_OVER_KILL)
+                );
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                self.killed = true;
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub use node::ClusterNode;
 use crate::host::error::Io;
 use crate::model::layout::{clusters_dir, ClusterPaths};
 use crate::model::names::ClusterName;
-use crate::model::state::{ClusterState, Initialized, Kubernetes};
+use crate::model::state::{ClusterState, Initialized, Kubernetes, Transition};
 
 /// How a verb uses a cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,19 @@ impl Cluster {
             return Err(Error::NoCluster(name.clone()));
         }
         let lock = take_lock(&paths, name, access)?;
+        // The verb that held the lock may have removed the cluster (a `down`, an `up` undoing
+        // itself).
+        if !paths.state_file().exists() {
+            return Err(Error::NoCluster(name.clone()));
+        }
         let state = load(&paths, name)?;
+        // What a killed `up` left is for `down` only.
+        if let (Some(Transition::Making), Access::Change { verb, .. }) = (&state.transition, access)
+        {
+            if verb != "down" {
+                return Err(Error::Unmade(name.clone()));
+            }
+        }
         Ok(Cluster {
             paths,
             state,

@@ -162,10 +162,10 @@ impl ClusterNode {
         let mut cmd = match placement.launcher.split_first() {
             Some((program, args)) => {
                 let mut cmd = Command::new(program);
-                cmd.args(args).arg(cnispawn);
+                cmd.args(args).arg(&cnispawn);
                 cmd
             }
-            None => Command::new(cnispawn),
+            None => Command::new(&cnispawn),
         };
         cmd.arg("--netns")
             .arg(self.netns())
@@ -197,9 +197,28 @@ impl ClusterNode {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| Error::NodeFailed {
-            node: self.state.name.clone(),
-            message: format!("cannot start cnispawn: {e}"),
+        let child = cmd.spawn().map_err(|e| {
+            // The error of a cgroup joined before the exec comes back as a bare errno: the files
+            // that are not there are named.
+            let missing: Vec<String> = placement
+                .join
+                .iter()
+                .filter(|p| !p.exists())
+                .map(|p| p.display().to_string())
+                .collect();
+            let missing = if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" (its cgroup files {} are not there)", missing.join(", "))
+            };
+            let program = placement
+                .launcher
+                .first()
+                .map_or(cnispawn.display().to_string(), String::clone);
+            Error::NodeFailed {
+                node: self.state.name.clone(),
+                message: format!("cannot start {program}: {e}{missing}"),
+            }
         })?;
         // The node outlives this process; it is reaped by init once the verb exits. Dropping the
         // handle does not kill it.

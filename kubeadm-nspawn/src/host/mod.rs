@@ -112,7 +112,9 @@ impl Host for Real {
 /// a clean poweroff cannot reach, e.g. a node's PID 1 that outlived its nspawn when `up` was cut
 /// short mid-start.
 pub fn kill_all(host: &dyn Host, node: &str, timeout: Duration) -> Result<()> {
-    let killed = poll::until(timeout, Duration::from_millis(20), || {
+    // Killing is what a stop does: a signal that asked for the stop does not end this wait (the
+    // cgroups cannot go before their processes).
+    let killed = poll::until_even_if_interrupted(timeout, Duration::from_millis(20), || {
         let pids = host.cgroups().procs(node);
         if pids.is_empty() {
             return Check::<(), Error>::Done(());
@@ -132,7 +134,6 @@ pub fn kill_all(host: &dyn Host, node: &str, timeout: Duration) -> Result<()> {
     });
     match killed {
         Ok(_) => Ok(()),
-        // Killing is what a stop does: a signal that asked for the stop does not stop it.
         Err(Stopped::Interrupted) => kill_now(host, node),
         Err(Stopped::TimedOut { waiting, .. }) => Err(Error::Cgroup {
             node: node.to_owned(),

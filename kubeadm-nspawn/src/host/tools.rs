@@ -55,7 +55,7 @@ pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
         wait_streaming(child, |line| kns_plumbing::say!("   | {tool}: {line}"))
             .map_err(cannot_run)?
     } else {
-        Command::new(path(tool))
+        kns_plumbing::child::die_with_parent(&mut Command::new(path(tool)))
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -78,7 +78,7 @@ pub fn run_quiet(tool: &str, args: &[&str]) -> Result<Value> {
 
 /// `tool args` started with its stdout and stderr piped.
 fn spawn_piped(tool: &str, args: &[&str]) -> std::io::Result<Child> {
-    Command::new(path(tool))
+    kns_plumbing::child::die_with_parent(&mut Command::new(path(tool)))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -29,13 +29,8 @@ impl Minor {
         matches!(self, Minor(1, 27 | 28))
     }
 
-    /// The kubelet has `failCgroupV1` (from 1.31; it defaults to true, so refuses a v1 host, from
-    /// 1.35).
-    pub fn has_fail_cgroup_v1(self) -> bool {
-        self >= Minor(1, 31)
-    }
-
-    /// The kubelet refuses a cgroup v1 host unless told (`failCgroupV1: false`).
+    /// The kubelet refuses a cgroup v1 host unless told (`failCgroupV1: false`; the field exists
+    /// from 1.31 and defaults to true from 1.35), and kubeadm's SystemVerification fails on one.
     pub fn refuses_cgroup_v1(self) -> bool {
         self >= Minor(1, 35)
     }
@@ -45,7 +40,9 @@ impl Minor {
         self < Minor(1, 30)
     }
 
-    /// The pause tag kubeadm of this minor names (`kubeadm config images list`).
+    /// The pause tag kubeadm of this minor names (`kubeadm config images list`; its
+    /// `constants.PauseVersion`): the sandbox image every node's containerd is given, and the
+    /// pause image pushed to every node.
     pub fn pause_tag(self) -> &'static str {
         match self {
             m if m >= Minor(1, 36) => "3.10.2",
@@ -101,8 +98,18 @@ mod tests {
             assert_eq!(Minor::of(version).unwrap().kubeadm_api(), api, "{version}");
         }
         assert_eq!(Minor::of("unknown"), None);
-        assert_eq!(Minor(1, 28).pause_tag(), "3.9");
-        assert_eq!(Minor(1, 35).pause_tag(), "3.10.1");
+        for (minor, pause) in [
+            (28, "3.9"),
+            (30, "3.9"),
+            (31, "3.10"),
+            (33, "3.10"),
+            (34, "3.10.1"),
+            (35, "3.10.1"),
+            (36, "3.10.2"),
+            (37, "3.10.2"),
+        ] {
+            assert_eq!(Minor(1, minor).pause_tag(), pause, "1.{minor}");
+        }
         assert!(Minor(1, 28).needs_learner_gate() && !Minor(1, 29).needs_learner_gate());
     }
 }

@@ -37,6 +37,11 @@ impl ClusterPaths {
         self.dir.join("kubeadm-init.log")
     }
 
+    /// The log of `kubeadm reset` in `node` (an `init` beginning again).
+    pub fn reset_log(&self, node: &str) -> PathBuf {
+        self.dir.join(format!("kubeadm-reset-{node}.log"))
+    }
+
     pub fn join_log(&self, node: &str) -> PathBuf {
         self.dir.join(format!("kubeadm-join-{node}.log"))
     }

@@ -215,14 +215,20 @@ impl Kubernetes {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "verb", rename_all = "kebab-case")]
 pub enum Transition {
+    /// `up` making the cluster (cleared once its nodes are booted): a cluster left so was cut
+    /// short by a kill, and only `down` (or `stop`) is for it.
+    Making,
     Stopping,
     Starting,
-    Updating { component: Component },
+    Updating {
+        component: Component,
+    },
 }
 
 impl std::fmt::Display for Transition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Transition::Making => f.write_str("being made (or its up was killed)"),
             Transition::Stopping => f.write_str("stopping"),
             Transition::Starting => f.write_str("starting"),
             Transition::Updating { component } => write!(f, "updating {component}"),

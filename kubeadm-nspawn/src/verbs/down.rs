@@ -14,8 +14,17 @@ use crate::model::names::ClusterName;
 use super::{require_root, STOP_TIMEOUT};
 
 /// Removes cluster `name`; false when there was none.
+/// `down` goes first: a verb holding the cluster is asked to stop (and killed if it does not),
+/// whatever `access` says of waiting.
 pub fn run(state_dir: &Path, name: &ClusterName, host: &dyn Host, access: Access) -> Result<bool> {
     require_root()?;
+    let access = match access {
+        Access::Change { verb, .. } => Access::Change {
+            verb,
+            wait: cluster::lock::Wait::TakeOver,
+        },
+        Access::Read => Access::Read,
+    };
     let paths = ClusterPaths::new(state_dir, name);
     if !paths.dir.exists() {
         return Ok(false);
@@ -33,6 +42,14 @@ pub fn run(state_dir: &Path, name: &ClusterName, host: &dyn Host, access: Access
         Err(e @ cluster::Error::CorruptState { .. }) => {
             eprintln!("warning: {e}; removing what its directory and the naming rules show");
             (HostObjects::recover(&paths, name), None)
+        }
+        // Removed by the verb that held it (an `up` undoing what it made), or a directory that
+        // verb left without a state.
+        Err(cluster::Error::NoCluster(_)) => {
+            if paths.dir.exists() {
+                host.remove_dir_all(&paths.dir)?;
+            }
+            return Ok(true);
         }
         Err(e) => return Err(e.into()),
     };

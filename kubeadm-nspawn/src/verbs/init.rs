@@ -31,16 +31,15 @@ pub fn run(common: &Common, mut request: InitRequest, host: &dyn Host) -> Result
     };
     let mut cluster = Cluster::open(&common.state_dir, &request.name, access)?;
     let name = cluster.name().clone();
-    match cluster.phase() {
+    let earlier = match cluster.phase() {
         Kubernetes::Initialized(_) => return Err(cluster::Error::AlreadyInitialized(name).into()),
-        Kubernetes::Initializing { .. } => {
-            return Err(Error::Request(format!(
-                "an earlier `init` of cluster \"{name}\" failed or was interrupted: \
-                 `kubeadm-nspawn down --name {name}` and `up` it again"
-            )))
-        }
-        _ => {}
-    }
+        // Interrupted, killed or failed: this one resets what it touched and begins again.
+        Kubernetes::Initializing { step, .. } => Some(
+            step.clone()
+                .unwrap_or_else(|| "Marking the cluster initializing".into()),
+        ),
+        _ => None,
+    };
     // Refused at once, not after kubeadm's four minutes of pods that cannot start.
     if let Some(why) = host.cgroups().kubelet_problem() {
         return Err(crate::host::Error::NoKubelet(why).into());
@@ -57,8 +56,15 @@ pub fn run(common: &Common, mut request: InitRequest, host: &dyn Host) -> Result
     request.patches.extend(inline);
     check_distinct_names(&request.patches)?;
     install_signal_handlers()?;
+    if let Some(step) = &earlier {
+        kns_plumbing::say!(
+            "an earlier init of cluster \"{name}\" stopped at \"{step}\": its nodes are reset and it \
+             begins again"
+        );
+    }
     let mut ctx = InitContext {
         request,
+        earlier,
         cluster,
         host,
         image_cache: common.state_dir.join("kube-images"),

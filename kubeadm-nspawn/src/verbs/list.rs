@@ -26,6 +26,9 @@ pub struct ClusterView {
     /// The step an `init` that did not finish was at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_step: Option<String>,
+    /// The verb holding the cluster's lock now (`init (pid 4242)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busy: Option<String>,
     pub version: Option<String>,
     pub nodes: Vec<NodeView>,
 }
@@ -84,6 +87,7 @@ fn view(state_dir: &Path, state: &ClusterState) -> ClusterView {
         bridge: state.name.bridge(),
         kubernetes: state.kubernetes.phase_name(),
         init_step,
+        busy: cluster::lock::holder(&paths.lock_file()).map(|h| h.to_string()),
         version: state.kubernetes.binaries().map(|b| b.version.clone()),
         nodes,
     }

@@ -15,7 +15,7 @@ use crate::model::names::ClusterName;
 use crate::model::settings::NodeRole;
 use crate::model::state::Transition;
 
-use super::{install_signal_handlers, recheck_ranges, require_root, BOOT_TIMEOUT};
+use super::{install_signal_handlers, recheck_ranges, require_root, BOOT_TIMEOUT, STOP_TIMEOUT};
 
 pub fn run(
     state_dir: &Path,
@@ -26,21 +26,57 @@ pub fn run(
 ) -> Result<Timings> {
     require_root()?;
     let mut cluster = Cluster::open(state_dir, name, access)?;
+    install_signal_handlers()?;
+    let mut steps = Steps::default();
+    // An interrupted `stop`: its nodes may still be shutting down (running, as a process goes,
+    // but not for long). The stop is finished first; then every node starts.
+    if cluster.state.transition == Some(Transition::Stopping) {
+        kns_plumbing::say!(
+            "an earlier stop of cluster \"{name}\" did not finish: finishing it first"
+        );
+        let nodes: Vec<NodeObjects> = cluster.nodes().iter().map(NodeObjects::of).collect();
+        steps.run("Finishing the stop", || {
+            teardown::stop_nodes(host, &nodes, &teardown::poweroff(host, STOP_TIMEOUT))
+        })?;
+        for n in &mut cluster.state.nodes {
+            n.pid = None;
+        }
+        cluster.save()?;
+    }
     let stopped: Vec<usize> = (0..cluster.state.nodes.len())
         .filter(|&i| !cluster.node(i).is_running())
         .collect();
-    if stopped.is_empty() {
+    if stopped.is_empty() && cluster.state.transition.is_none() {
+        // Running as processes go; said so only once every node is booted (and Ready).
+        let all = cluster.nodes();
+        wait_booted::wait(&all, BOOT_TIMEOUT)?;
+        if let Ok(k) = cluster.require_initialized() {
+            let kubernetes: Vec<ClusterNode> = all
+                .into_iter()
+                .filter(|n| n.state.is_kubernetes())
+                .collect();
+            wait_ready::wait(
+                &kubernetes,
+                &k.binaries.path("kubectl"),
+                &cluster.paths.kubeconfig(),
+                wait,
+                None,
+            )?;
+        }
         eprintln!(
-            "cluster \"{name}\" is running already ({} nodes): nothing to start",
-            cluster.state.nodes.len()
+            "cluster \"{name}\" is running already ({} nodes, every one booted{}): nothing to start",
+            cluster.state.nodes.len(),
+            if cluster.require_initialized().is_ok() {
+                " and Ready"
+            } else {
+                ""
+            }
         );
         return Ok(vec![]);
     }
     recheck_ranges(state_dir, &cluster.state)?;
-    install_signal_handlers()?;
     cluster.state.transition = Some(Transition::Starting);
     cluster.save()?;
-    let mut steps = Steps::default();
     steps.run("Clearing what the stopped nodes left", || {
         for &i in &stopped {
             teardown::remove_node_objects(host, &NodeObjects::of(&cluster.node(i)))?;
@@ -57,7 +93,8 @@ pub fn run(
     steps.run("Starting nodes", || {
         spawn_nodes::spawn(&mut cluster, host, &stopped)
     })?;
-    let booting: Vec<ClusterNode> = stopped.iter().map(|&i| cluster.node(i)).collect();
+    // Every node, not only those started: one an earlier start left booting is waited for too.
+    let booting: Vec<ClusterNode> = cluster.nodes();
     steps.run("Waiting for nodes to boot", || {
         wait_booted::wait(&booting, BOOT_TIMEOUT)
     })?;

@@ -17,7 +17,7 @@ use crate::host::{firewall, Host};
 use crate::model::layout::{clusters_dir, ClusterPaths};
 use crate::model::names::{check_control_planes, check_node_count};
 use crate::model::ranges::{self, NodeSubnet, OtherCluster, Ranges};
-use crate::model::state::{ClusterState, ImageRef, Kubernetes, FORMAT_VERSION};
+use crate::model::state::{ClusterState, ImageRef, Kubernetes, Transition, FORMAT_VERSION};
 
 use super::{install_signal_handlers, require_root, STOP_TIMEOUT};
 
@@ -57,7 +57,7 @@ pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Clus
         components: request.components.clone(),
         dns: request.dns.clone(),
         forward_rules: vec![],
-        transition: None,
+        transition: Some(Transition::Making),
     };
     let cluster = Cluster::create(state_dir, state, "up")?;
     drop(claim_lock);
@@ -67,7 +67,11 @@ pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Clus
         cluster,
         host,
     };
-    match actions::up(&mut ctx) {
+    match actions::up(&mut ctx).and_then(|timings| {
+        ctx.cluster.state.transition = None;
+        ctx.cluster.save()?;
+        Ok(timings)
+    }) {
         Ok(timings) => Ok((ctx.cluster, timings)),
         Err(e) if retain => {
             eprintln!(
@@ -97,6 +101,9 @@ fn existing(state_dir: &Path, request: &UpRequest, paths: &ClusterPaths) -> crat
         })
     });
     match stopped {
+        Some(state) if state.transition == Some(Transition::Making) => {
+            cluster::Error::Unmade(state.name).into()
+        }
         Some(state)
             if !state
                 .nodes

@@ -149,6 +149,9 @@ pub fn update(cluster: &mut Cluster, request: &UpdateRequest) -> Result<Vec<Outc
     let running = cluster.require_initialized()?.clone();
     let binaries = request.binaries.for_update(&running.binaries)?;
     check_minor(&running.binaries.version, &binaries.version)?;
+    if let Some(Transition::Updating { component }) = &cluster.state.transition {
+        kns_plumbing::say!("an earlier update of {component} did not finish: it is done again");
+    }
     let changed = plan(&request.only, &binaries, &running.fingerprints)?;
     let mut outcomes = vec![];
     for (component, path, new) in changed {
@@ -178,6 +181,11 @@ pub fn update(cluster: &mut Cluster, request: &UpdateRequest) -> Result<Vec<Outc
             action,
             seconds,
         });
+    }
+    // Nothing left to do: an earlier update's mark goes too.
+    if cluster.state.transition.is_some() {
+        cluster.state.transition = None;
+        cluster.save()?;
     }
     // Later updates default to the binaries this one used.
     if let Kubernetes::Initialized(k) = &mut cluster.state.kubernetes {

@@ -22,6 +22,11 @@ pub trait NodeUpdate {
     fn apply(&self, node: &str) -> Result<Self::Previous, NodeFailure<Self::Previous>>;
     /// Puts `previous` back on `node` and waits until it is healthy.
     fn put_back(&self, node: &str, previous: &Self::Previous) -> Result<(), String>;
+    /// Puts `previous` back on `node` without waiting (the update was interrupted: a wait
+    /// would end at once).
+    fn restore(&self, node: &str, previous: &Self::Previous) -> Result<(), String> {
+        self.put_back(node, previous)
+    }
 }
 
 /// Replaces the component on every node of `update`, one at a time. On a failure, with
@@ -42,6 +47,21 @@ pub fn one_at_a_time<U: NodeUpdate>(
             Err(failure) => failure,
         };
         let why = format!("node \"{node}\": {}", failure.why);
+        if kns_plumbing::signals::interrupted() {
+            // Put back whatever the rollback flag says: an interrupted update is not the user's
+            // to debug, and the next `update` does it again.
+            if let Some(previous) = failure.previous {
+                updated.push((node, previous));
+            }
+            let put_back = updated
+                .iter()
+                .rev()
+                .all(|(done, previous)| update.restore(done, previous).is_ok());
+            return Err(Error::UpdateInterrupted {
+                component: component.into(),
+                put_back,
+            });
+        }
         if !rollback {
             return Err(Error::UpdateFailed {
                 component: component.into(),

@@ -81,22 +81,23 @@ impl NodeUpdate for StaticPod<'_> {
         };
         let n = self.node(node).map_err(before)?;
         let manifest = self.manifest();
-        let previous = n
-            .read_file(&manifest)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| before(e.into()))?;
-        let changed = with_image(&previous, self.reference).ok_or_else(|| {
-            before(Error::Internal(format!(
-                "{} has no image line",
-                manifest.display()
-            )))
-        })?;
         // Kept where a crash between the removal and the new manifest cannot lose it.
         let backup = self
             .target
             .previous_dir()
             .join(node)
             .join(format!("{}.yaml", self.component));
+        let previous = match n.read_file(&manifest) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            // An update killed between the two: the manifest it kept is the one to start from.
+            Err(e) => std::fs::read_to_string(&backup).map_err(|_| before(e.into()))?,
+        };
+        let changed = with_image(&previous, self.reference).ok_or_else(|| {
+            before(Error::Internal(format!(
+                "{} has no image line",
+                manifest.display()
+            )))
+        })?;
         std::fs::create_dir_all(backup.parent().unwrap_or(Path::new("/")))
             .and_then(|()| std::fs::write(&backup, &previous))
             .map_err(|e| before(Io::new("write", &backup, e).into()))?;
@@ -121,6 +122,14 @@ impl NodeUpdate for StaticPod<'_> {
         let since = swap_manifest(n, self.component, &self.manifest(), previous)
             .map_err(|e| e.to_string())?;
         wait_healthy(self.target, n, self.component, since)
+    }
+
+    /// The previous manifest back, not waited for (an interrupted update).
+    fn restore(&self, node: &str, previous: &String) -> std::result::Result<(), String> {
+        let n = self.node(node).map_err(|e| e.to_string())?;
+        swap_manifest(n, self.component, &self.manifest(), previous)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 }
 

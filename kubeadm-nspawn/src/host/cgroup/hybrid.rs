@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{cfs_quota, tree, Cgroups, Hierarchy, Layout, Placement, CFS_PERIOD_US, PARENT};
+use super::{
+    cfs_quota, tree, Cgroups, Hierarchy, Layout, Placement, CFS_PERIOD_US, PARENT, POD_CGROUPS,
+};
 use crate::host::error::{Error, Result};
 use crate::model::settings::Limits;
 
@@ -99,7 +101,7 @@ impl Cgroups for Hybrid {
 
     fn pod_procs(&self, node: &str) -> Vec<i32> {
         self.node_dirs(node)
-            .flat_map(|d| tree::find_named(&d, "kubepods"))
+            .flat_map(|d| tree::find_named(&d, POD_CGROUPS))
             .flat_map(|d| tree::procs_under(&d))
             .collect()
     }

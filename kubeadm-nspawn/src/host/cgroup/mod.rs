@@ -17,6 +17,8 @@ pub mod unified;
 
 use std::path::{Path, PathBuf};
 
+use kns_node::containerd::CgroupDriver;
+
 use super::error::Result;
 use crate::model::settings::Limits;
 
@@ -43,7 +45,24 @@ impl Layout {
     pub fn is_v1(self) -> bool {
         self == Layout::Hybrid
     }
+
+    /// Who owns a node's pod cgroups, for its kubelet (`cgroupDriver`) and its containerd's runc
+    /// (`SystemdCgroup`) alike. Every node boots systemd; on a v2 host its systemd owns the
+    /// subtree nspawn delegates to it, so it is asked for the pods' scopes as on any systemd
+    /// machine (kubeadm's and the kubelet's default). On a v1 host the node's systemd owns no
+    /// controller hierarchy (nspawn mounts them read-only, `kns-cgroup-rw` remounts them for
+    /// kubelet and runc), so they write the cgroup files themselves (DESIGN.md §7.1, measured).
+    pub fn cgroup_driver(self) -> CgroupDriver {
+        match self {
+            Layout::Hybrid => CgroupDriver::Cgroupfs,
+            Layout::Unified => CgroupDriver::Systemd,
+        }
+    }
 }
+
+/// The names of a kubelet's pod cgroup in its node's: `kubepods` with the cgroupfs driver,
+/// `kubepods.slice` with the systemd driver.
+pub const POD_CGROUPS: &[&str] = &["kubepods", "kubepods.slice"];
 
 /// A controller a kubelet needs in its node's cgroup.
 pub const KUBELET_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids", "io"];
@@ -69,8 +88,8 @@ pub trait Cgroups: Send + Sync {
     /// Every process in the node's cgroups, at any depth.
     fn procs(&self, node: &str) -> Vec<i32>;
 
-    /// The processes of the node's pods: those under its `kubepods` cgroups (the kubelet's
-    /// cgroupfs driver puts them there, where the node's systemd does not look).
+    /// The processes of the node's pods: those under its [`POD_CGROUPS`] (with the cgroupfs
+    /// driver the node's systemd does not look there).
     fn pod_procs(&self, node: &str) -> Vec<i32>;
 
     /// Removes the node's cgroups, children first (the kubelet's may still be there after a
@@ -218,5 +237,11 @@ mod tests {
         assert_eq!(found[0].controllers, ["cpu"]);
         assert!(found[2].controllers.is_empty(), "a named hierarchy");
         assert!(found[3].v2 && found[3].controllers.is_empty());
+    }
+
+    #[test]
+    fn the_cgroup_driver_follows_the_host_layout() {
+        assert_eq!(Layout::Hybrid.cgroup_driver(), CgroupDriver::Cgroupfs);
+        assert_eq!(Layout::Unified.cgroup_driver(), CgroupDriver::Systemd);
     }
 }

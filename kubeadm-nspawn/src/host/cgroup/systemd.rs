@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::hybrid::Hybrid;
-use super::{tree, Cgroups, Hierarchy, Layout, Placement};
+use super::{tree, Cgroups, Hierarchy, Layout, Placement, POD_CGROUPS};
 use crate::host::error::{Error, Result};
 use crate::model::settings::Limits;
 
@@ -146,7 +146,7 @@ impl Cgroups for Systemd {
     fn pod_procs(&self, node: &str) -> Vec<i32> {
         let mut procs = self.own.pod_procs(node);
         for dir in self.scope_dirs(node) {
-            for pods in tree::find_named(&dir, "kubepods") {
+            for pods in tree::find_named(&dir, POD_CGROUPS) {
                 procs.extend(tree::procs_under(&pods));
             }
         }

@@ -17,14 +17,17 @@ pub fn procs_under(dir: &Path) -> Vec<i32> {
     pids
 }
 
-/// The directories under `dir` named `name`, at any depth (not below a match).
-pub fn find_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+/// The directories under `dir` named one of `names`, at any depth (not below a match).
+pub fn find_named(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
     let mut found = vec![];
     for child in subdirs(dir) {
-        if child.file_name().is_some_and(|n| n == name) {
+        if child
+            .file_name()
+            .is_some_and(|n| names.iter().any(|name| n == *name))
+        {
             found.push(child);
         } else {
-            found.extend(find_named(&child, name));
+            found.extend(find_named(&child, names));
         }
     }
     found

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::{
     cfs_quota, tree, Cgroups, Layout, Placement, CFS_PERIOD_US, KUBELET_CONTROLLERS, PARENT,
+    POD_CGROUPS,
 };
 use crate::host::error::Result;
 use crate::model::settings::Limits;
@@ -77,7 +78,7 @@ impl Cgroups for Unified {
     }
 
     fn pod_procs(&self, node: &str) -> Vec<i32> {
-        tree::find_named(&self.node_dir(node), "kubepods")
+        tree::find_named(&self.node_dir(node), POD_CGROUPS)
             .iter()
             .flat_map(|d| tree::procs_under(d))
             .collect()
@@ -167,5 +168,18 @@ mod tests {
             "{problem}"
         );
         assert_eq!(cgroups.controller_dir("c-n0", "memory"), None);
+    }
+
+    #[test]
+    fn pods_of_the_systemd_driver_are_found_under_their_slice() {
+        let root = layout("cpu memory pids\n");
+        let cgroups = Unified::new(root.path().to_path_buf());
+        cgroups.create("c-n0", &Limits::default()).unwrap();
+        let node = root.path().join("kubeadm-nspawn/c-n0");
+        let pod = node.join("kubepods.slice/kubepods-burstable.slice/x.scope");
+        std::fs::create_dir_all(&pod).unwrap();
+        std::fs::write(node.join("cgroup.procs"), "1\n").unwrap();
+        std::fs::write(pod.join("cgroup.procs"), "7\n").unwrap();
+        assert_eq!(cgroups.pod_procs("c-n0"), [7]);
     }
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 pub struct KubeletConfiguration {
     pub api_version: &'static str,
     pub kind: &'static str,
-    /// The node's containerd runs runc with cgroupfs (its systemd does not own pod cgroups).
+    /// The node's containerd's runc driver: `systemd` on a cgroup v2 host (the node's systemd
+    /// owns its subtree), `cgroupfs` on a v1 host (it owns no controller hierarchy).
     pub cgroup_driver: &'static str,
     /// A node sees the host's swap.
     pub fail_swap_on: bool,
@@ -30,8 +31,8 @@ pub struct KubeletConfiguration {
     /// then Ready at its next status update: 4 s instead of 10 s apart (leases still carry the
     /// heartbeat).
     pub node_status_update_frequency: &'static str,
-    /// On a cgroup v1 (or hybrid) host, for kubelets that have the field (1.31+): they refuse v1
-    /// from 1.35 unless told (KEP-4569).
+    /// `false` on a cgroup v1 (or hybrid) host for kubelets that refuse v1 unless told (1.35+,
+    /// KEP-4569); absent otherwise (1.31-1.34 have the field, defaulting to false).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_cgroup_v1: Option<bool>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

@@ -11,6 +11,8 @@ pub mod kubelet;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use kns_node::containerd::CgroupDriver;
+
 use self::kubeadm::{
     ApiEndpoint, ApiServer, Arg, BootstrapToken, BootstrapTokenDiscovery, ClusterConfiguration,
     ControlPlaneComponent, Discovery, Dns, Etcd, ExtraArgs, InitConfiguration, JoinConfiguration,
@@ -63,6 +65,9 @@ pub struct ClusterConfig {
     pub service_subnet: Cidr,
     /// The host (and so the nodes) runs cgroup v1 (or hybrid).
     pub cgroup_v1: bool,
+    /// Who owns the pod cgroups: what every node's containerd was configured with
+    /// ([`crate::host::cgroup::Layout::cgroup_driver`]), so the kubelet's must be the same.
+    pub cgroup_driver: CgroupDriver,
     /// Feature gates and runtime config for every component (the config file's).
     pub components: ComponentSettings,
 }
@@ -91,11 +96,31 @@ impl ClusterConfig {
         }
     }
 
+    /// The kubelet must be told to run on this cgroup v1 host: it refuses v1 from 1.35 unless
+    /// `failCgroupV1: false` (KEP-4569; before 1.35 that is its default, and the field is left
+    /// out), and kubeadm's SystemVerification fails on v1 from 1.35 too.
+    pub fn allows_cgroup_v1(&self) -> bool {
+        self.cgroup_v1 && self.minor.refuses_cgroup_v1()
+    }
+
+    /// The one line `init` prints when [`ClusterConfig::allows_cgroup_v1`].
+    pub fn cgroup_v1_warning(&self) -> Option<String> {
+        self.allows_cgroup_v1().then(|| {
+            format!(
+                "warning: Kubernetes {} on a cgroup v1 host: failCgroupV1 set false and \
+                 SystemVerification ignored; cgroup v1 is deprecated upstream (kubelets refuse it \
+                 from 1.35 unless told)",
+                self.minor
+            )
+        })
+    }
+
     /// The preflight checks that cannot pass inside an nspawn node, each for a reason of the
     /// node, not of the cluster: everything else kubeadm checks must pass.
     pub fn ignored_preflight_errors(&self) -> Vec<String> {
-        // No kernel config or modules are visible in a node (/proc/config.gz, /lib/modules);
-        // from 1.35 a cgroup v1 host is this check's error too.
+        // No kernel config or modules are visible in a node (/proc/config.gz, /lib/modules), in
+        // any minor (DESIGN.md §7.1, measured); from 1.35 a cgroup v1 host is this check's error
+        // too ([`ClusterConfig::allows_cgroup_v1`]).
         let mut ignored = vec!["SystemVerification".to_owned()];
         // A node sees the host's swap; the kubelet runs with failSwapOn: false.
         ignored.push("Swap".into());
@@ -346,7 +371,7 @@ fn kubelet_configuration(config: &ClusterConfig) -> kubelet::KubeletConfiguratio
     kubelet::KubeletConfiguration {
         api_version: "kubelet.config.k8s.io/v1beta1",
         kind: "KubeletConfiguration",
-        cgroup_driver: "cgroupfs",
+        cgroup_driver: config.cgroup_driver.name(),
         fail_swap_on: false,
         enforce_node_allocatable: vec![],
         cgroups_per_qos: true,
@@ -361,7 +386,7 @@ fn kubelet_configuration(config: &ClusterConfig) -> kubelet::KubeletConfiguratio
         image_gc_high_threshold_percent: 100,
         image_gc_low_threshold_percent: 99,
         node_status_update_frequency: "4s",
-        fail_cgroup_v1: (config.cgroup_v1 && config.minor.has_fail_cgroup_v1()).then_some(false),
+        fail_cgroup_v1: config.allows_cgroup_v1().then_some(false),
         feature_gates: config.components.feature_gates.clone(),
     }
 }

@@ -9,18 +9,25 @@ use kns_upstream_api::kubeadm::{self, ClusterConfiguration, InitConfiguration, J
 use kns_upstream_api::{kube_proxy, kubelet};
 
 use super::*;
+use crate::host::cgroup::Layout;
 use crate::model::ranges::{DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
 
 /// The minors the documents are proven for, with a version string of each.
 const MINORS: &[(&str, Minor)] = &[
     ("v1.28.7", Minor(1, 28)),
+    ("v1.29.15", Minor(1, 29)),
+    ("v1.30.14", Minor(1, 30)),
     ("v1.31.2", Minor(1, 31)),
+    ("v1.32.9", Minor(1, 32)),
     ("v1.33.1", Minor(1, 33)),
+    ("v1.34.1", Minor(1, 34)),
     ("v1.35.0", Minor(1, 35)),
+    ("v1.36.0-rc.0", Minor(1, 36)),
     ("v1.37.0-alpha.1.20+0123abcd-dirty", Minor(1, 37)),
 ];
 
-fn config(version: &str, minor: Minor, cgroup_v1: bool) -> ClusterConfig {
+/// The documents of a cluster on a host of cgroup layout `cgroups`.
+fn config(version: &str, minor: Minor, cgroups: Layout) -> ClusterConfig {
     ClusterConfig {
         cluster_name: ClusterName::new("dev").unwrap(),
         kubernetes_version: version.into(),
@@ -35,7 +42,8 @@ fn config(version: &str, minor: Minor, cgroup_v1: bool) -> ClusterConfig {
         patches: false,
         pod_subnet: DEFAULT_POD_SUBNET,
         service_subnet: DEFAULT_SERVICE_SUBNET,
-        cgroup_v1,
+        cgroup_v1: cgroups.is_v1(),
+        cgroup_driver: cgroups.cgroup_driver(),
         components: Default::default(),
     }
 }
@@ -72,8 +80,8 @@ fn upstream(minor: Minor) -> kns_upstream_api::Minor {
 fn every_config() -> Vec<ClusterConfig> {
     let mut all = vec![];
     for &(version, minor) in MINORS {
-        for cgroup_v1 in [true, false] {
-            let base = config(version, minor, cgroup_v1);
+        for cgroups in [Layout::Hybrid, Layout::Unified] {
+            let base = config(version, minor, cgroups);
             all.push(base.clone());
             all.push(ha(base.clone()));
             all.push(ClusterConfig {
@@ -259,10 +267,6 @@ fn every_init_document_is_valid_for_its_minor_and_host() {
         ] {
             assert_eq!(s.controller_manager_args[flag], value, "{what}");
         }
-        assert!(
-            s.ignored.contains(&"SystemVerification".to_string()),
-            "{what}"
-        );
         // The bridge netfilter check went away in 1.30: not named after it.
         assert_eq!(
             s.ignored.iter().any(|i| i.contains("bridge-nf-call")),
@@ -286,10 +290,7 @@ fn every_init_document_is_valid_for_its_minor_and_host() {
             config.certificate_key.is_some() && config.minor == Minor(1, 28),
             "{what}"
         );
-        // The kubelet on a v1 host is told to run from the minor that has the field.
-        let want_fail = (config.cgroup_v1 && config.minor >= Minor(1, 31)).then_some(false);
-        assert_eq!(kubelet.fail_cgroup_v1, want_fail, "{what}");
-        assert_eq!(kubelet.cgroup_driver.as_deref(), Some("cgroupfs"), "{what}");
+        assert_cgroups(&config, &s.ignored, &kubelet);
         assert_eq!(
             serde_json::to_value(proxy.mode).unwrap(),
             serde_json::json!("iptables"),
@@ -298,6 +299,31 @@ fn every_init_document_is_valid_for_its_minor_and_host() {
         assert_eq!(proxy.conntrack.max_per_core, Some(0), "{what}");
         assert_shape_and_settings(&config, &s, &kubelet, &proxy);
     }
+}
+
+/// What the host's cgroup layout makes of the documents of `config`: the kubelet's driver is
+/// the one containerd got (systemd on v2, cgroupfs on v1), and only a 1.35+ kubelet on a v1 host
+/// is told to run there (`failCgroupV1: false`, with `init`'s warning). SystemVerification is
+/// ignored in every minor and on every host: no kernel config is visible in a node.
+fn assert_cgroups(
+    config: &ClusterConfig,
+    ignored: &[String],
+    kubelet: &kubelet::KubeletConfiguration,
+) {
+    let what = format!("{} v1:{}", config.kubernetes_version, config.cgroup_v1);
+    let driver = if config.cgroup_v1 {
+        "cgroupfs"
+    } else {
+        "systemd"
+    };
+    assert_eq!(kubelet.cgroup_driver.as_deref(), Some(driver), "{what}");
+    let told = config.cgroup_v1 && config.minor >= Minor(1, 35);
+    assert_eq!(kubelet.fail_cgroup_v1, told.then_some(false), "{what}");
+    assert_eq!(config.cgroup_v1_warning().is_some(), told, "{what}");
+    assert!(
+        ignored.contains(&"SystemVerification".to_string()),
+        "{what}"
+    );
 }
 
 /// What the cluster's shape (one control plane or several, workers or none) and the config file's
@@ -382,34 +408,39 @@ fn every_join_document_is_valid_for_its_minor() {
             let text = join_config(&config, "sha256:abc", &n, join_as).unwrap();
             let docs = kubeadm::parse(&text, upstream(config.minor))
                 .unwrap_or_else(|e| panic!("{}: {e}\n{text}", config.kubernetes_version));
-            let (endpoint, hashes, args, control_plane, taints, skip_ca) = match docs.join.unwrap()
-            {
-                JoinConfiguration::V1beta3(j) => {
-                    let d = j.discovery.unwrap().bootstrap_token.unwrap();
-                    let r = j.node_registration.unwrap();
-                    (
-                        d.api_server_endpoint.unwrap(),
-                        d.ca_cert_hashes.unwrap(),
-                        r.kubelet_extra_args.unwrap(),
-                        j.control_plane.map(|c| c.certificate_key.unwrap()),
-                        r.taints.map(|t| t.len()),
-                        d.unsafe_skip_ca_verification,
-                    )
-                }
-                JoinConfiguration::V1beta4(j) => {
-                    let d = j.discovery.unwrap().bootstrap_token.unwrap();
-                    let r = j.node_registration.unwrap();
-                    (
-                        d.api_server_endpoint.unwrap(),
-                        d.ca_cert_hashes.unwrap(),
-                        args_v4(&r.kubelet_extra_args),
-                        j.control_plane.map(|c| c.certificate_key.unwrap()),
-                        r.taints.map(|t| t.len()),
-                        d.unsafe_skip_ca_verification,
-                    )
-                }
-            };
+            let (endpoint, hashes, args, control_plane, taints, skip_ca, ignored) =
+                match docs.join.unwrap() {
+                    JoinConfiguration::V1beta3(j) => {
+                        let d = j.discovery.unwrap().bootstrap_token.unwrap();
+                        let r = j.node_registration.unwrap();
+                        (
+                            d.api_server_endpoint.unwrap(),
+                            d.ca_cert_hashes.unwrap(),
+                            r.kubelet_extra_args.unwrap(),
+                            j.control_plane.map(|c| c.certificate_key.unwrap()),
+                            r.taints.map(|t| t.len()),
+                            d.unsafe_skip_ca_verification,
+                            r.ignore_preflight_errors.unwrap_or_default(),
+                        )
+                    }
+                    JoinConfiguration::V1beta4(j) => {
+                        let d = j.discovery.unwrap().bootstrap_token.unwrap();
+                        let r = j.node_registration.unwrap();
+                        (
+                            d.api_server_endpoint.unwrap(),
+                            d.ca_cert_hashes.unwrap(),
+                            args_v4(&r.kubelet_extra_args),
+                            j.control_plane.map(|c| c.certificate_key.unwrap()),
+                            r.taints.map(|t| t.len()),
+                            d.unsafe_skip_ca_verification,
+                            r.ignore_preflight_errors.unwrap_or_default(),
+                        )
+                    }
+                };
             assert_eq!(hashes, ["sha256:abc"]);
+            // A joining node's preflight has the first node's exceptions.
+            assert_eq!(ignored, config.ignored_preflight_errors());
+            assert!(ignored.contains(&"SystemVerification".to_string()));
             assert_eq!(skip_ca, None, "never unsafe-skip");
             assert_eq!(args["node-ip"], format!("10.22.0.1{i}"));
             assert_eq!(args["node-labels"], "a=b,tier=front");
@@ -431,9 +462,9 @@ fn every_join_document_is_valid_for_its_minor() {
 #[test]
 fn a_document_with_a_field_of_another_minor_is_what_the_parse_back_catches() {
     // The proof works: the same KubeletConfiguration with failCgroupV1 is refused at 1.28.
-    let newer = config("v1.31.0", Minor(1, 31), true);
+    let newer = config("v1.35.0", Minor(1, 35), Layout::Hybrid);
     let text = init_config(&newer, &node(0)).unwrap();
-    let docs = kubeadm::parse(&text, kns_upstream_api::Minor(1, 31)).unwrap();
+    let docs = kubeadm::parse(&text, kns_upstream_api::Minor(1, 35)).unwrap();
     let err = kubelet::parse(&docs.others[0], kns_upstream_api::Minor(1, 28)).unwrap_err();
     assert!(err.contains("failCgroupV1"), "{err}");
     // And a v1beta4 document is refused by a 1.28 kubeadm.
@@ -465,7 +496,7 @@ fn a_nodes_limits_become_reservations_of_the_rest_of_the_host() {
         })
     );
     // The patch merged over the generated configuration is still a valid one.
-    let c = config("v1.28.7", Minor(1, 28), true);
+    let c = config("v1.28.7", Minor(1, 28), Layout::Hybrid);
     let docs = kubeadm::parse(&init_config(&c, &node(0)).unwrap(), upstream(c.minor)).unwrap();
     let mut merged = docs.others[0].clone();
     for (k, v) in patch.as_object().unwrap() {

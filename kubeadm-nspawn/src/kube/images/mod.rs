@@ -13,15 +13,15 @@ use sha2::{Digest, Sha256};
 use crate::host::tools;
 use crate::kube::binaries::{version_of, KubeBinaries};
 use crate::kube::error::{Error, Result};
+use crate::kube::minor::Minor;
 use crate::model::component::Component;
 
 mod runtime_layer;
 
 pub use crate::kube::documents::REPOSITORY;
-/// The pause tag the node base's containerd uses as its sandbox image.
-pub const SANDBOX_PAUSE_TAG: &str = "3.9";
-/// Bump when what goes into the images changes, so cached sets are rebuilt.
-const RECIPE: &str = "1";
+/// Bump when what goes into the images changes, so cached sets are rebuilt (2: the pause tag
+/// follows the minor; a set of recipe 1 holds pause:3.9 whatever the minor).
+const RECIPE: &str = "2";
 
 /// The archives to push and the tags kubeadm must be told about.
 #[derive(Debug, Clone)]
@@ -34,6 +34,14 @@ pub struct ImageSet {
     pub etcd_tag: String,
     /// None when there is no CoreDNS binary: the addon is skipped.
     pub coredns_tag: Option<String>,
+    /// The pause image the set holds (pushed to every node), tagged as kubeadm of the cluster's
+    /// minor names it: what each node's containerd gets as its sandbox image.
+    pub sandbox_image: String,
+}
+
+/// The pause image of Kubernetes `minor` under the private repository.
+pub fn sandbox_image(minor: Minor) -> String {
+    format!("{REPOSITORY}/pause:{}", minor.pause_tag())
 }
 
 /// The version part of a component's image tag, as kubeadm names them: etcd `3.5.16-0`, CoreDNS
@@ -176,62 +184,8 @@ pub fn prepare(
     );
     let key = cache_key(&kube.version, base_key, &inputs)?;
     let dir = cache.join(&key[..16]);
-
+    let (specs, set) = plan(kube, &etcd_tag, coredns_tag.as_deref(), dir.clone())?;
     let v = &kube.version;
-    let image = |name: &str, tag: &str| format!("{REPOSITORY}/{name}:{tag}");
-    let mut specs: Vec<Spec> = [
-        (
-            Component::KubeApiserver,
-            v.as_str(),
-            kube.path("kube-apiserver"),
-        ),
-        (
-            Component::KubeControllerManager,
-            v,
-            kube.path("kube-controller-manager"),
-        ),
-        (Component::KubeScheduler, v, kube.path("kube-scheduler")),
-        (Component::KubeProxy, v, kube.path("kube-proxy")),
-        (Component::Etcd, &etcd_tag, etcd.clone()),
-    ]
-    .into_iter()
-    .filter_map(|(c, tag, binary)| spec_of(c, image(c.name(), tag), &binary))
-    .collect();
-    if let (Some(coredns), Some(tag)) = (&coredns, &coredns_tag) {
-        specs.extend(spec_of(Component::Coredns, image("coredns", tag), coredns));
-    }
-    let pause_ref = image("pause", SANDBOX_PAUSE_TAG);
-    specs.push(match &pause {
-        Some(p) => Spec {
-            entrypoint: Some("/pause"),
-            ..Spec::new(
-                "pause.tar",
-                pause_ref,
-                format!("{}:/pause", p.display()),
-                false,
-            )
-        },
-        None => Spec {
-            binaries: vec![],
-            ..Spec::new("pause.tar", pause_ref, String::new(), false)
-        },
-    });
-
-    let set = ImageSet {
-        control_plane: specs
-            .iter()
-            .filter(|s| s.control_plane)
-            .map(|s| dir.join(s.file))
-            .collect(),
-        every_node: specs
-            .iter()
-            .filter(|s| !s.control_plane)
-            .map(|s| dir.join(s.file))
-            .collect(),
-        dir: dir.clone(),
-        etcd_tag,
-        coredns_tag,
-    };
     if dir.join("complete").exists() {
         progress(&format!("images for {v} are cached in {}", dir.display()));
         return Ok(set);
@@ -266,6 +220,83 @@ pub fn prepare(
         let _ = std::fs::remove_dir_all(&staging);
     }
     finished.map(|()| set)
+}
+
+/// What the set of `kube` is made of, its etcd and CoreDNS tags found: the image of each
+/// component and the set they make in `dir`. The pause image is the minor's.
+fn plan(
+    kube: &KubeBinaries,
+    etcd_tag: &str,
+    coredns_tag: Option<&str>,
+    dir: PathBuf,
+) -> Result<(Vec<Spec>, ImageSet)> {
+    let minor = Minor::of(&kube.version)
+        .ok_or_else(|| Error::Internal(format!("\"{}\" is not a version", kube.version)))?;
+    let etcd = kube.extra("etcd").ok_or(Error::MissingExtra {
+        name: "etcd",
+        why: "the control plane's datastore (e.g. Debian's etcd-server package)",
+    })?;
+    let coredns = kube.extra("coredns");
+    let pause = kube.extra("pause");
+    let v = &kube.version;
+    let image = |name: &str, tag: &str| format!("{REPOSITORY}/{name}:{tag}");
+    let mut specs: Vec<Spec> = [
+        (
+            Component::KubeApiserver,
+            v.as_str(),
+            kube.path("kube-apiserver"),
+        ),
+        (
+            Component::KubeControllerManager,
+            v,
+            kube.path("kube-controller-manager"),
+        ),
+        (Component::KubeScheduler, v, kube.path("kube-scheduler")),
+        (Component::KubeProxy, v, kube.path("kube-proxy")),
+        (Component::Etcd, etcd_tag, etcd),
+    ]
+    .into_iter()
+    .filter_map(|(c, tag, binary)| spec_of(c, image(c.name(), tag), &binary))
+    .collect();
+    let coredns_tag = coredns.as_ref().and(coredns_tag);
+    if let (Some(coredns), Some(tag)) = (&coredns, coredns_tag) {
+        specs.extend(spec_of(Component::Coredns, image("coredns", tag), coredns));
+    }
+    // The tag kubeadm of this minor names (its preflight pulls, and warns of, any other).
+    let sandbox_image = sandbox_image(minor);
+    specs.push(match &pause {
+        Some(p) => Spec {
+            entrypoint: Some("/pause"),
+            ..Spec::new(
+                "pause.tar",
+                sandbox_image.clone(),
+                format!("{}:/pause", p.display()),
+                false,
+            )
+        },
+        None => Spec {
+            binaries: vec![],
+            ..Spec::new("pause.tar", sandbox_image.clone(), String::new(), false)
+        },
+    });
+
+    let set = ImageSet {
+        control_plane: specs
+            .iter()
+            .filter(|s| s.control_plane)
+            .map(|s| dir.join(s.file))
+            .collect(),
+        every_node: specs
+            .iter()
+            .filter(|s| !s.control_plane)
+            .map(|s| dir.join(s.file))
+            .collect(),
+        dir,
+        etcd_tag: etcd_tag.to_owned(),
+        coredns_tag: coredns_tag.map(str::to_owned),
+        sandbox_image,
+    };
+    Ok((specs, set))
 }
 
 fn build_all(specs: &[Spec], staging: &Path, rootfs: &Path, progress: &dyn Fn(&str)) -> Result<()> {
@@ -361,5 +392,40 @@ mod tests {
                 .join(" "),
             "pause --image r/pause:3.9 -o /o/x.tar"
         );
+    }
+
+    #[test]
+    fn the_pause_pushed_to_every_node_is_the_minors_sandbox_image() {
+        let extra = tempfile::tempdir().unwrap();
+        for name in ["etcd", "coredns"] {
+            std::fs::write(extra.path().join(name), "").unwrap();
+        }
+        for (version, pause) in [
+            ("v1.28.7", "3.9"),
+            ("v1.31.2", "3.10"),
+            ("v1.34.1", "3.10.1"),
+            ("v1.36.0-alpha.0", "3.10.2"),
+        ] {
+            let kube = KubeBinaries {
+                dir: "/k".into(),
+                extra_dir: Some(extra.path().to_owned()),
+                version: version.into(),
+            };
+            let (specs, set) = plan(&kube, "3.5.16-0", Some("v1.10.1"), "/c/s".into()).unwrap();
+            let want = format!("kubeadm-nspawn.local/pause:{pause}");
+            assert_eq!(set.sandbox_image, want, "{version}");
+            let pushed = specs.iter().find(|s| s.file == "pause.tar").unwrap();
+            assert_eq!(pushed.reference, want, "{version}");
+            assert!(!pushed.control_plane, "{version}: pause goes to every node");
+            assert!(set.every_node.contains(&PathBuf::from("/c/s/pause.tar")));
+            // Without a pause binary, image-pusher's own under the same name.
+            assert_eq!(
+                pushed
+                    .args(Path::new("/rt"), Path::new("/o/p.tar"))
+                    .join(" "),
+                format!("pause --image {want} -o /o/p.tar")
+            );
+            assert_eq!(set.coredns_tag.as_deref(), Some("v1.10.1"));
+        }
     }
 }
