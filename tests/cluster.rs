@@ -405,7 +405,7 @@ fn failed_ups_remove_everything_they_created() {
                 "20",
             ],
         );
-        assert_fails_with(&out, &format!("node {}-n", c.name));
+        assert_fails_with(&out, &format!("node \"{}-n", c.name));
         assert!(
             !c.cluster_dir().exists(),
             "cluster dir left after a failed up"
@@ -428,7 +428,7 @@ fn failed_ups_remove_everything_they_created() {
         let foreign = format!("kns-{}-1", c.name);
         run_ok("ip", &["netns", "add", &foreign]);
         let out = c.up(3, &[]);
-        assert_fails_with(&out, &format!("node {}-n1", c.name));
+        assert_fails_with(&out, &format!("node \"{}-n1\"", c.name));
         assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
         assert!(!c.cluster_dir().exists());
         assert!(
@@ -471,7 +471,7 @@ fn a_cluster_with_an_unreadable_state_is_listed_and_down_still_removes_it() {
             let list = c.run(&["list"]);
             let stderr = String::from_utf8_lossy(&list.stderr);
             assert!(
-                stderr.contains(&format!("cluster {}: UNREADABLE", c.name))
+                stderr.contains(&format!("cluster \"{}\": UNREADABLE", c.name))
                     && stderr.contains(&format!("down --name {}", c.name)),
                 "{stderr}"
             );

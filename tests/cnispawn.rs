@@ -267,7 +267,7 @@ fn a_command_that_cannot_run_undoes_everything() {
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.starts_with("error: cannot run \"/nonexistent/cmd\""),
+            stderr.starts_with("error: cannot run `/nonexistent/cmd`"),
             "{stderr}"
         );
         assert!(
@@ -300,14 +300,14 @@ fn failing_plugins_give_a_clear_error_and_leave_nothing() {
                     json!([bridge(
                         json!({"type": "host-local", "ranges": [[{"subnet": "10.251.0.0/33"}]]})
                     )]),
-                    "CNI plugin bridge ADD failed: ",
+                    "CNI plugin \"bridge\" ADD failed: ",
                 ),
                 (
                     // The bridge succeeds, then tuning fails on a sysctl that does not exist: the bridge's
                     // veth and IP must be deleted again.
                     "second-fails",
                     json!([bridge(host_local), {"type": "tuning", "sysctl": {"net.ipv4.conf.eth0.knst_bogus": "1"}}]),
-                    "CNI plugin tuning ADD failed: ",
+                    "CNI plugin \"tuning\" ADD failed: ",
                 ),
             ];
             for (case, plugins, expected) in cases {

@@ -403,7 +403,7 @@ fn bad_push_input_is_refused_before_any_node_is_touched() {
                 (vec!["--node", &ghost, "--archive", a], "is not running"),
                 (
                     vec!["--node", "999999999", "--archive", a],
-                    "does not exist",
+                    "no process 999999999",
                 ),
                 (vec!["--node", &ghost, "--archive", missing], "missing.tar"),
                 (

@@ -85,7 +85,8 @@ fn a_bad_release_is_one_error_line_and_leaves_nothing() {
             // A version the mirror does not have.
             let out = up("v1.28.99", &mirror.url);
             assert_fails_with(&out, "of Kubernetes v1.28.99: not found (HTTP 404)");
-            assert!(String::from_utf8_lossy(&out.stderr).contains("hint: is that version released"));
+            assert!(String::from_utf8_lossy(&out.stderr)
+                .contains("hint: check that the version is released"));
             nothing_left("404", &out);
 
             // A file that does not match its published checksum is named.

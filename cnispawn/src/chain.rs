@@ -187,7 +187,7 @@ mod tests {
         let err = add(&list("1.0.0"), &params(), &rec)
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "CNI plugin b ADD failed: scripted");
+        assert_eq!(err, "CNI plugin \"b\" ADD failed: scripted");
         let calls = rec.calls();
         assert_eq!(names(&calls), ["ADD:a", "ADD:b", "DEL:b", "DEL:a"]);
         // The undo passes the last good result along.
@@ -207,7 +207,7 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "CNI plugin c ADD failed: scripted; cleaning up after it also failed: CNI plugin b DEL failed: scripted"
+            "CNI plugin \"c\" ADD failed: scripted; cleaning up after it also failed: CNI plugin \"b\" DEL failed: scripted"
         );
         assert_eq!(names(&rec.calls())[3..], ["DEL:c", "DEL:b", "DEL:a"]);
     }
@@ -230,7 +230,7 @@ mod tests {
         rec.fail_del_of = Some("c");
         let cached = json!({"cniVersion": "0.3.1"});
         let err = del(&list("0.3.1"), &params(), &rec, Some(&cached)).unwrap_err();
-        assert!(err.to_string().contains("c DEL failed"));
+        assert!(err.to_string().contains("CNI plugin \"c\" DEL failed"));
         let calls = rec.calls();
         assert_eq!(names(&calls), ["DEL:c", "DEL:b", "DEL:a"]);
         assert!(calls

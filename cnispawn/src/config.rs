@@ -161,7 +161,7 @@ impl PluginConf {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         {
             return Err(format!(
-                "plugin type {plugin_type:?} is not a plain binary name"
+                "plugin type \"{plugin_type}\" is not a plain binary name"
             ));
         }
         Ok(PluginConf { plugin_type, conf })
@@ -176,7 +176,7 @@ fn take_version(obj: &Map<String, Value>, source: &Path) -> Result<String> {
     match obj.get("cniVersion") {
         Some(Value::String(v)) if SUPPORTED_VERSIONS.contains(&v.as_str()) => Ok(v.clone()),
         Some(Value::String(v)) => Err(err(format!(
-            "cniVersion {v:?} is not supported (supported: {})",
+            "cniVersion \"{v}\" is not supported (supported: {})",
             SUPPORTED_VERSIONS.join(", ")
         ))),
         Some(_) => Err(err("\"cniVersion\" must be a string".into())),
@@ -192,7 +192,7 @@ fn take_name(obj: &Map<String, Value>, source: &Path) -> Result<String> {
     match obj.get("name") {
         Some(Value::String(n)) if is_valid_network_name(n) => Ok(n.clone()),
         Some(Value::String(n)) => Err(err(format!(
-            "network name {n:?} is invalid (start with a letter or digit, then letters, digits, '_', '.', '-')"
+            "network name \"{n}\" is invalid (start with a letter or digit, then letters, digits, '_', '.', '-')"
         ))),
         Some(_) => Err(err("\"name\" must be a string".into())),
         None => Err(err("no network \"name\"".into())),

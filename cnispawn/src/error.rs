@@ -16,7 +16,7 @@ pub enum Error {
     NotPrivileged { missing: String },
 
     #[error(
-        "network namespace {name:?} already exists at {}: remove it with `cnispawn del --netns {name}` or choose another name",
+        "network namespace \"{name}\" already exists at {}: remove it with `cnispawn del --netns {name}` or choose another name",
         .path.display()
     )]
     NetnsExists { name: String, path: PathBuf },
@@ -46,25 +46,25 @@ pub enum Error {
     NoConfig(PathBuf),
 
     #[error(
-        "CNI plugin {plugin:?} not found in {search}: install Debian's containernetworking-plugins or pass --cni-path DIR"
+        "CNI plugin \"{plugin}\" not found in {search}: install Debian's containernetworking-plugins or pass --cni-path DIR"
     )]
     PluginNotFound { plugin: String, search: String },
 
-    #[error("CNI plugin {plugin} {command} failed: {message}")]
+    #[error("CNI plugin \"{plugin}\" {command} failed: {message}")]
     Plugin {
         plugin: String,
         command: &'static str,
         message: String,
     },
 
-    #[error("CNI plugin {plugin} {command} returned an invalid result: {msg}")]
+    #[error("CNI plugin \"{plugin}\" {command} returned an invalid result: {msg}")]
     BadResult {
         plugin: String,
         command: &'static str,
         msg: String,
     },
 
-    #[error("cannot run {command:?} in network namespace {netns}: {source}")]
+    #[error("cannot run `{command}` in network namespace \"{netns}\": {source}")]
     Exec {
         command: String,
         netns: String,

@@ -70,7 +70,7 @@ impl Options {
             || ifname.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return invalid(format!(
-                "invalid --ifname {ifname:?}: an interface name has 1 to 15 characters, without '/', ':' or spaces"
+                "invalid --ifname \"{ifname}\": an interface name has 1 to 15 characters, without '/', ':' or spaces"
             ));
         }
         if let Some(id) = &self.container_id {
@@ -80,7 +80,7 @@ impl Options {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
             {
                 return invalid(format!(
-                    "invalid --container-id {id:?}: use letters, digits, '_', '.', '-'"
+                    "invalid --container-id \"{id}\": use letters, digits, '_', '.', '-'"
                 ));
             }
         }
@@ -90,7 +90,7 @@ impl Options {
                     Some((key, _)) if !key.is_empty() => {}
                     _ => {
                         return invalid(format!(
-                            "invalid --cni-args {args:?}: expected KEY=VALUE pairs separated by ';', got {pair:?}"
+                            "invalid --cni-args \"{args}\": expected KEY=VALUE pairs separated by ';', got \"{pair}\""
                         ))
                     }
                 }
@@ -390,3 +390,6 @@ mod tests {
         assert!(!serde_json::to_string(&line).unwrap().contains('\n'));
     }
 }
+
+#[cfg(test)]
+mod error_messages_tests;

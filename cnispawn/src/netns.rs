@@ -28,7 +28,7 @@ pub struct NetnsName(String);
 impl NetnsName {
     pub fn new(name: &str) -> Result<Self> {
         let invalid = |why: &str| {
-            Error::InvalidArgument(format!("invalid network namespace name {name:?}: {why}"))
+            Error::InvalidArgument(format!("invalid network namespace name \"{name}\": {why}"))
         };
         if name.is_empty() {
             return Err(invalid("it is empty"));
@@ -44,7 +44,7 @@ impl NetnsName {
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
         {
             return Err(invalid(&format!(
-                "{c:?} is not allowed (use letters, digits, '_', '.', '-')"
+                "'{c}' is not allowed (use letters, digits, '_', '.', '-')"
             )));
         }
         Ok(NetnsName(name.to_owned()))

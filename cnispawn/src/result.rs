@@ -89,7 +89,7 @@ impl CniResult {
 
 /// Parses `IP/prefix`.
 pub fn parse_cidr(cidr: &str) -> Result<(IpAddr, u8), String> {
-    let bad = || format!("{cidr:?} is not an address in CIDR notation");
+    let bad = || format!("\"{cidr}\" is not an address in CIDR notation");
     let (ip, prefix) = cidr.split_once('/').ok_or_else(bad)?;
     let ip: IpAddr = ip.parse().map_err(|_| bad())?;
     let prefix: u8 = prefix.parse().map_err(|_| bad())?;

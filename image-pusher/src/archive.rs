@@ -174,7 +174,9 @@ impl Archive {
             let name = annotations["io.containerd.image.name"]
                 .as_str()
                 .or_else(|| annotations["org.opencontainers.image.ref.name"].as_str());
-            let manifest = self.read_json(&blob_path(descriptor["digest"].as_str())?)?;
+            let manifest = self.read_json(
+                &blob_path(descriptor["digest"].as_str()).map_err(|e| self.corrupt(e))?,
+            )?;
             let manifest = if manifest["manifests"].is_array() {
                 // An index inside the index (multi-platform): the manifest for this machine.
                 let chosen = manifest["manifests"]
@@ -188,7 +190,7 @@ impl Archive {
                     .ok_or_else(|| {
                         self.corrupt(format!("no linux/{} manifest", crate::image::go_arch()))
                     })?;
-                self.read_json(&blob_path(chosen["digest"].as_str())?)?
+                self.read_json(&blob_path(chosen["digest"].as_str()).map_err(|e| self.corrupt(e))?)?
             } else {
                 manifest
             };
@@ -347,12 +349,16 @@ fn is_plain_tar(file: &mut File, offset: u64, size: u64) -> bool {
         && &header[257..262] == b"ustar"
 }
 
-fn blob_path(digest: Option<&str>) -> Result<String> {
-    let hex = digest
-        .and_then(|d| d.strip_prefix("sha256:"))
+/// The blob a descriptor's digest names, or what is wrong with the digest.
+fn blob_path(digest: Option<&str>) -> std::result::Result<String, String> {
+    let Some(digest) = digest else {
+        return Err("a descriptor without a digest".into());
+    };
+    digest
+        .strip_prefix("sha256:")
         .filter(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
-        .ok_or_else(|| Error::InvalidArgument(format!("bad digest {digest:?} in the archive")))?;
-    Ok(format!("blobs/sha256/{hex}"))
+        .map(|hex| format!("blobs/sha256/{hex}"))
+        .ok_or_else(|| format!("\"{digest}\" is not a sha256 digest"))
 }
 
 fn entry_name<R: Read>(entry: &tar::Entry<R>) -> std::io::Result<String> {

@@ -37,7 +37,7 @@ impl Ctr {
         let text = node.run(&["ctr", "--version"])?;
         Ctr::parse(&text).ok_or_else(|| {
             node.error(format!(
-                "cannot tell containerd's version from `ctr --version`: {:?}",
+                "cannot tell containerd's version from `ctr --version`: \"{}\"",
                 text.trim()
             ))
         })

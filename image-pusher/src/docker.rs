@@ -33,7 +33,7 @@ const WINDOW: usize = 16;
 #[derive(Clone)]
 pub struct Daemon {
     client: bollard::Docker,
-    /// How errors name it: "the host's Docker (unix:///var/run/docker.sock)", "node c-n0's Docker".
+    /// How errors name it: "the host's Docker (unix:///var/run/docker.sock)", "Docker in node \"dev-n0\"".
     label: String,
 }
 
@@ -225,7 +225,7 @@ fn socket_path(address: &str) -> std::result::Result<String, String> {
         None if address.starts_with('/') => Ok(address.to_owned()),
         Some(("unix", path)) if path.starts_with('/') => Ok(path.to_owned()),
         _ => Err(format!(
-            "{address:?} is not a local socket: give unix:///path/to/docker.sock"
+            "\"{address}\" is not a local socket: give unix:///path/to/docker.sock"
         )),
     }
 }

@@ -15,7 +15,7 @@ pub enum Error {
     #[error("{daemon}: {what}")]
     Docker { daemon: String, what: String },
 
-    #[error("node {node}: {what}")]
+    #[error("node \"{node}\": {what}")]
     Node { node: String, what: String },
 
     /// Finding a node, or a command in it that failed.

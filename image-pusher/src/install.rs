@@ -22,7 +22,7 @@ impl BinaryCopy {
             Some((s, d)) => (PathBuf::from(s), PathBuf::from(d)),
             None => {
                 let name = Path::new(spec).file_name().ok_or_else(|| {
-                    Error::InvalidArgument(format!("--binary {spec:?}: no file name"))
+                    Error::InvalidArgument(format!("--binary \"{spec}\": no file name"))
                 })?;
                 (spec.into(), Path::new("/usr/local/bin").join(name))
             }
@@ -34,12 +34,12 @@ impl BinaryCopy {
                 .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
         if !inside {
             return Err(Error::InvalidArgument(format!(
-                "--binary {spec:?}: the destination must be an absolute path in the node, without '..'"
+                "--binary \"{spec}\": the destination must be an absolute path in the node, without '..'"
             )));
         }
         if !source.is_file() {
             return Err(Error::InvalidArgument(format!(
-                "--binary {spec:?}: {} is not a file",
+                "--binary \"{spec}\": {} is not a file",
                 source.display()
             )));
         }

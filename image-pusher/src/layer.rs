@@ -41,7 +41,7 @@ impl BinarySpec {
             Some((s, d)) => (s, d.to_owned()),
             None => {
                 let name = Path::new(spec).file_name().ok_or_else(|| {
-                    Error::InvalidArgument(format!("--binary {spec:?}: no file name"))
+                    Error::InvalidArgument(format!("--binary \"{spec}\": no file name"))
                 })?;
                 (spec, format!("/usr/local/bin/{}", name.to_string_lossy()))
             }
@@ -53,7 +53,7 @@ impl BinarySpec {
             && dest.len() > 1;
         if !inside {
             return Err(Error::InvalidArgument(format!(
-                "--binary {spec:?}: the destination {dest:?} must be an absolute path inside the image, without '..'"
+                "--binary \"{spec}\": the destination \"{dest}\" must be an absolute path inside the image, without '..'"
             )));
         }
         Ok(BinarySpec {
@@ -83,7 +83,7 @@ pub fn from_binaries(binaries: &[BinarySpec]) -> Result<Layer> {
     for b in binaries {
         if !b.source.is_file() {
             return Err(Error::InvalidArgument(format!(
-                "--binary {}: no such file",
+                "--binary \"{}\": no such file",
                 b.source.display()
             )));
         }

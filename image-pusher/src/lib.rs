@@ -17,3 +17,6 @@ pub mod reference;
 pub mod store;
 
 pub use crate::error::{Error, Result};
+
+#[cfg(test)]
+mod error_messages_tests;

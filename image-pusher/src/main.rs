@@ -166,7 +166,7 @@ fn main_result(cli: Cli) -> anyhow::Result<()> {
         } => {
             let reference = ImageRef::parse(&name)?;
             if let Some(bad) = env.iter().find(|e| !e.contains('=')) {
-                anyhow::bail!("--env {bad:?}: expected KEY=VALUE");
+                anyhow::bail!("--env \"{bad}\": expected KEY=VALUE");
             }
             let binaries = binary
                 .iter()
@@ -229,15 +229,15 @@ fn main_result(cli: Cli) -> anyhow::Result<()> {
             if let Some(first) = failed.first() {
                 let error = first.error.as_deref().unwrap_or_default();
                 // Most node errors name their node already.
-                let prefix = format!("node {}: ", first.node);
+                let node = format!("node \"{}\"", first.node);
                 anyhow::bail!(
                     "{} of {} node(s) failed; {}{}",
                     failed.len(),
                     summary.nodes.len(),
-                    if error.starts_with(&prefix) {
-                        ""
+                    if error.starts_with(&node) {
+                        String::new()
                     } else {
-                        &prefix
+                        format!("{node}: ")
                     },
                     error
                 );

@@ -30,7 +30,7 @@ impl ImageRef {
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !valid_repo || !valid_tag {
             return Err(Error::InvalidArgument(format!(
-                "--name {reference:?} is not an image reference (repository[:tag], lower-case)"
+                "--name \"{reference}\" is not an image reference (repository[:tag], lower-case)"
             )));
         }
         Ok(ImageRef {

@@ -47,7 +47,7 @@ impl ImageStore {
             let socket = node.root().join(docker::NODE_SOCKET);
             let daemon = Daemon::connect(
                 &socket.to_string_lossy(),
-                format!("Docker in node {}", node.name),
+                format!("Docker in node \"{}\"", node.name),
             )?;
             Ok(ImageStore::Docker(daemon))
         } else {

@@ -24,3 +24,6 @@ pub mod model;
 pub mod verbs;
 
 pub use crate::error::{Error, Result};
+
+#[cfg(test)]
+mod error_messages_tests;

@@ -16,10 +16,12 @@ pub const CONFIG_PATH: &str = "/etc/containerd/config.toml";
 /// What can go wrong with a node's containerd.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("node {node}: `containerd --version` printed \"{output}\", which names no version")]
+    #[error(
+        "node \"{node}\": `containerd --version` printed \"{output}\", which names no version"
+    )]
     NoVersion { node: String, output: String },
 
-    #[error("node {node}: containerd did not answer `ctr version` within {} of its restart{}", kns_plumbing::report::seconds(*.after), .last_error.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
+    #[error("node \"{node}\": containerd did not answer `ctr version` within {} of its restart{}", kns_plumbing::report::seconds(*.after), .last_error.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
     NotAnswering {
         node: String,
         after: Duration,

@@ -4,16 +4,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("node {node}: is not running (no systemd-nspawn --machine={node}); `kubeadm-nspawn list` shows the nodes")]
+    #[error("node \"{node}\" is not running (no systemd-nspawn --machine={node})")]
     NotRunning { node: String },
 
-    #[error("node {node}: process {pid} does not exist: is the node running?")]
+    /// A node given by PID (`node` is what was given) whose process is not there.
+    #[error("no process {pid}: give a running node's name, or the PID of its systemd-nspawn")]
     NoProcess { node: String, pid: u32 },
 
-    #[error("node {node}: has no running systemd yet (still starting?)")]
+    #[error("node \"{node}\" has no running systemd yet (still starting?)")]
     NoInit { node: String },
 
-    #[error("node {node}: cannot run `{command}`: {source}")]
+    #[error("node \"{node}\": cannot run `{command}`: {source}")]
     Spawn {
         node: String,
         command: String,
@@ -22,15 +23,15 @@ pub enum Error {
     },
 
     /// The node's systemd exited while a command ran in it: the command was killed.
-    #[error("node {node}: is gone (its systemd exited) while `{command}` ran")]
+    #[error("node \"{node}\" is gone (its systemd exited) while `{command}` ran")]
     Gone { node: String, command: String },
 
     /// A termination signal stopped a command in the node.
-    #[error("node {node}: `{command}` stopped: interrupted by a signal")]
+    #[error("node \"{node}\": `{command}` stopped: interrupted by a signal")]
     Interrupted { node: String, command: String },
 
     /// A command ran and failed; `output` holds its last lines.
-    #[error("node {node}: `{command}` failed ({status}):\n{output}")]
+    #[error("node \"{node}\": `{command}` failed ({status}){}", below(":", output))]
     Failed {
         node: String,
         command: String,
@@ -38,18 +39,30 @@ pub enum Error {
         output: String,
     },
 
-    #[error("node {node}: booted degraded, failed units: {} (see `kubeadm-nspawn exec {node} -- systemctl status <unit>`)", .units.join(", "))]
+    #[error("node \"{node}\" booted degraded, failed units: {}", .units.join(", "))]
     Degraded { node: String, units: Vec<String> },
 
-    #[error("node {node}: exited while booting; the end of its log:\n{log_tail}")]
+    #[error(
+        "node \"{node}\" exited while booting{}",
+        below("; the end of its log:", log_tail)
+    )]
     ExitedWhileBooting { node: String, log_tail: String },
 
-    #[error("node {node}: did not boot within {}; the end of its log:\n{log_tail}", kns_plumbing::report::seconds(*.timeout))]
+    #[error("node \"{node}\" did not boot within {}{}", kns_plumbing::report::seconds(*.timeout), below("; the end of its log:", log_tail))]
     BootTimeout {
         node: String,
         timeout: std::time::Duration,
         log_tail: String,
     },
+}
+
+/// `text` on the lines below `intro`, or nothing when it is empty.
+fn below(intro: &str, text: &str) -> String {
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!("{intro}\n{text}")
+    }
 }
 
 impl Error {
@@ -73,10 +86,25 @@ impl Error {
 impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
-            Error::NoInit { node } | Error::ExitedWhileBooting { node, .. } => Some(format!(
-                "its console log is nodes/{node}/log in the cluster's directory"
+            Error::NotRunning { .. } | Error::NoProcess { .. } => Some(
+                "`kubeadm-nspawn list` shows the nodes and whether they run; \
+                 `kubeadm-nspawn start --name CLUSTER` starts a stopped cluster's nodes"
+                    .into(),
+            ),
+            Error::NoInit { node }
+            | Error::ExitedWhileBooting { node, .. }
+            | Error::BootTimeout { node, .. } => Some(format!(
+                "read its console log: nodes/{node}/log in its cluster's directory \
+                 (/var/lib/kubeadm-nspawn/CLUSTER unless --state-dir says otherwise)"
             )),
-            _ => None,
+            Error::Degraded { node, units } => Some(format!(
+                "`kubeadm-nspawn exec {node} -- systemctl status {}` says why",
+                units.first().map_or("UNIT", String::as_str)
+            )),
+            Error::Spawn { .. }
+            | Error::Gone { .. }
+            | Error::Interrupted { .. }
+            | Error::Failed { .. } => None,
         }
     }
 }

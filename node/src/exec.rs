@@ -378,7 +378,7 @@ mod tests {
         let node = Script::new("n0").answer("false", 3, &many);
         let err = node.run(&["false", "x"]).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("node n0: `false x` failed"), "{text}");
+        assert!(text.starts_with("node \"n0\": `false x` failed"), "{text}");
         assert!(
             text.contains("line 19") && !text.contains("line 7\n"),
             "{text}"
@@ -407,11 +407,11 @@ mod tests {
     fn missing_nodes_are_named_in_the_error() {
         let err = Node::resolve("knst-no-such-node").unwrap_err().to_string();
         assert!(
-            err.starts_with("node knst-no-such-node: is not running"),
+            err.starts_with("node \"knst-no-such-node\" is not running"),
             "{err}"
         );
         let err = Node::resolve("999999999").unwrap_err().to_string();
-        assert!(err.contains("does not exist"), "{err}");
+        assert!(err.starts_with("no process 999999999"), "{err}");
         assert!(matches!(
             Node::from_nspawn("x", None),
             Err(Error::NotRunning { .. })

@@ -23,3 +23,6 @@ pub mod root;
 
 pub use error::{Error, Result};
 pub use exec::{Exec, Node};
+
+#[cfg(test)]
+mod error_messages_tests;

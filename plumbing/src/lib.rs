@@ -5,6 +5,7 @@
 //! - [`signals`]: termination signals recorded, so a tool stops at a step boundary and cleans up;
 //! - [`report`]: the one stderr error format of all four tools (`error:` / `  |` / `hint:`), written
 //!   by each `main` and read back by the orchestrator;
+//! - [`plain`]: what every tool's tests check of its messages (no Rust Debug text, every variant);
 //! - [`child`]: children that end with the verb that started them (killed or not);
 //! - [`atomic_file`]: files replaced whole (temp file, fsync, rename);
 //! - [`hex`]: lower-case hex of digests;
@@ -17,6 +18,7 @@ pub mod atomic_file;
 pub mod child;
 pub mod hex;
 pub mod parallel;
+pub mod plain;
 pub mod poll;
 pub mod privileges;
 pub mod report;

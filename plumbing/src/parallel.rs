@@ -111,6 +111,23 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_is_said_plainly() {
+        use crate::plain::{assert_plain, NoHint};
+        let text: Box<dyn std::any::Any + Send> = Box::new("index out of bounds");
+        let number: Box<dyn std::any::Any + Send> = Box::new(42);
+        assert_plain(vec![
+            (
+                NoHint(Panicked::of("dev-n1: the work on it", &*text)),
+                "dev-n1: the work on it panicked: index out of bounds",
+            ),
+            (
+                NoHint(Panicked::of("dev-n1: the work on it", &*number)),
+                "dev-n1: the work on it panicked: (no message)",
+            ),
+        ]);
+    }
+
+    #[test]
     fn the_first_failure_in_order_is_reported() {
         let err = each::<_, (), Error>(
             &[1, 2, 3],

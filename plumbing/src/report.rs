@@ -26,9 +26,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// The report of `error`: its cause chain (`{:#}`), first line as `what`, the rest as detail.
+    /// The report of `error`: its cause chain on one line (as `{:#}` puts it, but without a cause
+    /// the text before it already says: most errors quote their source), first line as `what`,
+    /// the rest as detail.
     pub fn of(error: &anyhow::Error, hint: Option<String>) -> Report {
-        let message = format!("{error:#}");
+        let message = chain(error);
         let mut lines = message.lines().filter(|l| !l.trim().is_empty());
         Report {
             what: lines.next().unwrap_or("failed").to_owned(),
@@ -75,6 +77,19 @@ impl Report {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// `error` and each cause below it that the text so far does not already say, joined by `: `.
+fn chain(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }
 
 /// The end of every tool's `main`: success is the exit code `T` converts to; a failure is printed
@@ -132,6 +147,23 @@ mod tests {
         );
         let progress = format!(" • step ...\n{text}");
         assert_eq!(Report::parse(&progress), Some(report));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("read /etc/x: {source}")]
+    struct Quoting {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_the_message_already_says_is_not_said_again() {
+        let source = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let said = source.to_string();
+        let error = anyhow::Error::new(Quoting { source }).context("init");
+        assert_eq!(
+            Report::of(&error, None).what,
+            format!("init: read /etc/x: {said}")
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub fn fetch(url: &str, scratch: &Path) -> Result<String> {
         Box::new(response.into_body().into_reader())
     } else {
         return Err(Error::InvalidArgument(format!(
-            "--url {url:?}: use http://, https:// or file://"
+            "--url \"{url}\": use http://, https:// or file://"
         )));
     };
     let mut out = File::create(scratch).map_err(|e| Error::io("create", scratch, e))?;

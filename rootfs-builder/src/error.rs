@@ -27,7 +27,8 @@ pub enum Error {
         tail: String,
     },
 
-    #[error("{program} is not installed: {hint}")]
+    /// `hint` says how to install it.
+    #[error("{program} is not installed")]
     MissingProgram { program: String, hint: String },
 
     #[error("download {url}: {msg}")]
@@ -42,7 +43,7 @@ pub enum Error {
         actual: String,
     },
 
-    #[error("unsafe archive entry {entry:?}: {why}; nothing was added to the cache")]
+    #[error("unsafe archive entry \"{entry}\": {why}; nothing was added to the cache")]
     UnsafeEntry { entry: String, why: String },
 
     #[error("archive: {0}; nothing was added to the cache")]
@@ -60,7 +61,19 @@ pub enum Error {
 
 impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
-        None
+        match self {
+            Error::MissingProgram { hint, .. } => Some(hint.clone()),
+            Error::Cleanup { failure, .. } => failure.hint(),
+            Error::InvalidArgument(_)
+            | Error::NotRoot
+            | Error::Io { .. }
+            | Error::Command { .. }
+            | Error::Download { .. }
+            | Error::Checksum { .. }
+            | Error::UnsafeEntry { .. }
+            | Error::Archive(_)
+            | Error::Interrupted => None,
+        }
     }
 }
 

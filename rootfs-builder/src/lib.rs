@@ -84,11 +84,11 @@ impl BuildOptions {
                     .iter()
                     .any(|s| url.starts_with(s))
                 {
-                    return invalid(format!("--url {url:?}: use http://, https:// or file://"));
+                    return invalid(format!("--url \"{url}\": use http://, https:// or file://"));
                 }
                 match &self.sha256 {
                     Some(sum) if !kns_plumbing::hex::is_sha256(sum) => {
-                        return invalid(format!("--sha256 {sum:?} is not 64 hex digits"))
+                        return invalid(format!("--sha256 \"{sum}\" is not 64 hex digits"))
                     }
                     None if !self.insecure => return invalid(
                         "--method download needs --sha256 HEX (or --insecure to skip the check)"
@@ -111,7 +111,7 @@ impl BuildOptions {
                         .all(|c| c.is_ascii_alphanumeric() || c == '-')
                 {
                     return invalid(format!(
-                        "--suite {:?} is not a Debian suite name",
+                        "--suite \"{}\" is not a Debian suite name",
                         self.suite
                     ));
                 }
@@ -120,14 +120,14 @@ impl BuildOptions {
                     .any(|s| self.mirror.starts_with(s))
                 {
                     return invalid(format!(
-                        "--mirror {:?}: use an http(s):// or file:// URL",
+                        "--mirror \"{}\": use an http(s):// or file:// URL",
                         self.mirror
                     ));
                 }
                 if let Some(pin) = recipe::pin_for(&self.suite) {
                     if self.mirror.starts_with("file://") {
                         return invalid(format!(
-                            "--mirror {:?}: on {} the base takes {} from {} with APT inside the \
+                            "--mirror \"{}\": on {} the base takes {} from {} with APT inside the \
                              new root, which sees no host directory; use an http(s):// mirror",
                             self.mirror,
                             self.suite,
@@ -391,3 +391,6 @@ mod tests {
         assert_eq!(a.inputs()["recipeVersion"], recipe::RECIPE_VERSION);
     }
 }
+
+#[cfg(test)]
+mod error_messages_tests;

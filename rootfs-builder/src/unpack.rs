@@ -53,7 +53,7 @@ pub fn unpack(archive: impl Read, dest: &Path) -> Result<u64> {
         // unpack_in refuses to write through a symlink that leads out of `dest`.
         let unpacked = entry
             .unpack_in(dest)
-            .map_err(|e| Error::Archive(format!("cannot unpack {raw_path:?}: {}", chain(&e))))?;
+            .map_err(|e| Error::Archive(format!("cannot unpack \"{raw_path}\": {}", chain(&e))))?;
         if !unpacked {
             return Err(Error::UnsafeEntry {
                 entry: raw_path,
@@ -107,14 +107,14 @@ pub fn check_entry(raw: &str, path: &Path, kind: EntryType, link: Option<&str>) 
             let target = link.ok_or_else(|| unsafe_entry("symlink without a target".into()))?;
             if !symlink_stays_inside(path, target) {
                 return Err(unsafe_entry(format!(
-                    "symlink to {target:?} escapes the root"
+                    "symlink to \"{target}\" escapes the root"
                 )));
             }
         }
         EntryType::Link => {
             let target = link.ok_or_else(|| unsafe_entry("hard link without a target".into()))?;
             check_path(target)
-                .map_err(|_| unsafe_entry(format!("hard link to {target:?} escapes the root")))?;
+                .map_err(|_| unsafe_entry(format!("hard link to \"{target}\" escapes the root")))?;
         }
         EntryType::Char => {
             let name = path.to_string_lossy();

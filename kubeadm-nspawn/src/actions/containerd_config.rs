@@ -314,7 +314,9 @@ mod tests {
         .unwrap_err();
         let text = err.to_string();
         assert!(
-            text.starts_with("node c-n2: containerd did not answer `ctr version` within 0.02 s"),
+            text.starts_with(
+                "node \"c-n2\": containerd did not answer `ctr version` within 0.02 s"
+            ),
             "{text}"
         );
         use kns_plumbing::report::Hint;

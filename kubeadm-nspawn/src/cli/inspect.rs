@@ -9,7 +9,7 @@ use crate::model::names::ClusterName;
 pub fn list(json: bool, global: &Global) -> crate::Result<i32> {
     let (clusters, unreadable) = crate::verbs::list::run(&global.state_dir)?;
     for (name, e) in &unreadable {
-        eprintln!("cluster {name}: UNREADABLE: {e}\n  `kubeadm-nspawn down --name {name}` still removes it");
+        eprintln!("cluster \"{name}\": UNREADABLE: {e}\n  `kubeadm-nspawn down --name {name}` still removes it");
     }
     if json {
         println!("{}", serde_json::to_value(&clusters).unwrap_or_default());

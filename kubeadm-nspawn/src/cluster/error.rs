@@ -66,7 +66,7 @@ pub enum Error {
     NodeRoot(#[from] kns_node::root::Error),
 
     /// A node that did not start or stop as it should; `message` says how.
-    #[error("node {node}: {message}")]
+    #[error("node \"{node}\": {message}")]
     NodeFailed { node: String, message: String },
 
     #[error("writing the state of cluster \"{cluster}\": {message}")]

@@ -168,7 +168,9 @@ impl TakeOver {
                 self.press(holder, name);
             }
             None => {
-                kns_plumbing::say!("asking {holder} on cluster {name} to stop (down goes first)");
+                kns_plumbing::say!(
+                    "asking {holder} on cluster \"{name}\" to stop (down goes first)"
+                );
                 // The holder's own pid, from the lock it holds: the verb records the signal,
                 // stops what it runs and exits.
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);

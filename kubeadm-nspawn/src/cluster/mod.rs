@@ -193,7 +193,7 @@ fn take_lock(
     match access {
         Access::Read => Ok(None),
         Access::Change { verb, wait } => lock::acquire(&paths.lock_file(), name, verb, wait, |h| {
-            kns_plumbing::say!("waiting for {h} on cluster {name}");
+            kns_plumbing::say!("waiting for {h} on cluster \"{name}\"");
         })
         .map(Some),
     }

@@ -262,12 +262,26 @@ impl ClusterNode {
         }
         let _ = std::fs::write(log, text);
         output.map_err(|e| match e {
-            // Not the command's failure: said as what it is.
-            e @ (kns_node::Error::Interrupted { .. } | kns_node::Error::Gone { .. }) => e.into(),
-            e => Error::NodeFailed {
-                node: self.name().to_owned(),
-                message: format!("{e}; output in {}", log.display()),
+            kns_node::Error::Failed {
+                node,
+                command,
+                status,
+                output,
+            } => Error::NodeFailed {
+                node,
+                message: format!(
+                    "`{command}` failed ({status}); its log is {}{}",
+                    log.display(),
+                    if output.is_empty() {
+                        String::new()
+                    } else {
+                        format!(":\n{output}")
+                    }
+                ),
             },
+            // Not the command's failure (interrupted, the node gone or not reached): said as
+            // what it is, which names the node.
+            e => e.into(),
         })
     }
 }

@@ -34,7 +34,7 @@ pub enum Error {
 
     /// A program failed (a sibling tool, `ip`); `message` is its report (see
     /// [`kns_plumbing::report`]), `hint` its hint line, passed on.
-    #[error("{tool} failed: {message}")]
+    #[error("{tool} failed{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
     Tool {
         tool: String,
         message: String,
@@ -42,7 +42,7 @@ pub enum Error {
     },
 
     /// A node's cgroups that could not be made, limited or emptied.
-    #[error("node {node}: {message}")]
+    #[error("node \"{node}\": {message}")]
     Cgroup { node: String, message: String },
 
     /// The host's cgroups cannot hold a kubelet: `why`.

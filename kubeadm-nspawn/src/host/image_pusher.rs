@@ -22,11 +22,10 @@ pub fn push(
         let pid = n
             .pid
             .filter(|p| kns_node::liveness::is_running(*p, &n.name))
-            .ok_or_else(|| {
-                Error::tool(
-                    "image-pusher",
-                    format!("node {} is not running: `kubeadm-nspawn start` it", n.name),
-                )
+            .ok_or_else(|| Error::Tool {
+                tool: "image-pusher".into(),
+                message: format!("not run: node \"{}\" is not running", n.name),
+                hint: Some("`kubeadm-nspawn start --name CLUSTER` starts its nodes".into()),
             })?;
         args.extend(["--node".into(), pid.to_string()]);
     }

@@ -62,7 +62,7 @@ pub enum Error {
         why: &'static str,
     },
 
-    #[error("{} {args}: no version ({stderr}): is it a Kubernetes binary for this machine?", .binary.display())]
+    #[error("`{} {args}` printed no version{}: is it a Kubernetes binary for this machine?", .binary.display(), parenthesized(stderr))]
     NoVersion {
         binary: PathBuf,
         args: String,
@@ -95,13 +95,14 @@ pub enum Error {
     #[error("{}: not a readable release record ({reason})", .path.display())]
     CorruptRecord { path: PathBuf, reason: String },
 
-    #[error("node {node}: no CA hash: {output}")]
+    /// The hash of the cluster CA's public key that joining nodes check, not computed.
+    #[error("node \"{node}\": no hash of the cluster CA's public key (the command printed \"{output}\")")]
     NoCaHash { node: String, output: String },
 
     #[error("admin.conf has no {0}: kubeadm init did not finish")]
     AdminConf(&'static str),
 
-    #[error("cannot list the shared libraries of the node base's iptables ({0})")]
+    #[error("cannot list the shared libraries of the node base's iptables{}", parenthesized(.0))]
     RuntimeLibraries(String),
 
     #[error("interrupted by a signal")]
@@ -116,6 +117,15 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// ` (what a program said)`, or nothing when it said nothing.
+fn parenthesized(said: &str) -> String {
+    if said.is_empty() {
+        String::new()
+    } else {
+        format!(" ({said})")
+    }
+}
 
 impl Error {
     /// A program's failure (kubectl, kubeadm on the host) with its message.

@@ -72,7 +72,7 @@ pub fn wait_for_signed_cluster_info(
             after,
         }) => Err(Timeout {
             what: format!(
-                "cluster-info signed for the bootstrap token on {}",
+                "cluster-info signed for the bootstrap token on node \"{}\"",
                 first.name()
             ),
             after,
@@ -157,7 +157,7 @@ mod tests {
         assert!(ca_cert_hash(&broken)
             .unwrap_err()
             .to_string()
-            .contains("no CA hash"));
+            .contains("no hash of the cluster CA's public key"));
     }
 
     #[test]

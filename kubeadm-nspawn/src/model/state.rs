@@ -404,10 +404,9 @@ pub mod v1 {
                     _ => NodeRole::Worker,
                 });
                 Ok(super::NodeState {
-                    ip: n
-                        .ip
-                        .parse()
-                        .map_err(|_| format!("node {}: address \"{}\"", n.name, n.ip))?,
+                    ip: n.ip.parse().map_err(|_| {
+                        format!("node \"{}\": \"{}\" is not an address", n.name, n.ip)
+                    })?,
                     name: n.name,
                     index: n.index,
                     role,

@@ -58,7 +58,7 @@ pub fn run(common: &Common, mut request: InitRequest, host: &dyn Host) -> Result
     install_signal_handlers()?;
     if let Some(step) = &earlier {
         kns_plumbing::say!(
-            "an earlier init of cluster {name} stopped at \"{step}\": its nodes are reset and it \
+            "an earlier init of cluster \"{name}\" stopped at \"{step}\": its nodes are reset and it \
              begins again"
         );
     }
@@ -78,7 +78,7 @@ fn apply_config(cluster: &mut Cluster, request: &mut InitRequest) -> Result<()> 
     let made = cluster.state.control_planes().count();
     if let Some(described) = request.control_planes.filter(|&k| k != made) {
         return Err(Error::Request(format!(
-            "--config describes {described} control-plane nodes; cluster {name} was made with \
+            "--config describes {described} control-plane nodes; cluster \"{name}\" was made with \
              {made} by `up`: `kubeadm-nspawn down --name {name}` and `up --config` it again"
         )));
     }
@@ -86,7 +86,7 @@ fn apply_config(cluster: &mut Cluster, request: &mut InitRequest) -> Result<()> 
         let kubernetes_nodes = cluster.state.kubernetes_nodes().count();
         if labels.len() > kubernetes_nodes {
             return Err(Error::Request(format!(
-                "--config describes {} nodes; cluster {name} has {kubernetes_nodes}",
+                "--config describes {} nodes; cluster \"{name}\" has {kubernetes_nodes}",
                 labels.len(),
             )));
         }
@@ -135,7 +135,7 @@ fn check_distinct_names(patches: &[PathBuf]) -> Result<()> {
             .into_owned();
         if !seen.insert(name.clone()) {
             return Err(Error::Request(format!(
-                "two kubeadm patches are named {name} (from --kubeadm-patch and the config file): rename one"
+                "two kubeadm patches are named \"{name}\" (from --kubeadm-patch and the config file): rename one"
             )));
         }
     }

@@ -31,7 +31,9 @@ pub fn run(
     // An interrupted `stop`: its nodes may still be shutting down (running, as a process goes,
     // but not for long). The stop is finished first; then every node starts.
     if cluster.state.transition == Some(Transition::Stopping) {
-        kns_plumbing::say!("an earlier stop of cluster {name} did not finish: finishing it first");
+        kns_plumbing::say!(
+            "an earlier stop of cluster \"{name}\" did not finish: finishing it first"
+        );
         let nodes: Vec<NodeObjects> = cluster.nodes().iter().map(NodeObjects::of).collect();
         steps.run("Finishing the stop", || {
             teardown::stop_nodes(host, &nodes, &teardown::poweroff(host, STOP_TIMEOUT))
@@ -62,7 +64,7 @@ pub fn run(
             )?;
         }
         eprintln!(
-            "cluster {name} is running already ({} nodes, every one booted{}): nothing to start",
+            "cluster \"{name}\" is running already ({} nodes, every one booted{}): nothing to start",
             cluster.state.nodes.len(),
             if cluster.require_initialized().is_ok() {
                 " and Ready"

@@ -23,7 +23,9 @@ pub fn run(
     require_root()?;
     let mut cluster = Cluster::open(state_dir, name, access)?;
     if cluster.running() == 0 {
-        eprintln!("cluster {name} is stopped already; removing anything left of it on the host");
+        eprintln!(
+            "cluster \"{name}\" is stopped already; removing anything left of it on the host"
+        );
     }
     install_signal_handlers()?;
     cluster.state.transition = Some(Transition::Stopping);

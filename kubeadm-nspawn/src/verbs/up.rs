@@ -129,7 +129,7 @@ fn claim_ranges(request: &UpRequest, state_dir: &Path) -> Result<NodeSubnet> {
         match listed {
             Listed::Readable(state) => others.push(state.as_other()),
             Listed::Unreadable { name, error } => eprintln!(
-                "warning: cluster {name}: {error}; its subnet cannot be checked against ours"
+                "warning: cluster \"{name}\": {error}; its subnet cannot be checked against ours"
             ),
         }
     }

@@ -164,12 +164,12 @@ fn the_installed_containerd_is_asked_of_the_node() {
     let err = installed(&odd).unwrap_err().to_string();
     assert_eq!(
         err,
-        "node c-n1: `containerd --version` printed \"containerd dev\", which names no version"
+        "node \"c-n1\": `containerd --version` printed \"containerd dev\", which names no version"
     );
     // No containerd at all: the node's command error, naming the node and the command.
     let err = installed(&Script::new("c-n1")).unwrap_err().to_string();
     assert!(
-        err.starts_with("node c-n1: `containerd --version` failed"),
+        err.starts_with("node \"c-n1\": `containerd --version` failed"),
         "{err}"
     );
 }
@@ -201,8 +201,8 @@ fn a_containerd_that_never_answers_is_named_with_its_node() {
     let text = err.to_string();
     assert!(
         text.starts_with(
-            "node c-n2: containerd did not answer `ctr version` within 0.03 s of its restart; \
-             last error: node c-n2: `ctr version` failed"
+            "node \"c-n2\": containerd did not answer `ctr version` within 0.03 s of its restart; \
+             last error: node \"c-n2\": `ctr version` failed"
         ),
         "{text}"
     );
@@ -215,7 +215,7 @@ fn a_containerd_that_never_answers_is_named_with_its_node() {
         .unwrap_err()
         .to_string();
     assert!(
-        text.starts_with("node c-n2: `systemctl restart containerd` failed"),
+        text.starts_with("node \"c-n2\": `systemctl restart containerd` failed"),
         "{text}"
     );
     assert_eq!(node.calls(), ["systemctl restart containerd"]);

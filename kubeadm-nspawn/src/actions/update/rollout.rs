@@ -46,7 +46,7 @@ pub fn one_at_a_time<U: NodeUpdate>(
             }
             Err(failure) => failure,
         };
-        let why = format!("{node}: {}", failure.why);
+        let why = format!("node \"{node}\": {}", failure.why);
         if kns_plumbing::signals::interrupted() {
             // Put back whatever the rollback flag says: an interrupted update is not the user's
             // to debug, and the next `update` does it again.
@@ -78,7 +78,7 @@ pub fn one_at_a_time<U: NodeUpdate>(
                 return Err(Error::UpdateFailed {
                     component: component.into(),
                     why: format!(
-                        "{why}; putting the previous one back on {done} failed too: {back}"
+                        "{why}; putting the previous one back on node \"{done}\" failed too: {back}"
                     ),
                     log: failure.log,
                     rolled_back: false,
@@ -168,7 +168,7 @@ mod tests {
             panic!()
         };
         assert!(rolled_back);
-        assert_eq!(why, "c-n1: its new container exited 3 times");
+        assert_eq!(why, "node \"c-n1\": its new container exited 3 times");
         assert_eq!(log, "panic: boom");
     }
 
@@ -184,11 +184,11 @@ mod tests {
         };
         assert!(!rolled_back);
         assert!(
-            why.contains("c-n1: its new container exited 3 times"),
+            why.contains("node \"c-n1\": its new container exited 3 times"),
             "{why}"
         );
         assert!(
-            why.contains("putting the previous one back on c-n1 failed too: not healthy"),
+            why.contains("putting the previous one back on node \"c-n1\" failed too: not healthy"),
             "{why}"
         );
         assert!(err.to_string().contains("left as it is"), "{err}");

@@ -187,7 +187,7 @@ fn resolve(agent: &ureq::Agent, request: &Request) -> Result<Version> {
         what,
         url,
         msg: e,
-        hint: "is the mirror a copy of the release site?".into(),
+        hint: MIRROR_LAYOUT.into(),
     })
 }
 
@@ -376,7 +376,7 @@ fn fetch_artifact(
         what: what.clone(),
         url: a.checksum_url.clone(),
         msg: format!("not a checksum file: {e}"),
-        hint: "is the mirror a copy of the release sites?".into(),
+        hint: MIRROR_LAYOUT.into(),
     })?;
     let file = staging.join("downloads").join(&a.file_name);
     let line = progress.file(&a.file_name);
@@ -413,7 +413,7 @@ fn fetch_artifact(
                 what: what.clone(),
                 url: a.url.clone(),
                 msg,
-                hint: "the tarball does not have the upstream layout".into(),
+                hint: format!("the tarball does not have the upstream layout: {MIRROR_LAYOUT}"),
             })?;
             std::fs::remove_file(&file).map_err(|e| Error::io("remove", &file, e))?;
         }
@@ -468,22 +468,31 @@ fn kubeadm_images(kubeadm: &Path, version: &Version) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn download_error(what: &str, url: &str, failure: Failure) -> Error {
+/// What a hint says of a mirror that does not answer as the release sites do.
+const MIRROR_LAYOUT: &str =
+    "a --release-mirror must be a copy of the release sites (the paths of dl.k8s.io and \
+     github.com under one base URL)";
+
+/// The error of a failed download of `what` from `url`, with what to do about it.
+pub(crate) fn download_error(what: &str, url: &str, failure: Failure) -> Error {
     let hint = match &failure {
         Failure::Unreachable(_) => format!(
             "check the network, or give a reachable --release-mirror (${MIRROR_ENV}); \
              without a network: --kube-bin DIR --extra-bin DIR"
         ),
         Failure::Status(404) => {
-            "is that version released (https://github.com/kubernetes/kubernetes/releases)? \
-             A --release-mirror must have the release sites' paths"
-                .into()
+            format!(
+                "check that the version is released \
+                 (https://github.com/kubernetes/kubernetes/releases); {MIRROR_LAYOUT}"
+            )
         }
         Failure::Status(_) => {
             "the server refused: try again later, or another --release-mirror".into()
         }
         Failure::CutShort { .. } => "nothing was kept: run again".into(),
-        Failure::Local(_) => "is the cache's file system full or read-only?".into(),
+        Failure::Local(_) => {
+            "make room on the cache's file system (or make it writable) and run again".into()
+        }
         // Stopped for another file's failure (or a signal), which is the one to report.
         Failure::Cancelled => return Error::Interrupted,
     };
