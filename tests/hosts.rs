@@ -317,9 +317,14 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
             ],
         );
         let mut opts = kns_integration_tests::host::HostOptions::new(View::Hybrid);
-        opts.extra_packages = ["network-manager", "systemd-resolved", "nftables"]
-            .map(String::from)
-            .to_vec();
+        opts.extra_packages = [
+            "network-manager",
+            "libpam-systemd",
+            "systemd-resolved",
+            "nftables",
+        ]
+        .map(String::from)
+        .to_vec();
         opts.binds = vec![
             (kube, "/opt/kube/bin".into(), true),
             (extra, "/opt/kube/extra".into(), true),
