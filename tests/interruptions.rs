@@ -152,19 +152,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
                 "{what} left on the host: {left:?}\nit said:\n{said}"
             );
         };
-        let init = |c: &TestCluster| {
-            c.cmd(&[
-                "init",
-                "--name",
-                &c.name,
-                "--kube-bin",
-                kube_bin.to_str().unwrap(),
-                "--extra-bin",
-                extra_bin.to_str().unwrap(),
-                "--wait",
-                "4m",
-            ])
-        };
+        let init = |c: &TestCluster| c.init_cmd(&kube_bin, &extra_bin, &["--wait", "4m"]);
 
         // up, Ctrl-C while the nodes start: it undoes itself, one error line, nothing left.
         let t = Instant::now();
@@ -374,15 +362,7 @@ fn down_ends_a_long_up_or_init_within_ten_seconds_and_leaves_nothing() {
         assert!(left.is_empty(), "down during up left {left:?}");
 
         assert_ok(&c.up(2, &[]), "up");
-        let init = c.cmd(&[
-            "init",
-            "--name",
-            &c.name,
-            "--kube-bin",
-            kube_bin.to_str().unwrap(),
-            "--extra-bin",
-            extra_bin.to_str().unwrap(),
-        ]);
+        let init = c.init_cmd(&kube_bin, &extra_bin, &[]);
         let cut = cut_at(init, "✓ Setting up the pod network", Cutter::Run(&down));
         assert!(
             !cut.status.success(),

@@ -661,22 +661,12 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
         let inits: Vec<_> = clusters
             .iter()
             .map(|c| {
-                c.cmd(&[
-                    "init",
-                    "--name",
-                    &c.name,
-                    "--kube-bin",
-                    kube_bin.to_str().unwrap(),
-                    "--extra-bin",
-                    extra_bin.to_str().unwrap(),
-                    "--wait",
-                    "4m",
-                ])
-                .env("KUBECONFIG", kubeconfig(c))
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+                c.init_cmd(&kube_bin, &extra_bin, &["--wait", "4m"])
+                    .env("KUBECONFIG", kubeconfig(c))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
             })
             .collect();
         for init in inits {

@@ -64,6 +64,27 @@ impl TestCluster {
         self.cmd(&args)
     }
 
+    /// `init` of this cluster with the binaries of `kube` and `extra_bin`, plus `more`; not run
+    /// yet.
+    pub fn init_cmd(
+        &self,
+        kube: &std::path::Path,
+        extra_bin: &std::path::Path,
+        more: &[&str],
+    ) -> Command {
+        let mut args = vec![
+            "init",
+            "--name",
+            &self.name,
+            "--kube-bin",
+            kube.to_str().unwrap(),
+            "--extra-bin",
+            extra_bin.to_str().unwrap(),
+        ];
+        args.extend(more);
+        self.cmd(&args)
+    }
+
     pub fn up(&self, nodes: usize, extra: &[&str]) -> Output {
         self.up_cmd(nodes, extra).output().unwrap()
     }
