@@ -598,6 +598,14 @@ fn diagnose(kubectl: &dyn Fn(&[&str]) -> std::process::Output) {
         &["get", "pods", "-A", "-o", "wide"][..],
         &["get", "endpoints", "-A"],
         &[
+            "describe",
+            "pods",
+            "-n",
+            "kube-system",
+            "-l",
+            "k8s-app=kube-proxy",
+        ],
+        &[
             "logs",
             "-n",
             "kube-system",

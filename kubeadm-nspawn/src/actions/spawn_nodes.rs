@@ -56,6 +56,8 @@ pub fn spawn(cluster: &mut Cluster, host: &dyn Host, which: &[usize]) -> Result<
             }
             Err(Waited::Other(e)) => return Err(e),
         }
+        // Its launcher ran in its cgroups before it reported the network.
+        host.cgroups().started(n.name())?;
     }
     Ok(())
 }

@@ -102,6 +102,11 @@ pub trait Cgroups: Send + Sync {
 
     /// Why no kubelet can run in a node on this host (a controller it needs is missing), if so.
     fn kubelet_problem(&self) -> Option<String>;
+
+    /// What is left to do once the node's launcher runs in its cgroups (its scope exists).
+    fn started(&self, _node: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The controllers a v1 hierarchy can carry (its mount options list them, beside others).

@@ -179,6 +179,27 @@ impl Cgroups for Systemd {
         in_scope.or_else(|| self.own.controller_dir(node, controller))
     }
 
+    /// On a v1 host, the scope's device cgroup allows every device (`a`). systemd writes a
+    /// DeviceAllow= list as a deny-all plus one `c *:* rwm` and one `b *:* rwm` exception, and a
+    /// v1 device cgroup refuses a child an `a *:* rwm` that no single exception of its parent
+    /// covers: runc's privileged containers (kube-proxy) failed to start with RunContainerError
+    /// (measured in the stand-in workstation host). The slice above allows all, so the scope can.
+    /// On v2 the list is a BPF program allowing every char and block device: all of them.
+    fn started(&self, node: &str) -> Result<()> {
+        if self.layout != Layout::Hybrid {
+            return Ok(());
+        }
+        let Some(dir) = self
+            .all
+            .iter()
+            .find(|h| h.controllers.iter().any(|c| c == "devices"))
+            .map(|h| h.path.join(SLICE).join(scope(node)))
+        else {
+            return Ok(());
+        };
+        tree::write(&dir, "devices.allow", "a")
+    }
+
     fn kubelet_problem(&self) -> Option<String> {
         let missing: Vec<&str> = ["cpu", "memory", "pids"]
             .into_iter()
@@ -264,6 +285,32 @@ mod tests {
             root.path()
                 .join("pids/machine.slice/kubeadm-nspawn-c-n0.scope")
         );
+    }
+
+    #[test]
+    fn on_a_v1_host_a_started_scope_allows_every_device() {
+        let root = tempfile::tempdir().unwrap();
+        let devices = root.path().join("devices");
+        let scope_dir = devices.join("machine.slice/kubeadm-nspawn-c-n0.scope");
+        std::fs::create_dir_all(&scope_dir).unwrap();
+        let all = vec![Hierarchy {
+            path: devices,
+            controllers: vec!["devices".into()],
+            v2: false,
+        }];
+        Systemd::new(Layout::Hybrid, all.clone(), root.path().join("unified"))
+            .started("c-n0")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(scope_dir.join("devices.allow")).unwrap(),
+            "a"
+        );
+        // Unified: nothing to write (and no v1 file to write it to).
+        std::fs::remove_file(scope_dir.join("devices.allow")).unwrap();
+        Systemd::new(Layout::Unified, all, root.path().to_path_buf())
+            .started("c-n0")
+            .unwrap();
+        assert!(!scope_dir.join("devices.allow").exists());
     }
 
     #[test]
