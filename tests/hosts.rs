@@ -270,8 +270,7 @@ fn nodes_are_machines_in_scopes_of_their_own_on_a_systemd_host() {
             );
 
             host.run_ok(&[&kns, "down", "--name", &c]);
-            let after = host_view(&host);
-            let left: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+            let left = left_after(&host, &before);
             assert!(left.is_empty(), "{view:?}: down left in the host: {left:?}");
             assert!(host.poweroff(Duration::from_secs(20)), "clean poweroff");
         }
@@ -584,11 +583,44 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
         );
         let rules_after = host.exec_ok(&["sh", "-c", "iptables -S; nft list ruleset"]);
         assert_eq!(rules_after, rules_before, "down left forward rules");
-        let after = host_view(&host);
-        let left: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+        let left = left_after(&host, &before);
         assert!(left.is_empty(), "down left in the host: {left:?}");
         assert!(host.poweroff(Duration::from_secs(20)), "clean poweroff");
     });
+}
+
+/// What `host_view` has now that it did not have `before`: systemd drops the units of unmounted
+/// roots and finished scopes a moment after they went, so looked at for up to 10 s; what is
+/// left is shown with its state.
+fn left_after(host: &StandInHost, before: &[String]) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let after = host_view(host);
+        let left: Vec<String> = after.into_iter().filter(|l| !before.contains(l)).collect();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left
+                .into_iter()
+                .map(|l| match l.strip_prefix("unit ") {
+                    Some(unit) => format!(
+                        "{l} ({})",
+                        host.exec_ok(&[
+                            "systemctl",
+                            "show",
+                            unit,
+                            "-p",
+                            "ActiveState,SubState,Result",
+                            "--value"
+                        ])
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                    ),
+                    None => l,
+                })
+                .collect();
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// What the cluster's networking looks like when a Service is not reached: the pods, endpoints,
