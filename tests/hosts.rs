@@ -249,6 +249,21 @@ fn nodes_are_machines_in_scopes_of_their_own_on_a_systemd_host() {
             }
             let listed = host.run_ok(&[&kns, "list"]);
             assert!(listed.contains("running"), "{listed}");
+            if view == View::Unified {
+                // No cpu, memory or pids controller in this tree: init says so at once, in one
+                // line, and changes nothing.
+                let refused = host.run(&[&kns, "init", "--name", &c]);
+                let said = text(&refused);
+                assert!(!refused.status.success(), "{said}");
+                let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("error:")).collect();
+                assert_eq!(errors.len(), 1, "{said}");
+                assert!(
+                    errors[0].contains("a kubelet cannot run in a node"),
+                    "{said}"
+                );
+                let listed = host.run_ok(&[&kns, "list"]);
+                assert!(!listed.contains("initializing"), "{listed}");
+            }
             host.run_ok(&[&kns, "exec", &nodes[1], "--", "true"]);
 
             host.run_ok(&[&kns, "stop", "--name", &c]);
