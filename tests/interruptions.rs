@@ -147,7 +147,10 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
         // What a verb leaves must be gone once it has exited (processes it killed included).
         let leaks = |what: &str, said: &str| {
             let left = HostSnapshot::take().added_since(&before);
-            assert!(left.is_empty(), "{what} left on the host: {left:?}\nit said:\n{said}");
+            assert!(
+                left.is_empty(),
+                "{what} left on the host: {left:?}\nit said:\n{said}"
+            );
         };
         let init = |c: &TestCluster| {
             c.cmd(&[

@@ -7,6 +7,7 @@
 mod base_image;
 pub mod containerd_config;
 mod export_kubeconfig;
+pub mod export_logs;
 pub mod fingerprints;
 pub mod host_network;
 mod kube_binaries;
