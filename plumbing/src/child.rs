@@ -36,7 +36,8 @@ pub fn die_with_parent(command: &mut Command) -> &mut Command {
 }
 
 /// How a supervised program is stopped once a termination signal is recorded: `signal` to its
-/// process group, then SIGKILL to the group once `grace` has passed.
+/// process group, then SIGKILL to the group once `grace` has passed or a second signal is
+/// recorded.
 #[derive(Debug, Clone, Copy)]
 pub struct Stop {
     pub signal: libc::c_int,
@@ -60,21 +61,22 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Runs `command` supervised: in a process group of its own, dying with this thread's process
 /// ([`die_with_parent`]), stdin from /dev/null, stdout and stderr into one pipe whose bytes are
 /// handed to `each` as they come (in the order written). Once a termination signal is recorded
-/// ([`crate::signals::interrupted`]) its group gets `stop`. Returns when it has exited and its
+/// ([`crate::signals::received`]) its group gets `stop`. Returns when it has exited and its
 /// output has ended.
 pub fn run_streaming(
     command: Command,
     stop: Stop,
     each: impl FnMut(&[u8]),
 ) -> std::io::Result<Ended> {
-    supervise(command, stop, crate::signals::interrupted, each)
+    supervise(command, stop, crate::signals::received, each)
 }
 
-/// [`run_streaming`] with the stop condition given (tests cannot record a signal for one test).
+/// [`run_streaming`] with the count of recorded signals given (a test cannot record a signal for
+/// itself alone).
 fn supervise(
     mut command: Command,
     stop: Stop,
-    stopping: impl Fn() -> bool,
+    signals: impl Fn() -> usize,
     mut each: impl FnMut(&[u8]),
 ) -> std::io::Result<Ended> {
     let (mut reader, writer) = std::io::pipe()?;
@@ -133,12 +135,13 @@ fn supervise(
             Some(_) => continue,
             None => {}
         }
+        let received = signals();
         match interrupted {
-            None if stopping() => {
+            None if received > 0 => {
                 signal_group(stop.signal);
                 interrupted = Some(Instant::now());
             }
-            Some(at) if !killed && at.elapsed() > stop.grace => {
+            Some(at) if !killed && (received > 1 || at.elapsed() > stop.grace) => {
                 signal_group(libc::SIGKILL);
                 killed = true;
             }
@@ -182,7 +185,7 @@ mod tests {
         let ended = supervise(
             sh("echo one; echo two >&2; echo three; exit 3"),
             STOP,
-            || false,
+            || 0,
             |chunk| seen.extend_from_slice(chunk),
         )
         .unwrap();
@@ -197,7 +200,7 @@ mod tests {
         let ended = supervise(
             sh("trap 'echo reports written; exit 7' INT; echo ready; while :; do sleep 0.05; done"),
             STOP,
-            || seen.borrow().contains("ready"),
+            || usize::from(seen.borrow().contains("ready")),
             |chunk| seen.borrow_mut().push_str(&String::from_utf8_lossy(chunk)),
         )
         .unwrap();
@@ -217,12 +220,31 @@ mod tests {
         let ended = supervise(
             sh("trap '' INT; echo ready; sleep 30"),
             STOP,
-            || seen.borrow().contains("ready"),
+            || usize::from(seen.borrow().contains("ready")),
             |chunk| seen.borrow_mut().push_str(&String::from_utf8_lossy(chunk)),
         )
         .unwrap();
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(ended.status.signal(), Some(libc::SIGKILL));
+        assert!(ended.interrupted && ended.killed);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_second_signal_kills_at_once() {
+        let seen = std::cell::RefCell::new(String::new());
+        let started = Instant::now();
+        let patient = Stop {
+            signal: libc::SIGINT,
+            grace: Duration::from_secs(60),
+        };
+        let ended = supervise(
+            sh("trap '' INT; echo ready; sleep 30"),
+            patient,
+            || 2 * usize::from(seen.borrow().contains("ready")),
+            |chunk| seen.borrow_mut().push_str(&String::from_utf8_lossy(chunk)),
+        )
+        .unwrap();
         assert!(ended.interrupted && ended.killed);
         assert!(started.elapsed() < Duration::from_secs(10));
     }
