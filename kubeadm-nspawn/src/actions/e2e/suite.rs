@@ -178,6 +178,10 @@ impl Watch {
             }
             _ => {}
         }
+    }
+
+    /// After each chunk of output: the counts, and once a signal came, what happens now.
+    fn counts(&mut self, counts: Counts) {
         if !self.told_of_interrupt && kns_plumbing::signals::received() > 0 {
             self.told_of_interrupt = true;
             kns_plumbing::say!(
@@ -186,9 +190,6 @@ impl Watch {
                 STOP.grace.as_secs()
             );
         }
-    }
-
-    fn counts(&mut self, counts: Counts) {
         if counts == self.shown {
             return;
         }
