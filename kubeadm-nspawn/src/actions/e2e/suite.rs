@@ -24,6 +24,9 @@ const STOP: kns_plumbing::child::Stop = kns_plumbing::child::Stop {
 /// Without a live line (a log, CI), the counts are said this often, when they changed.
 const EVERY: Duration = Duration::from_secs(60);
 
+/// The last lines of output kept, to show when ginkgo ends without its summary.
+const TAIL: usize = 10;
+
 /// What one run did.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -104,7 +107,14 @@ pub fn run(suite: &Suite, run: &Run, log: &mut File) -> Result<RunOutcome> {
     for event in progress.finish() {
         watch.event(&event);
     }
+    let tail = std::mem::take(&mut watch.tail);
     drop(watch);
+    if !ended.status.success() && progress.summary().is_none() {
+        // No summary: ginkgo (or e2e.test) stopped before its suite ended; its last words say why.
+        for line in &tail {
+            kns_plumbing::say!("   | {line}");
+        }
+    }
     if let Some(e) = unwritten {
         kns_plumbing::say!("   warning: ginkgo's output is not all in the log: {e}");
     }
@@ -155,6 +165,7 @@ struct Watch {
     shown: Counts,
     said_at: Instant,
     told_of_interrupt: bool,
+    tail: std::collections::VecDeque<String>,
 }
 
 impl Watch {
@@ -165,10 +176,17 @@ impl Watch {
             shown: Counts::default(),
             said_at: Instant::now(),
             told_of_interrupt: false,
+            tail: std::collections::VecDeque::with_capacity(TAIL),
         }
     }
 
     fn event(&mut self, event: &Event) {
+        if let Event::Line(line) = event {
+            if self.tail.len() == TAIL {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line.clone());
+        }
         match event {
             Event::Line(line) if kns_plumbing::terminal::verbose() => {
                 kns_plumbing::say!("   | ginkgo: {line}")
@@ -298,6 +316,22 @@ mod tests {
             outcome.junit,
             dir.path().join("artifacts/junit-parallel.xml")
         );
+    }
+
+    #[test]
+    fn a_run_that_ends_before_its_suite_is_said_by_its_exit_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let said = "flag provided but not defined: -no-such-flag\nUsage of e2e.test:\n";
+        let suite = suite(dir.path(), fake_ginkgo(dir.path(), said, 1));
+        let selection = Selection::Specs {
+            focus: Some("x".into()),
+            skip: None,
+            label_filter: None,
+        };
+        let mut log = File::create(dir.path().join("e2e.log")).unwrap();
+        let outcome = super::run(&suite, &args::runs(&selection, 1)[0], &mut log).unwrap();
+        assert!(outcome.summary.is_none() && !outcome.success);
+        assert_eq!(outcome.why(), "ginkgo exited with status 1");
     }
 
     #[test]
