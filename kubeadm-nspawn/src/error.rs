@@ -57,6 +57,31 @@ pub enum Error {
     #[error("interrupted by a signal")]
     Interrupted,
 
+    /// Specs of the e2e suite failed (`junit`: the reports, `log`: ginkgo's whole output).
+    #[error("{failed} of {ran} e2e specs failed (junit: {junit}{})", .logs.as_ref().map(|l| format!("; the cluster's logs: {}", l.display())).unwrap_or_default())]
+    SpecsFailed {
+        failed: usize,
+        ran: usize,
+        junit: String,
+        logs: Option<std::path::PathBuf>,
+        log: std::path::PathBuf,
+    },
+
+    /// The e2e suite failed with no spec failing: a suite node, its timeout, ginkgo itself.
+    #[error("the e2e suite failed with no failed spec: {why} (ginkgo's output: {})", .log.display())]
+    SuiteFailed {
+        why: String,
+        log: std::path::PathBuf,
+    },
+
+    /// The e2e suite stopped by a signal; ginkgo wrote its reports.
+    #[error("e2e interrupted by a signal after {passed} passed and {failed} failed specs (ginkgo's reports are in {})", .artifacts.display())]
+    E2eInterrupted {
+        passed: usize,
+        failed: usize,
+        artifacts: std::path::PathBuf,
+    },
+
     /// A step ran before the one that prepares what it needs: a bug.
     #[error("internal error: {0}")]
     Internal(String),
@@ -90,6 +115,11 @@ impl kns_plumbing::report::Hint for Error {
             Error::UpdateInterrupted { .. } => {
                 Some("`kubeadm-nspawn update` again does it again".into())
             }
+            Error::SpecsFailed { log, .. } => Some(format!(
+                "each failure is in {}; run one again with --focus and its name",
+                log.display()
+            )),
+            Error::SuiteFailed { .. } => Some("the end of ginkgo's output says why".into()),
             _ => None,
         }
     }
@@ -119,6 +149,7 @@ impl Error {
                     kns_node::Error::Interrupted { .. }
                 ))
                 | Error::UpdateInterrupted { .. }
+                | Error::E2eInterrupted { .. }
                 | Error::Containerd(kns_node::containerd::Error::Node(
                     kns_node::Error::Interrupted { .. }
                 ))

@@ -473,6 +473,27 @@ fn kube() -> Vec<(kube::Error, &'static str)> {
             },
             "`/home/me/kube/bin/kubelet --version` printed no version: is it",
         );
+        Error::NoE2ePrograms { .. } => (
+            Error::NoE2ePrograms {
+                missing: vec!["e2e.test", "ginkgo"],
+                place: "--e2e-bin /home/me/e2e".into(),
+                looked: vec!["/home/me/e2e".into()],
+                hint: "build them: `make WHAT=\"test/e2e/e2e.test vendor/github.com/onsi/ginkgo/v2/ginkgo\"`".into(),
+            },
+            "e2e.test and ginkgo not found in --e2e-bin /home/me/e2e (looked in /home/me/e2e)\nhint: build them",
+        );
+        Error::NotAnE2eTree(..) => (
+            Error::NotAnE2eTree("/home/me/src".into()),
+            "--kube-root /home/me/src: not a Kubernetes source tree (no test/e2e)",
+        );
+        Error::NoTreeToBuild { .. } => (
+            Error::NoTreeToBuild { cluster: "dev".into(), dir: "/home/me/kube/bin".into() },
+            "--build needs a source tree: the binaries of cluster \"dev\" (/home/me/kube/bin) are not a tree's build\nhint: give --kube-root TREE",
+        );
+        Error::BuildFailed { .. } => (
+            Error::BuildFailed { tree: "/home/me/k8s".into(), status: "exit status: 2".into() },
+            "make in /home/me/k8s failed (exit status: 2): its output is above\nhint: make runs as you",
+        );
         Error::NotKubeadm { .. } => (
             Error::NotKubeadm { binary: "/home/me/kube/bin/kubeadm".into(), said: "hello".into() },
             "/home/me/kube/bin/kubeadm: `kubeadm version -o short` says \"hello\", not a version: is it kubeadm?",
@@ -620,6 +641,24 @@ fn verb() -> Vec<(Error, &'static str)> {
                 "--config describes 3 nodes; cluster \"dev\" has 1".into(),
             ),
             "--config describes 3 nodes; cluster \"dev\" has 1",
+        );
+        Error::SpecsFailed { .. } => (
+            Error::SpecsFailed {
+                failed: 2,
+                ran: 40,
+                junit: "/home/me/_artifacts/junit.xml".into(),
+                logs: Some("/home/me/_artifacts/logs".into()),
+                log: "/home/me/_artifacts/e2e.log".into(),
+            },
+            "2 of 40 e2e specs failed (junit: /home/me/_artifacts/junit.xml; the cluster's logs: /home/me/_artifacts/logs)\nhint: each failure is in /home/me/_artifacts/e2e.log",
+        );
+        Error::SuiteFailed { .. } => (
+            Error::SuiteFailed { why: "ginkgo exited 1 without a summary".into(), log: "/home/me/_artifacts/e2e.log".into() },
+            "hint: the end of ginkgo's output says why",
+        );
+        Error::E2eInterrupted { .. } => (
+            Error::E2eInterrupted { passed: 3, failed: 0, artifacts: "/home/me/_artifacts".into() },
+            "e2e interrupted by a signal after 3 passed and 0 failed specs (ginkgo's reports are in /home/me/_artifacts)",
         );
         Error::Interrupted => (Error::Interrupted, "interrupted by a signal");
         Error::Internal(..) => (

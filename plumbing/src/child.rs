@@ -5,9 +5,17 @@
 //!
 //! The signal follows the *thread* that forked the child: children are started by the thread
 //! that waits for them.
+//!
+//! A long-running program whose own interrupt handling matters (ginkgo writes its reports when
+//! interrupted) is run with [`run_streaming`]: in a process group of its own, so a Ctrl-C at the
+//! terminal reaches only the verb, which records it ([`crate::signals`]) and passes it on to the
+//! program's whole group, bounded.
 
+use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// Makes `command`'s process receive SIGTERM when this process (the forking thread) ends.
 pub fn die_with_parent(command: &mut Command) -> &mut Command {
@@ -27,6 +35,127 @@ pub fn die_with_parent(command: &mut Command) -> &mut Command {
     }
 }
 
+/// How a supervised program is stopped once a termination signal is recorded: `signal` to its
+/// process group, then SIGKILL to the group once `grace` has passed or a second signal is
+/// recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Stop {
+    pub signal: libc::c_int,
+    pub grace: Duration,
+}
+
+/// How a supervised program ended.
+#[derive(Debug)]
+pub struct Ended {
+    pub status: ExitStatus,
+    /// A termination signal was recorded while it ran, and passed on.
+    pub interrupted: bool,
+    /// It outlived its grace after that and its group was SIGKILLed.
+    pub killed: bool,
+}
+
+/// How long what is left of a program's group (its children) may keep its output open once the
+/// program itself has exited; then the group is killed and its output no longer read.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Runs `command` supervised: in a process group of its own, dying with this thread's process
+/// ([`die_with_parent`]), stdin from /dev/null, stdout and stderr into one pipe whose bytes are
+/// handed to `each` as they come (in the order written). Once a termination signal is recorded
+/// ([`crate::signals::received`]) its group gets `stop`. Returns when it has exited and its
+/// output has ended.
+pub fn run_streaming(
+    command: Command,
+    stop: Stop,
+    each: impl FnMut(&[u8]),
+) -> std::io::Result<Ended> {
+    supervise(command, stop, crate::signals::received, each)
+}
+
+/// [`run_streaming`] with the count of recorded signals given (a test cannot record a signal for
+/// itself alone).
+fn supervise(
+    mut command: Command,
+    stop: Stop,
+    signals: impl Fn() -> usize,
+    mut each: impl FnMut(&[u8]),
+) -> std::io::Result<Ended> {
+    let (mut reader, writer) = std::io::pipe()?;
+    command
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .process_group(0);
+    die_with_parent(&mut command);
+    let mut child = command.spawn()?;
+    // The command holds the pipe's writing end: gone with it, the output ends with the program's.
+    drop(command);
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    let signal_group = |signal: libc::c_int| {
+        if let Ok(signal) = nix::sys::signal::Signal::try_from(signal) {
+            let _ = nix::sys::signal::killpg(group, signal);
+        }
+    };
+    let (chunks, output) = mpsc::channel::<Vec<u8>>();
+    // Not joined: a process outside the group may hold the pipe for ever.
+    std::thread::spawn(move || {
+        let mut buffer = vec![0u8; 16 * 1024];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 || chunks.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut open = true;
+    let mut exited: Option<(ExitStatus, Instant)> = None;
+    let mut interrupted: Option<Instant> = None;
+    let mut killed = false;
+    loop {
+        if open {
+            match output.recv_timeout(Duration::from_millis(100)) {
+                Ok(chunk) => each(&chunk),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => open = false,
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if exited.is_none() {
+            exited = child.try_wait()?.map(|status| (status, Instant::now()));
+        }
+        match exited {
+            Some(_) if !open => break,
+            Some((_, at)) if at.elapsed() > DRAIN => {
+                signal_group(libc::SIGKILL);
+                // What already came is still said.
+                while let Ok(chunk) = output.try_recv() {
+                    each(&chunk);
+                }
+                break;
+            }
+            Some(_) => continue,
+            None => {}
+        }
+        let received = signals();
+        match interrupted {
+            None if received > 0 => {
+                signal_group(stop.signal);
+                interrupted = Some(Instant::now());
+            }
+            Some(at) if !killed && (received > 1 || at.elapsed() > stop.grace) => {
+                signal_group(libc::SIGKILL);
+                killed = true;
+            }
+            _ => {}
+        }
+    }
+    let (status, _) = exited.ok_or_else(|| std::io::Error::other("no exit status"))?;
+    Ok(Ended {
+        status,
+        interrupted: interrupted.is_some(),
+        killed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +166,86 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    }
+
+    fn sh(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        command
+    }
+
+    const STOP: Stop = Stop {
+        signal: libc::SIGINT,
+        grace: Duration::from_millis(300),
+    };
+
+    #[test]
+    fn a_supervised_program_streams_stdout_and_stderr_in_order() {
+        let mut seen = Vec::new();
+        let ended = supervise(
+            sh("echo one; echo two >&2; echo three; exit 3"),
+            STOP,
+            || 0,
+            |chunk| seen.extend_from_slice(chunk),
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8_lossy(&seen), "one\ntwo\nthree\n");
+        assert_eq!(ended.status.code(), Some(3));
+        assert!(!ended.interrupted && !ended.killed);
+    }
+
+    #[test]
+    fn a_recorded_signal_is_passed_on_and_the_program_ends_its_own_way() {
+        let seen = std::cell::RefCell::new(String::new());
+        let ended = supervise(
+            sh("trap 'echo reports written; exit 7' INT; echo ready; while :; do sleep 0.05; done"),
+            STOP,
+            || usize::from(seen.borrow().contains("ready")),
+            |chunk| seen.borrow_mut().push_str(&String::from_utf8_lossy(chunk)),
+        )
+        .unwrap();
+        assert!(
+            seen.borrow().ends_with("reports written\n"),
+            "{}",
+            seen.borrow()
+        );
+        assert_eq!(ended.status.code(), Some(7));
+        assert!(ended.interrupted && !ended.killed);
+    }
+
+    #[test]
+    fn a_program_that_ignores_the_signal_is_killed_after_its_grace() {
+        let seen = std::cell::RefCell::new(String::new());
+        let started = Instant::now();
+        let ended = supervise(
+            sh("trap '' INT; echo ready; sleep 30"),
+            STOP,
+            || usize::from(seen.borrow().contains("ready")),
+            |chunk| seen.borrow_mut().push_str(&String::from_utf8_lossy(chunk)),
+        )
+        .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(ended.status.signal(), Some(libc::SIGKILL));
+        assert!(ended.interrupted && ended.killed);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_second_signal_kills_at_once() {
+        let seen = std::cell::RefCell::new(String::new());
+        let started = Instant::now();
+        let patient = Stop {
+            signal: libc::SIGINT,
+            grace: Duration::from_secs(60),
+        };
+        let ended = supervise(
+            sh("trap '' INT; echo ready; sleep 30"),
+            patient,
+            || 2 * usize::from(seen.borrow().contains("ready")),
+            |chunk| seen.borrow_mut().push_str(&String::from_utf8_lossy(chunk)),
+        )
+        .unwrap();
+        assert!(ended.interrupted && ended.killed);
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

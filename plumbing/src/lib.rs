@@ -6,11 +6,13 @@
 //! - [`report`]: the one stderr error format of all four tools (`error:` / `  |` / `hint:`), written
 //!   by each `main` and read back by the orchestrator;
 //! - [`plain`]: what every tool's tests check of its messages (no Rust Debug text, every variant);
-//! - [`child`]: children that end with the verb that started them (killed or not);
+//! - [`child`]: children that end with the verb that started them (killed or not), and a long
+//!   program supervised in a group of its own (its output streamed, a recorded signal passed on);
 //! - [`atomic_file`]: files replaced whole (temp file, fsync, rename);
 //! - [`hex`]: lower-case hex of digests;
 //! - [`privileges`]: the root check done before anything is touched;
-//! - [`terminal`]: what a person sees of long steps (one live status line, [`say!`] above it);
+//! - [`terminal`]: what a person sees of long steps (one live status line, its text updatable,
+//!   [`say!`] above it);
 //! - [`parallel`]: work on every item at once, a panic being that item's failure;
 //! - [`poll`]: every wait bounded, stopped by a signal, ended by what it waits on being gone.
 

@@ -94,6 +94,20 @@ impl Status {
     }
 }
 
+impl Status {
+    /// Replaces the live line's text (its spinner and elapsed time stay); nothing without one.
+    pub fn set(&self, title: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(title.to_string());
+        }
+    }
+
+    /// Whether this status is a live line being drawn.
+    pub fn is_live(&self) -> bool {
+        self.bar.is_some()
+    }
+}
+
 impl Drop for Status {
     fn drop(&mut self) {
         if let Some(bar) = self.bar.take() {

@@ -1,12 +1,14 @@
 //! The steps of the verbs, each a function of its verb's context, so that one function reads as
 //! a verb's whole flow (like kind's create actions): [`up`] and [`init`] list theirs here; `stop`,
 //! `start`, `down` and `update` are made of [`teardown`], [`spawn_nodes`], [`wait_booted`],
-//! [`wait_ready`] and [`update`]. A step touches the host only through the context's
-//! [`Host`](crate::host::Host).
+//! [`wait_ready`] and [`update`]; [`e2e`] lists the test step's. A step touches the host only
+//! through the context's [`Host`](crate::host::Host).
 
 mod base_image;
 pub mod containerd_config;
+pub mod e2e;
 mod export_kubeconfig;
+pub mod export_logs;
 pub mod fingerprints;
 pub mod host_network;
 mod kube_binaries;

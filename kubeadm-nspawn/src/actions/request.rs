@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cluster::lock::Wait;
+use crate::kube::e2e::args::Selection;
 use crate::kube::kubeconfig;
 use crate::kube::releases;
 use crate::kube::source::BinaryChoice;
@@ -75,4 +76,38 @@ pub struct UpdateRequest {
     pub rollback: bool,
     /// How long a replaced component may take to become healthy.
     pub wait: Duration,
+}
+
+/// Where `e2e` finds e2e.test and ginkgo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgramsFrom {
+    /// `--e2e-bin DIR`.
+    E2eBin(PathBuf),
+    /// `--kube-root TREE`: its build output (built there first with `--build`).
+    Tree(PathBuf),
+    /// Neither: beside the cluster's binaries (a tree's build output when it was made from one).
+    Cluster,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct E2eRequest {
+    pub name: ClusterName,
+    pub programs: ProgramsFrom,
+    /// `make` the suite in the tree first.
+    pub build: bool,
+    pub selection: Selection,
+    /// ginkgo's parallel processes.
+    pub parallel: u32,
+    /// Where the reports, ginkgo's output and (on failure) the cluster's logs go; absolute.
+    pub artifacts: PathBuf,
+    /// Image archives to load into the nodes first.
+    pub images: Option<PathBuf>,
+    /// Export the cluster's logs even when every spec passed.
+    pub keep_logs: bool,
+    /// ginkgo's `--timeout`, for each run.
+    pub timeout: Duration,
+    /// More flags for e2e.test.
+    pub extra: Vec<String>,
+    /// Who is to own what the verb writes and builds (the user behind `sudo`).
+    pub owner: Option<(u32, u32)>,
 }

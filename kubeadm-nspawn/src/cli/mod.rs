@@ -3,6 +3,7 @@
 //! tables on stderr, one JSON line on stdout). `main.rs` only parses and reports.
 
 pub mod binaries;
+pub mod e2e;
 pub mod init;
 pub mod inspect;
 pub mod lifecycle;
@@ -37,7 +38,8 @@ use crate::model::state::ClusterState;
     after_help = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  sudo kubeadm-nspawn list\n  \
         sudo kubeadm-nspawn exec default-n0 -- systemctl status containerd\n  \
         sudo kubeadm-nspawn init --kube-bin ~/k8s/_output/local/bin/linux/amd64 --extra-bin ~/extra\n  \
-        kubectl get nodes\n  sudo kubeadm-nspawn down"
+        kubectl get nodes\n  sudo kubeadm-nspawn e2e --focus 'Services should serve a basic endpoint'\n  \
+        sudo kubeadm-nspawn down"
 )]
 pub struct Cli {
     /// Where clusters are kept.
@@ -95,6 +97,10 @@ pub enum Command {
     /// not become healthy.
     #[command(after_help = update::AFTER_HELP)]
     Update(update::UpdateArgs),
+    /// Run Kubernetes' end-to-end suite (e2e.test under ginkgo) against the cluster: the test
+    /// step of a Kubernetes developer's loop.
+    #[command(long_about = e2e::LONG_ABOUT, after_help = e2e::AFTER_HELP)]
+    E2e(e2e::E2eArgs),
     /// Export what a cluster's nodes and Kubernetes say (logs, states, configurations).
     Export {
         #[command(subcommand)]
@@ -248,6 +254,7 @@ fn run_verb(cli: Cli) -> crate::Result<i32> {
         Command::Up(args) => args.run(&global),
         Command::Init(args) => args.run(&global),
         Command::Update(args) => args.run(&global),
+        Command::E2e(args) => args.run(&global),
         Command::Stop(which) => lifecycle::stop(which, &global),
         Command::Start(args) => lifecycle::start(args, &global),
         Command::Down(which) => lifecycle::down(which, &global),

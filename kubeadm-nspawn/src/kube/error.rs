@@ -53,6 +53,26 @@ pub enum Error {
         missing: Vec<&'static str>,
     },
 
+    /// The suite's programs not found where the request says (`place`).
+    #[error("{} not found in {place} (looked in {})", .missing.join(" and "), .looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NoE2ePrograms {
+        missing: Vec<&'static str>,
+        place: String,
+        looked: Vec<PathBuf>,
+        hint: String,
+    },
+
+    #[error("--kube-root {}: not a Kubernetes source tree (no test/e2e)", .0.display())]
+    NotAnE2eTree(PathBuf),
+
+    /// `--build` without a tree to build in.
+    #[error("--build needs a source tree: the binaries of cluster \"{cluster}\" ({}) are not a tree's build", .dir.display())]
+    NoTreeToBuild { cluster: String, dir: PathBuf },
+
+    /// The tree's `make` failed; its output went by above.
+    #[error("make in {} failed ({status}): its output is above", .tree.display())]
+    BuildFailed { tree: PathBuf, status: String },
+
     #[error("--extra-bin {}: not a directory", .0.display())]
     NotADirectory(PathBuf),
 
@@ -161,6 +181,16 @@ impl kns_plumbing::report::Hint for Error {
                 ))
             }
             Error::Download { hint, .. } => Some(hint.clone()),
+            Error::NoE2ePrograms { hint, .. } => Some(hint.clone()),
+            Error::NoTreeToBuild { .. } => {
+                Some("give --kube-root TREE, the tree to build the suite in".into())
+            }
+            Error::BuildFailed { .. } => Some(
+                "make runs as you (the user behind sudo) with sudo's PATH: if it found no go, \
+                 run `sudo env PATH=\"$PATH\" kubeadm-nspawn e2e --build ...` or build the suite \
+                 yourself"
+                    .into(),
+            ),
             _ => None,
         }
     }

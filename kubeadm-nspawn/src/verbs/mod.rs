@@ -3,6 +3,7 @@
 //! its preconditions and runs its steps. A verb never calls another verb; what two share is here.
 
 pub mod down;
+pub mod e2e;
 pub mod exec;
 pub mod export;
 pub mod init;

@@ -1,7 +1,8 @@
-//! `export logs`: what someone needs to see why a cluster broke, in one directory (and a `.tar.gz`),
-//! from a running cluster, a stopped one (journals from the nodes' disks) or one whose `init` failed.
+//! Step: what someone needs to see why a cluster broke, in one directory (and a `.tar.gz`), from
+//! a running cluster, a stopped one (journals from the nodes' disks) or one whose `init` failed:
+//! `export logs` writes it where it is told, `e2e` into its artifacts after a failed suite.
 //! Secrets stay behind: no `*.key` file, no PKI directory, no admin or kubelet kubeconfig is read,
-//! and every text file written goes through [`crate::verbs::export::redact`] (bootstrap tokens, private keys,
+//! and every text file written goes through [`redact`] (bootstrap tokens, private keys,
 //! credentials).
 //!
 //! ```text
@@ -22,7 +23,7 @@ pub mod redact;
 
 use kns_node::Exec;
 
-use crate::cluster::{Access, Cluster, ClusterNode};
+use crate::cluster::{Cluster, ClusterNode};
 use crate::error::{Error, Result};
 use crate::host::error::Io;
 use crate::host::load_balancer;
@@ -31,7 +32,7 @@ use crate::model::layout::ClusterPaths;
 use crate::model::names::ClusterName;
 use redact::redact;
 
-/// What `export logs` wrote.
+/// What an export wrote.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Exported {
@@ -44,31 +45,39 @@ pub struct Exported {
     pub seconds: f64,
 }
 
-/// Everything needed to see why a cluster broke, into `dest` (and `dest.tar.gz` with `archive`):
-/// works on a running cluster, a stopped one (journals from the nodes' disks) and one whose state
-/// or init is broken. Reads only: never waits for a busy cluster.
-pub fn run(
-    state_dir: &Path,
-    name: &ClusterName,
-    dest: Option<PathBuf>,
-    archive: bool,
-    owner: Option<(u32, u32)>,
-) -> Result<Exported> {
-    super::require_root()?;
-    let started = Instant::now();
-    let paths = ClusterPaths::new(state_dir, name);
-    let cluster = match Cluster::open(state_dir, name, Access::Read) {
-        Ok(cluster) => Some(cluster),
-        Err(crate::cluster::Error::CorruptState { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let dir = dest.unwrap_or_else(|| PathBuf::from(format!("{name}-logs-{}", timestamp())));
-    if std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()) {
+/// Where an export goes, and for whom.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// Must not exist or be empty.
+    pub dir: PathBuf,
+    /// Also write `DIR.tar.gz`.
+    pub archive: bool,
+    /// Who is to own what is written (the user behind `sudo`); None: whoever runs this.
+    pub owner: Option<(u32, u32)>,
+}
+
+/// Fails unless `dir` is missing or empty: an export never mixes with other files.
+pub fn check_empty(dir: &Path) -> Result<()> {
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
         return Err(Error::Request(format!(
             "{} is not empty: give a new directory",
             dir.display()
         )));
     }
+    Ok(())
+}
+
+/// Everything needed to see why cluster `name` broke (its directory `paths`; `cluster` None when
+/// its state is not readable) into `to`. Reads only: never waits for a busy cluster.
+pub fn export(
+    name: &ClusterName,
+    paths: &ClusterPaths,
+    cluster: Option<&Cluster>,
+    to: &Destination,
+) -> Result<Exported> {
+    let started = Instant::now();
+    let dir = to.dir.clone();
+    check_empty(&dir)?;
     let mut out = Export {
         dir: dir.clone(),
         files: 0,
@@ -84,8 +93,8 @@ pub fn run(
             out.copy_file(&entry.path(), &format!("cluster/{file_name}"))?;
         }
     }
-    out.write("cluster/versions.txt", &versions(cluster.as_ref()))?;
-    if let Some(cluster) = &cluster {
+    out.write("cluster/versions.txt", &versions(cluster))?;
+    if let Some(cluster) = cluster {
         for n in cluster.nodes() {
             kns_plumbing::say!("   {}: collecting", n.name());
             out.node(&n)?;
@@ -95,14 +104,14 @@ pub fn run(
         out.missing
             .push("the nodes: state.json is not readable".to_owned());
     }
-    let archive = if archive {
+    let archive = if to.archive {
         let file = PathBuf::from(format!("{}.tar.gz", dir.display()));
         write_archive(&dir, &file)?;
         Some(file)
     } else {
         None
     };
-    if let Some(owner) = owner {
+    if let Some(owner) = to.owner {
         chown_tree(&dir, owner);
         if let Some(a) = &archive {
             let _ = std::os::unix::fs::lchown(a, Some(owner.0), Some(owner.1));
@@ -408,18 +417,14 @@ fn write_archive(dir: &Path, file: &Path) -> Result<()> {
     Ok(())
 }
 
-fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
+/// Gives `path` and everything under it (symlinks themselves) to `owner`, as far as it can.
+pub fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
     let _ = std::os::unix::fs::lchown(path, Some(uid), Some(gid));
     if path.is_dir() && !path.is_symlink() {
         for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
             chown_tree(&entry.path(), (uid, gid));
         }
     }
-}
-
-/// `20261125T193000Z` (RFC 3339 without its separators), for a default directory name.
-fn timestamp() -> String {
-    crate::actions::wait_ready::rfc3339(std::time::SystemTime::now()).replace([':', '-'], "")
 }
 
 #[cfg(test)]
@@ -440,15 +445,5 @@ mod tests {
         for fine in ["kube-apiserver.yaml", "config.yaml", "0.log", "ca.crt"] {
             assert!(!is_secret(Path::new(fine)), "{fine}");
         }
-    }
-
-    #[test]
-    fn timestamps_are_utc_and_sortable() {
-        let t = timestamp();
-        assert_eq!(t.len(), 16, "{t}");
-        assert!(
-            t.starts_with("20") && t.ends_with('Z') && t.contains('T'),
-            "{t}"
-        );
     }
 }
