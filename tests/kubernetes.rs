@@ -207,6 +207,31 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         // A second init is refused and changes nothing.
         assert_fails_with(&c.run(&["init", "--name", &c.name]), "already initialized");
 
+        // The nodes' runtime is one current Kubernetes accepts (#29): containerd >= 2.1, runc
+        // >= 1.3, as the nodes themselves say.
+        for (program, minimum) in [("containerd", (2, 1)), ("runc", (1, 3))] {
+            let out = c.exec(&c.node(0), &[program, "--version"]);
+            let said = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.status.success(), "{program} --version: {said}");
+            let version = said
+                .split_whitespace()
+                .find_map(|word| {
+                    let mut parts = word.trim_start_matches('v').split(['.', '~', '-']);
+                    let major = parts.next()?.parse::<u32>().ok()?;
+                    let minor = parts.next()?.parse::<u32>().ok()?;
+                    Some((major, minor))
+                })
+                .unwrap_or_else(|| panic!("no version in {said:?}"));
+            assert!(
+                version >= minimum,
+                "{program} {version:?} < {minimum:?}: {said}"
+            );
+            println!(
+                "{program} in the nodes: {}",
+                said.lines().next().unwrap_or_default()
+            );
+        }
+
         // An image of Debian's busybox-static, loaded into every node (nothing is pulled).
         let t = Instant::now();
         deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, 3);
