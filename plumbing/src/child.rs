@@ -17,12 +17,24 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Makes `command`'s process receive SIGTERM when this process (the forking thread) ends.
+/// Makes `command`'s process receive SIGTERM when this process (the forking thread) ends, and
+/// start with the termination signals at their defaults: a verb started with SIGINT ignored (a
+/// background job of a non-interactive shell, as CI runs it) records it with its own handler,
+/// but a child would inherit the ignoring, and the Ctrl-C the verb passes on would not reach it
+/// (seen: ginkgo, and `sh`, which cannot trap a signal ignored at its start).
 pub fn die_with_parent(command: &mut Command) -> &mut Command {
-    // SAFETY: between fork and exec only async-signal-safe calls: getpid/getppid and prctl.
+    // SAFETY: between fork and exec only async-signal-safe calls: getpid/getppid, prctl and
+    // sigaction.
     let parent = std::process::id() as libc::pid_t;
     unsafe {
         command.pre_exec(move || {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+                let mut default: libc::sigaction = std::mem::zeroed();
+                default.sa_sigaction = libc::SIG_DFL;
+                if libc::sigaction(signal, &default, std::ptr::null_mut()) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
