@@ -343,42 +343,36 @@ fn down_ends_a_long_up_or_init_within_ten_seconds_and_leaves_nothing() {
         let before = HostSnapshot::take();
         let down = || c.run(&["down", "--name", &c.name]);
 
+        // The verb ended within 10 s of `down`, failing, and `down` left nothing.
+        let ended_by_down = |verb: &str, cut: Cut| {
+            assert!(
+                !cut.status.success(),
+                "{verb} finished anyway:\n{}",
+                cut.stderr
+            );
+            assert!(
+                cut.ended_in < Duration::from_secs(10),
+                "{verb} ended in {:?}",
+                cut.ended_in
+            );
+            println!(
+                "down during {verb}: {verb} ended in {:.1} s",
+                cut.ended_in.as_secs_f64()
+            );
+            let left = HostSnapshot::take().added_since(&before);
+            assert!(left.is_empty(), "down during {verb} left {left:?}");
+        };
+
         let cut = cut_at(
             c.up_cmd(2, &[]),
             "✓ Preparing node root filesystems",
             Cutter::Run(&down),
         );
-        assert!(!cut.status.success(), "up finished anyway:\n{}", cut.stderr);
-        assert!(
-            cut.ended_in < Duration::from_secs(10),
-            "up ended in {:?}",
-            cut.ended_in
-        );
-        println!(
-            "down during up: up ended in {:.1} s",
-            cut.ended_in.as_secs_f64()
-        );
-        let left = HostSnapshot::take().added_since(&before);
-        assert!(left.is_empty(), "down during up left {left:?}");
+        ended_by_down("up", cut);
 
         assert_ok(&c.up(2, &[]), "up");
         let init = c.init_cmd(&kube_bin, &extra_bin, &[]);
         let cut = cut_at(init, "✓ Setting up the pod network", Cutter::Run(&down));
-        assert!(
-            !cut.status.success(),
-            "init finished anyway:\n{}",
-            cut.stderr
-        );
-        assert!(
-            cut.ended_in < Duration::from_secs(10),
-            "init ended in {:?}",
-            cut.ended_in
-        );
-        println!(
-            "down during init: init ended in {:.1} s",
-            cut.ended_in.as_secs_f64()
-        );
-        let left = HostSnapshot::take().added_since(&before);
-        assert!(left.is_empty(), "down during init left {left:?}");
+        ended_by_down("init", cut);
     });
 }

@@ -48,15 +48,10 @@ pub fn run(
         .collect();
     if stopped.is_empty() && cluster.state.transition.is_none() {
         // Running as processes go; said so only once every node is booted (and Ready).
-        let all = cluster.nodes();
-        wait_booted::wait(&all, BOOT_TIMEOUT)?;
+        wait_booted::wait(&cluster.nodes(), BOOT_TIMEOUT)?;
         if let Ok(k) = cluster.require_initialized() {
-            let kubernetes: Vec<ClusterNode> = all
-                .into_iter()
-                .filter(|n| n.state.is_kubernetes())
-                .collect();
             wait_ready::wait(
-                &kubernetes,
+                &cluster.kubernetes_nodes(),
                 &k.binaries.path("kubectl"),
                 &cluster.paths.kubeconfig(),
                 wait,
@@ -100,10 +95,7 @@ pub fn run(
     })?;
     if let Ok(k) = cluster.require_initialized() {
         let kubectl = k.binaries.path("kubectl");
-        let kubernetes: Vec<ClusterNode> = booting
-            .into_iter()
-            .filter(|n| n.state.is_kubernetes())
-            .collect();
+        let kubernetes = cluster.kubernetes_nodes();
         steps.run("Waiting for nodes to be Ready", || {
             wait_ready::wait(
                 &kubernetes,

@@ -162,13 +162,13 @@ pub fn prepare(
     cache: &Path,
     progress: &dyn Fn(&str),
 ) -> Result<ImageSet> {
-    let etcd = kube.extra("etcd").ok_or(Error::MissingExtra {
-        name: "etcd",
-        why: "the control plane's datastore (e.g. Debian's etcd-server package)",
-    })?;
-    let coredns = kube.extra("coredns");
-    let pause = kube.extra("pause");
-    let etcd_tag = version_tag(Component::Etcd, &etcd, &kube.version)?;
+    let extras = Extras::of(kube)?;
+    let Extras {
+        etcd,
+        coredns,
+        pause,
+    } = &extras;
+    let etcd_tag = version_tag(Component::Etcd, etcd, &kube.version)?;
     let coredns_tag = coredns
         .as_ref()
         .map(|c| version_tag(Component::Coredns, c, &kube.version))
@@ -184,7 +184,13 @@ pub fn prepare(
     );
     let key = cache_key(&kube.version, base_key, &inputs)?;
     let dir = cache.join(&key[..16]);
-    let (specs, set) = plan(kube, &etcd_tag, coredns_tag.as_deref(), dir.clone())?;
+    let (specs, set) = plan(
+        kube,
+        &extras,
+        &etcd_tag,
+        coredns_tag.as_deref(),
+        dir.clone(),
+    )?;
     let v = &kube.version;
     if dir.join("complete").exists() {
         progress(&format!("images for {v} are cached in {}", dir.display()));
@@ -222,22 +228,43 @@ pub fn prepare(
     finished.map(|()| set)
 }
 
+/// The `--extra-bin` programs an image set is made from: etcd (required), CoreDNS and pause.
+#[derive(Debug, Clone)]
+struct Extras {
+    etcd: PathBuf,
+    coredns: Option<PathBuf>,
+    pause: Option<PathBuf>,
+}
+
+impl Extras {
+    fn of(kube: &KubeBinaries) -> Result<Extras> {
+        Ok(Extras {
+            etcd: kube.extra("etcd").ok_or(Error::MissingExtra {
+                name: "etcd",
+                why: "the control plane's datastore (e.g. Debian's etcd-server package)",
+            })?,
+            coredns: kube.extra("coredns"),
+            pause: kube.extra("pause"),
+        })
+    }
+}
+
 /// What the set of `kube` is made of, its etcd and CoreDNS tags found: the image of each
 /// component and the set they make in `dir`. The pause image is the minor's.
 fn plan(
     kube: &KubeBinaries,
+    extras: &Extras,
     etcd_tag: &str,
     coredns_tag: Option<&str>,
     dir: PathBuf,
 ) -> Result<(Vec<Spec>, ImageSet)> {
     let minor = Minor::of(&kube.version)
         .ok_or_else(|| Error::Internal(format!("\"{}\" is not a version", kube.version)))?;
-    let etcd = kube.extra("etcd").ok_or(Error::MissingExtra {
-        name: "etcd",
-        why: "the control plane's datastore (e.g. Debian's etcd-server package)",
-    })?;
-    let coredns = kube.extra("coredns");
-    let pause = kube.extra("pause");
+    let Extras {
+        etcd,
+        coredns,
+        pause,
+    } = extras.clone();
     let v = &kube.version;
     let image = |name: &str, tag: &str| format!("{REPOSITORY}/{name}:{tag}");
     let mut specs: Vec<Spec> = [
@@ -411,7 +438,9 @@ mod tests {
                 extra_dir: Some(extra.path().to_owned()),
                 version: version.into(),
             };
-            let (specs, set) = plan(&kube, "3.5.16-0", Some("v1.10.1"), "/c/s".into()).unwrap();
+            let extras = Extras::of(&kube).unwrap();
+            let (specs, set) =
+                plan(&kube, &extras, "3.5.16-0", Some("v1.10.1"), "/c/s".into()).unwrap();
             let want = format!("kubeadm-nspawn.local/pause:{pause}");
             assert_eq!(set.sandbox_image, want, "{version}");
             let pushed = specs.iter().find(|s| s.file == "pause.tar").unwrap();
