@@ -226,7 +226,18 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
             .stdout(Stdio::null())
             .process_group(0);
         let child = stop.spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(700));
+        // Signalled once the stop is recorded (its handlers are installed by then), while the
+        // nodes power off: a guessed delay raced a stop of 0.7 s in CI.
+        let state = c.cluster_dir().join("state.json");
+        let recorded = Instant::now();
+        while !std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"stopping\"")) {
+            assert!(
+                recorded.elapsed() < Duration::from_secs(30),
+                "stop never recorded itself in {}",
+                state.display()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
         // SAFETY: kill(2) of the process group of the `stop` this test started.
         unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
         let out = child.wait_with_output().unwrap();
