@@ -124,6 +124,34 @@ fn the_e2e_verb_runs_focused_specs_of_the_real_suite_and_keeps_its_reports() {
             assert!(artifacts.join(file).exists(), "{file} kept");
         }
         assert!(said.contains("3 passed"), "the summary counts them: {said}");
+        assert!(
+            said.contains("warning: the nodes hold") && said.contains("missing: registry.k8s.io/"),
+            "the suite's images the nodes lack are named before the run: {said}"
+        );
+
+        // A spec that fails (its kubectl is one that always fails): the suite's status, its
+        // failure in the summary and the junit, and the cluster's logs kept beside them.
+        let failing = sweeper.workdir.join("failing");
+        let run = e2e(&[
+            "--focus",
+            "Kubectl api-versions should check if v1 is in available api versions",
+            "--artifacts",
+            failing.to_str().unwrap(),
+            "--",
+            "--kubectl-path=/bin/false",
+        ]);
+        let said = text(&run);
+        println!("a failing spec:\n{said}");
+        one_error(&run, "e2e specs failed");
+        assert!(said.contains("1 failed"), "{said}");
+        let junit = std::fs::read_to_string(failing.join("junit.xml")).unwrap();
+        assert!(junit.contains("<failure"), "{junit:.4000}");
+        let logs = failing.join("logs");
+        assert!(
+            std::fs::read_dir(&logs).is_ok_and(|mut d| d.next().is_some()),
+            "the cluster's logs in {}",
+            logs.display()
+        );
 
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
         let left = HostSnapshot::take().added_since(&before);
