@@ -83,6 +83,23 @@ pub fn run_streaming(
     supervise(command, stop, crate::signals::received, each)
 }
 
+/// [`run_streaming`] for a program started after `seen` termination signals were already
+/// recorded (the cleanup a Ctrl-C asked for): only the signals recorded after those are passed
+/// on to it, so the interrupt that started the cleanup does not stop the cleanup itself.
+pub fn run_streaming_after(
+    command: Command,
+    stop: Stop,
+    seen: usize,
+    each: impl FnMut(&[u8]),
+) -> std::io::Result<Ended> {
+    supervise(
+        command,
+        stop,
+        || crate::signals::received().saturating_sub(seen),
+        each,
+    )
+}
+
 /// [`run_streaming`] with the count of recorded signals given (a test cannot record a signal for
 /// itself alone).
 fn supervise(
