@@ -83,21 +83,18 @@ pub fn run_streaming(
     supervise(command, stop, crate::signals::received, each)
 }
 
-/// [`run_streaming`] for a program started after `seen` termination signals were already
-/// recorded (the cleanup a Ctrl-C asked for): only the signals recorded after those are passed
-/// on to it, so the interrupt that started the cleanup does not stop the cleanup itself.
-pub fn run_streaming_after(
+/// [`run_streaming`] with the count of signals to act on given by the caller instead of
+/// [`crate::signals::received`]: one that runs a cleanup after a Ctrl-C counts only the signals
+/// since (the one that started the cleanup must not stop it), and one run under a program that
+/// forwards signals (kubetest2's shim passes on the Ctrl-C its group already got, so each arrives
+/// twice) counts presses, not deliveries. The count is asked about ten times a second.
+pub fn run_streaming_counted(
     command: Command,
     stop: Stop,
-    seen: usize,
+    signals: impl Fn() -> usize,
     each: impl FnMut(&[u8]),
 ) -> std::io::Result<Ended> {
-    supervise(
-        command,
-        stop,
-        || crate::signals::received().saturating_sub(seen),
-        each,
-    )
+    supervise(command, stop, signals, each)
 }
 
 /// [`run_streaming`] with the count of recorded signals given (a test cannot record a signal for
