@@ -4,12 +4,13 @@
 //! (`kns_plumbing::child`): a Ctrl-C reaches only this deployer, which passes it on to the
 //! program's group and, once it has ended, runs Down. The lifecycle's tests use a recording one.
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kns_plumbing::child::{self, Stop};
 
@@ -140,10 +141,49 @@ pub trait Runner {
 /// How much of a program's output is kept for its step's system-out.
 const KEPT: usize = 64 * 1024;
 
-/// Programs run for real, supervised ([`kns_plumbing::child::run_streaming_after`]).
+/// Signals that arrive within this long of the first one of a press are that press.
+const PRESS: Duration = Duration::from_secs(1);
+
+/// Ctrl-C presses, not signal deliveries: under kubetest2's shim each Ctrl-C arrives twice (the
+/// terminal sends it to the shim's group, which holds this deployer, and the shim forwards what it
+/// gets), and a second press means "kill it now".
+#[derive(Debug, Default)]
+struct Presses {
+    /// The deliveries seen so far.
+    seen: Cell<usize>,
+    presses: Cell<usize>,
+    /// When the last press began.
+    began: Cell<Option<Instant>>,
+}
+
+impl Presses {
+    /// The presses, given `delivered` signals so far at `now`.
+    fn observe(&self, delivered: usize, now: Instant) -> usize {
+        if delivered > self.seen.get() {
+            self.seen.set(delivered);
+            let same = self
+                .began
+                .get()
+                .is_some_and(|began| now.duration_since(began) < PRESS);
+            if !same {
+                self.presses.set(self.presses.get() + 1);
+                self.began.set(Some(now));
+            }
+        }
+        self.presses.get()
+    }
+
+    fn now(&self) -> usize {
+        self.observe(kns_plumbing::signals::received(), Instant::now())
+    }
+}
+
+/// Programs run for real, supervised ([`kns_plumbing::child::run_streaming_counted`]), a
+/// recorded Ctrl-C press passed on to the program's group.
 #[derive(Debug, Default)]
 pub struct Real {
-    /// Signals already acted on (by [`Runner::begin_cleanup`]).
+    presses: Presses,
+    /// Presses already acted on (by [`Runner::begin_cleanup`]).
     handled: usize,
 }
 
@@ -155,8 +195,13 @@ impl Runner for Real {
             grace: invocation.grace,
         };
         let shown = invocation.shown;
-        let ended =
-            child::run_streaming_after(invocation.command(), stop, self.handled, |chunk| {
+        let presses = &self.presses;
+        let handled = self.handled;
+        let ended = child::run_streaming_counted(
+            invocation.command(),
+            stop,
+            || presses.now().saturating_sub(handled),
+            |chunk| {
                 // What cannot be shown (a closed terminal) is still kept.
                 let _ = match shown {
                     Shown::Stdout => std::io::stdout().write_all(chunk),
@@ -166,7 +211,8 @@ impl Runner for Real {
                 if kept.len() > 2 * KEPT {
                     kept.drain(..kept.len() - KEPT);
                 }
-            })?;
+            },
+        )?;
         let start = kept.len().saturating_sub(KEPT);
         Ok(Ran {
             success: ended.status.success(),
@@ -188,11 +234,11 @@ impl Runner for Real {
     }
 
     fn interrupted(&self) -> bool {
-        kns_plumbing::signals::received() > 0
+        self.presses.now() > 0
     }
 
     fn begin_cleanup(&mut self) {
-        self.handled = kns_plumbing::signals::received();
+        self.handled = self.presses.now();
     }
 }
 
@@ -250,6 +296,21 @@ mod tests {
             (captured.stdout, captured.stderr),
             (b"out\n".to_vec(), "err\n".into())
         );
+    }
+
+    #[test]
+    fn signals_close_together_are_one_press() {
+        let presses = Presses::default();
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert_eq!(presses.observe(0, at(0)), 0);
+        // The terminal's and the shim's forwarded copy, seen in one poll or in two.
+        assert_eq!(presses.observe(2, at(100)), 1);
+        assert_eq!(presses.observe(3, at(400)), 1);
+        assert_eq!(presses.observe(3, at(2000)), 1);
+        // A press a moment later is a second one.
+        assert_eq!(presses.observe(4, at(2500)), 2);
+        assert_eq!(presses.observe(5, at(2600)), 2);
     }
 
     #[test]
