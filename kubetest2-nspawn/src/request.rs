@@ -131,7 +131,8 @@ pub fn request(args: &Args, env: &Environment) -> Result<Request> {
     );
     let run_dir = run_dir(common, env, &artifacts, &run_id);
     let path = (env.var)("PATH").unwrap_or_default();
-    let test = match &common.test {
+    // kubetest2 runs no test for an empty --test.
+    let test = match common.test.as_ref().filter(|name| !name.is_empty()) {
         Some(name) => Some(Tester {
             program: find_tester(name, &path, &env.cwd)?,
             name: name.clone(),

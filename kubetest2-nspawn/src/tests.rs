@@ -170,6 +170,7 @@ fn the_defaults_are_kubetest2_s() {
     );
     let tester = r.test.unwrap();
     assert_eq!(tester.program, m.path("bin/kubetest2-tester-exec"));
+    assert_eq!(m.request(&["--up", "--test="]).unwrap().test, None);
 
     let m = Machine::new()
         .with("PROW_JOB_ID", "prow-77")
