@@ -3,7 +3,8 @@
 //! cluster: `--up --down --test=exec` with a stand-in of kubetest2's exec tester that records its
 //! arguments and environment and asks the cluster for its nodes; metadata.json, junit_runner.xml
 //! and the cluster's logs in ARTIFACTS; nothing left after Down. A Ctrl-C during the test is passed
-//! on to the tester and Down still runs. A tester not on PATH is refused in one line with nothing
+//! on to the tester and Down still runs; one during init, delivered twice as kubetest2's shim
+//! delivers it (the terminal's and the forwarded copy), lets init undo itself, then Down runs. A tester not on PATH is refused in one line with nothing
 //! made. Needs KUBE_BIN and KUBE_EXTRA_BIN.
 
 use std::collections::BTreeMap;
@@ -340,6 +341,91 @@ fn kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs() {
             .map(|c| (c.name.as_str(), c.failure.is_some()))
             .collect();
         assert_eq!(cases, [("Up", false), ("Test", true), ("Down", false)]);
+        assert!(!clusters(&c).contains(&c.name), "{}", clusters(&c));
+        let left = HostSnapshot::take().added_since(&before);
+        assert!(left.is_empty(), "left on the host: {left:?}");
+    });
+}
+
+#[test]
+fn kubetest2_a_ctrl_c_delivered_twice_during_init_lets_init_undo_itself_then_down_runs() {
+    let test =
+        "kubetest2_a_ctrl_c_delivered_twice_during_init_lets_init_undo_itself_then_down_runs";
+    privileged_test(test, |sweeper| {
+        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+            return;
+        };
+        warm_base();
+        let c = TestCluster::new(sweeper);
+        let work = sweeper.workdir.clone();
+        stand_in_tester(&work, &kube_bin.join("kubectl"));
+        let artifacts = work.join("artifacts");
+        let before = HostSnapshot::take();
+        let mut child = deployer(
+            &c,
+            sweeper,
+            (&kube_bin, &extra_bin),
+            &["--up", "--down", "--test=exec", "--", "never"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        // stderr read as it comes; the Ctrl-C once init has prepared its images.
+        let stderr = child.stderr.take().unwrap();
+        let (lines, seen) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut all = String::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = lines.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let line = seen
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("init never prepared its images");
+            if line.contains("Preparing images") {
+                break;
+            }
+        }
+        let interrupted = Instant::now();
+        for _ in 0..2 {
+            // SAFETY: kill(2) of the deployer this test started, by its PID.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = child.wait().unwrap();
+        let said = reader.join().unwrap();
+        println!(
+            "from the Ctrl-C in init to the end of Down: {:.1} s\n{said}",
+            interrupted.elapsed().as_secs_f64()
+        );
+        assert!(!status.success(), "{said}");
+        let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(
+            errors.last(),
+            Some(&"error: interrupted during Up"),
+            "{said}"
+        );
+        assert!(
+            !work.join("record").exists(),
+            "no test after an interrupted Up"
+        );
+        let suite = junit(&artifacts);
+        let names: Vec<&str> = suite.cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Up", "Down"]);
+        let up = suite.cases[0].failure.as_deref().unwrap_or_default();
+        // One press: init got SIGINT and its grace, not SIGKILL.
+        assert!(!up.contains("SIGKILL"), "init was killed: {up}");
+        assert!(suite.cases[1].failure.is_none(), "{:?}", suite.cases[1]);
         assert!(!clusters(&c).contains(&c.name), "{}", clusters(&c));
         let left = HostSnapshot::take().added_since(&before);
         assert!(left.is_empty(), "left on the host: {left:?}");
