@@ -83,6 +83,20 @@ pub fn run_streaming(
     supervise(command, stop, crate::signals::received, each)
 }
 
+/// [`run_streaming`] with the count of signals to act on given by the caller instead of
+/// [`crate::signals::received`]: one that runs a cleanup after a Ctrl-C counts only the signals
+/// since (the one that started the cleanup must not stop it), and one run under a program that
+/// forwards signals (kubetest2's shim passes on the Ctrl-C its group already got, so each arrives
+/// twice) counts presses, not deliveries. The count is asked about ten times a second.
+pub fn run_streaming_counted(
+    command: Command,
+    stop: Stop,
+    signals: impl Fn() -> usize,
+    each: impl FnMut(&[u8]),
+) -> std::io::Result<Ended> {
+    supervise(command, stop, signals, each)
+}
+
 /// [`run_streaming`] with the count of recorded signals given (a test cannot record a signal for
 /// itself alone).
 fn supervise(
