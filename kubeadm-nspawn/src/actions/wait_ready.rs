@@ -29,6 +29,54 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries) -> Result<()> {
     )
 }
 
+/// `init` without a pod network: the API answers through the cluster's kubeconfig (the nodes'
+/// registration is waited for beside it, by the pod CIDRs' step); the nodes are NotReady until
+/// the user's pod network runs, which `init` says.
+pub fn api(ctx: &InitContext, kube: &KubeBinaries) -> Result<()> {
+    let kubectl = kube.path("kubectl");
+    let kubeconfig = ctx.cluster.paths.kubeconfig();
+    let timeout = ctx.request.wait.max(Duration::from_secs(60));
+    let polled = poll::until(timeout, EVERY, || {
+        let out = Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["get", "--raw", "/readyz", "--request-timeout=10s"])
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Err(e) => Check::Failed(format!("cannot run {}: {e}", kubectl.display())),
+            Ok(out) if out.status.success() => Check::Done(()),
+            Ok(out) => Check::Failed(format!(
+                "kubectl get --raw /readyz: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+            )),
+        }
+    });
+    match polled {
+        Ok(((), took)) => {
+            kns_plumbing::say!(
+                "   the API answers after {:.1} s; the {} nodes wait for a pod network (NotReady \
+                 until you apply one: `kubectl apply -f YOUR-CNI.yaml`, docs/config.md)",
+                took.as_secs_f64(),
+                ctx.cluster.kubernetes_nodes().len()
+            );
+            Ok(())
+        }
+        Err(stopped) => Err(timed_out(
+            stopped,
+            "the API ready",
+            format!(
+                "`kubectl --kubeconfig {} get --raw /readyz`",
+                kubeconfig.display()
+            ),
+        )),
+    }
+}
+
 /// `kubectl --kubeconfig kubeconfig get nodes -o json`; a kubectl that fails is an error (with
 /// what it said), not a listing without Ready nodes.
 fn list_nodes(kubectl: &Path, kubeconfig: &Path) -> std::result::Result<Value, String> {
