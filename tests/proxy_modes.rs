@@ -315,6 +315,23 @@ fn without_kube_proxy_and_the_default_cni_a_user_applied_bridge_cni_makes_the_no
             );
         }
 
+        // stop/start before any pod network: start waits for the kubelets to report, not for
+        // a Ready that cannot come.
+        assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
+        let t = Instant::now();
+        let start = c.run(&["start", "--name", &c.name, "--wait", "3m"]);
+        assert_ok(&start, "start without a pod network");
+        let said = String::from_utf8_lossy(&start.stderr).into_owned();
+        assert!(said.contains("all 2 kubelets reporting"), "{said}");
+        println!(
+            "start without a pod network, to the kubelets reporting: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        assert!(
+            kubectl.ready_nodes().is_empty(),
+            "Ready without a pod network"
+        );
+
         // The user's pod network: its image made here (busybox and the cluster's kubectl) and
         // loaded into the nodes; nothing is pulled.
         let image = "kubeadm-nspawn.local/user-cni:1";
@@ -403,6 +420,58 @@ fn without_kube_proxy_and_the_default_cni_a_user_applied_bridge_cni_makes_the_no
         );
         assert_eq!(kubectl.ready_nodes().len(), 2);
 
+        assert_ok(&c.run(&["down", "--name", &c.name]), "down");
+        let left = HostSnapshot::take().added_since(&before_up);
+        assert!(left.is_empty(), "down left on the host: {left:?}");
+    });
+}
+
+#[test]
+fn a_highly_available_cluster_without_kube_proxy_becomes_ready_on_the_default_pod_network() {
+    let test =
+        "a_highly_available_cluster_without_kube_proxy_becomes_ready_on_the_default_pod_network";
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        std::fs::create_dir_all(&sweeper.workdir).unwrap();
+        warm_base();
+        let c = TestCluster::new(sweeper);
+        let before_up = HostSnapshot::take();
+        assert_ok(
+            &c.up(4, &["--control-planes", "3", "--kube-proxy-mode", "none"]),
+            "up --control-planes 3 --kube-proxy-mode none",
+        );
+        let kubeconfig = sweeper.workdir.join("kubeconfig");
+        let t = Instant::now();
+        let init = c
+            .init_cmd(&kube_bin, &extra_bin, &["--wait", "3m"])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        assert_ok(&init, "init");
+        println!(
+            "HA init without kube-proxy, to all Ready: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let kubectl = Kubectl {
+            binary: kube_bin.join("kubectl"),
+            kubeconfig,
+        };
+        assert_eq!(kubectl.ready_nodes().len(), 4);
+        let proxies = kubectl.ok(&[
+            "get",
+            "pods",
+            "-A",
+            "-l",
+            "k8s-app=kube-proxy",
+            "-o",
+            "name",
+        ]);
+        assert!(proxies.trim().is_empty(), "kube-proxy pods: {proxies}");
+        let list: Value = serde_json::from_slice(&c.run(&["list", "--json"]).stdout).unwrap();
+        assert_eq!(list[0]["kubeProxyMode"], "none", "{list}");
+        assert_eq!(list[0]["podNetwork"], "default", "{list}");
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
         let left = HostSnapshot::take().added_since(&before_up);
         assert!(left.is_empty(), "down left on the host: {left:?}");
