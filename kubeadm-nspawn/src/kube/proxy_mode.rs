@@ -81,11 +81,11 @@ pub fn check_version(
         NftablesProxy::Absent => Err(Error::NftablesTooOld {
             version: version.to_owned(),
         }),
-        NftablesProxy::Alpha | NftablesProxy::Beta if gates.get(NFTABLES_GATE) == Some(&false) => {
-            Err(Error::NftablesGateOff {
-                version: version.to_owned(),
-            })
-        }
+        // Off in 1.29–1.32 turns the mode off; from 1.33 the gate is locked and false fails
+        // every component: either way not a cluster of this mode.
+        _ if gates.get(NFTABLES_GATE) == Some(&false) => Err(Error::NftablesGateOff {
+            version: version.to_owned(),
+        }),
         _ => Ok(()),
     }
 }
@@ -250,7 +250,7 @@ mod tests {
             assert_eq!(kube_proxy_gate(KubeProxyMode::Iptables, minor), None);
         }
         let off = BTreeMap::from([(NFTABLES_GATE.to_owned(), false)]);
-        for version in ["v1.29.15", "v1.32.9"] {
+        for version in ["v1.29.15", "v1.32.9", "v1.33.1"] {
             let err = check_version(KubeProxyMode::Nftables, version, &off).unwrap_err();
             assert!(
                 matches!(err, Error::NftablesGateOff { .. }),
