@@ -216,7 +216,8 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
     phase::begin_step(ctx, KUBECONFIG)?;
     steps.run(KUBECONFIG, || export_kubeconfig::run(ctx, &kube))?;
     let waiting = plan.wait_step();
-    phase::begin_step(ctx, waiting)?;
+    // Recorded by its short name, as `list` shows where an init stopped.
+    phase::begin_step(ctx, waiting.split(" (").next().unwrap_or(waiting))?;
     // The podCIDRs go onto the Node objects while the nodes become Ready: neither waits for the
     // other.
     steps.run(waiting, || {
