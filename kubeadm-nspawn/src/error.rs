@@ -20,6 +20,10 @@ pub enum Error {
     #[error(transparent)]
     Host(#[from] crate::host::Error),
 
+    /// A kube-proxy mode that cannot run with these binaries, this kernel or this base image.
+    #[error(transparent)]
+    ProxyMode(#[from] crate::kube::proxy_mode::Error),
+
     /// Reaching a node, its boot, or a command in it.
     #[error(transparent)]
     Node(#[from] kns_node::Error),
@@ -105,6 +109,7 @@ impl kns_plumbing::report::Hint for Error {
             Error::Cluster(e) => e.hint(),
             Error::Kube(e) => e.hint(),
             Error::Host(e) => e.hint(),
+            Error::ProxyMode(e) => e.hint(),
             Error::Node(e) => e.hint(),
             Error::Containerd(e) => e.hint(),
             Error::Timeout(t) => Some(t.look.clone()),

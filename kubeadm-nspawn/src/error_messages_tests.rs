@@ -574,6 +574,29 @@ fn kube() -> Vec<(kube::Error, &'static str)> {
     })
 }
 
+fn proxy_mode() -> Vec<(kube::proxy_mode::Error, &'static str)> {
+    use crate::model::settings::KubeProxyMode;
+    use kube::proxy_mode::Error as E;
+    every_variant!(E {
+        E::NftablesTooOld { .. } => (
+            E::NftablesTooOld { version: "v1.28.7".into() },
+            "kube-proxy mode nftables needs Kubernetes 1.29 or later; these binaries are v1.28.7",
+        );
+        E::NftablesGateOff { .. } => (
+            E::NftablesGateOff { version: "v1.30.1".into() },
+            "kube-proxy mode nftables needs the NFTablesProxyMode feature gate in v1.30.1; featureGates sets it false\nhint: drop featureGates.NFTablesProxyMode",
+        );
+        E::NoIpvs { .. } => (
+            E::NoIpvs { missing: vec!["the ip_vs module (/proc/net/ip_vs is absent)".into(), "the ip_vs_rr module".into()] },
+            "kube-proxy mode ipvs needs IPVS in the host's kernel (nodes share it and cannot load modules): missing the ip_vs module (/proc/net/ip_vs is absent), the ip_vs_rr module\nhint: load them on the host (`modprobe -a ip_vs",
+        );
+        E::NoTool { .. } => (
+            E::NoTool { mode: KubeProxyMode::Ipvs, tool: "ipset", path: "/var/lib/kubeadm-nspawn/images/k/rootfs/usr/sbin/ipset".into() },
+            "kube-proxy mode ipvs runs ipset, which the node base image has not (/var/lib/kubeadm-nspawn/images/k/rootfs/usr/sbin/ipset is absent)",
+        );
+    })
+}
+
 fn verb() -> Vec<(Error, &'static str)> {
     every_variant!(Error {
         Error::Invalid(..) => (
@@ -588,6 +611,10 @@ fn verb() -> Vec<(Error, &'static str)> {
         Error::Host(..) => (
             host::Error::NoKubelet("the host's cgroups v1 have no pids controller".into()).into(),
             "hint: nodes still boot here (`up`, `stop`, `start`, `exec`)",
+        );
+        Error::ProxyMode(..) => (
+            kube::proxy_mode::Error::NftablesTooOld { version: "v1.28.7".into() }.into(),
+            "kube-proxy mode nftables needs Kubernetes 1.29 or later; these binaries are v1.28.7\nhint: give binaries of 1.29+",
         );
         Error::Node(..) => (
             kns_node::Error::Degraded { node: node(), units: vec!["containerd.service".into()] }.into(),
@@ -696,6 +723,11 @@ fn model_errors_name_values_plainly() {
     assert_plain(lifted(ranges()));
     assert_plain(lifted(config()));
     assert_plain(lifted(model()));
+}
+
+#[test]
+fn proxy_mode_errors_name_the_version_and_what_is_missing() {
+    assert_plain(lifted(proxy_mode()));
 }
 
 #[test]

@@ -53,9 +53,6 @@ pub fn run(
     if config.certificate_key.is_some() {
         script.push_str(" --upload-certs");
     }
-    if config.coredns_tag.is_none() {
-        script.push_str(" --skip-phases=addon/coredns");
-    }
     script.push_str(" 2>&1");
     first.run_logged(&["sh", "-c", &script], &ctx.cluster.paths.init_log())?;
     Ok(Joining {

@@ -34,6 +34,7 @@ use std::time::Instant;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::model::settings::ComponentSettings;
 use request::{InitRequest, UpRequest};
 
 /// A step's name and what it took, for the verb's summary and JSON line.
@@ -110,12 +111,66 @@ pub struct InitContext<'a> {
     pub image_cache: PathBuf,
 }
 
+/// What `init` does for the pod network and waits for, from the cluster's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitPlan {
+    /// The default pod network (a bridge CNI config and pod routes in every node); without it
+    /// only the service range's route (nodes without a default route) is added.
+    pub pod_network: bool,
+    pub wait_for: WaitFor,
+}
+
+/// What `init` waits for at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFor {
+    /// Every node Ready.
+    Ready,
+    /// The API answering and every node registered: without a pod network the nodes are
+    /// NotReady until the user applies one.
+    Api,
+}
+
+impl InitPlan {
+    pub fn of(components: &ComponentSettings) -> InitPlan {
+        let pod_network = !components.disable_default_cni;
+        InitPlan {
+            pod_network,
+            wait_for: if pod_network {
+                WaitFor::Ready
+            } else {
+                WaitFor::Api
+            },
+        }
+    }
+
+    pub fn pod_network_step(&self) -> &'static str {
+        if self.pod_network {
+            "Setting up the pod network"
+        } else {
+            "Routing the service range (no pod network: disableDefaultCNI)"
+        }
+    }
+
+    pub fn wait_step(&self) -> &'static str {
+        match self.wait_for {
+            WaitFor::Ready => "Waiting for nodes to be Ready (recording their pod CIDRs)",
+            WaitFor::Api => {
+                "Waiting for the API and the nodes' registration (recording their pod CIDRs)"
+            }
+        }
+    }
+}
+
 /// The steps of `init`, in order; returns each step's duration. The workers are loaded while the
 /// first node runs `kubeadm init` (they need nothing until they join): one step starts that load,
 /// a later one waits for it.
 pub fn init(ctx: &mut InitContext) -> Result<Timings> {
     let mut steps = Steps::default();
     let kube = steps.run("Finding Kubernetes binaries", || kube_binaries::find(ctx))?;
+    steps.run("Checking the kube-proxy mode", || {
+        kube_binaries::check_proxy_mode(ctx, &kube)
+    })?;
+    let plan = InitPlan::of(&ctx.cluster.state.components);
     let hashing = steps.run("Fingerprinting the binaries (in the background)", || {
         Ok(fingerprints::start(&kube))
     })?;
@@ -139,9 +194,9 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
     const CONTAINERD: &str = "Configuring containerd in the nodes";
     phase::begin_step(ctx, CONTAINERD)?;
     let driver = steps.run(CONTAINERD, || containerd_config::run(ctx, &images))?;
-    const POD_NETWORK: &str = "Setting up the pod network";
-    phase::begin_step(ctx, POD_NETWORK)?;
-    steps.run(POD_NETWORK, || pod_network::run(ctx))?;
+    let pod_network = plan.pod_network_step();
+    phase::begin_step(ctx, pod_network)?;
+    steps.run(pod_network, || pod_network::run(ctx, plan.pod_network))?;
     const LOADING: &str = "Loading binaries and images into the first node";
     phase::begin_step(ctx, LOADING)?;
     steps.run(LOADING, || load_nodes::first(ctx, &kube, &images))?;
@@ -160,29 +215,74 @@ pub fn init(ctx: &mut InitContext) -> Result<Timings> {
     const KUBECONFIG: &str = "Writing kubeconfig";
     phase::begin_step(ctx, KUBECONFIG)?;
     steps.run(KUBECONFIG, || export_kubeconfig::run(ctx, &kube))?;
-    phase::begin_step(ctx, "Waiting for nodes to be Ready")?;
+    let waiting = plan.wait_step();
+    // Recorded by its short name, as `list` shows where an init stopped.
+    phase::begin_step(ctx, waiting.split(" (").next().unwrap_or(waiting))?;
     // The podCIDRs go onto the Node objects while the nodes become Ready: neither waits for the
     // other.
-    steps.run(
-        "Waiting for nodes to be Ready (recording their pod CIDRs)",
-        || {
-            let ctx = &*ctx;
-            std::thread::scope(|scope| {
-                let cidrs = scope.spawn(|| pod_network::record_pod_cidrs(ctx));
-                let ready = wait_ready::run(ctx, &kube);
-                let recorded = cidrs.join().unwrap_or_else(|panic| {
-                    Err(
-                        kns_plumbing::parallel::Panicked::of("recording the pod CIDRs", &*panic)
-                            .into(),
-                    )
-                });
-                ready.and(recorded)
-            })
-        },
-    )?;
+    steps.run(waiting, || {
+        let ctx = &*ctx;
+        std::thread::scope(|scope| {
+            let cidrs = scope.spawn(|| pod_network::record_pod_cidrs(ctx));
+            let ready = match plan.wait_for {
+                WaitFor::Ready => wait_ready::run(ctx, &kube),
+                WaitFor::Api => wait_ready::api(ctx, &kube),
+            };
+            let recorded = cidrs.join().unwrap_or_else(|panic| {
+                Err(kns_plumbing::parallel::Panicked::of("recording the pod CIDRs", &*panic).into())
+            });
+            ready.and(recorded)
+        })
+    })?;
     let fingerprints = steps.run("Recording the binaries' fingerprints", || hashing.finish())?;
     steps.run("Marking the cluster initialized", || {
         phase::initialized(ctx, fingerprints)
     })?;
     Ok(steps.timings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::settings::KubeProxyMode;
+
+    #[test]
+    fn without_the_default_cni_init_sets_up_no_pod_network_and_waits_for_the_api_only() {
+        let plain = InitPlan::of(&ComponentSettings::default());
+        assert_eq!(
+            plain,
+            InitPlan {
+                pod_network: true,
+                wait_for: WaitFor::Ready
+            }
+        );
+        assert_eq!(plain.pod_network_step(), "Setting up the pod network");
+        for mode in [
+            KubeProxyMode::Iptables,
+            KubeProxyMode::Ipvs,
+            KubeProxyMode::Nftables,
+            KubeProxyMode::None,
+        ] {
+            let own = InitPlan::of(&ComponentSettings {
+                kube_proxy_mode: mode,
+                disable_default_cni: true,
+                ..Default::default()
+            });
+            assert_eq!(
+                own,
+                InitPlan {
+                    pod_network: false,
+                    wait_for: WaitFor::Api
+                },
+                "{mode}"
+            );
+            assert!(own.wait_step().starts_with("Waiting for the API"));
+            // The mode alone changes neither: kube-proxy's addon is the documents' business.
+            let with_mode = InitPlan::of(&ComponentSettings {
+                kube_proxy_mode: mode,
+                ..Default::default()
+            });
+            assert_eq!(with_mode, plain, "{mode}");
+        }
+    }
 }

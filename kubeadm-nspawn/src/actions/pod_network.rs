@@ -94,13 +94,17 @@ pub fn routes(nodes: &[NodePods], me: usize, service_route: Option<Cidr>) -> Vec
 /// Step, before `kubeadm init`: every node's routes and CNI config. They need nothing of the
 /// cluster (node i's podCIDR follows from its index), and a node with its CNI config is Ready as
 /// soon as its kubelet registers, so the joins are not followed by a pod network wait.
-pub fn run(ctx: &mut InitContext) -> Result<()> {
+/// Without `pod_network` (disableDefaultCNI) only the service range's route is added (the
+/// user's pod network reaches the API by its ClusterIP too) and no CNI config is written: one an
+/// earlier init wrote is taken out.
+pub fn run(ctx: &mut InitContext, pod_network: bool) -> Result<()> {
     // The Kubernetes nodes: the load balancer has no pods and needs no routes to them.
     let nodes = ctx.cluster.kubernetes_nodes();
     let cidrs = pod_cidrs(ctx)?;
     let pairs: Vec<NodePods> = nodes
         .iter()
         .zip(&cidrs)
+        .filter(|_| pod_network)
         .map(|(n, c)| (n.state.ip, *c))
         .collect();
     let services = ctx.cluster.state.ranges.services;
@@ -111,12 +115,25 @@ pub fn run(ctx: &mut InitContext) -> Result<()> {
         |(i, n)| {
             let commands = add_routes(*n, &pairs, *i, services)?;
             persist_routes(n, &commands)?;
-            n.write_file(Path::new(CONFLIST), conflist(cidrs[*i]).as_bytes(), 0o644)?;
+            let file = Path::new(CONFLIST);
+            if pod_network {
+                n.write_file(file, conflist(cidrs[*i]).as_bytes(), 0o644)?;
+            } else {
+                let root = n.root()?;
+                if root.exists(file) {
+                    root.remove(file)?;
+                }
+            }
             Ok::<(), Error>(())
         },
     )?;
     for (n, cidr) in nodes.iter().zip(&cidrs) {
         kns_plumbing::say!("   {}: pods in {}", n.name(), cidr);
+    }
+    if !pod_network {
+        kns_plumbing::say!(
+            "   no pod network (disableDefaultCNI): the nodes stay NotReady until you apply yours"
+        );
     }
     Ok(())
 }

@@ -29,6 +29,54 @@ pub fn run(ctx: &InitContext, kube: &KubeBinaries) -> Result<()> {
     )
 }
 
+/// `init` without a pod network: the API answers through the cluster's kubeconfig (the nodes'
+/// registration is waited for beside it, by the pod CIDRs' step); the nodes are NotReady until
+/// the user's pod network runs, which `init` says.
+pub fn api(ctx: &InitContext, kube: &KubeBinaries) -> Result<()> {
+    let kubectl = kube.path("kubectl");
+    let kubeconfig = ctx.cluster.paths.kubeconfig();
+    let timeout = ctx.request.wait.max(Duration::from_secs(60));
+    let polled = poll::until(timeout, EVERY, || {
+        let out = Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["get", "--raw", "/readyz", "--request-timeout=10s"])
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Err(e) => Check::Failed(format!("cannot run {}: {e}", kubectl.display())),
+            Ok(out) if out.status.success() => Check::Done(()),
+            Ok(out) => Check::Failed(format!(
+                "kubectl get --raw /readyz: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+            )),
+        }
+    });
+    match polled {
+        Ok(((), took)) => {
+            kns_plumbing::say!(
+                "   the API answers after {:.1} s; the {} nodes wait for a pod network (NotReady \
+                 until you apply one: `kubectl apply -f YOUR-CNI.yaml`, docs/config.md)",
+                took.as_secs_f64(),
+                ctx.cluster.kubernetes_nodes().len()
+            );
+            Ok(())
+        }
+        Err(stopped) => Err(timed_out(
+            stopped,
+            "the API ready",
+            format!(
+                "`kubectl --kubeconfig {} get --raw /readyz`",
+                kubeconfig.display()
+            ),
+        )),
+    }
+}
+
 /// `kubectl --kubeconfig kubeconfig get nodes -o json`; a kubectl that fails is an error (with
 /// what it said), not a listing without Ready nodes.
 fn list_nodes(kubectl: &Path, kubeconfig: &Path) -> std::result::Result<Value, String> {
@@ -49,6 +97,26 @@ fn list_nodes(kubectl: &Path, kubeconfig: &Path) -> std::result::Result<Value, S
     serde_json::from_slice(&out.stdout).map_err(|e| format!("kubectl get nodes: {e}"))
 }
 
+/// What a wait for the nodes waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    Ready,
+    /// Each kubelet reported its node's status, Ready or not: a cluster without kubeadm-nspawn's
+    /// pod network (disableDefaultCNI) is NotReady until the user's runs, which may be never.
+    Reported,
+}
+
+impl Want {
+    /// What `start` waits for in a cluster of `components`.
+    pub fn of(components: &crate::model::settings::ComponentSettings) -> Want {
+        if components.disable_default_cni {
+            Want::Reported
+        } else {
+            Want::Ready
+        }
+    }
+}
+
 /// Waits until every node of `nodes` is Ready, asked with `kubectl --kubeconfig kubeconfig`. With
 /// `since`, a Ready condition counts only if the kubelet reported it after that moment: a
 /// node started again still shows the Ready it reported before it stopped.
@@ -59,6 +127,18 @@ pub fn wait(
     timeout: Duration,
     since: Option<SystemTime>,
 ) -> Result<()> {
+    wait_for(nodes, kubectl, kubeconfig, timeout, since, Want::Ready)
+}
+
+/// [`wait`] for what `want` says.
+pub fn wait_for(
+    nodes: &[ClusterNode],
+    kubectl: &Path,
+    kubeconfig: &Path,
+    timeout: Duration,
+    since: Option<SystemTime>,
+    want: Want,
+) -> Result<()> {
     if timeout.is_zero() {
         kns_plumbing::say!("   not waiting (--wait 0)");
         return Ok(());
@@ -68,6 +148,10 @@ pub fn wait(
         std::fs::metadata(file).map_err(|e| crate::host::error::Io::new("read", file, e))?;
     }
     let since = since.map(rfc3339);
+    let counts = match want {
+        Want::Ready => is_ready,
+        Want::Reported => is_reported,
+    };
     let polled = poll::until(timeout, EVERY, || {
         let listing = match list_nodes(kubectl, kubeconfig) {
             Ok(listing) => listing,
@@ -76,29 +160,44 @@ pub fn wait(
         let not_ready: Vec<&str> = nodes
             .iter()
             .filter(|n| {
-                // A Ready reported since; or Ready, and the node's kubelet (started since) says
-                // it is healthy: a kubelet whose node status did not change may not post it for
+                // Reported since; or reported, and the node's kubelet (started since) says it
+                // is healthy: a kubelet whose node status did not change may not post it for
                 // minutes (seen: no new heartbeat 120 s after a restart).
-                !(is_ready(&listing, n.name(), since.as_deref())
-                    || (since.is_some()
-                        && is_ready(&listing, n.name(), None)
-                        && kubelet_healthy(n)))
+                !(counts(&listing, n.name(), since.as_deref())
+                    || (since.is_some() && counts(&listing, n.name(), None) && kubelet_healthy(n)))
             })
             .map(|n| n.name())
             .collect();
         if not_ready.is_empty() {
-            Check::Done(())
+            let ready = nodes
+                .iter()
+                .filter(|n| is_ready(&listing, n.name(), None))
+                .count();
+            Check::Done(ready)
         } else {
-            Check::Waiting(format!("{} not Ready", not_ready.join(", ")))
+            Check::Waiting(format!(
+                "{} not {}",
+                not_ready.join(", "),
+                match want {
+                    Want::Ready => "Ready",
+                    Want::Reported => "reporting",
+                }
+            ))
         }
     });
     match polled {
-        Ok(((), took)) => {
-            kns_plumbing::say!(
-                "   all {} nodes Ready after {:.1} s",
-                nodes.len(),
-                took.as_secs_f64()
-            );
+        Ok((ready, took)) => {
+            let seconds = took.as_secs_f64();
+            match want {
+                Want::Ready => {
+                    kns_plumbing::say!("   all {} nodes Ready after {seconds:.1} s", nodes.len())
+                }
+                Want::Reported => kns_plumbing::say!(
+                    "   all {} kubelets reporting after {seconds:.1} s, {ready} nodes Ready (no \
+                     default pod network: the others wait for yours)",
+                    nodes.len()
+                ),
+            }
             Ok(())
         }
         Err(stopped) => Err(timed_out(
@@ -202,6 +301,30 @@ fn is_ready(listing: &Value, name: &str, since: Option<&str>) -> bool {
         })
 }
 
+/// Whether node `name` has a Ready condition of any status (its kubelet reports), reported at
+/// or after `since` when given (see [`is_ready`]).
+fn is_reported(listing: &Value, name: &str, since: Option<&str>) -> bool {
+    listing["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["metadata"]["name"] == name)
+        .flat_map(|n| {
+            n["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .any(|c| {
+            c["type"] == "Ready"
+                && since.is_none_or(|since| {
+                    c["lastHeartbeatTime"]
+                        .as_str()
+                        .is_some_and(|beat| beat > since)
+                })
+        })
+}
+
 /// `t` as the kubelet writes times: `YYYY-MM-DDTHH:MM:SSZ`, UTC, whole seconds (rounded down).
 pub fn rfc3339(t: SystemTime) -> String {
     let secs = t
@@ -257,5 +380,17 @@ mod tests {
         assert!(!is_ready(&listing, "c-n0", Some("2026-11-25T10:00:05Z")));
         assert!(!is_ready(&listing, "c-n1", None));
         assert!(!is_ready(&listing, "c-n2", None));
+        // Without a pod network a NotReady node that reports is what `start` waits for.
+        assert!(is_reported(&listing, "c-n1", Some("2026-11-25T10:00:08Z")));
+        assert!(!is_reported(&listing, "c-n1", Some("2026-11-25T10:00:09Z")));
+        assert!(is_reported(&listing, "c-n0", None));
+        assert!(!is_reported(&listing, "c-n2", None));
+        use crate::model::settings::ComponentSettings;
+        assert_eq!(Want::of(&ComponentSettings::default()), Want::Ready);
+        let own = ComponentSettings {
+            disable_default_cni: true,
+            ..Default::default()
+        };
+        assert_eq!(Want::of(&own), Want::Reported);
     }
 }

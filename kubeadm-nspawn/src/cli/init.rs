@@ -29,8 +29,9 @@ pub struct InitArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// The cluster config file `up` was given (or an edited one): init takes its binaries,
-    /// featureGates, runtimeConfig, kubeadmPatches and node labels from it (instead of what
-    /// `up` recorded). Flags given win over it.
+    /// featureGates, runtimeConfig, kubeadmPatches, networking.kubeProxyMode and
+    /// disableDefaultCNI (their defaults when the file leaves them out) and node labels from it
+    /// (instead of what `up` recorded). Flags given win over it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]

@@ -23,8 +23,16 @@ pub fn list(json: bool, global: &Global) -> crate::Result<i32> {
                 .map(|v| format!(", kubernetes {v} {}", c.kubernetes))
                 .unwrap_or_default();
             println!(
-                "cluster {} [{}] (subnet {}, pods {}, services {}, bridge {}{version})",
-                c.name, c.state, c.subnet, c.pod_subnet, c.service_subnet, c.bridge
+                "cluster {} [{}] (subnet {}, pods {}, services {}, bridge {}{version}, \
+                 kube-proxy {}, pod network {})",
+                c.name,
+                c.state,
+                c.subnet,
+                c.pod_subnet,
+                c.service_subnet,
+                c.bridge,
+                c.kube_proxy_mode,
+                c.pod_network
             );
             if let Some(step) = &c.init_step {
                 println!(

@@ -9,7 +9,7 @@ use crate::actions::request::UpRequest;
 use crate::model::config::{Config, ImageMethod};
 use crate::model::names::{ClusterName, DEFAULT_CLUSTER};
 use crate::model::ranges::{Cidr, NodeSubnet, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
-use crate::model::settings::{ImageSource, NodeSettings};
+use crate::model::settings::{ComponentSettings, ImageSource, KubeProxyMode, NodeSettings};
 
 pub const AFTER_HELP: &str = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  \
     sudo kubeadm-nspawn up --name dev --nodes 2 --subnet 10.30.0.0/24 --no-masquerade\n  \
@@ -63,6 +63,15 @@ pub struct UpArgs {
     /// reach it: systemd-resolved's upstream servers instead of its 127.0.0.53 stub). Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub dns: Vec<std::net::IpAddr>,
+    /// kube-proxy's mode: iptables, ipvs (the host's kernel must have IPVS), nftables (Kubernetes
+    /// 1.29+), or none (no kube-proxy, for a pod network that replaces it) [default: iptables, or
+    /// the config file's networking.kubeProxyMode].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub kube_proxy_mode: Option<KubeProxyMode>,
+    /// Install no pod network (no CNI config, no pod routes in the nodes): `init` then waits for
+    /// the API only, and the nodes are NotReady until you apply yours (docs/config.md).
+    #[arg(long)]
+    pub disable_default_cni: bool,
     /// Keep what was created when `up` fails (for debugging).
     #[arg(long)]
     pub retain: bool,
@@ -134,9 +143,19 @@ impl UpArgs {
             image: self.image(config)?,
             boot_timeout: Duration::from_secs(self.boot_timeout),
             binaries: binaries::choice(&self.kube, &self.release, config)?,
-            components: config.map(|c| c.components.clone()).unwrap_or_default(),
+            components: self.components(config),
             retain: self.retain,
         })
+    }
+
+    /// The file's component settings, the networking flags over them.
+    fn components(&self, config: Option<&Config>) -> ComponentSettings {
+        let mut components = config.map(|c| c.components.clone()).unwrap_or_default();
+        if let Some(mode) = self.kube_proxy_mode {
+            components.kube_proxy_mode = mode;
+        }
+        components.disable_default_cni |= self.disable_default_cni;
+        components
     }
 
     /// The image flags replace the file's image whole.
@@ -209,6 +228,29 @@ mod tests {
         assert_eq!(request.image, ImageSource::Debootstrap);
         assert_eq!(request.pod_subnet, DEFAULT_POD_SUBNET);
         assert_eq!(request.control_planes, 1);
+        assert_eq!(request.components.kube_proxy_mode, KubeProxyMode::Iptables);
+        assert!(!request.components.disable_default_cni);
+    }
+
+    #[test]
+    fn the_proxy_mode_and_the_pod_network_come_from_the_file_or_the_flags() {
+        let c = config("networking:\n  kubeProxyMode: none\n  disableDefaultCNI: true\n");
+        let request = up(&[]).request(Some(&c)).unwrap();
+        assert_eq!(request.components.kube_proxy_mode, KubeProxyMode::None);
+        assert!(request.components.disable_default_cni);
+        let request = up(&["--kube-proxy-mode", "ipvs"])
+            .request(Some(&c))
+            .unwrap();
+        assert_eq!(request.components.kube_proxy_mode, KubeProxyMode::Ipvs);
+        assert!(request.components.disable_default_cni);
+        let request = up(&["--kube-proxy-mode", "nftables", "--disable-default-cni"])
+            .request(None)
+            .unwrap();
+        assert_eq!(request.components.kube_proxy_mode, KubeProxyMode::Nftables);
+        assert!(request.components.disable_default_cni);
+        let mut all = vec!["kubeadm-nspawn", "up", "--kube-proxy-mode", "userspace"];
+        let err = Cli::try_parse_from(all.drain(..)).unwrap_err().to_string();
+        assert!(err.contains("iptables, ipvs, nftables, none"), "{err}");
     }
 
     #[test]

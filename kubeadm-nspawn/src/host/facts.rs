@@ -32,3 +32,22 @@ impl HostView for ThisHost {
         n.max(1) as u64
     }
 }
+
+/// What the kube-proxy mode checks read of the host's kernel and files: a seam, so the checks
+/// are unit-tested against a made-up host.
+pub trait KernelView {
+    /// Whether `path` exists.
+    fn exists(&self, path: &Path) -> bool;
+    /// The text of `path`, if it can be read.
+    fn read(&self, path: &Path) -> Option<String>;
+}
+
+impl KernelView for ThisHost {
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn read(&self, path: &Path) -> Option<String> {
+        std::fs::read_to_string(path).ok()
+    }
+}

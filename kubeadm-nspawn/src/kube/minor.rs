@@ -52,9 +52,17 @@ impl Minor {
         }
     }
 
-    /// kube-proxy has its nftables mode (alpha from 1.29, behind NFTablesProxyMode until 1.31).
-    pub fn has_nftables_proxy(self) -> bool {
-        self >= Minor(1, 29)
+    /// Where kube-proxy's nftables mode stands in this minor: absent before 1.29; behind the
+    /// `NFTablesProxyMode` gate, alpha (off by default) in 1.29–1.30, beta (on) in 1.31–1.32, GA
+    /// and locked on from 1.33 (kubernetes `pkg/features/kube_features.go`; the website's
+    /// feature-gate page).
+    pub fn nftables_proxy(self) -> NftablesProxy {
+        match self {
+            m if m < Minor(1, 29) => NftablesProxy::Absent,
+            m if m < Minor(1, 31) => NftablesProxy::Alpha,
+            m if m < Minor(1, 33) => NftablesProxy::Beta,
+            _ => NftablesProxy::Ga,
+        }
     }
 }
 
@@ -62,6 +70,18 @@ impl std::fmt::Display for Minor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.0, self.1)
     }
+}
+
+/// kube-proxy's nftables mode in a minor ([`Minor::nftables_proxy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NftablesProxy {
+    Absent,
+    /// The gate is off unless set: kubeadm-nspawn sets it for kube-proxy.
+    Alpha,
+    /// The gate is on by default (and may be turned off).
+    Beta,
+    /// The gate is locked on: naming it false fails.
+    Ga,
 }
 
 /// The kubeadm configuration API.

@@ -11,6 +11,7 @@ pub mod images;
 pub mod kubeadm;
 pub mod kubeconfig;
 pub mod minor;
+pub mod proxy_mode;
 pub mod releases;
 pub mod source;
 pub mod version;

@@ -16,7 +16,8 @@ use serde::Deserialize;
 
 use super::names::{check_control_planes, ClusterName};
 use super::settings::{
-    ComponentSettings, ImageSource, Limits, Mount, NodeSettings, Patch, MIN_MEMORY_BYTES,
+    ComponentSettings, ImageSource, KubeProxyMode, Limits, Mount, NodeSettings, Patch,
+    MIN_MEMORY_BYTES,
 };
 
 pub const API_VERSION: &str = "kubeadm-nspawn/v1alpha1";
@@ -125,6 +126,11 @@ pub struct Networking {
     /// Resolvers for the nodes (addresses), instead of the host's.
     #[serde(default)]
     pub dns: Vec<std::net::IpAddr>,
+    /// kube-proxy's mode (`iptables` by default), or `none`.
+    pub kube_proxy_mode: Option<KubeProxyMode>,
+    /// No pod network from kubeadm-nspawn: the user applies their own.
+    #[serde(rename = "disableDefaultCNI")]
+    pub disable_default_cni: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -262,6 +268,8 @@ fn check(mut raw: ClusterFile, base: &Path, host: &dyn HostView) -> Result<Confi
         feature_gates: check_feature_gates(&raw.feature_gates)?,
         runtime_config: check_runtime_config(&raw.runtime_config)?,
         kubeadm_patches: check_patches(&raw.kubeadm_patches, base, host)?,
+        kube_proxy_mode: raw.networking.kube_proxy_mode.unwrap_or_default(),
+        disable_default_cni: raw.networking.disable_default_cni.unwrap_or(false),
     };
     Ok(Config {
         dir: base.to_path_buf(),
@@ -858,6 +866,28 @@ pub(crate) mod tests {
         )
         .unwrap_err();
         assert!(e.ends_with("etcd.yaml: no such file"), "{e}");
+    }
+
+    #[test]
+    fn the_proxy_mode_and_the_default_cni_are_networking_fields() {
+        let c = parse_ok(&format!(
+            "{HEAD}networking:\n  kubeProxyMode: nftables\n  disableDefaultCNI: true\n"
+        ));
+        assert_eq!(c.components.kube_proxy_mode, KubeProxyMode::Nftables);
+        assert!(c.components.disable_default_cni);
+        let plain = parse_ok(HEAD);
+        assert_eq!(plain.components.kube_proxy_mode, KubeProxyMode::Iptables);
+        assert!(!plain.components.disable_default_cni);
+        let e = parse_err(&format!("{HEAD}networking:\n  kubeProxyMode: userspace\n"));
+        assert!(
+            e.starts_with("networking.kubeProxyMode: unknown variant `userspace`"),
+            "{e}"
+        );
+        let e = parse_err(&format!("{HEAD}networking:\n  disableDefaultCni: true\n"));
+        assert!(
+            e.starts_with("networking.disableDefaultCni: unknown field"),
+            "{e}"
+        );
     }
 
     #[test]

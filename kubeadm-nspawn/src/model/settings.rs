@@ -88,6 +88,35 @@ pub enum Patch {
     },
 }
 
+/// How kube-proxy routes Services (the file's `networking.kubeProxyMode`, `up --kube-proxy-mode`):
+/// one of its modes, or `none` for no kube-proxy at all (a pod network that replaces it).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum KubeProxyMode {
+    #[default]
+    Iptables,
+    Ipvs,
+    Nftables,
+    None,
+}
+
+impl KubeProxyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KubeProxyMode::Iptables => "iptables",
+            KubeProxyMode::Ipvs => "ipvs",
+            KubeProxyMode::Nftables => "nftables",
+            KubeProxyMode::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for KubeProxyMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the cluster's components are told: recorded by `up`, used by `init`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -98,6 +127,21 @@ pub struct ComponentSettings {
     pub runtime_config: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kubeadm_patches: Vec<Patch>,
+    /// kube-proxy's mode; `none`: kubeadm's kube-proxy addon is skipped.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub kube_proxy_mode: KubeProxyMode,
+    /// No pod network from kubeadm-nspawn (no CNI config, no pod routes): the user applies one,
+    /// and the nodes are NotReady until then.
+    #[serde(
+        default,
+        rename = "disableDefaultCNI",
+        skip_serializing_if = "is_default"
+    )]
+    pub disable_default_cni: bool,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    value == &T::default()
 }
 
 impl ComponentSettings {

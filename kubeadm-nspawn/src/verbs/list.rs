@@ -30,6 +30,10 @@ pub struct ClusterView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub busy: Option<String>,
     pub version: Option<String>,
+    /// kube-proxy's mode (`none`: no kube-proxy).
+    pub kube_proxy_mode: &'static str,
+    /// Whose pod network: `default` (kubeadm-nspawn's bridge), `user` (disableDefaultCNI).
+    pub pod_network: &'static str,
     pub nodes: Vec<NodeView>,
 }
 
@@ -89,6 +93,17 @@ fn view(state_dir: &Path, state: &ClusterState) -> ClusterView {
         init_step,
         busy: cluster::lock::holder(&paths.lock_file()).map(|h| h.to_string()),
         version: state.kubernetes.binaries().map(|b| b.version.clone()),
+        kube_proxy_mode: state.components.kube_proxy_mode.as_str(),
+        pod_network: pod_network(&state.components),
         nodes,
+    }
+}
+
+/// Whose pod network a cluster runs, as `list` and `export logs` name it.
+pub fn pod_network(components: &crate::model::settings::ComponentSettings) -> &'static str {
+    if components.disable_default_cni {
+        "user"
+    } else {
+        "default"
     }
 }

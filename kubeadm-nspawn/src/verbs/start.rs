@@ -50,12 +50,13 @@ pub fn run(
         // Running as processes go; said so only once every node is booted (and Ready).
         wait_booted::wait(&cluster.nodes(), BOOT_TIMEOUT)?;
         if let Ok(k) = cluster.require_initialized() {
-            wait_ready::wait(
+            wait_ready::wait_for(
                 &cluster.kubernetes_nodes(),
                 &k.binaries.path("kubectl"),
                 &cluster.paths.kubeconfig(),
                 wait,
                 None,
+                wait_ready::Want::of(&cluster.state.components),
             )?;
         }
         eprintln!(
@@ -96,13 +97,15 @@ pub fn run(
     if let Ok(k) = cluster.require_initialized() {
         let kubectl = k.binaries.path("kubectl");
         let kubernetes = cluster.kubernetes_nodes();
+        let want = wait_ready::Want::of(&cluster.state.components);
         steps.run("Waiting for nodes to be Ready", || {
-            wait_ready::wait(
+            wait_ready::wait_for(
                 &kubernetes,
                 &kubectl,
                 &cluster.paths.kubeconfig(),
                 wait,
                 Some(started_at),
+                want,
             )
         })?;
         let control_planes: Vec<ClusterNode> = kubernetes

@@ -13,7 +13,9 @@ use crate::cluster::{self, Cluster, ClusterNode, Listed};
 use crate::error::Result;
 use crate::host::addresses::host_claims;
 use crate::host::error::Io;
+use crate::host::facts::ThisHost;
 use crate::host::{firewall, Host};
+use crate::kube::proxy_mode;
 use crate::model::layout::{clusters_dir, ClusterPaths};
 use crate::model::names::{check_control_planes, check_node_count};
 use crate::model::ranges::{self, NodeSubnet, OtherCluster, Ranges};
@@ -30,6 +32,8 @@ pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Clus
         subnet.check_holds(nodes)?;
     }
     ranges::node_pod_prefix(&request.pod_subnet, nodes)?;
+    let mode = request.components.kube_proxy_mode;
+    proxy_mode::check_kernel(mode, &ThisHost)?;
     require_root()?;
     let state_dir = common.state_dir.as_path();
     let paths = ClusterPaths::new(state_dir, &request.name);
@@ -37,6 +41,9 @@ pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Clus
         return Err(existing(state_dir, &request, &paths));
     }
     let binaries = request.binaries.for_up()?;
+    if let Some(b) = &binaries {
+        proxy_mode::check_version(mode, &b.version, &request.components.feature_gates)?;
+    }
     let parent = clusters_dir(state_dir);
     std::fs::create_dir_all(&parent).map_err(|e| Io::new("create", &parent, e))?;
     let claim_lock = lock_clusters(&parent)?;

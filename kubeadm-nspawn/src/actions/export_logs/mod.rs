@@ -367,6 +367,18 @@ fn is_secret(path: &Path) -> bool {
 
 fn versions(cluster: Option<&Cluster>) -> String {
     let mut text = format!("kubeadm-nspawn {}\n", env!("CARGO_PKG_VERSION"));
+    if let Some(c) = cluster {
+        let components = &c.state.components;
+        text.push_str(&format!(
+            "kube-proxy mode: {}; pod network: {}\n",
+            components.kube_proxy_mode,
+            if components.disable_default_cni {
+                "the user's (disableDefaultCNI)"
+            } else {
+                "kubeadm-nspawn's bridge"
+            }
+        ));
+    }
     if let Some(k) = cluster.map(|c| c.phase()) {
         if let Some(b) = k.binaries() {
             text.push_str(&format!(

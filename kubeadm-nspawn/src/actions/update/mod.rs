@@ -21,6 +21,7 @@ use crate::kube::binaries::KubeBinaries;
 use crate::kube::fingerprint::{self, Fingerprint};
 use crate::kube::images;
 use crate::model::component::{Component, Runs};
+use crate::model::settings::{ComponentSettings, KubeProxyMode};
 use crate::model::state::{Kubernetes, Transition};
 
 use super::request::UpdateRequest;
@@ -138,6 +139,12 @@ fn plan(
     Ok(changed)
 }
 
+/// Whether `component` runs in a cluster of `components`: kube-proxy does not with
+/// `kubeProxyMode: none` (its DaemonSet was never made).
+fn runs_in(component: Component, components: &ComponentSettings) -> bool {
+    !(component == Component::KubeProxy && components.kube_proxy_mode == KubeProxyMode::None)
+}
+
 /// The tag of a component's new image: the version it was built as, and its content.
 fn image_tag(version: &str, fingerprint: &Fingerprint) -> String {
     format!("{version}-{}", fingerprint.short())
@@ -152,7 +159,16 @@ pub fn update(cluster: &mut Cluster, request: &UpdateRequest) -> Result<Vec<Outc
     if let Some(Transition::Updating { component }) = &cluster.state.transition {
         kns_plumbing::say!("an earlier update of {component} did not finish: it is done again");
     }
-    let changed = plan(&request.only, &binaries, &running.fingerprints)?;
+    let mut changed = plan(&request.only, &binaries, &running.fingerprints)?;
+    changed.retain(|(component, ..)| {
+        let runs = runs_in(*component, &cluster.state.components);
+        if !runs {
+            kns_plumbing::say!(
+                " • {component}: not in this cluster (kubeProxyMode: none), left out"
+            );
+        }
+        runs
+    });
     let mut outcomes = vec![];
     for (component, path, new) in changed {
         super::check_interrupted()?;
@@ -231,6 +247,27 @@ fn replace(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_kube_proxy_its_binary_is_not_updated() {
+        let none = ComponentSettings {
+            kube_proxy_mode: KubeProxyMode::None,
+            ..Default::default()
+        };
+        assert!(!runs_in(Component::KubeProxy, &none));
+        assert!(runs_in(Component::Kubelet, &none));
+        for mode in [
+            KubeProxyMode::Iptables,
+            KubeProxyMode::Ipvs,
+            KubeProxyMode::Nftables,
+        ] {
+            let with = ComponentSettings {
+                kube_proxy_mode: mode,
+                ..Default::default()
+            };
+            assert!(runs_in(Component::KubeProxy, &with), "{mode}");
+        }
+    }
 
     #[test]
     fn only_the_same_minor_is_a_binary_swap() {

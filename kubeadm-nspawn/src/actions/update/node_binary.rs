@@ -74,12 +74,13 @@ fn restart_and_wait(target: &Target) -> Result<()> {
                 .map_err(Error::from)
         },
     )?;
-    wait_ready::wait(
+    wait_ready::wait_for(
         &nodes,
         &target.binaries.path("kubectl"),
         &target.cluster.paths.kubeconfig(),
         target.wait,
         Some(since),
+        wait_ready::Want::of(&target.cluster.state.components),
     )
 }
 

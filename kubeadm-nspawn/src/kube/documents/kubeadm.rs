@@ -42,6 +42,10 @@ pub struct InitConfiguration {
     #[serde(rename = "localAPIEndpoint")]
     pub local_api_endpoint: ApiEndpoint,
     pub node_registration: NodeRegistrationOptions,
+    /// kubeadm init's phases not run (`addon/coredns`, `addon/kube-proxy`): in the document, not
+    /// `--skip-phases`, since the flag replaces the document's list whole.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skip_phases: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patches: Option<Patches>,
 }

@@ -19,10 +19,11 @@ use self::kubeadm::{
     JoinControlPlane, LocalEtcd, Networking, NodeRegistrationOptions, Patches,
 };
 use super::minor::{KubeadmApi, Minor};
+use super::proxy_mode;
 use crate::model::names::ClusterName;
 use crate::model::ranges::Cidr;
 use crate::model::settings::{
-    ComponentSettings, Limits, EVICTION_MEMORY_AVAILABLE, NODE_OVERHEAD_BYTES,
+    ComponentSettings, KubeProxyMode, Limits, EVICTION_MEMORY_AVAILABLE, NODE_OVERHEAD_BYTES,
 };
 
 pub const CRI_SOCKET: &str = "unix:///run/containerd/containerd.sock";
@@ -166,15 +167,33 @@ fn yaml(what: &'static str, document: &impl serde::Serialize) -> Result<String, 
     })
 }
 
-/// The configuration `kubeadm init --config` reads on the first node: four documents.
+/// The configuration `kubeadm init --config` reads on the first node: four documents, three
+/// without kube-proxy (its addon skipped).
 pub fn init_config(config: &ClusterConfig, node: &NodeRegistration) -> Result<String, Unwritable> {
-    let documents = [
+    let mut documents = vec![
         yaml("InitConfiguration", &init_configuration(config, node))?,
         yaml("ClusterConfiguration", &cluster_configuration(config))?,
         yaml("KubeletConfiguration", &kubelet_configuration(config))?,
-        yaml("KubeProxyConfiguration", &kube_proxy_configuration(config))?,
     ];
+    if let Some(proxy) = kube_proxy_configuration(config) {
+        documents.push(yaml("KubeProxyConfiguration", &proxy)?);
+    }
     Ok(documents.join("---\n"))
+}
+
+impl ClusterConfig {
+    /// The phases of `kubeadm init` it does not run: CoreDNS without its image, kube-proxy
+    /// with `kubeProxyMode: none` (for a pod network that replaces it).
+    pub fn skip_phases(&self) -> Vec<&'static str> {
+        let mut phases = vec![];
+        if self.coredns_tag.is_none() {
+            phases.push("addon/coredns");
+        }
+        if self.components.kube_proxy_mode == KubeProxyMode::None {
+            phases.push("addon/kube-proxy");
+        }
+        phases
+    }
 }
 
 /// The configuration `kubeadm join --config` reads on a node: discovery by bootstrap token
@@ -230,6 +249,7 @@ fn init_configuration(config: &ClusterConfig, node: &NodeRegistration) -> InitCo
             bind_port: API_PORT,
         },
         node_registration: node_registration(config, node, config.untainted_control_planes),
+        skip_phases: config.skip_phases(),
         patches: patches(config, node),
     }
 }
@@ -391,14 +411,24 @@ fn kubelet_configuration(config: &ClusterConfig) -> kubelet::KubeletConfiguratio
     }
 }
 
-fn kube_proxy_configuration(config: &ClusterConfig) -> kube_proxy::KubeProxyConfiguration {
-    kube_proxy::KubeProxyConfiguration {
+/// kube-proxy's configuration in the cluster's mode; None for `none` (no kube-proxy). The
+/// cluster's gates, and the one its mode needs in this minor (nftables where it is alpha).
+fn kube_proxy_configuration(config: &ClusterConfig) -> Option<kube_proxy::KubeProxyConfiguration> {
+    let mode = config.components.kube_proxy_mode;
+    let mut feature_gates = config.components.feature_gates.clone();
+    if let Some((gate, on)) = proxy_mode::kube_proxy_gate(mode, config.minor) {
+        feature_gates.entry(gate.to_owned()).or_insert(on);
+    }
+    Some(kube_proxy::KubeProxyConfiguration {
         api_version: "kubeproxy.config.k8s.io/v1alpha1",
         kind: "KubeProxyConfiguration",
-        mode: "iptables",
+        mode: match mode {
+            KubeProxyMode::None => return None,
+            mode => mode.as_str(),
+        },
         conntrack: kube_proxy::Conntrack { max_per_core: 0 },
-        feature_gates: config.components.feature_gates.clone(),
-    }
+        feature_gates,
+    })
 }
 
 /// What a node's kubelet must be told of the node's limits, as a KubeletConfiguration merge

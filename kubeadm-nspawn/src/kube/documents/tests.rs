@@ -516,3 +516,105 @@ fn a_nodes_limits_become_reservations_of_the_rest_of_the_host() {
         r#"{"enforceNodeAllocatable":["pods"],"systemReserved":{}}"#
     );
 }
+
+/// The init documents of `config` parsed strictly, with kube-proxy's when there is one.
+fn parse_init_any(
+    config: &ClusterConfig,
+) -> (
+    kubeadm::KubeadmDocuments,
+    Option<kube_proxy::KubeProxyConfiguration>,
+) {
+    let text = init_config(config, &node(0)).unwrap();
+    let minor = upstream(config.minor);
+    let what = format!(
+        "{} {:?}",
+        config.kubernetes_version, config.components.kube_proxy_mode
+    );
+    let docs = kubeadm::parse(&text, minor).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
+    kubelet::parse(&docs.others[0], minor).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
+    let proxy = docs
+        .others
+        .get(1)
+        .map(|d| kube_proxy::parse(d, minor).unwrap_or_else(|e| panic!("{what}: {e}\n{text}")));
+    (docs, proxy)
+}
+
+/// kubeadm init's skipped phases, whatever the API version.
+fn skip_phases(docs: &kubeadm::KubeadmDocuments) -> Vec<String> {
+    match docs.init.as_ref().unwrap() {
+        InitConfiguration::V1beta3(i) => i.skip_phases.clone().unwrap_or_default(),
+        InitConfiguration::V1beta4(i) => i.skip_phases.clone().unwrap_or_default(),
+    }
+}
+
+fn with_mode(mut config: ClusterConfig, mode: KubeProxyMode) -> ClusterConfig {
+    config.components.kube_proxy_mode = mode;
+    config
+}
+
+#[test]
+fn each_kube_proxy_mode_is_a_valid_document_of_every_minor_that_has_it() {
+    use kube_proxy::ProxyMode;
+    for &(version, minor) in MINORS {
+        let base = config(version, minor, Layout::Hybrid);
+        for (mode, want) in [
+            (KubeProxyMode::Iptables, ProxyMode::Iptables),
+            (KubeProxyMode::Ipvs, ProxyMode::Ipvs),
+        ] {
+            let (docs, proxy) = parse_init_any(&with_mode(base.clone(), mode));
+            let proxy = proxy.unwrap();
+            assert_eq!(proxy.mode, want, "{version}");
+            // kube-proxy's defaults for its ipvs section (round robin, 30 s sync) are right for
+            // a node: nothing of it is written.
+            assert_eq!(proxy.ipvs, Default::default(), "{version}");
+            assert_eq!(proxy.feature_gates, None, "{version}");
+            assert!(skip_phases(&docs).is_empty(), "{version}");
+        }
+        let nftables = with_mode(base.clone(), KubeProxyMode::Nftables);
+        if minor < Minor(1, 29) {
+            // Refused before any document is written (proxy_mode::check_version); the strict
+            // parse refuses it too.
+            let text = init_config(&nftables, &node(0)).unwrap();
+            let docs = kubeadm::parse(&text, upstream(minor)).unwrap();
+            let err = kube_proxy::parse(&docs.others[1], upstream(minor)).unwrap_err();
+            assert!(err.contains("does not exist before 1.29"), "{err}");
+        } else {
+            let (_, proxy) = parse_init_any(&nftables);
+            let proxy = proxy.unwrap();
+            assert_eq!(proxy.mode, ProxyMode::Nftables, "{version}");
+            let gate = proxy
+                .feature_gates
+                .as_ref()
+                .and_then(|g| g.get(kube_proxy::NFTABLES_GATE).copied());
+            // Set only where it is alpha (off by default): 1.29 and 1.30.
+            let alpha = minor < Minor(1, 31);
+            assert_eq!(gate, alpha.then_some(true), "{version}");
+            // The cluster's own gates stay beside it.
+            let (_, proxy) = parse_init_any(&with_settings(nftables.clone()));
+            let gates = proxy.unwrap().feature_gates.unwrap();
+            assert_eq!(gates.get("InPlacePodVerticalScaling"), Some(&true));
+            assert_eq!(gates.contains_key(kube_proxy::NFTABLES_GATE), alpha);
+        }
+        // none: no kube-proxy document, its addon skipped (with CoreDNS's, when that is too).
+        let none = with_mode(base.clone(), KubeProxyMode::None);
+        let (docs, proxy) = parse_init_any(&none);
+        assert!(proxy.is_none(), "{version}");
+        assert_eq!(docs.others.len(), 1, "{version}: the kubelet's only");
+        assert_eq!(skip_phases(&docs), ["addon/kube-proxy"], "{version}");
+        let bare = ClusterConfig {
+            coredns_tag: None,
+            ..none
+        };
+        let (docs, _) = parse_init_any(&bare);
+        assert_eq!(
+            skip_phases(&docs),
+            ["addon/coredns", "addon/kube-proxy"],
+            "{version}"
+        );
+        let (docs, _) = parse_init_any(&ClusterConfig {
+            coredns_tag: None,
+            ..base
+        });
+        assert_eq!(skip_phases(&docs), ["addon/coredns"], "{version}");
+    }
+}

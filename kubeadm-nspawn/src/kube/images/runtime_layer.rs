@@ -14,6 +14,9 @@ const RUNTIME_BINARIES: &[&str] = &[
     "usr/sbin/xtables-legacy-multi",
     "usr/sbin/conntrack",
 ];
+/// What kube-proxy's nftables (`nft`) and ipvs (`ipset`) modes run, carried when the node base
+/// has them (the init of such a mode refuses a base without, `kube::proxy_mode::check_base`).
+const OPTIONAL_BINARIES: &[&str] = &["usr/sbin/nft", "usr/sbin/ipset"];
 const RUNTIME_DIRS: &[&str] = &["usr/lib/x86_64-linux-gnu/xtables"];
 const RUNTIME_FILES: &[&str] = &["etc/protocols", "etc/services", "etc/ethertypes"];
 /// The iptables front ends kube-proxy calls, all the multi-call binary of the node's default
@@ -47,6 +50,12 @@ const ROOT_LINKS: &[&str] = &["bin", "sbin", "lib", "lib64"];
 /// from the node base, so kube-proxy programs the node's netfilter with the node's own tools.
 pub fn build(rootfs: &Path, out: &Path) -> Result<()> {
     let mut wanted: Vec<String> = RUNTIME_BINARIES.iter().map(|s| s.to_string()).collect();
+    wanted.extend(
+        OPTIONAL_BINARIES
+            .iter()
+            .filter(|p| rootfs.join(p).exists())
+            .map(|s| s.to_string()),
+    );
     for dir in RUNTIME_DIRS {
         let full = rootfs.join(dir);
         let entries = std::fs::read_dir(&full).map_err(|e| Error::io("list", &full, e))?;
