@@ -232,6 +232,18 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
             );
         }
 
+        // kube-proxy's image carries what its nftables and ipvs modes run (#31), from the base.
+        let proxy = c.exec(&c.node(1), &["crictl", "ps", "-q", "--name", "kube-proxy"]);
+        let proxy = String::from_utf8_lossy(&proxy.stdout).trim().to_owned();
+        assert!(!proxy.is_empty(), "a kube-proxy container on {}", c.node(1));
+        for program in ["nft", "ipset"] {
+            let out = c.exec(
+                &c.node(1),
+                &["crictl", "exec", &proxy, program, "--version"],
+            );
+            assert_ok(&out, &format!("{program} in kube-proxy's container"));
+        }
+
         // An image of Debian's busybox-static, loaded into every node (nothing is pulled).
         let t = Instant::now();
         deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, 3);

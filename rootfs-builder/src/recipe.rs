@@ -9,7 +9,7 @@ use kns_node::containerd::{containerd_config, upstream_version, CgroupDriver, Co
 
 use crate::error::{Error, Result};
 
-pub const RECIPE_VERSION: &str = "6";
+pub const RECIPE_VERSION: &str = "7";
 
 /// The image repository every image of a cluster is named under. It resolves nowhere, so a missing
 /// image can never turn into a pull from the internet.
@@ -41,6 +41,10 @@ pub const PACKAGES: &[&str] = &[
     "ebtables",
     "procps",
     "iputils-ping",
+    // kube-proxy's nftables mode runs nft, its ipvs mode ipset: the kube-proxy image carries
+    // them from the base (its runtime layer). Debian leaves nftables.service disabled.
+    "nftables",
+    "ipset",
     // The load balancer node of a cluster with several control planes runs it
     // (kns-load-balancer.service); 2 MB, idle everywhere else.
     "haproxy",
