@@ -118,6 +118,9 @@ pub struct NodeFile {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Networking {
+    /// `ipv4` (default), `ipv6` or `dual` (IPv4 first).
+    pub ip_family: Option<super::ranges6::IpFamily>,
+    /// The node subnets: an IPv4 one, an IPv6 /64, or both, comma-separated.
     pub subnet: Option<String>,
     pub pod_subnet: Option<String>,
     pub service_subnet: Option<String>,

@@ -16,6 +16,7 @@ use super::binaries::{Fingerprint, KubeBinaries};
 use super::component::Component;
 use super::names::ClusterName;
 use super::ranges::{OtherCluster, Ranges};
+use super::ranges6::{IpFamily, OtherCluster6, Ranges6};
 use super::settings::{ComponentSettings, NodeRole, NodeSettings};
 
 /// The state file format this kubeadm-nspawn writes.
@@ -26,7 +27,16 @@ pub const FORMAT_VERSION: u32 = 2;
 pub struct ClusterState {
     pub format_version: u32,
     pub name: ClusterName,
+    /// The IPv4 ranges. The IPv4 node subnet is every family's (the host reaches the nodes, their
+    /// API servers and the load balancer on it); the pod and service ranges only the families
+    /// with IPv4 use.
     pub ranges: Ranges,
+    /// The families Kubernetes speaks (#31).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub ip_family: IpFamily,
+    /// The IPv6 ranges, when the family has IPv6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ranges6>,
     /// Whether the nodes have a default route off the host, NATed.
     pub masquerade: bool,
     pub image: ImageRef,
@@ -278,6 +288,52 @@ impl ClusterState {
             .map(|n| n.ip)
     }
 
+    /// `node`'s IPv6 address on the bridge, when the cluster has IPv6.
+    pub fn node_ip6(&self, node: &NodeState) -> Option<std::net::Ipv6Addr> {
+        self.ipv6.map(|r| match node.role {
+            NodeRole::LoadBalancer => r.nodes.load_balancer_ip(),
+            _ => r.nodes.node_ip(node.index),
+        })
+    }
+
+    /// The addresses Kubernetes knows `node` by (its kubelet's node-ip), the primary family's
+    /// first.
+    pub fn kube_ips(&self, node: &NodeState) -> Vec<std::net::IpAddr> {
+        super::ranges6::ordered_ips(self.ip_family, node.ip, self.node_ip6(node))
+    }
+
+    /// The pod ranges Kubernetes is given, the primary family's first.
+    pub fn pod_subnets(&self) -> Vec<String> {
+        self.ip_family.order(
+            self.ranges.pods.to_string(),
+            self.ipv6.map(|r| r.pods.to_string()),
+        )
+    }
+
+    /// The service ranges Kubernetes is given, the primary family's first.
+    pub fn service_subnets(&self) -> Vec<String> {
+        self.ip_family.order(
+            self.ranges.services.to_string(),
+            self.ipv6.map(|r| r.services.to_string()),
+        )
+    }
+
+    /// The node subnets on the bridge: the IPv4 one, then the IPv6 one (if any).
+    pub fn node_subnets(&self) -> Vec<String> {
+        let mut subnets = vec![self.ranges.nodes.to_string()];
+        subnets.extend(self.ipv6.map(|r| r.nodes.to_string()));
+        subnets
+    }
+
+    /// The cluster's IPv6 node subnet as another cluster's collision check sees it.
+    pub fn as_other6(&self) -> Option<OtherCluster6> {
+        self.ipv6.map(|r| OtherCluster6 {
+            name: self.name.to_string(),
+            nodes: r.nodes.cidr(),
+            bridge: self.name.bridge(),
+        })
+    }
+
     /// The cluster as another cluster's collision check sees it.
     pub fn as_other(&self) -> OtherCluster {
         OtherCluster {
@@ -448,6 +504,8 @@ pub mod v1 {
             kubernetes,
             components: old.components,
             dns: vec![],
+            ip_family: Default::default(),
+            ipv6: None,
             forward_rules: vec![],
             transition: None,
         })
