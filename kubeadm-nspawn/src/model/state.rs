@@ -122,8 +122,13 @@ impl NodeState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "in", rename_all = "kebab-case")]
 pub enum ForwardRule {
-    /// In iptables' `KNS-FORWARD` chain (see `host::firewall`): the rule's arguments after the chain.
-    Iptables { rule: Vec<String> },
+    /// In iptables' `KNS-FORWARD` chain (see `host::firewall`): the rule's arguments after the
+    /// chain; `ipv6`: in ip6tables' chain of that name (a cluster with IPv6, #31).
+    Iptables {
+        rule: Vec<String>,
+        #[serde(default, skip_serializing_if = "is_default")]
+        ipv6: bool,
+    },
     /// In an nftables chain that drops: the chain, the rule's text (its comment names the
     /// cluster, which is how it is found again).
     Nftables {
@@ -137,8 +142,9 @@ pub enum ForwardRule {
 impl std::fmt::Display for ForwardRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ForwardRule::Iptables { rule } => {
-                write!(f, "iptables -A KNS-FORWARD {}", rule.join(" "))
+            ForwardRule::Iptables { rule, ipv6 } => {
+                let program = if *ipv6 { "ip6tables" } else { "iptables" };
+                write!(f, "{program} -A KNS-FORWARD {}", rule.join(" "))
             }
             ForwardRule::Nftables {
                 family,
