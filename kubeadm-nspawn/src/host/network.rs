@@ -68,7 +68,8 @@ pub fn node_sysctls(ipv6: bool) -> String {
          -net.ipv6.conf.default.autoconf = 0\n-net.ipv6.conf.eth0.autoconf = 0\n",
     );
     if ipv6 {
-        text.push_str("net.ipv6.conf.all.forwarding = 1\n");
+        // kubeadm's preflight of an IPv6 control plane checks default.forwarding.
+        text.push_str("net.ipv6.conf.all.forwarding = 1\nnet.ipv6.conf.default.forwarding = 1\n");
     }
     text
 }

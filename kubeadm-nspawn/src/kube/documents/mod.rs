@@ -158,6 +158,10 @@ impl ClusterConfig {
         if self.minor.checks_bridge_nf_call() {
             // br_netfilter's sysctls are not visible in a node's network namespace.
             ignored.push("FileContent--proc-sys-net-bridge-bridge-nf-call-iptables".into());
+            if self.ip_family == IpFamily::Ipv6 {
+                // Its IPv6 twin, checked when the control plane advertises an IPv6 address.
+                ignored.push("FileContent--proc-sys-net-bridge-bridge-nf-call-ip6tables".into());
+            }
         }
         ignored
     }

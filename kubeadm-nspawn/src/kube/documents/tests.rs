@@ -608,6 +608,13 @@ fn each_family_gets_its_ranges_addresses_and_bind_addresses() {
                 "{what}"
             );
             assert_eq!(kubelet.healthz_bind_address.as_deref(), loopback, "{what}");
+            // The preflight checks an IPv6 control plane meets that a node cannot pass.
+            let ip6tables = "FileContent--proc-sys-net-bridge-bridge-nf-call-ip6tables";
+            assert_eq!(
+                s.ignored.iter().any(|i| i == ip6tables),
+                family == IpFamily::Ipv6 && config.minor < Minor(1, 30),
+                "{what}"
+            );
             // A joining node: its addresses, a control plane advertising its primary one.
             let text = join_config(
                 &config,
