@@ -528,6 +528,40 @@ mod tests {
     const V1_INITIALIZED: &str = include_str!("testdata/state-v1-initialized.json");
 
     #[test]
+    fn a_dual_stack_state_keeps_its_family_and_ranges_and_older_states_are_ipv4() {
+        use crate::model::ranges6::{NodeSubnet6, DEFAULT_POD_SUBNET6, DEFAULT_SERVICE_SUBNET6};
+        let mut state = v1::migrate(serde_json::from_str(V1_INITIALIZED).unwrap()).unwrap();
+        assert_eq!(state.ip_family, IpFamily::Ipv4);
+        let text = String::from_utf8(state.to_json().unwrap()).unwrap();
+        assert!(
+            !text.contains("ipFamily") && !text.contains("ipv6"),
+            "{text}"
+        );
+        let n0 = state.nodes[0].clone();
+        assert_eq!(state.kube_ips(&n0), vec![std::net::IpAddr::V4(n0.ip)]);
+        state.ip_family = IpFamily::Dual;
+        state.ipv6 = Some(Ranges6 {
+            nodes: NodeSubnet6::derived("dev", 0),
+            pods: DEFAULT_POD_SUBNET6,
+            services: DEFAULT_SERVICE_SUBNET6,
+        });
+        let back = ClusterState::from_json(&state.to_json().unwrap()).unwrap();
+        assert_eq!(back, state);
+        let ips: Vec<String> = back.kube_ips(&n0).iter().map(|i| i.to_string()).collect();
+        let v6 = NodeSubnet6::derived("dev", 0).node_ip(n0.index);
+        assert_eq!(ips, [n0.ip.to_string(), v6.to_string()]);
+        assert_eq!(back.pod_subnets(), ["10.244.0.0/16", "fd00:10:244::/56"]);
+        let lb = back.load_balancer().unwrap();
+        assert_eq!(
+            back.node_ip6(lb),
+            Some(NodeSubnet6::derived("dev", 0).load_balancer_ip())
+        );
+        state.ip_family = IpFamily::Ipv6;
+        assert_eq!(state.service_subnets(), ["fd00:10:96::/112"]);
+        assert_eq!(state.kube_ips(&n0), vec![std::net::IpAddr::V6(v6)]);
+    }
+
+    #[test]
     fn a_first_format_state_is_migrated() {
         let state = ClusterState::from_json(V1_INITIALIZED.as_bytes()).unwrap();
         assert_eq!(state.format_version, FORMAT_VERSION);
