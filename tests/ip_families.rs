@@ -297,6 +297,7 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
         warm_base();
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
+        let before_up = HostSnapshot::take();
         let kubectl = make_cluster(&c, "ipv6", &kube, &extra, &sweeper.workdir);
         let list = listed(&c);
         assert_eq!(list["ipFamily"], "ipv6");
@@ -327,6 +328,10 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
         serves_traffic(&c, &kubectl, &[true]);
         let kubernetes = kubectl.json(&["get", "service", "kubernetes"]);
         assert!(is_v6(kubernetes["spec"]["clusterIP"].as_str().unwrap()));
+        // stop/start: the same IPv6 addresses; the kubelets' health (on ::1) and the pods'
+        // traffic back.
+        stop_and_start(&c, &kubectl, "ipv6", 1, &before_up);
+        serves_traffic(&c, &kubectl, &[true]);
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
     });
 }
@@ -367,46 +372,60 @@ fn a_dual_stack_cluster_serves_both_families_and_keeps_them_across_stop_and_star
         assert_eq!(state["ipFamily"], "dual");
         assert_eq!(state["ipv6"]["pods"], "fd00:10:244::/56");
 
-        let addresses = listed(&c)["nodes"].clone();
-        let t = Instant::now();
-        assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
-        println!("dual: stop {:.1} s", t.elapsed().as_secs_f64());
-        let left = HostSnapshot::take().added_since(&before_up);
-        assert!(left.is_empty(), "stop left on the host: {left:?}");
-        let since = run_ok("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-            .trim()
-            .to_owned();
-        let t = Instant::now();
-        assert_ok(
-            &c.run(&["start", "--name", &c.name, "--wait", "3m"]),
-            "start",
-        );
-        println!(
-            "dual: start to all Ready {:.1} s",
-            t.elapsed().as_secs_f64()
-        );
-        let now = listed(&c)["nodes"].clone();
-        for (a, b) in addresses
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(now.as_array().unwrap())
-        {
-            assert_eq!(
-                (&a["ip"], &a["ip6"]),
-                (&b["ip"], &b["ip6"]),
-                "same addresses"
-            );
-        }
-        wait_for_restarted_pods(&kubectl, &since);
+        stop_and_start(&c, &kubectl, "dual", 2, &before_up);
         nodes_have_their_families_and_no_way_out(&c, &kubectl, true, true);
         serves_traffic(&c, &kubectl, &[false, true]);
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
     });
 }
 
-/// Waits until the 3 `web` pods run containers started at or after `since`, with addresses.
-fn wait_for_restarted_pods(kubectl: &Kubectl, since: &str) {
+/// `stop` (leaving nothing on the host that was not there before `up`: no bridge, no ip6tables
+/// rule), then `start` to all Ready: the same addresses of each family, the `web` pods running
+/// again with `families` addresses each.
+fn stop_and_start(
+    c: &TestCluster,
+    kubectl: &Kubectl,
+    what: &str,
+    families: usize,
+    before_up: &HostSnapshot,
+) {
+    let addresses = listed(c)["nodes"].clone();
+    let t = Instant::now();
+    assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
+    println!("{what}: stop {:.1} s", t.elapsed().as_secs_f64());
+    let left = HostSnapshot::take().added_since(before_up);
+    assert!(left.is_empty(), "stop left on the host: {left:?}");
+    let since = run_ok("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .trim()
+        .to_owned();
+    let t = Instant::now();
+    assert_ok(
+        &c.run(&["start", "--name", &c.name, "--wait", "3m"]),
+        "start",
+    );
+    println!(
+        "{what}: start to all Ready {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let now = listed(c)["nodes"].clone();
+    for (a, b) in addresses
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(now.as_array().unwrap())
+    {
+        assert_eq!(
+            (&a["ip"], &a["ip6"]),
+            (&b["ip"], &b["ip6"]),
+            "same addresses"
+        );
+    }
+    wait_for_restarted_pods(kubectl, &since, families);
+}
+
+/// Waits until the 3 `web` pods run containers started at or after `since`, with `families`
+/// addresses each.
+fn wait_for_restarted_pods(kubectl: &Kubectl, since: &str, families: usize) {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
@@ -416,7 +435,7 @@ fn wait_for_restarted_pods(kubectl: &Kubectl, since: &str) {
             .filter(|p| {
                 p["status"]["podIPs"]
                     .as_array()
-                    .is_some_and(|a| a.len() == 2)
+                    .is_some_and(|a| a.len() == families)
                     && p["status"]["conditions"]
                         .as_array()
                         .into_iter()
