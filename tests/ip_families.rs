@@ -371,6 +371,13 @@ fn a_dual_stack_cluster_serves_both_families_and_keeps_them_across_stop_and_star
         let state: Value = serde_json::from_str(&state).unwrap();
         assert_eq!(state["ipFamily"], "dual");
         assert_eq!(state["ipv6"]["pods"], "fd00:10:244::/56");
+        let network = std::fs::read_to_string(logs.join("cluster/network.txt")).unwrap();
+        assert!(network.starts_with("ip family: dual\n"), "{network}");
+        let ip = std::fs::read_to_string(logs.join(c.node(1)).join("ip.txt")).unwrap();
+        assert!(
+            ip.contains("fd00:10:244::/64 via"),
+            "node 1 routes node 0's IPv6 pods: {ip}"
+        );
 
         stop_and_start(&c, &kubectl, "dual", 2, &before_up);
         nodes_have_their_families_and_no_way_out(&c, &kubectl, true, true);

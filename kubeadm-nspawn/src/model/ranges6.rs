@@ -638,10 +638,12 @@ impl RangePair {
         Ok(pair)
     }
 
-    /// Fails unless the ranges given fit `ip_family`: ipv4 takes none of IPv6, ipv6 none of IPv4
-    /// (`nodes`: the node subnet, whose IPv4 one every family has), dual both or none.
+    /// Fails unless the ranges given fit `ip_family`: ipv4 takes none of IPv6, ipv6 none of IPv4,
+    /// dual both or none. `nodes`: the node subnets, of which every family has an IPv4 one and
+    /// each missing one is picked (the IPv6 one derived), so only ipv4's rule holds.
     pub fn check_family(&self, ip_family: IpFamily, what: &str, nodes: bool) -> Result<()> {
         match (ip_family, self.v4, self.v6) {
+            (IpFamily::Ipv6 | IpFamily::Dual, _, _) if nodes => Ok(()),
             (IpFamily::Ipv4, _, Some(v6)) => Err(family(
                 what,
                 &format!("{v6} is IPv6 and the cluster is ipv4 (--ip-family ipv6 or dual)"),
@@ -918,6 +920,17 @@ mod tests {
                 .is_ok(),
             "the nodes' IPv4 subnet is every family's"
         );
+        for family in [IpFamily::Ipv6, IpFamily::Dual] {
+            for one in ["10.30.0.0/16", "fd01::/64"] {
+                assert!(
+                    pair(one).check_family(family, "--subnet", true).is_ok(),
+                    "{family} {one}: the other node subnet is picked"
+                );
+            }
+        }
+        assert!(pair("fd01::/64")
+            .check_family(IpFamily::Ipv4, "--subnet", true)
+            .is_err());
         assert!(RangePair::parse("fd00::/56,fd01::/56", "--pod-subnet").is_err());
         assert!(RangePair::parse("10.0.0.0/8,x", "--pod-subnet").is_err());
     }
