@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use kns_integration_tests::cluster::{
     assert_fails_with, assert_ok, kube_dirs, warm_base, TestCluster,
 };
+use kns_integration_tests::mirror::KUBE_BINARIES;
 use kns_integration_tests::workload::{http_get, DEPLOYMENT};
 use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
 use serde_json::Value;
@@ -297,8 +298,14 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
         warm_base();
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
+        // A copy of the binaries, so that components can be "rebuilt" for `update`.
+        let copy = sweeper.workdir.join("kube");
+        std::fs::create_dir_all(&copy).unwrap();
+        for b in KUBE_BINARIES {
+            std::fs::copy(kube.join(b), copy.join(b)).unwrap();
+        }
         let before_up = HostSnapshot::take();
-        let kubectl = make_cluster(&c, "ipv6", &kube, &extra, &sweeper.workdir);
+        let kubectl = make_cluster(&c, "ipv6", &copy, &extra, &sweeper.workdir);
         let list = listed(&c);
         assert_eq!(list["ipFamily"], "ipv6");
         assert_eq!(list["podSubnet"], "fd00:10:244::/56");
@@ -331,6 +338,33 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
         // stop/start: the same IPv6 addresses; the kubelets' health (on ::1) and the pods'
         // traffic back.
         stop_and_start(&c, &kubectl, "ipv6", 1, &before_up);
+        serves_traffic(&c, &kubectl, &[true]);
+        // update: the components whose health is served on ::1 in an IPv6 cluster, replaced and
+        // found healthy there.
+        for b in ["kubelet", "kube-controller-manager", "kube-scheduler"] {
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(copy.join(b))
+                .unwrap();
+            file.write_all(b"\0kubeadm-nspawn test rebuild\n").unwrap();
+        }
+        let t = Instant::now();
+        let update = c.run(&["update", "--name", &c.name]);
+        assert_ok(&update, "update");
+        println!(
+            "ipv6: update of kubelet, kube-controller-manager, kube-scheduler {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let report: Value = serde_json::from_slice(&update.stdout).unwrap();
+        let updated: Vec<&str> = report["updated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["component"].as_str().unwrap())
+            .collect();
+        for b in ["kubelet", "kube-controller-manager", "kube-scheduler"] {
+            assert!(updated.contains(&b), "{b} in {updated:?}");
+        }
         serves_traffic(&c, &kubectl, &[true]);
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
     });
