@@ -339,6 +339,15 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
         // traffic back.
         stop_and_start(&c, &kubectl, "ipv6", 1, &before_up);
         serves_traffic(&c, &kubectl, &[true]);
+        // The loopback-only servers listen on IPv6's loopback.
+        let listening = c.exec(&c.node(0), &["ss", "-ltnH"]);
+        let listening = String::from_utf8_lossy(&listening.stdout).into_owned();
+        for port in ["10248", "10257", "10259"] {
+            assert!(
+                listening.contains(&format!("[::1]:{port}")),
+                "{port}: {listening}"
+            );
+        }
         // update: the components whose health is served on ::1 in an IPv6 cluster, replaced and
         // found healthy there.
         for b in ["kubelet", "kube-controller-manager", "kube-scheduler"] {
