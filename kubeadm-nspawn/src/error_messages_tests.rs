@@ -225,7 +225,7 @@ fn ranges6() -> Vec<(model::ranges6::Error, &'static str)> {
                 .unwrap()
                 .check_family(model::ranges6::IpFamily::Dual, "--pod-subnet", false)
                 .unwrap_err(),
-            "--pod-subnet: 10.244.0.0/16 alone: a dual-stack cluster takes one range of each family\nhint: dual-stack takes",
+            "--pod-subnet: 10.244.0.0/16 alone: a dual-stack cluster takes one range of each family\nhint: give one range for each family",
         );
         Error::Collision { .. } => (
             check("dev", &ranges, &[uplink], &[], None).unwrap_err(),

@@ -703,6 +703,11 @@ pub(crate) mod tests {
             e.starts_with("networking.subnet: invalid type: sequence"),
             "{e}"
         );
+        let e = parse_err(&format!("{HEAD}networking:\n  ipFamily: ipv5\n"));
+        assert!(
+            e.starts_with("networking.ipFamily: unknown variant `ipv5`, expected one of `ipv4`, `ipv6`, `dual`"),
+            "{e}"
+        );
     }
 
     #[test]

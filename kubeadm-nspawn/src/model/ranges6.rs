@@ -124,7 +124,8 @@ impl kns_plumbing::report::Hint for Error {
             }
             Error::NoFreeSubnet(_) => Some("pass --subnet with an IPv6 /64 of fd00::/8".into()),
             Error::Family { .. } => Some(
-                "dual-stack takes one range of each family, IPv4 first: --pod-subnet 10.244.0.0/16,fd00:10:244::/56"
+                "give one range for each family the cluster has, IPv4 first in dual-stack: \
+                 --pod-subnet 10.244.0.0/16,fd00:10:244::/56"
                     .into(),
             ),
             _ => None,
