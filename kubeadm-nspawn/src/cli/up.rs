@@ -21,6 +21,7 @@ pub const AFTER_HELP: &str = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  \
     sudo kubeadm-nspawn up --nodes 3 --kube-root ~/go/src/k8s.io/kubernetes --extra-bin ~/extra\n  \
     sudo kubeadm-nspawn up --nodes 3 --kube-version stable-1.28\n  \
     sudo kubeadm-nspawn up --nodes 4 --control-planes 3   # HA: 3 control planes, 1 worker, a load balancer\n  \
+    sudo kubeadm-nspawn up --nodes 3 --ip-family dual   # or ipv6: IPv6 ranges of fd00::/8\n  \
     sudo kubeadm-nspawn up --config docs/cluster.yaml   # see docs/config.md";
 
 #[derive(clap::Args, Debug, Clone)]
