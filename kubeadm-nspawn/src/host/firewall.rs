@@ -266,6 +266,26 @@ mod tests {
     }
 
     #[test]
+    fn an_ip6tables_rule_is_recorded_as_such_and_older_records_are_iptables() {
+        let rule = iptables_rules("kns-dev", "dev", false).remove(0);
+        let v6 = ForwardRule::Iptables {
+            rule: rule.clone(),
+            ipv6: true,
+        };
+        let json = serde_json::to_value(&v6).unwrap();
+        assert_eq!(json["in"], "iptables");
+        assert_eq!(json["ipv6"], true);
+        assert!(v6
+            .to_string()
+            .starts_with("ip6tables -A KNS-FORWARD -i kns-dev"));
+        let old: ForwardRule =
+            serde_json::from_value(serde_json::json!({"in": "iptables", "rule": rule})).unwrap();
+        assert_eq!(old, ForwardRule::Iptables { rule, ipv6: false });
+        assert!(!serde_json::to_string(&old).unwrap().contains("ipv6"));
+        assert_eq!((iptables(false), iptables(true)), ("iptables", "ip6tables"));
+    }
+
+    #[test]
     fn dropping_forward_chains_are_found_but_not_iptables_own() {
         let listing: Value = serde_json::json!({"nftables": [
             {"metainfo": {"version": "1.0.6"}},
