@@ -587,63 +587,93 @@ fn an_ipv6_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and
         return;
     };
     privileged_test(test, |sweeper| {
-        warm_base();
-        let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
-        let c = TestCluster::new(sweeper);
-        let before_up = HostSnapshot::take();
-        let kubeconfig = sweeper.workdir.join("kubeconfig");
-        let t = Instant::now();
-        assert_ok(
-            &c.up(4, &["--ip-family", "ipv6", "--control-planes", "3"]),
-            "up --control-planes 3 --ip-family ipv6",
-        );
-        let up = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let init = c
-            .init_cmd(&kube, &extra, &["--wait", "5m"])
-            .env("KUBECONFIG", &kubeconfig)
-            .output()
-            .unwrap();
-        assert_ok(&init, "init");
-        println!(
-            "ipv6 HA (3 control planes + 1 worker): up {up:.1} s, init to all Ready {:.1} s",
-            t.elapsed().as_secs_f64()
-        );
-        let kubectl = Kubectl {
-            binary: kube.join("kubectl"),
-            kubeconfig,
-        };
-        let list = listed(&c);
-        let lb = list["nodes"].as_array().unwrap().last().unwrap().clone();
-        assert_eq!(lb["role"], "load-balancer");
-        assert!(lb["ip6"].as_str().unwrap().ends_with("::9"), "{lb}");
-        // Every etcd member and API server advertises its IPv6 address.
-        let etcd = kubectl.json(&["-n", "kube-system", "get", "pods", "-l", "component=etcd"]);
-        let urls: Vec<String> = etcd["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                p["metadata"]["annotations"]["kubeadm.kubernetes.io/etcd.advertise-client-urls"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .collect();
-        assert_eq!(urls.len(), 3, "{urls:?}");
-        assert!(
-            urls.iter().all(|u| u.starts_with("https://[fd")),
-            "{urls:?}"
-        );
-        let endpoints = kubectl.json(&["get", "endpoints", "kubernetes"]);
-        let addresses = endpoints["subsets"][0]["addresses"].as_array().unwrap();
-        assert_eq!(addresses.len(), 3, "{endpoints}");
-        assert!(addresses.iter().all(|a| is_v6(a["ip"].as_str().unwrap())));
-        nodes_have_their_families_and_no_way_out(&c, &kubectl, false, true);
-        deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, false);
-        serves_traffic(&c, &kubectl, &[true]);
-        stop_and_start(&c, &kubectl, "ipv6 HA", 1, &before_up);
-        serves_traffic(&c, &kubectl, &[true]);
-        assert_ok(&c.run(&["down", "--name", &c.name]), "down");
+        three_control_planes(sweeper, &kube, &extra, "ipv6")
     });
+}
+
+#[test]
+fn a_dual_stack_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts() {
+    let test = "a_dual_stack_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts";
+    let Some((kube, extra)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        three_control_planes(sweeper, &kube, &extra, "dual")
+    });
+}
+
+/// 3 control planes behind the load balancer and a worker in `family` (ipv6, dual): every etcd
+/// member and API server advertises the primary family's address, the load balancer has its
+/// IPv6 address beside its IPv4 frontend, the pods' traffic of each family, stop/start.
+fn three_control_planes(
+    sweeper: &kns_integration_tests::PrefixSweeper,
+    kube: &Path,
+    extra: &Path,
+    family: &str,
+) {
+    warm_base();
+    let dual = family == "dual";
+    let families: &[bool] = if dual { &[false, true] } else { &[true] };
+    let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
+    let c = TestCluster::new(sweeper);
+    let before_up = HostSnapshot::take();
+    let kubeconfig = sweeper.workdir.join("kubeconfig");
+    let t = Instant::now();
+    assert_ok(
+        &c.up(4, &["--ip-family", family, "--control-planes", "3"]),
+        "up --control-planes 3 --ip-family",
+    );
+    let up = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let init = c
+        .init_cmd(kube, extra, &["--wait", "5m"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    assert_ok(&init, "init");
+    println!(
+        "{family} HA (3 control planes + 1 worker): up {up:.1} s, init to all Ready {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let kubectl = Kubectl {
+        binary: kube.join("kubectl"),
+        kubeconfig,
+    };
+    let list = listed(&c);
+    let lb = list["nodes"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(lb["role"], "load-balancer");
+    assert!(lb["ip6"].as_str().unwrap().ends_with("::9"), "{lb}");
+    let primary = if dual { "https://10." } else { "https://[fd" };
+    let etcd = kubectl.json(&["-n", "kube-system", "get", "pods", "-l", "component=etcd"]);
+    let urls: Vec<String> = etcd["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["metadata"]["annotations"]["kubeadm.kubernetes.io/etcd.advertise-client-urls"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(urls.len(), 3, "{urls:?}");
+    assert!(urls.iter().all(|u| u.starts_with(primary)), "{urls:?}");
+    let endpoints = kubectl.json(&["get", "endpoints", "kubernetes"]);
+    let addresses = endpoints["subsets"][0]["addresses"].as_array().unwrap();
+    assert_eq!(addresses.len(), 3, "{endpoints}");
+    assert!(addresses
+        .iter()
+        .all(|a| is_v6(a["ip"].as_str().unwrap()) != dual));
+    nodes_have_their_families_and_no_way_out(&c, &kubectl, dual, true);
+    deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, dual);
+    serves_traffic(&c, &kubectl, families);
+    stop_and_start(
+        &c,
+        &kubectl,
+        &format!("{family} HA"),
+        families.len(),
+        &before_up,
+    );
+    serves_traffic(&c, &kubectl, families);
+    assert_ok(&c.run(&["down", "--name", &c.name]), "down");
 }
