@@ -658,12 +658,24 @@ fn three_control_planes(
         .collect();
     assert_eq!(urls.len(), 3, "{urls:?}");
     assert!(urls.iter().all(|u| u.starts_with(primary)), "{urls:?}");
-    let endpoints = kubectl.json(&["get", "endpoints", "kubernetes"]);
-    let addresses = endpoints["subsets"][0]["addresses"].as_array().unwrap();
-    assert_eq!(addresses.len(), 3, "{endpoints}");
-    assert!(addresses
-        .iter()
-        .all(|a| is_v6(a["ip"].as_str().unwrap()) != dual));
+    // The `kubernetes` Service's endpoints: every API server (the last to start is listed a
+    // moment after the nodes are Ready), by its primary family's address.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addresses = loop {
+        let endpoints = kubectl.json(&["get", "endpoints", "kubernetes"]);
+        let addresses: Vec<String> = endpoints["subsets"][0]["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| a["ip"].as_str().unwrap().to_owned())
+            .collect();
+        if addresses.len() == 3 || Instant::now() > deadline {
+            break addresses;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    assert_eq!(addresses.len(), 3, "{addresses:?}");
+    assert!(addresses.iter().all(|a| is_v6(a) != dual), "{addresses:?}");
     nodes_have_their_families_and_no_way_out(&c, &kubectl, dual, true);
     deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, dual);
     serves_traffic(&c, &kubectl, families);
