@@ -175,6 +175,7 @@ macro_rules! invalid_from {
 invalid_from!(
     crate::model::names::Error,
     crate::model::ranges::Error,
+    crate::model::ranges6::Error,
     crate::model::config::Error
 );
 

@@ -183,6 +183,65 @@ fn ranges() -> Vec<(model::ranges::Error, &'static str)> {
     })
 }
 
+fn ranges6() -> Vec<(model::ranges6::Error, &'static str)> {
+    use model::ranges6::{
+        check, check_pods, check_services, pick_node_subnet, Cidr6, Error, HostClaim6, NodeSubnet6,
+        RangePair, Ranges6, DEFAULT_POD_SUBNET6, DEFAULT_SERVICE_SUBNET6, ULA,
+    };
+    let c6 = |t: &str| Cidr6::parse(t, "--subnet").unwrap();
+    let uplink = HostClaim6::Address {
+        interface: "eth0".into(),
+        cidr: c6("fd00::/64"),
+    };
+    let ranges = Ranges6 {
+        nodes: NodeSubnet6::new(c6("fd00::/64")).unwrap(),
+        pods: DEFAULT_POD_SUBNET6,
+        services: DEFAULT_SERVICE_SUBNET6,
+    };
+    let everything = HostClaim6::Route {
+        dst: ULA,
+        table: "main".into(),
+        dev: "wg0".into(),
+    };
+    every_variant!(Error {
+        Error::Cidr { .. } => (
+            Cidr6::parse("fd00::1/64", "--subnet").unwrap_err(),
+            "invalid --subnet \"fd00::1/64\": host bits are set; give the network address",
+        );
+        Error::NotUla { .. } => (
+            NodeSubnet6::new(c6("2001:db8::/64")).unwrap_err(),
+            "--subnet 2001:db8::/64 is not a unique local range (fd00::/8)",
+        );
+        Error::Prefix { .. } => (
+            check_services(c6("fd00:10:96::/64")).unwrap_err(),
+            "--service-subnet fd00:10:96::/64: an IPv6 service range is a /108 to a /120",
+        );
+        Error::PodRangeTooSmall { .. } => (
+            check_pods(c6("fd00:10:244::/63"), 3).unwrap_err(),
+            "--pod-subnet fd00:10:244::/63 is too small for 3 nodes (each needs a /64)",
+        );
+        Error::Family { .. } => (
+            RangePair::parse("10.244.0.0/16", "--pod-subnet")
+                .unwrap()
+                .check_family(model::ranges6::IpFamily::Dual, "--pod-subnet", false)
+                .unwrap_err(),
+            "--pod-subnet: 10.244.0.0/16 alone: a dual-stack cluster takes one range of each family\nhint: give one range for each family",
+        );
+        Error::Collision { .. } => (
+            check("dev", &ranges, &[uplink], &[], None).unwrap_err(),
+            "--subnet fd00::/64 collides with the host's interface eth0 (fd00::/64)\nhint: --subnet fd",
+        );
+        Error::V4(..) => (
+            RangePair::parse("10.244.0.1/16", "--pod-subnet").unwrap_err(),
+            "invalid --pod-subnet \"10.244.0.1/16\": host bits are set",
+        );
+        Error::NoFreeSubnet(..) => (
+            pick_node_subnet("dev", DEFAULT_POD_SUBNET6, DEFAULT_SERVICE_SUBNET6, &[everything], &[]).unwrap_err(),
+            "no free IPv6 /64 derived from the cluster's name after 64 tries\nhint: pass --subnet",
+        );
+    })
+}
+
 fn config() -> Vec<(model::config::Error, &'static str)> {
     use model::config::Error;
     every_variant!(Error {
@@ -221,6 +280,10 @@ fn model() -> Vec<(model::Error, &'static str)> {
         Error::Range(..) => (
             model::ranges::Error::NoFreeSubnet.into(),
             "hint: pass --subnet with a range of your choice",
+        );
+        Error::Range6(..) => (
+            model::ranges6::Error::NoFreeSubnet(64).into(),
+            "hint: pass --subnet with an IPv6 /64",
         );
         Error::Config(..) => (
             model::config::Error::File {
@@ -721,6 +784,7 @@ fn the_verbs_errors_name_things_plainly() {
 fn model_errors_name_values_plainly() {
     assert_plain(lifted(names()));
     assert_plain(lifted(ranges()));
+    assert_plain(lifted(ranges6()));
     assert_plain(lifted(config()));
     assert_plain(lifted(model()));
 }

@@ -21,7 +21,12 @@ pub fn open(cluster: &mut Cluster) -> Result<()> {
         }
     }
     let state = &cluster.state;
-    let rules = firewall::open(&state.name.bridge(), state.name.as_str(), state.masquerade)?;
+    let rules = firewall::open(
+        &state.name.bridge(),
+        state.name.as_str(),
+        state.masquerade,
+        state.ip_family.has_ipv6(),
+    )?;
     for rule in &rules {
         kns_plumbing::say!("   the host drops forwarded packets: added {rule}");
     }

@@ -18,6 +18,8 @@ use crate::kube::images::ImageSet;
 use crate::kube::kubeadm;
 use crate::kube::minor::Minor;
 use crate::model::config::HostView;
+use crate::model::ranges6::AnyCidr;
+use crate::model::state::ClusterState;
 
 use super::InitContext;
 
@@ -39,7 +41,7 @@ pub fn run(
         kns_plumbing::say!("   {warning}");
     }
     let first = ctx.cluster.first_control_plane()?;
-    let registration = registration(&first);
+    let registration = registration(&ctx.cluster.state, &first);
     let text = documents::init_config(&config, &registration)?;
     let path = write_node_config(
         &first,
@@ -75,8 +77,12 @@ fn cluster_config(
         cluster_name: state.name.clone(),
         kubernetes_version: kube.version.clone(),
         minor,
-        control_plane_ip: ctx.cluster.first_control_plane()?.state.ip,
+        control_plane_ip: *state
+            .kube_ips(&ctx.cluster.first_control_plane()?.state)
+            .first()
+            .ok_or_else(|| Error::Internal("a node without an address".into()))?,
         endpoint_ip: ctx.cluster.api_endpoint()?,
+        ip_family: state.ip_family,
         certificate_key: state
             .load_balancer()
             .map(|_| kubeadm::new_certificate_key())
@@ -86,20 +92,26 @@ fn cluster_config(
         coredns_tag: images.coredns_tag.clone(),
         token: kubeadm::new_token()?,
         patches: !ctx.request.patches.is_empty(),
-        pod_subnet: state.ranges.pods,
-        service_subnet: state.ranges.services,
+        pod_subnets: state.ip_family.order(
+            AnyCidr::V4(state.ranges.pods),
+            state.ipv6.map(|r| AnyCidr::V6(r.pods)),
+        ),
+        service_subnets: state.ip_family.order(
+            AnyCidr::V4(state.ranges.services),
+            state.ipv6.map(|r| AnyCidr::V6(r.services)),
+        ),
         cgroup_v1: ctx.host.cgroups().layout().is_v1(),
         cgroup_driver,
         components: state.components.clone(),
     })
 }
 
-/// How `node` registers: its name, its static address, its labels and limits.
-pub fn registration(node: &ClusterNode) -> NodeRegistration {
+/// How `node` registers: its name, its static addresses (its family's), its labels and limits.
+pub fn registration(state: &ClusterState, node: &ClusterNode) -> NodeRegistration {
     let host = ThisHost;
     NodeRegistration {
         name: node.name().to_owned(),
-        ip: node.state.ip,
+        ips: state.kube_ips(&node.state),
         labels: node.state.settings.labels.clone(),
         kubelet_patch: documents::kubelet_limits_patch(
             &node.state.settings.limits,

@@ -35,7 +35,7 @@ pub fn run(ctx: &InitContext, joining: &Joining) -> Result<()> {
 /// `kubeadm join` on `n`, its configuration and patches written into it first; the output goes
 /// to the cluster's `kubeadm-join-<node>.log`.
 fn join(ctx: &InitContext, joining: &Joining, n: &ClusterNode, join_as: JoinAs) -> Result<()> {
-    let registration = registration(n);
+    let registration = registration(&ctx.cluster.state, n);
     let text = documents::join_config(
         &joining.config,
         &joining.ca_cert_hash,

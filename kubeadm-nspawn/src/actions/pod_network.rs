@@ -6,7 +6,7 @@
 //! packet nothing rewrote goes nowhere (not off the host).
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,13 +21,27 @@ use crate::error::{Error, Result};
 use crate::host::error::Timeout;
 use crate::kube::kubeadm::admin_kubectl;
 use crate::model::ranges::{self, Cidr};
+use crate::model::ranges6::{self, AnyCidr, Cidr6, IpFamily};
 
 use super::InitContext;
 
 pub const CONFLIST: &str = "/etc/cni/net.d/10-kns.conflist";
 
-/// The CNI config of a node whose pods live in `pod_cidr`.
-pub fn conflist(pod_cidr: Cidr) -> String {
+/// The CNI config of a node whose pods live in `pod_cidrs` (one range a family, the primary
+/// family's first): host-local gives each pod an address of each, and a default route of each
+/// family to the node (the node itself has none off the host).
+pub fn conflist(pod_cidrs: &[AnyCidr]) -> String {
+    let ranges: Vec<serde_json::Value> = pod_cidrs
+        .iter()
+        .map(|c| json!([{"subnet": c.to_string()}]))
+        .collect();
+    let routes: Vec<serde_json::Value> = pod_cidrs
+        .iter()
+        .map(|c| match c {
+            AnyCidr::V4(_) => json!({"dst": "0.0.0.0/0"}),
+            AnyCidr::V6(_) => json!({"dst": "::/0"}),
+        })
+        .collect();
     let config = json!({
         "cniVersion": "0.4.0",
         "name": "kns-pods",
@@ -41,8 +55,8 @@ pub fn conflist(pod_cidr: Cidr) -> String {
                 "hairpinMode": true,
                 "ipam": {
                     "type": "host-local",
-                    "ranges": [[{"subnet": pod_cidr.to_string()}]],
-                    "routes": [{"dst": "0.0.0.0/0"}]
+                    "ranges": ranges,
+                    "routes": routes
                 }
             },
             {"type": "portmap", "capabilities": {"portMappings": true}}
@@ -51,42 +65,86 @@ pub fn conflist(pod_cidr: Cidr) -> String {
     serde_json::to_string_pretty(&config).unwrap_or_default()
 }
 
-/// A node's address and its pods' range.
-type NodePods = (Ipv4Addr, Cidr);
+/// A node's addresses and its pods' ranges, per family the cluster has.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodePods {
+    pub v4: Option<(Ipv4Addr, Cidr)>,
+    pub v6: Option<(Ipv6Addr, Cidr6)>,
+}
 
-/// The `ip route` commands for node `me`: every other node's podCIDR via that node, and the
-/// on-link route to `service_route` (the service subnet) when given.
-pub fn routes(nodes: &[NodePods], me: usize, service_route: Option<Cidr>) -> Vec<Vec<String>> {
-    let mut commands: Vec<Vec<String>> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != me)
-        .map(|(_, (ip, cidr))| {
-            [
+impl NodePods {
+    /// Its pod ranges, the primary family's first.
+    fn cidrs(&self, family: IpFamily) -> Vec<AnyCidr> {
+        let v4 = self.v4.map(|(_, c)| AnyCidr::V4(c));
+        let v6 = self.v6.map(|(_, c)| AnyCidr::V6(c));
+        match family {
+            IpFamily::Ipv6 => v6.into_iter().chain(v4).collect(),
+            _ => v4.into_iter().chain(v6).collect(),
+        }
+    }
+}
+
+/// The service ranges a node without a default route needs an on-link route to (each family's).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServiceRoutes {
+    pub v4: Option<Cidr>,
+    pub v6: Option<Cidr6>,
+}
+
+fn command(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|p| (*p).to_owned()).collect()
+}
+
+/// The `ip route` commands for node `me`: every other node's podCIDRs via that node (per
+/// family), and the on-link routes to the service subnets given.
+pub fn routes(nodes: &[NodePods], me: usize, services: ServiceRoutes) -> Vec<Vec<String>> {
+    let others = || nodes.iter().enumerate().filter(move |(i, _)| *i != me);
+    let mut commands: Vec<Vec<String>> = vec![];
+    for (_, n) in others() {
+        if let Some((ip, cidr)) = n.v4 {
+            commands.push(command(&[
                 "ip",
                 "route",
                 "replace",
                 &cidr.to_string(),
                 "via",
                 &ip.to_string(),
-            ]
-            .map(String::from)
-            .to_vec()
-        })
-        .collect();
-    if let Some(services) = service_route {
-        commands.push(
-            [
+            ]));
+        }
+    }
+    for (_, n) in others() {
+        if let Some((ip, cidr)) = n.v6 {
+            commands.push(command(&[
                 "ip",
+                "-6",
                 "route",
                 "replace",
-                &services.to_string(),
-                "dev",
-                "eth0",
-            ]
-            .map(String::from)
-            .to_vec(),
-        );
+                &cidr.to_string(),
+                "via",
+                &ip.to_string(),
+            ]));
+        }
+    }
+    if let Some(services) = services.v4 {
+        commands.push(command(&[
+            "ip",
+            "route",
+            "replace",
+            &services.to_string(),
+            "dev",
+            "eth0",
+        ]));
+    }
+    if let Some(services) = services.v6 {
+        commands.push(command(&[
+            "ip",
+            "-6",
+            "route",
+            "replace",
+            &services.to_string(),
+            "dev",
+            "eth0",
+        ]));
     }
     commands
 }
@@ -100,24 +158,26 @@ pub fn routes(nodes: &[NodePods], me: usize, service_route: Option<Cidr>) -> Vec
 pub fn run(ctx: &mut InitContext, pod_network: bool) -> Result<()> {
     // The Kubernetes nodes: the load balancer has no pods and needs no routes to them.
     let nodes = ctx.cluster.kubernetes_nodes();
-    let cidrs = pod_cidrs(ctx)?;
-    let pairs: Vec<NodePods> = nodes
-        .iter()
-        .zip(&cidrs)
-        .filter(|_| pod_network)
-        .map(|(n, c)| (n.state.ip, *c))
-        .collect();
-    let services = ctx.cluster.state.ranges.services;
+    let pairs = node_pods(ctx)?;
+    // Without the default pod network no node routes to another's pods: the user's network does.
+    let routed: Vec<NodePods> = pairs.iter().copied().filter(|_| pod_network).collect();
+    let state = &ctx.cluster.state;
+    let family = state.ip_family;
+    let services = ServiceRoutes {
+        v4: family.has_ipv4().then_some(state.ranges.services),
+        v6: state.ipv6.map(|r| r.services),
+    };
     let indexed: Vec<(usize, &ClusterNode)> = nodes.iter().enumerate().collect();
     parallel::each(
         &indexed,
         |(_, n)| n.name(),
         |(i, n)| {
-            let commands = add_routes(*n, &pairs, *i, services)?;
+            let commands = add_routes(*n, &routed, *i, services)?;
             persist_routes(n, &commands)?;
             let file = Path::new(CONFLIST);
             if pod_network {
-                n.write_file(file, conflist(cidrs[*i]).as_bytes(), 0o644)?;
+                let conf = conflist(&pairs[*i].cidrs(family));
+                n.write_file(file, conf.as_bytes(), 0o644)?;
             } else {
                 let root = n.root()?;
                 if root.exists(file) {
@@ -127,8 +187,9 @@ pub fn run(ctx: &mut InitContext, pod_network: bool) -> Result<()> {
             Ok::<(), Error>(())
         },
     )?;
-    for (n, cidr) in nodes.iter().zip(&cidrs) {
-        kns_plumbing::say!("   {}: pods in {}", n.name(), cidr);
+    for (n, pods) in nodes.iter().zip(&pairs) {
+        let cidrs: Vec<String> = pods.cidrs(family).iter().map(|c| c.to_string()).collect();
+        kns_plumbing::say!("   {}: pods in {}", n.name(), cidrs.join(", "));
     }
     if !pod_network {
         kns_plumbing::say!(
@@ -150,25 +211,36 @@ pub fn record_pod_cidrs(ctx: &InitContext) -> Result<()> {
         Duration::from_secs(120),
         Duration::from_millis(250),
     )?;
-    let cidrs = pod_cidrs(ctx)?;
+    let family = ctx.cluster.state.ip_family;
+    let cidrs: Vec<Vec<AnyCidr>> = node_pods(ctx)?.iter().map(|p| p.cidrs(family)).collect();
     let known = registered(&listing);
-    let missing: Vec<(&str, Cidr)> = names
+    let missing: Vec<(&str, Vec<AnyCidr>)> = names
         .iter()
         .zip(&cidrs)
         .filter(|(name, _)| known.get(*name).is_some_and(|c| c.is_empty()))
-        .map(|(name, cidr)| (*name, *cidr))
+        .map(|(name, cidrs)| (*name, cidrs.clone()))
         .collect();
     set_pod_cidrs(&first, &missing)
 }
 
-/// Node i's podCIDR: its block of the cluster's pod range.
-fn pod_cidrs(ctx: &InitContext) -> Result<Vec<Cidr>> {
+/// Node i's addresses and podCIDRs: its block of each of the cluster's pod ranges (IPv4: a /24
+/// while they fit; IPv6: the i-th /64), for the families the cluster has.
+fn node_pods(ctx: &InitContext) -> Result<Vec<NodePods>> {
     let state = &ctx.cluster.state;
     let pods = state.ranges.pods;
     let per_node = ranges::node_pod_prefix(&pods, state.kubernetes_nodes().count())?;
     Ok(state
         .kubernetes_nodes()
-        .map(|n| pods.block(per_node, n.index))
+        .map(|n| NodePods {
+            v4: state
+                .ip_family
+                .has_ipv4()
+                .then(|| (n.ip, pods.block(per_node, n.index))),
+            v6: state
+                .ipv6
+                .zip(state.node_ip6(n))
+                .map(|(r, ip)| (ip, ranges6::node_pods(&r.pods, n.index))),
+        })
         .collect())
 }
 
@@ -243,16 +315,17 @@ pub fn wait_registered(
     }
 }
 
-/// Sets the podCIDR of each (node, podCIDR) in `unset`, all at once. spec.podCIDR can be set only
-/// once: the caller passes only nodes whose podCIDR was unset, so a retried step leaves set ones.
-fn set_pod_cidrs(first: &(impl Exec + Sync), unset: &[(&str, Cidr)]) -> Result<()> {
+/// Sets the podCIDRs of each (node, podCIDRs) in `unset`, all at once: `podCIDR` the primary
+/// family's, `podCIDRs` one of each family, primary first (as the API server requires).
+/// spec.podCIDR can be set only once: the caller passes only nodes whose podCIDR was unset, so a
+/// retried step leaves set ones.
+fn set_pod_cidrs(first: &(impl Exec + Sync), unset: &[(&str, Vec<AnyCidr>)]) -> Result<()> {
     parallel::each(
         unset,
         |(name, _)| name,
-        |(name, cidr)| {
-            let patch =
-                json!({"spec": {"podCIDR": cidr.to_string(), "podCIDRs": [cidr.to_string()]}})
-                    .to_string();
+        |(name, cidrs)| {
+            let all: Vec<String> = cidrs.iter().map(ToString::to_string).collect();
+            let patch = json!({"spec": {"podCIDR": all.first(), "podCIDRs": all}}).to_string();
             admin_kubectl(first, &["patch", "node", name, "-p", &patch])
                 .map(drop)
                 .map_err(Error::from)
@@ -267,13 +340,20 @@ fn add_routes(
     node: &impl Exec,
     pairs: &[NodePods],
     me: usize,
-    services: Cidr,
+    services: ServiceRoutes,
 ) -> Result<Vec<Vec<String>>> {
-    let has_default = !node
-        .run(&["ip", "route", "show", "default"])?
-        .trim()
-        .is_empty();
-    let commands = routes(pairs, me, (!has_default).then_some(services));
+    let mut services = services;
+    if services.v4.is_some() {
+        let has_default = !node
+            .run(&["ip", "route", "show", "default"])?
+            .trim()
+            .is_empty();
+        if has_default {
+            services.v4 = None;
+        }
+    }
+    // IPv6 never has a default route in a node: its service range is always on-link.
+    let commands = routes(pairs, me, services);
     for command in &commands {
         let args: Vec<&str> = command.iter().map(String::as_str).collect();
         node.run(&args)?;
@@ -334,13 +414,40 @@ mod tests {
 
     fn pods(n: usize) -> Vec<NodePods> {
         (0..n)
-            .map(|i| {
-                (
+            .map(|i| NodePods {
+                v4: Some((
                     Ipv4Addr::new(10, 22, 0, 10 + i as u8),
                     cidr(&format!("10.244.{i}.0/24")),
-                )
+                )),
+                v6: None,
             })
             .collect()
+    }
+
+    fn c6(s: &str) -> Cidr6 {
+        Cidr6::parse(s, "x").unwrap()
+    }
+
+    /// `n` dual-stack nodes (IPv6 only, without `v4`).
+    fn pods6(n: usize, v4: bool) -> Vec<NodePods> {
+        pods(n)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| NodePods {
+                v4: p.v4.filter(|_| v4),
+                v6: Some((
+                    format!("fd12::{:x}", 0x10 + i).parse().unwrap(),
+                    c6(&format!("fd00:10:244:{i:x}::/64")),
+                )),
+            })
+            .collect()
+    }
+
+    fn v4_services(s: &str) -> ServiceRoutes {
+        ServiceRoutes {
+            v4: Some(cidr(s)),
+            v6: None,
+        }
     }
 
     #[test]
@@ -355,7 +462,7 @@ mod tests {
         );
         let root = node.dirs.rootfs();
         std::fs::create_dir_all(&root).unwrap();
-        let commands = routes(&pods(2), 0, None);
+        let commands = routes(&pods(2), 0, ServiceRoutes::default());
         persist_routes(&node, &commands).unwrap();
         // Twice: `init` retried, or run again, rewrites them.
         persist_routes(&node, &commands).unwrap();
@@ -413,8 +520,14 @@ mod tests {
         set_pod_cidrs(
             &first,
             &[
-                ("c-n1", cidr("10.244.1.0/24")),
-                ("c-n2", cidr("10.244.2.0/24")),
+                ("c-n1", vec![AnyCidr::V4(cidr("10.244.1.0/24"))]),
+                (
+                    "c-n2",
+                    vec![
+                        AnyCidr::V4(cidr("10.244.2.0/24")),
+                        AnyCidr::V6(c6("fd00:10:244:2::/64")),
+                    ],
+                ),
             ],
         )
         .unwrap();
@@ -426,12 +539,18 @@ mod tests {
                 .any(|c| c.contains("patch node c-n1 -p {\"spec\":{\"podCIDR\":\"10.244.1.0/24\"")),
             "{calls:?}"
         );
+        assert!(
+            calls.iter().any(|c| c.contains(
+                "\"podCIDR\":\"10.244.2.0/24\",\"podCIDRs\":[\"10.244.2.0/24\",\"fd00:10:244:2::/64\"]"
+            )),
+            "{calls:?}"
+        );
     }
 
     #[test]
     fn routes_are_added_in_the_node_with_the_service_route_only_without_a_default() {
         let pairs = pods(2);
-        let services = cidr("10.96.0.0/12");
+        let services = v4_services("10.96.0.0/12");
         let isolated = Script::new("c-n0")
             .answer("ip route show default", 0, "")
             .answer("ip route replace", 0, "");
@@ -458,7 +577,7 @@ mod tests {
     #[test]
     fn each_node_routes_to_the_others_pods() {
         let nodes = pods(3);
-        let r = routes(&nodes, 1, Some(cidr("10.96.0.0/12")));
+        let r = routes(&nodes, 1, v4_services("10.96.0.0/12"));
         let text: Vec<String> = r.iter().map(|c| c.join(" ")).collect();
         assert_eq!(
             text,
@@ -468,12 +587,54 @@ mod tests {
                 "ip route replace 10.96.0.0/12 dev eth0",
             ]
         );
-        assert_eq!(routes(&nodes, 0, None).len(), 2);
+        assert_eq!(routes(&nodes, 0, ServiceRoutes::default()).len(), 2);
+    }
+
+    #[test]
+    fn ipv6_routes_go_via_the_nodes_ipv6_and_the_service_range_is_always_on_link() {
+        let services = ServiceRoutes {
+            v4: Some(cidr("10.96.0.0/12")),
+            v6: Some(c6("fd00:10:96::/112")),
+        };
+        let text = |r: Vec<Vec<String>>| r.iter().map(|c| c.join(" ")).collect::<Vec<_>>();
+        assert_eq!(
+            text(routes(&pods6(2, true), 0, services)),
+            vec![
+                "ip route replace 10.244.1.0/24 via 10.22.0.11",
+                "ip -6 route replace fd00:10:244:1::/64 via fd12::11",
+                "ip route replace 10.96.0.0/12 dev eth0",
+                "ip -6 route replace fd00:10:96::/112 dev eth0",
+            ]
+        );
+        // A node with an IPv4 default route (masquerade) still gets the IPv6 service route; an
+        // IPv6 cluster asks nothing of IPv4.
+        let routed = Script::new("c-n0")
+            .answer("ip route show default", 0, "default via 10.22.0.1 dev eth0")
+            .answer("ip -6 route replace", 0, "")
+            .answer("ip route replace", 0, "");
+        let ran = add_routes(&routed, &pods6(2, true), 1, services).unwrap();
+        assert_eq!(
+            text(ran),
+            vec![
+                "ip route replace 10.244.0.0/24 via 10.22.0.10",
+                "ip -6 route replace fd00:10:244::/64 via fd12::10",
+                "ip -6 route replace fd00:10:96::/112 dev eth0",
+            ]
+        );
+        let only6 = Script::new("c-n0").answer("ip -6 route replace", 0, "");
+        let v6 = ServiceRoutes {
+            v4: None,
+            v6: services.v6,
+        };
+        let ran = add_routes(&only6, &pods6(3, false), 0, v6).unwrap();
+        assert_eq!(ran.len(), 3);
+        assert!(only6.calls().iter().all(|c| c.starts_with("ip -6 route")));
     }
 
     #[test]
     fn the_conflist_puts_pods_on_the_nodes_cidr_without_nat() {
-        let c: serde_json::Value = serde_json::from_str(&conflist(cidr("10.244.3.0/24"))).unwrap();
+        let c: serde_json::Value =
+            serde_json::from_str(&conflist(&[AnyCidr::V4(cidr("10.244.3.0/24"))])).unwrap();
         assert_eq!(c["plugins"][0]["type"], "bridge");
         assert_eq!(c["plugins"][0]["ipMasq"], false);
         assert_eq!(
@@ -481,5 +642,13 @@ mod tests {
             "10.244.3.0/24"
         );
         assert_eq!(c["plugins"][1]["type"], "portmap");
+        let dual = pods6(4, true)[3].cidrs(IpFamily::Dual);
+        let c: serde_json::Value = serde_json::from_str(&conflist(&dual)).unwrap();
+        let ipam = &c["plugins"][0]["ipam"];
+        assert_eq!(ipam["ranges"][0][0]["subnet"], "10.244.3.0/24");
+        assert_eq!(ipam["ranges"][1][0]["subnet"], "fd00:10:244:3::/64");
+        assert_eq!(ipam["routes"][1]["dst"], "::/0");
+        let only6 = pods6(4, false)[3].cidrs(IpFamily::Ipv6);
+        assert_eq!(only6, vec![AnyCidr::V6(c6("fd00:10:244:3::/64"))]);
     }
 }

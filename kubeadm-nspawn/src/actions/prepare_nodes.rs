@@ -77,11 +77,22 @@ fn prepare(ctx: &mut UpContext, node: NodeState) -> Result<()> {
         0o644,
     )?;
     let state = &ctx.cluster.state;
+    root.write(
+        Path::new(network::SYSCTL_FILE),
+        network::node_sysctls(state.ip_family.has_ipv6()).as_bytes(),
+        0o644,
+    )?;
+    let ip6 = state
+        .ipv6
+        .as_ref()
+        .zip(state.node_ip6(&n.state))
+        .map(|(r, ip)| (&r.nodes, ip));
     let conflist = network::node_conflist(
         &state.name.network(),
         &state.name.bridge(),
         &state.ranges.nodes,
         n.state.ip,
+        ip6,
         state.masquerade,
     );
     let path = n.dirs.conflist();
@@ -123,6 +134,8 @@ mod tests {
             subnet: None,
             pod_subnet: DEFAULT_POD_SUBNET,
             service_subnet: DEFAULT_SERVICE_SUBNET,
+            ip_family: Default::default(),
+            ipv6: None,
             masquerade: false,
             dns: vec![],
             image: Default::default(),
@@ -154,6 +167,8 @@ mod tests {
             kubernetes: Kubernetes::None,
             components: Default::default(),
             dns: vec![],
+            ip_family: Default::default(),
+            ipv6: None,
             forward_rules: vec![],
             transition: None,
         };

@@ -13,6 +13,7 @@ use crate::kube::source::BinaryChoice;
 use crate::model::component::Component;
 use crate::model::names::ClusterName;
 use crate::model::ranges::{Cidr, NodeSubnet};
+use crate::model::ranges6::{Cidr6, IpFamily, NodeSubnet6};
 use crate::model::settings::{ComponentSettings, ImageSource, NodeSettings};
 
 /// What every verb shares: where clusters are kept, and whether it waits for a busy cluster.
@@ -34,6 +35,10 @@ pub struct UpRequest {
     pub subnet: Option<NodeSubnet>,
     pub pod_subnet: Cidr,
     pub service_subnet: Cidr,
+    /// The families Kubernetes speaks (`--ip-family`).
+    pub ip_family: IpFamily,
+    /// The IPv6 ranges asked for, when the family has IPv6.
+    pub ipv6: Option<Ipv6Request>,
     pub masquerade: bool,
     /// Resolvers the nodes use (`--dns`); empty: the host's, as a node can reach them.
     pub dns: Vec<std::net::IpAddr>,
@@ -45,6 +50,16 @@ pub struct UpRequest {
     pub components: ComponentSettings,
     /// Keep what was created when `up` fails (to debug it).
     pub retain: bool,
+}
+
+/// The IPv6 ranges of an `up`, checked in themselves (unique local, sizes); against the host at
+/// the claim.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ipv6Request {
+    /// None: one derived from the cluster's name.
+    pub subnet: Option<NodeSubnet6>,
+    pub pods: Cidr6,
+    pub services: Cidr6,
 }
 
 #[derive(Debug, Clone)]

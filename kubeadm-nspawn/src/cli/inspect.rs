@@ -23,10 +23,11 @@ pub fn list(json: bool, global: &Global) -> crate::Result<i32> {
                 .map(|v| format!(", kubernetes {v} {}", c.kubernetes))
                 .unwrap_or_default();
             println!(
-                "cluster {} [{}] (subnet {}, pods {}, services {}, bridge {}{version}, \
+                "cluster {} [{}] ({}: subnet {}, pods {}, services {}, bridge {}{version}, \
                  kube-proxy {}, pod network {})",
                 c.name,
                 c.state,
+                c.ip_family,
                 c.subnet,
                 c.pod_subnet,
                 c.service_subnet,
@@ -64,9 +65,17 @@ fn print_nodes_of(c: &crate::verbs::list::ClusterView) {
             n.node.name,
             n.node.role.as_str(),
             if n.running { "running" } else { "stopped" },
-            n.node.ip,
+            node_ips(n.node.ip, n.ip6),
             pid
         );
+    }
+}
+
+/// A node's addresses as the tables show them: IPv4, then IPv6 when it has one.
+pub fn node_ips(ip: std::net::Ipv4Addr, ip6: Option<std::net::Ipv6Addr>) -> String {
+    match ip6 {
+        Some(ip6) => format!("{ip},{ip6}"),
+        None => ip.to_string(),
     }
 }
 

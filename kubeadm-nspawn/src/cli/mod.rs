@@ -359,7 +359,7 @@ fn print_nodes(state: &ClusterState, paths: &ClusterPaths) {
             n.name,
             n.role.as_str(),
             if running { "running" } else { "stopped" },
-            n.ip,
+            inspect::node_ips(n.ip, state.node_ip6(n)),
             pid
         );
     }

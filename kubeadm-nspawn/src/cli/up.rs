@@ -5,10 +5,15 @@ use std::time::Duration;
 
 use super::binaries::{self, KubeArgs, ReleaseArgs};
 use super::{config_file, print_nodes, Global};
-use crate::actions::request::UpRequest;
+use crate::actions::request::{Ipv6Request, UpRequest};
+use crate::model::config::Networking;
 use crate::model::config::{Config, ImageMethod};
 use crate::model::names::{ClusterName, DEFAULT_CLUSTER};
 use crate::model::ranges::{Cidr, NodeSubnet, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
+use crate::model::ranges6::{
+    check_pods, check_services, IpFamily, NodeSubnet6, RangePair, DEFAULT_POD_SUBNET6,
+    DEFAULT_SERVICE_SUBNET6,
+};
 use crate::model::settings::{ComponentSettings, ImageSource, KubeProxyMode, NodeSettings};
 
 pub const AFTER_HELP: &str = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  \
@@ -16,6 +21,7 @@ pub const AFTER_HELP: &str = "Examples:\n  sudo kubeadm-nspawn up --nodes 3\n  \
     sudo kubeadm-nspawn up --nodes 3 --kube-root ~/go/src/k8s.io/kubernetes --extra-bin ~/extra\n  \
     sudo kubeadm-nspawn up --nodes 3 --kube-version stable-1.28\n  \
     sudo kubeadm-nspawn up --nodes 4 --control-planes 3   # HA: 3 control planes, 1 worker, a load balancer\n  \
+    sudo kubeadm-nspawn up --nodes 3 --ip-family dual   # or ipv6: IPv6 ranges of fd00::/8\n  \
     sudo kubeadm-nspawn up --config docs/cluster.yaml   # see docs/config.md";
 
 #[derive(clap::Args, Debug, Clone)]
@@ -45,16 +51,22 @@ pub struct UpArgs {
     /// sha256 of --image-url.
     #[arg(long, value_name = "HEX")]
     pub image_sha256: Option<String>,
+    /// The families Kubernetes speaks: ipv4, ipv6, or dual (IPv4 primary) [default: ipv4, or
+    /// the config file's networking.ipFamily].
+    #[arg(long, value_enum, value_name = "FAMILY")]
+    pub ip_family: Option<IpFamily>,
     /// The nodes' subnet on the host bridge: gateway at .1, node i at .(10+i). Default: 10.22.0.0/16
     /// when free, else the next free /16. Checked against the host's addresses and routes, the
-    /// other clusters and the pod and service ranges.
-    #[arg(long, value_name = "CIDR")]
+    /// other clusters and the pod and service ranges. With IPv6, an IPv6 /64 of fd00::/8 too,
+    /// comma-separated (default: one derived from the cluster's name).
+    #[arg(long, value_name = "CIDR[,CIDR6]")]
     pub subnet: Option<String>,
-    /// The pods' range inside the nodes (node i gets the i-th /24 of it) [default: 10.244.0.0/16].
-    #[arg(long, value_name = "CIDR")]
+    /// The pods' range inside the nodes (node i gets the i-th /24 of it) [default: 10.244.0.0/16;
+    /// IPv6: fd00:10:244::/56, node i its i-th /64; dual: both, comma-separated, IPv4 first].
+    #[arg(long, value_name = "CIDR[,CIDR6]")]
     pub pod_subnet: Option<String>,
-    /// The services' (ClusterIP) range [default: 10.96.0.0/12].
-    #[arg(long, value_name = "CIDR")]
+    /// The services' (ClusterIP) range [default: 10.96.0.0/12; IPv6: fd00:10:96::/112].
+    #[arg(long, value_name = "CIDR[,CIDR6]")]
     pub service_subnet: Option<String>,
     /// Give the nodes no route off the host and no NAT (nothing they send can leave the machine).
     #[arg(long)]
@@ -102,18 +114,7 @@ impl UpArgs {
             Some(name) => ClusterName::new(name)?,
             None => ClusterName::new(DEFAULT_CLUSTER)?,
         };
-        let cidr =
-            |flag: Option<&String>, file: Option<String>, what: &str, default: Cidr| match flag
-                .cloned()
-                .or(file)
-            {
-                Some(text) => Cidr::parse(&text, what),
-                None => Ok(default),
-            };
-        let subnet = match self.subnet.clone().or(net.subnet) {
-            Some(text) => Some(NodeSubnet::new(Cidr::parse(&text, "--subnet")?)?),
-            None => None,
-        };
+        let ranges = self.ranges(&net, count)?;
         Ok(UpRequest {
             name,
             nodes,
@@ -121,19 +122,11 @@ impl UpArgs {
                 .control_planes
                 .or(config.map(|c| c.control_planes))
                 .unwrap_or(1),
-            subnet,
-            pod_subnet: cidr(
-                self.pod_subnet.as_ref(),
-                net.pod_subnet,
-                "--pod-subnet",
-                DEFAULT_POD_SUBNET,
-            )?,
-            service_subnet: cidr(
-                self.service_subnet.as_ref(),
-                net.service_subnet,
-                "--service-subnet",
-                DEFAULT_SERVICE_SUBNET,
-            )?,
+            subnet: ranges.subnet,
+            pod_subnet: ranges.pod_subnet,
+            service_subnet: ranges.service_subnet,
+            ip_family: ranges.ip_family,
+            ipv6: ranges.ipv6,
             masquerade: !self.no_masquerade && net.masquerade.unwrap_or(true),
             dns: if self.dns.is_empty() {
                 net.dns.clone()
@@ -156,6 +149,56 @@ impl UpArgs {
         }
         components.disable_default_cni |= self.disable_default_cni;
         components
+    }
+
+    /// The family and the ranges, flags over the file: each range list is one range a family
+    /// (`10.244.0.0/16,fd00:10:244::/56`), checked to fit the family; what is not given is the
+    /// default (the IPv6 node subnet: derived from the name when `up` claims it).
+    fn ranges(&self, net: &Networking, nodes: usize) -> crate::Result<Ranges> {
+        let ip_family = self.ip_family.or(net.ip_family).unwrap_or_default();
+        let pair = |flag: &Option<String>, file: &Option<String>, what: &str, field: &str| {
+            let (text, what) = match (flag, file) {
+                (Some(text), _) => (Some(text), what.to_owned()),
+                (None, Some(text)) => (Some(text), format!("networking.{field}")),
+                (None, None) => (None, what.to_owned()),
+            };
+            let pair = text
+                .map(|t| RangePair::parse(t, &what))
+                .transpose()?
+                .unwrap_or_default();
+            pair.check_family(ip_family, &what, field == "subnet")?;
+            Ok::<_, crate::Error>(pair)
+        };
+        let subnet = pair(&self.subnet, &net.subnet, "--subnet", "subnet")?;
+        let pods = pair(
+            &self.pod_subnet,
+            &net.pod_subnet,
+            "--pod-subnet",
+            "podSubnet",
+        )?;
+        let services = pair(
+            &self.service_subnet,
+            &net.service_subnet,
+            "--service-subnet",
+            "serviceSubnet",
+        )?;
+        let ipv6 = ip_family
+            .has_ipv6()
+            .then(|| {
+                Ok::<_, crate::Error>(Ipv6Request {
+                    subnet: subnet.v6.map(NodeSubnet6::new).transpose()?,
+                    pods: check_pods(pods.v6.unwrap_or(DEFAULT_POD_SUBNET6), nodes)?,
+                    services: check_services(services.v6.unwrap_or(DEFAULT_SERVICE_SUBNET6))?,
+                })
+            })
+            .transpose()?;
+        Ok(Ranges {
+            ip_family,
+            subnet: subnet.v4.map(NodeSubnet::new).transpose()?,
+            pod_subnet: pods.v4.unwrap_or(DEFAULT_POD_SUBNET),
+            service_subnet: services.v4.unwrap_or(DEFAULT_SERVICE_SUBNET),
+            ipv6,
+        })
     }
 
     /// The image flags replace the file's image whole.
@@ -193,6 +236,15 @@ impl UpArgs {
         );
         Ok(0)
     }
+}
+
+/// The ranges of a request, checked.
+struct Ranges {
+    ip_family: IpFamily,
+    subnet: Option<NodeSubnet>,
+    pod_subnet: Cidr,
+    service_subnet: Cidr,
+    ipv6: Option<Ipv6Request>,
 }
 
 #[cfg(test)]
@@ -315,6 +367,36 @@ mod tests {
     }
 
     #[test]
+    fn families_take_their_ranges_from_flags_and_file() {
+        let r = up(&["--ip-family", "dual"]).request(None).unwrap();
+        assert_eq!(r.ip_family, IpFamily::Dual);
+        let v6 = r.ipv6.unwrap();
+        assert_eq!(v6.subnet, None, "derived at the claim");
+        assert_eq!(v6.pods, DEFAULT_POD_SUBNET6);
+        assert_eq!(v6.services, DEFAULT_SERVICE_SUBNET6);
+        assert_eq!(r.pod_subnet, DEFAULT_POD_SUBNET);
+        assert!(up(&[]).request(None).unwrap().ipv6.is_none());
+        let c = config(
+            "networking:\n  ipFamily: ipv6\n  subnet: 10.30.0.0/24,fd01:2:3:4::/64\n  podSubnet: fd00:20::/56\n",
+        );
+        let r = up(&[]).request(Some(&c)).unwrap();
+        assert_eq!(r.ip_family, IpFamily::Ipv6);
+        assert_eq!(r.subnet.unwrap().to_string(), "10.30.0.0/24");
+        let v6 = r.ipv6.unwrap();
+        assert_eq!(v6.subnet.unwrap().to_string(), "fd01:2:3:4::/64");
+        assert_eq!(v6.pods.to_string(), "fd00:20::/56");
+        // The file's field is named when the file is wrong.
+        let c = config("networking:\n  ipFamily: dual\n  serviceSubnet: fd00:10:96::/112\n");
+        let e = up(&[]).request(Some(&c)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("networking.serviceSubnet: fd00:10:96::/112 alone"),
+            "{e}"
+        );
+        let r = up(&["--ip-family", "ipv4"]).request(Some(&c));
+        assert!(r.is_err(), "the flag's family, the file's IPv6 range");
+    }
+
+    #[test]
     fn bad_values_are_named_before_anything_is_made() {
         for (args, says) in [
             (
@@ -325,6 +407,22 @@ mod tests {
             (&["--subnet", "10.0.0.0/29"][..], "between /8 and /28"),
             (&["--pod-subnet", "x"][..], "invalid --pod-subnet \"x\""),
             (&["--image-url", "http://x"][..], "--image-method download"),
+            (
+                &["--ip-family", "dual", "--pod-subnet", "10.244.0.0/16"][..],
+                "--pod-subnet: 10.244.0.0/16 alone: a dual-stack cluster takes one range of each family",
+            ),
+            (
+                &["--pod-subnet", "fd00:10:244::/56"][..],
+                "--pod-subnet: fd00:10:244::/56 is IPv6 and the cluster is ipv4",
+            ),
+            (
+                &["--ip-family", "ipv6", "--subnet", "2001:db8::/64"][..],
+                "--subnet 2001:db8::/64 is not a unique local range (fd00::/8)",
+            ),
+            (
+                &["--ip-family", "ipv6", "--service-subnet", "10.96.0.0/12"][..],
+                "10.96.0.0/12 is IPv4 and the cluster is ipv6",
+            ),
         ] {
             let err = up(args).request(None).unwrap_err().to_string();
             assert!(err.contains(says), "{args:?}: {err}");

@@ -238,8 +238,11 @@ impl ClusterNode {
 
     /// Whether the component at `health` answers 200 in this node (asked by the node's socat,
     /// not through the load balancer).
+    /// Whether the component answers healthy on IPv4's loopback, or else IPv6's (where an IPv6
+    /// cluster binds the controller-manager, the scheduler and the kubelet's health, #31).
     pub fn healthy(&self, health: Health) -> bool {
         http_ok(self, health.address, health.path)
+            || http_ok(self, &ipv6_loopback(health.address), health.path)
     }
 
     /// [`Exec::run`] with its output (or its failure) kept in `log`; a failure points at that
@@ -350,6 +353,11 @@ pub fn poweroff(host: &dyn Host, name: &str, pid: Option<u32>, timeout: Duration
 /// Whether `GET path` inside the node answers 200, sent by the node's socat to `address`
 /// (`TCP:127.0.0.1:10248` for the kubelet, `OPENSSL:127.0.0.1:10257,verify=0` for a component's
 /// self-signed secure port).
+/// A socat address on 127.0.0.1 moved to `[::1]`.
+fn ipv6_loopback(address: &str) -> String {
+    address.replace("127.0.0.1", "[::1]")
+}
+
 pub fn http_ok(node: &impl Exec, address: &str, path: &str) -> bool {
     let script = format!("printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' | socat -t 2 - {address}");
     node.run(&["sh", "-c", &script])
@@ -360,6 +368,14 @@ pub fn http_ok(node: &impl Exec, address: &str, path: &str) -> bool {
 mod tests {
     use super::*;
     use crate::model::settings::NodeRole;
+
+    #[test]
+    fn health_is_asked_on_either_loopback() {
+        assert_eq!(
+            ipv6_loopback("OPENSSL:127.0.0.1:10257,verify=0"),
+            "OPENSSL:[::1]:10257,verify=0"
+        );
+    }
 
     #[test]
     fn the_nspawn_spec_is_the_nodes_own() {

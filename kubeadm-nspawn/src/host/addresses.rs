@@ -5,12 +5,20 @@ use serde_json::Value;
 
 use super::error::{Error, Result};
 use crate::model::ranges::{parse_claims, HostClaim};
+use crate::model::ranges6::{self, HostClaim6};
 
 /// Every IPv4 address and route of the host (all interfaces, all routing tables).
 pub fn host_claims() -> Result<Vec<HostClaim>> {
     let addresses = ip_json(&["-4", "addr", "show"])?;
     let routes = ip_json(&["-4", "route", "show", "table", "all"])?;
     Ok(parse_claims(&addresses, &routes))
+}
+
+/// Every IPv6 address and route of the host (all interfaces, all routing tables).
+pub fn host_claims6() -> Result<Vec<HostClaim6>> {
+    let addresses = ip_json(&["-6", "addr", "show"])?;
+    let routes = ip_json(&["-6", "route", "show", "table", "all"])?;
+    Ok(ranges6::parse_claims(&addresses, &routes))
 }
 
 fn ip_json(args: &[&str]) -> Result<Value> {

@@ -128,23 +128,39 @@ fn exists(program: &str) -> bool {
         .is_ok()
 }
 
+/// The iptables program of a family.
+fn iptables(ipv6: bool) -> &'static str {
+    if ipv6 {
+        "ip6tables"
+    } else {
+        "iptables"
+    }
+}
+
 /// Opens the host's forward path for `bridge` where it drops (idempotent); returns the rules that
-/// are there for the cluster now.
-pub fn open(bridge: &str, cluster: &str, masquerade: bool) -> Result<Vec<ForwardRule>> {
+/// are there for the cluster now. `ipv6`: the cluster has IPv6 (#31), so ip6tables' forward path
+/// too (bridged IPv6 goes through it as IPv4 through iptables'); IPv6 never leaves the bridge, so
+/// only the node-to-node rule, masquerade or not.
+pub fn open(bridge: &str, cluster: &str, masquerade: bool, ipv6: bool) -> Result<Vec<ForwardRule>> {
     let mut added = vec![];
-    if exists("iptables") && iptables_drops(&run("iptables", &["-S", "FORWARD"])?) {
-        if !ok("iptables", &["-S", CHAIN]) {
-            run("iptables", &["-N", CHAIN])?;
+    for (v6, masquerade) in [(false, masquerade), (true, false)] {
+        let program = iptables(v6);
+        if (v6 && !ipv6) || !exists(program) || !iptables_drops(&run(program, &["-S", "FORWARD"])?)
+        {
+            continue;
         }
-        if !ok("iptables", &["-C", "FORWARD", "-j", CHAIN]) {
-            run("iptables", &["-I", "FORWARD", "1", "-j", CHAIN])?;
+        if !ok(program, &["-S", CHAIN]) {
+            run(program, &["-N", CHAIN])?;
+        }
+        if !ok(program, &["-C", "FORWARD", "-j", CHAIN]) {
+            run(program, &["-I", "FORWARD", "1", "-j", CHAIN])?;
         }
         for rule in iptables_rules(bridge, cluster, masquerade) {
             let args: Vec<&str> = rule.iter().map(String::as_str).collect();
-            if !ok("iptables", &[&["-C", CHAIN][..], &args].concat()) {
-                run("iptables", &[&["-A", CHAIN][..], &args].concat())?;
+            if !ok(program, &[&["-C", CHAIN][..], &args].concat()) {
+                run(program, &[&["-A", CHAIN][..], &args].concat())?;
             }
-            added.push(ForwardRule::Iptables { rule });
+            added.push(ForwardRule::Iptables { rule, ipv6: v6 });
         }
     }
     if exists("nft") {
@@ -175,10 +191,11 @@ pub fn open(bridge: &str, cluster: &str, masquerade: bool) -> Result<Vec<Forward
 pub fn close(rules: &[ForwardRule]) -> Result<()> {
     for r in rules {
         match r {
-            ForwardRule::Iptables { rule } => {
+            ForwardRule::Iptables { rule, ipv6 } => {
+                let program = iptables(*ipv6);
                 let args: Vec<&str> = rule.iter().map(String::as_str).collect();
-                if ok("iptables", &[&["-C", CHAIN][..], &args].concat()) {
-                    run("iptables", &[&["-D", CHAIN][..], &args].concat())?;
+                if ok(program, &[&["-C", CHAIN][..], &args].concat()) {
+                    run(program, &[&["-D", CHAIN][..], &args].concat())?;
                 }
             }
             ForwardRule::Nftables {
@@ -209,10 +226,12 @@ pub fn close(rules: &[ForwardRule]) -> Result<()> {
             }
         }
     }
-    let ours_left = run("iptables", &["-S", CHAIN]).is_ok_and(|l| l.lines().count() > 1);
-    if ok("iptables", &["-S", CHAIN]) && !ours_left {
-        while ok("iptables", &["-D", "FORWARD", "-j", CHAIN]) {}
-        run("iptables", &["-X", CHAIN])?;
+    for program in [iptables(false), iptables(true)] {
+        let ours_left = run(program, &["-S", CHAIN]).is_ok_and(|l| l.lines().count() > 1);
+        if ok(program, &["-S", CHAIN]) && !ours_left {
+            while ok(program, &["-D", "FORWARD", "-j", CHAIN]) {}
+            run(program, &["-X", CHAIN])?;
+        }
     }
     Ok(())
 }
@@ -244,6 +263,26 @@ mod tests {
             nftables_rules("kns-dev", "dev", false),
             ["iifname \"kns-dev\" oifname \"kns-dev\" accept comment \"kubeadm-nspawn dev\""]
         );
+    }
+
+    #[test]
+    fn an_ip6tables_rule_is_recorded_as_such_and_older_records_are_iptables() {
+        let rule = iptables_rules("kns-dev", "dev", false).remove(0);
+        let v6 = ForwardRule::Iptables {
+            rule: rule.clone(),
+            ipv6: true,
+        };
+        let json = serde_json::to_value(&v6).unwrap();
+        assert_eq!(json["in"], "iptables");
+        assert_eq!(json["ipv6"], true);
+        assert!(v6
+            .to_string()
+            .starts_with("ip6tables -A KNS-FORWARD -i kns-dev"));
+        let old: ForwardRule =
+            serde_json::from_value(serde_json::json!({"in": "iptables", "rule": rule})).unwrap();
+        assert_eq!(old, ForwardRule::Iptables { rule, ipv6: false });
+        assert!(!serde_json::to_string(&old).unwrap().contains("ipv6"));
+        assert_eq!((iptables(false), iptables(true)), ("iptables", "ip6tables"));
     }
 
     #[test]

@@ -119,6 +119,9 @@ pub struct NodeFile {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Networking {
+    /// `ipv4` (default), `ipv6` or `dual` (IPv4 first).
+    pub ip_family: Option<super::ranges6::IpFamily>,
+    /// The node subnets: an IPv4 one, an IPv6 /64, or both, comma-separated.
     pub subnet: Option<String>,
     pub pod_subnet: Option<String>,
     pub service_subnet: Option<String>,
@@ -706,6 +709,11 @@ pub(crate) mod tests {
         ));
         assert!(
             e.starts_with("networking.subnet: invalid type: sequence"),
+            "{e}"
+        );
+        let e = parse_err(&format!("{HEAD}networking:\n  ipFamily: ipv5\n"));
+        assert!(
+            e.starts_with("networking.ipFamily: unknown variant `ipv5`, expected one of `ipv4`, `ipv6`, `dual`"),
             "{e}"
         );
     }

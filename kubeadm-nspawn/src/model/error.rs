@@ -12,6 +12,9 @@ pub enum Error {
     Range(#[from] super::ranges::Error),
 
     #[error(transparent)]
+    Range6(#[from] super::ranges6::Error),
+
+    #[error(transparent)]
     Config(#[from] super::config::Error),
 
     /// Any other value of a flag that cannot be used, said in full.
@@ -25,6 +28,7 @@ impl Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Range(e) => e.hint(),
+            Error::Range6(e) => e.hint(),
             Error::Config(e) => e.hint(),
             _ => None,
         }

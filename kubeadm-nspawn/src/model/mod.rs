@@ -9,6 +9,7 @@ pub mod error;
 pub mod layout;
 pub mod names;
 pub mod ranges;
+pub mod ranges6;
 pub mod settings;
 pub mod state;
 

@@ -16,6 +16,7 @@ use super::binaries::{Fingerprint, KubeBinaries};
 use super::component::Component;
 use super::names::ClusterName;
 use super::ranges::{OtherCluster, Ranges};
+use super::ranges6::{IpFamily, OtherCluster6, Ranges6};
 use super::settings::{ComponentSettings, NodeRole, NodeSettings};
 
 /// The state file format this kubeadm-nspawn writes.
@@ -26,7 +27,16 @@ pub const FORMAT_VERSION: u32 = 2;
 pub struct ClusterState {
     pub format_version: u32,
     pub name: ClusterName,
+    /// The IPv4 ranges. The IPv4 node subnet is every family's (the host reaches the nodes, their
+    /// API servers and the load balancer on it); the pod and service ranges only the families
+    /// with IPv4 use.
     pub ranges: Ranges,
+    /// The families Kubernetes speaks (#31).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub ip_family: IpFamily,
+    /// The IPv6 ranges, when the family has IPv6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ranges6>,
     /// Whether the nodes have a default route off the host, NATed.
     pub masquerade: bool,
     pub image: ImageRef,
@@ -112,8 +122,13 @@ impl NodeState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "in", rename_all = "kebab-case")]
 pub enum ForwardRule {
-    /// In iptables' `KNS-FORWARD` chain (see `host::firewall`): the rule's arguments after the chain.
-    Iptables { rule: Vec<String> },
+    /// In iptables' `KNS-FORWARD` chain (see `host::firewall`): the rule's arguments after the
+    /// chain; `ipv6`: in ip6tables' chain of that name (a cluster with IPv6, #31).
+    Iptables {
+        rule: Vec<String>,
+        #[serde(default, skip_serializing_if = "is_default")]
+        ipv6: bool,
+    },
     /// In an nftables chain that drops: the chain, the rule's text (its comment names the
     /// cluster, which is how it is found again).
     Nftables {
@@ -127,8 +142,9 @@ pub enum ForwardRule {
 impl std::fmt::Display for ForwardRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ForwardRule::Iptables { rule } => {
-                write!(f, "iptables -A KNS-FORWARD {}", rule.join(" "))
+            ForwardRule::Iptables { rule, ipv6 } => {
+                let program = if *ipv6 { "ip6tables" } else { "iptables" };
+                write!(f, "{program} -A KNS-FORWARD {}", rule.join(" "))
             }
             ForwardRule::Nftables {
                 family,
@@ -276,6 +292,52 @@ impl ClusterState {
         self.load_balancer()
             .or_else(|| self.first_control_plane())
             .map(|n| n.ip)
+    }
+
+    /// `node`'s IPv6 address on the bridge, when the cluster has IPv6.
+    pub fn node_ip6(&self, node: &NodeState) -> Option<std::net::Ipv6Addr> {
+        self.ipv6.map(|r| match node.role {
+            NodeRole::LoadBalancer => r.nodes.load_balancer_ip(),
+            _ => r.nodes.node_ip(node.index),
+        })
+    }
+
+    /// The addresses Kubernetes knows `node` by (its kubelet's node-ip), the primary family's
+    /// first.
+    pub fn kube_ips(&self, node: &NodeState) -> Vec<std::net::IpAddr> {
+        super::ranges6::ordered_ips(self.ip_family, node.ip, self.node_ip6(node))
+    }
+
+    /// The pod ranges Kubernetes is given, the primary family's first.
+    pub fn pod_subnets(&self) -> Vec<String> {
+        self.ip_family.order(
+            self.ranges.pods.to_string(),
+            self.ipv6.map(|r| r.pods.to_string()),
+        )
+    }
+
+    /// The service ranges Kubernetes is given, the primary family's first.
+    pub fn service_subnets(&self) -> Vec<String> {
+        self.ip_family.order(
+            self.ranges.services.to_string(),
+            self.ipv6.map(|r| r.services.to_string()),
+        )
+    }
+
+    /// The node subnets on the bridge: the IPv4 one, then the IPv6 one (if any).
+    pub fn node_subnets(&self) -> Vec<String> {
+        let mut subnets = vec![self.ranges.nodes.to_string()];
+        subnets.extend(self.ipv6.map(|r| r.nodes.to_string()));
+        subnets
+    }
+
+    /// The cluster's IPv6 node subnet as another cluster's collision check sees it.
+    pub fn as_other6(&self) -> Option<OtherCluster6> {
+        self.ipv6.map(|r| OtherCluster6 {
+            name: self.name.to_string(),
+            nodes: r.nodes.cidr(),
+            bridge: self.name.bridge(),
+        })
     }
 
     /// The cluster as another cluster's collision check sees it.
@@ -448,6 +510,8 @@ pub mod v1 {
             kubernetes,
             components: old.components,
             dns: vec![],
+            ip_family: Default::default(),
+            ipv6: None,
             forward_rules: vec![],
             transition: None,
         })
@@ -462,6 +526,40 @@ mod tests {
     /// cluster of 3 control planes, a worker and a load balancer, saved from a real run of the
     /// end-to-end tier (PIDs and paths as they were).
     const V1_INITIALIZED: &str = include_str!("testdata/state-v1-initialized.json");
+
+    #[test]
+    fn a_dual_stack_state_keeps_its_family_and_ranges_and_older_states_are_ipv4() {
+        use crate::model::ranges6::{NodeSubnet6, DEFAULT_POD_SUBNET6, DEFAULT_SERVICE_SUBNET6};
+        let mut state = v1::migrate(serde_json::from_str(V1_INITIALIZED).unwrap()).unwrap();
+        assert_eq!(state.ip_family, IpFamily::Ipv4);
+        let text = String::from_utf8(state.to_json().unwrap()).unwrap();
+        assert!(
+            !text.contains("ipFamily") && !text.contains("ipv6"),
+            "{text}"
+        );
+        let n0 = state.nodes[0].clone();
+        assert_eq!(state.kube_ips(&n0), vec![std::net::IpAddr::V4(n0.ip)]);
+        state.ip_family = IpFamily::Dual;
+        state.ipv6 = Some(Ranges6 {
+            nodes: NodeSubnet6::derived("dev", 0),
+            pods: DEFAULT_POD_SUBNET6,
+            services: DEFAULT_SERVICE_SUBNET6,
+        });
+        let back = ClusterState::from_json(&state.to_json().unwrap()).unwrap();
+        assert_eq!(back, state);
+        let ips: Vec<String> = back.kube_ips(&n0).iter().map(|i| i.to_string()).collect();
+        let v6 = NodeSubnet6::derived("dev", 0).node_ip(n0.index);
+        assert_eq!(ips, [n0.ip.to_string(), v6.to_string()]);
+        assert_eq!(back.pod_subnets(), ["10.244.0.0/16", "fd00:10:244::/56"]);
+        let lb = back.load_balancer().unwrap();
+        assert_eq!(
+            back.node_ip6(lb),
+            Some(NodeSubnet6::derived("dev", 0).load_balancer_ip())
+        );
+        state.ip_family = IpFamily::Ipv6;
+        assert_eq!(state.service_subnets(), ["fd00:10:96::/112"]);
+        assert_eq!(state.kube_ips(&n0), vec![std::net::IpAddr::V6(v6)]);
+    }
 
     #[test]
     fn a_first_format_state_is_migrated() {

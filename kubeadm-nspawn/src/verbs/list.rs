@@ -17,6 +17,10 @@ pub struct ClusterView {
     pub name: String,
     /// running, stopped, partly stopped, or the verb under way (stopping, starting, updating).
     pub state: String,
+    /// ipv4, ipv6 or dual (#31).
+    pub ip_family: String,
+    /// The node subnets: IPv4, then IPv6 when the cluster has it (comma-separated); the pod and
+    /// service ranges Kubernetes has, the primary family's first.
     pub subnet: String,
     pub pod_subnet: String,
     pub service_subnet: String,
@@ -42,6 +46,9 @@ pub struct ClusterView {
 pub struct NodeView {
     #[serde(flatten)]
     pub node: NodeState,
+    /// Its IPv6 address, when the cluster has IPv6.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<std::net::Ipv6Addr>,
     pub running: bool,
 }
 
@@ -68,6 +75,7 @@ fn view(state_dir: &Path, state: &ClusterState) -> ClusterView {
         .iter()
         .map(|n| NodeView {
             running: ClusterNode::new(&state.name, &paths, n).is_running(),
+            ip6: state.node_ip6(n),
             node: n.clone(),
         })
         .collect();
@@ -85,9 +93,10 @@ fn view(state_dir: &Path, state: &ClusterState) -> ClusterView {
     ClusterView {
         name: state.name.to_string(),
         state: lifecycle,
-        subnet: state.ranges.nodes.to_string(),
-        pod_subnet: state.ranges.pods.to_string(),
-        service_subnet: state.ranges.services.to_string(),
+        ip_family: state.ip_family.to_string(),
+        subnet: state.node_subnets().join(","),
+        pod_subnet: state.pod_subnets().join(","),
+        service_subnet: state.service_subnets().join(","),
         bridge: state.name.bridge(),
         kubernetes: state.kubernetes.phase_name(),
         init_step,

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crate::cluster;
 use crate::error::{Error, Result};
-use crate::host::addresses::host_claims;
+use crate::host::addresses::{host_claims, host_claims6};
 use crate::model::ranges;
 use crate::model::state::ClusterState;
 
@@ -52,12 +52,22 @@ pub fn install_signal_handlers() -> Result<()> {
 /// The cluster's ranges checked again against the host and the other clusters (as `up` did):
 /// the host may have changed since (a VPN, another bridge).
 pub fn recheck_ranges(state_dir: &std::path::Path, state: &ClusterState) -> Result<()> {
-    let others: Vec<_> = cluster::states(state_dir)?
-        .iter()
+    let states: Vec<ClusterState> = cluster::states(state_dir)?
+        .into_iter()
         .filter(|c| c.name != state.name)
-        .map(ClusterState::as_other)
         .collect();
+    let others: Vec<_> = states.iter().map(ClusterState::as_other).collect();
     let own_bridge = state.name.bridge();
     ranges::check(&state.ranges, &host_claims()?, &others, Some(&own_bridge))?;
+    if let Some(ipv6) = &state.ipv6 {
+        let others6: Vec<_> = states.iter().filter_map(ClusterState::as_other6).collect();
+        crate::model::ranges6::check(
+            state.name.as_str(),
+            ipv6,
+            &host_claims6()?,
+            &others6,
+            Some(&own_bridge),
+        )?;
+    }
     Ok(())
 }

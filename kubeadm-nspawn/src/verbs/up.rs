@@ -6,12 +6,13 @@ use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::actions::request::Ipv6Request;
 use crate::actions::request::{Common, UpRequest};
 use crate::actions::teardown::{self, HostObjects};
 use crate::actions::{self, Timings, UpContext};
 use crate::cluster::{self, Cluster, ClusterNode, Listed};
 use crate::error::Result;
-use crate::host::addresses::host_claims;
+use crate::host::addresses::{host_claims, host_claims6};
 use crate::host::error::Io;
 use crate::host::facts::ThisHost;
 use crate::host::{firewall, Host};
@@ -19,6 +20,7 @@ use crate::kube::proxy_mode;
 use crate::model::layout::{clusters_dir, ClusterPaths};
 use crate::model::names::{check_control_planes, check_node_count};
 use crate::model::ranges::{self, NodeSubnet, OtherCluster, Ranges};
+use crate::model::ranges6::{self, OtherCluster6, Ranges6};
 use crate::model::state::{ClusterState, ImageRef, Kubernetes, Transition, FORMAT_VERSION};
 
 use super::{install_signal_handlers, require_root, STOP_TIMEOUT};
@@ -47,7 +49,7 @@ pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Clus
     let parent = clusters_dir(state_dir);
     std::fs::create_dir_all(&parent).map_err(|e| Io::new("create", &parent, e))?;
     let claim_lock = lock_clusters(&parent)?;
-    let subnet = claim_ranges(&request, state_dir)?;
+    let (subnet, ipv6) = claim_ranges(&request, state_dir)?;
     install_signal_handlers()?;
     let state = ClusterState {
         format_version: FORMAT_VERSION,
@@ -57,6 +59,8 @@ pub fn run(common: &Common, request: UpRequest, host: &dyn Host) -> Result<(Clus
             pods: request.pod_subnet,
             services: request.service_subnet,
         },
+        ip_family: request.ip_family,
+        ipv6,
         masquerade: request.masquerade,
         image: ImageRef::default(),
         nodes: vec![],
@@ -129,12 +133,16 @@ fn existing(state_dir: &Path, request: &UpRequest, paths: &ClusterPaths) -> crat
 }
 
 /// The node subnet: `--subnet` checked, or a free one picked; the three ranges checked against
-/// the host and the other clusters.
-fn claim_ranges(request: &UpRequest, state_dir: &Path) -> Result<NodeSubnet> {
+/// the host and the other clusters. The same for the IPv6 ones, when the family has IPv6.
+fn claim_ranges(request: &UpRequest, state_dir: &Path) -> Result<(NodeSubnet, Option<Ranges6>)> {
     let mut others: Vec<OtherCluster> = vec![];
+    let mut others6: Vec<OtherCluster6> = vec![];
     for listed in cluster::list(state_dir)? {
         match listed {
-            Listed::Readable(state) => others.push(state.as_other()),
+            Listed::Readable(state) => {
+                others.push(state.as_other());
+                others6.extend(state.as_other6());
+            }
             Listed::Unreadable { name, error } => eprintln!(
                 "warning: cluster \"{name}\": {error}; its subnet cannot be checked against ours"
             ),
@@ -161,7 +169,37 @@ fn claim_ranges(request: &UpRequest, state_dir: &Path) -> Result<NodeSubnet> {
     };
     ranges::check(&wanted, &host, &others, None)?;
     nodes.check_holds(request.nodes.len())?;
-    Ok(nodes)
+    let ipv6 = request
+        .ipv6
+        .map(|asked| claim_ranges6(request, &asked, &others6))
+        .transpose()?;
+    Ok((nodes, ipv6))
+}
+
+/// The IPv6 ranges: the `--subnet` /64 checked, or the first free one derived from the name.
+fn claim_ranges6(
+    request: &UpRequest,
+    asked: &Ipv6Request,
+    others: &[OtherCluster6],
+) -> Result<Ranges6> {
+    let host = host_claims6()?;
+    let name = request.name.as_str();
+    let nodes = match asked.subnet {
+        Some(subnet) => subnet,
+        None => {
+            let picked =
+                ranges6::pick_node_subnet(name, asked.pods, asked.services, &host, others)?;
+            eprintln!("   IPv6 node subnet {picked} (derived from the name, free)");
+            picked
+        }
+    };
+    let wanted = Ranges6 {
+        nodes,
+        pods: asked.pods,
+        services: asked.services,
+    };
+    ranges6::check(name, &wanted, &host, others, None)?;
+    Ok(wanted)
 }
 
 fn lock_clusters(dir: &Path) -> Result<Flock<std::fs::File>> {

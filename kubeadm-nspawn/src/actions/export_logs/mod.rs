@@ -6,8 +6,8 @@
 //! credentials).
 //!
 //! ```text
-//! DIR/cluster/  state.json versions.txt kubeadm-init.log kubeadm-join-*.log kubectl-*.txt
-//! DIR/<node>/   journal.log nspawn.log cni-result.json cni.conflist systemctl-status.txt
+//! DIR/cluster/  state.json versions.txt network.txt kubeadm-init.log kubeadm-join-*.log kubectl-*.txt
+//! DIR/<node>/   journal.log nspawn.log cni-result.json cni.conflist systemctl-status.txt ip.txt
 //!               crictl-ps-a.txt crictl-pods.txt var/log/pods/... var/log/containers/...
 //!               etc/kubernetes/manifests/*.yaml var/lib/kubelet/{config.yaml,kubeadm-flags.env}
 //!               etc/kubeadm-nspawn/*.yaml
@@ -95,6 +95,7 @@ pub fn export(
     }
     out.write("cluster/versions.txt", &versions(cluster))?;
     if let Some(cluster) = cluster {
+        out.write("cluster/network.txt", &network(&cluster.state))?;
         for n in cluster.nodes() {
             kns_plumbing::say!("   {}: collecting", n.name());
             out.node(&n)?;
@@ -245,10 +246,14 @@ impl Export {
                 load_balancer::ADMIN_SOCKET
             );
             let mut status = vec!["systemctl", "status", "--no-pager", "--full"];
-            let mut commands: Vec<(&str, Vec<&str>)> = vec![(
-                "journal.log",
-                vec!["journalctl", "--no-pager", "-o", "short-precise"],
-            )];
+            let mut commands: Vec<(&str, Vec<&str>)> = vec![
+                (
+                    "journal.log",
+                    vec!["journalctl", "--no-pager", "-o", "short-precise"],
+                ),
+                // The node's addresses and routes of both families (#31).
+                ("ip.txt", vec!["sh", "-c", NODE_NETWORK]),
+            ];
             if n.state.is_kubernetes() {
                 status.extend(["kubelet", "containerd"]);
                 commands.push(("systemctl-status.txt", status));
@@ -365,6 +370,35 @@ fn is_secret(path: &Path) -> bool {
         || name.ends_with(".pem")
 }
 
+/// What a node's `ip.txt` holds.
+const NODE_NETWORK: &str = "ip addr show; echo; ip -4 route show table all; echo; \
+    ip -6 route show table all; echo; sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding \
+    net.ipv6.conf.all.accept_ra";
+
+/// The cluster's family and ranges, and each node's addresses, as `list` shows them.
+fn network(state: &crate::model::state::ClusterState) -> String {
+    let mut text = format!(
+        "ip family: {}\nnode subnets: {}\npod subnets: {}\nservice subnets: {}\n",
+        state.ip_family,
+        state.node_subnets().join(","),
+        state.pod_subnets().join(","),
+        state.service_subnets().join(",")
+    );
+    for n in &state.nodes {
+        let ips: Vec<String> = std::iter::once(n.ip.to_string())
+            .chain(state.node_ip6(n).map(|ip| ip.to_string()))
+            .collect();
+        let known: Vec<String> = state.kube_ips(n).iter().map(|i| i.to_string()).collect();
+        text.push_str(&format!(
+            "{}: {} (Kubernetes: {})\n",
+            n.name,
+            ips.join(","),
+            known.join(",")
+        ));
+    }
+    text
+}
+
 fn versions(cluster: Option<&Cluster>) -> String {
     let mut text = format!("kubeadm-nspawn {}\n", env!("CARGO_PKG_VERSION"));
     if let Some(c) = cluster {
@@ -442,6 +476,50 @@ pub fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_network_summary_names_the_family_ranges_and_addresses() {
+        use crate::model::ranges6::{
+            IpFamily, NodeSubnet6, Ranges6, DEFAULT_POD_SUBNET6, DEFAULT_SERVICE_SUBNET6,
+        };
+        use crate::model::settings::NodeRole;
+        use crate::model::state::{ClusterState, NodeState};
+        let mut state: ClusterState = serde_json::from_value(serde_json::json!({
+            "formatVersion": 2, "name": "dev", "masquerade": false,
+            "ranges": {"nodes": "10.22.0.0/16", "pods": "10.244.0.0/16", "services": "10.96.0.0/12"},
+            "image": {"key": "k", "path": "/p"}, "nodes": []
+        }))
+        .unwrap();
+        state.nodes = vec![NodeState::for_test(
+            "dev-n0",
+            0,
+            NodeRole::ControlPlane,
+            "10.22.0.10",
+        )];
+        state.ip_family = IpFamily::Dual;
+        let subnet6 = NodeSubnet6::derived("dev", 0);
+        state.ipv6 = Some(Ranges6 {
+            nodes: subnet6,
+            pods: DEFAULT_POD_SUBNET6,
+            services: DEFAULT_SERVICE_SUBNET6,
+        });
+        let text = network(&state);
+        assert!(
+            text.starts_with(&format!(
+                "ip family: dual\nnode subnets: 10.22.0.0/16,{subnet6}\n\
+             pod subnets: 10.244.0.0/16,fd00:10:244::/56\n\
+             service subnets: 10.96.0.0/12,fd00:10:96::/112\n"
+            )),
+            "{text}"
+        );
+        let ip6 = subnet6.node_ip(0);
+        assert!(
+            text.contains(&format!(
+                "dev-n0: 10.22.0.10,{ip6} (Kubernetes: 10.22.0.10,{ip6})"
+            )),
+            "{text}"
+        );
+    }
 
     #[test]
     fn secrets_are_never_copied() {

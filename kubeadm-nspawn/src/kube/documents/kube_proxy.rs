@@ -12,6 +12,8 @@ pub struct KubeProxyConfiguration {
     /// Written explicitly: kube-proxy 1.37 warns when it is left unset.
     pub mode: &'static str,
     pub conntrack: Conntrack,
+    #[serde(rename = "clusterCIDR")]
+    pub cluster_cidr: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub feature_gates: BTreeMap<String, bool>,
 }

@@ -35,6 +35,10 @@ pub struct KubeletConfiguration {
     /// KEP-4569); absent otherwise (1.31-1.34 have the field, defaulting to false).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_cgroup_v1: Option<bool>,
+    /// Where the kubelet's health endpoint listens (IPv6's loopback in an IPv6 cluster; None:
+    /// the kubelet's 127.0.0.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthz_bind_address: Option<&'static str>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub feature_gates: BTreeMap<String, bool>,
 }

@@ -9,7 +9,7 @@ pub mod kubeadm;
 pub mod kubelet;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use kns_node::containerd::CgroupDriver;
 
@@ -21,7 +21,7 @@ use self::kubeadm::{
 use super::minor::{KubeadmApi, Minor};
 use super::proxy_mode;
 use crate::model::names::ClusterName;
-use crate::model::ranges::Cidr;
+use crate::model::ranges6::{AnyCidr, IpFamily};
 use crate::model::settings::{
     ComponentSettings, KubeProxyMode, Limits, EVICTION_MEMORY_AVAILABLE, NODE_OVERHEAD_BYTES,
 };
@@ -44,11 +44,15 @@ pub struct ClusterConfig {
     /// `kubeadm version -o short`.
     pub kubernetes_version: String,
     pub minor: Minor,
-    /// The first control plane's address (where `kubeadm init` runs).
-    pub control_plane_ip: Ipv4Addr,
+    /// The first control plane's address of the primary family (where `kubeadm init` runs, what
+    /// its API server advertises).
+    pub control_plane_ip: IpAddr,
     /// Where the API is reached (kubeadm's controlPlaneEndpoint): the load balancer's address,
-    /// or the one control plane's.
+    /// or the one control plane's, on the IPv4 node subnet every family has (the host's
+    /// kubeconfig and the load balancer use it).
     pub endpoint_ip: Ipv4Addr,
+    /// The families Kubernetes speaks: the bind addresses of the control plane and the kubelet.
+    pub ip_family: IpFamily,
     /// With several control planes: the key `kubeadm init --upload-certs` encrypts the control
     /// plane's certificates with (in the kubeadm-certs Secret, deleted by kubeadm after 2 h) and
     /// `kubeadm join --control-plane` decrypts them with.
@@ -62,8 +66,10 @@ pub struct ClusterConfig {
     pub token: String,
     /// Whether kubeadm patch files go into the nodes' patches directory.
     pub patches: bool,
-    pub pod_subnet: Cidr,
-    pub service_subnet: Cidr,
+    /// The pod ranges, the primary family's first (one for each family).
+    pub pod_subnets: Vec<AnyCidr>,
+    /// The service ranges, in the same order.
+    pub service_subnets: Vec<AnyCidr>,
     /// The host (and so the nodes) runs cgroup v1 (or hybrid).
     pub cgroup_v1: bool,
     /// Who owns the pod cgroups: what every node's containerd was configured with
@@ -73,7 +79,32 @@ pub struct ClusterConfig {
     pub components: ComponentSettings,
 }
 
+/// Ranges or addresses as Kubernetes takes a list of them: comma-joined, in order.
+fn joined<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl NodeRegistration {
+    /// Its address of the primary family (what a control plane advertises).
+    fn primary_ip(&self) -> String {
+        self.ips
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+}
+
 impl ClusterConfig {
+    /// The loopback address components bind to when they serve only the node itself: IPv6's in
+    /// an IPv6 cluster, else kubeadm's own default (IPv4's; None: left to kubeadm).
+    fn loopback(&self) -> Option<&'static str> {
+        (self.ip_family == IpFamily::Ipv6).then_some("::1")
+    }
+
     fn api(&self) -> KubeadmApi {
         self.minor.kubeadm_api()
     }
@@ -128,6 +159,10 @@ impl ClusterConfig {
         if self.minor.checks_bridge_nf_call() {
             // br_netfilter's sysctls are not visible in a node's network namespace.
             ignored.push("FileContent--proc-sys-net-bridge-bridge-nf-call-iptables".into());
+            if self.ip_family == IpFamily::Ipv6 {
+                // Its IPv6 twin, checked when the control plane advertises an IPv6 address.
+                ignored.push("FileContent--proc-sys-net-bridge-bridge-nf-call-ip6tables".into());
+            }
         }
         ignored
     }
@@ -137,7 +172,8 @@ impl ClusterConfig {
 #[derive(Debug, Clone)]
 pub struct NodeRegistration {
     pub name: String,
-    pub ip: Ipv4Addr,
+    /// Its addresses, the primary family's first (both in dual-stack): the kubelet's node-ip.
+    pub ips: Vec<IpAddr>,
     /// The kubelet's `--node-labels`.
     pub labels: BTreeMap<String, String>,
     /// This node's own KubeletConfiguration patch (its limits), a JSON merge patch.
@@ -208,7 +244,7 @@ pub fn join_config(
     let control_plane = match (join_as, &config.certificate_key) {
         (JoinAs::ControlPlane, Some(key)) => Some(JoinControlPlane {
             local_api_endpoint: ApiEndpoint {
-                advertise_address: node.ip.to_string(),
+                advertise_address: node.primary_ip(),
                 bind_port: API_PORT,
             },
             certificate_key: key.clone(),
@@ -259,8 +295,9 @@ fn node_registration(
     node: &NodeRegistration,
     untainted: bool,
 ) -> NodeRegistrationOptions {
-    // Without node-ip a node has no InternalIP kubectl exec/logs can reach.
-    let mut args = vec![("node-ip", node.ip.to_string())];
+    // Without node-ip a node has no InternalIP kubectl exec/logs can reach; in dual-stack both
+    // addresses, the primary family's first, so the Node has an InternalIP of each.
+    let mut args = vec![("node-ip", joined(&node.ips))];
     if !node.labels.is_empty() {
         let labels: Vec<String> = node
             .labels
@@ -315,6 +352,11 @@ fn cluster_configuration(config: &ClusterConfig) -> ClusterConfiguration {
         gates_arg.clone().into_iter().chain(runtime_arg).collect();
     let mut controller_manager_args = controller_manager_args();
     controller_manager_args.extend(gates_arg.clone());
+    // In an IPv6 cluster the controller-manager and the scheduler serve (health, metrics) on
+    // IPv6's loopback; kubeadm's probes follow the bind address.
+    let bind = config.loopback().map(|ip| ("bind-address", ip.to_owned()));
+    controller_manager_args.extend(bind.clone());
+    let scheduler_args: Vec<(&str, String)> = gates_arg.clone().into_iter().chain(bind).collect();
     // ECDSA P-256 keys instead of RSA-2048 for every certificate kubeadm makes: as strong
     // (128-bit security against RSA-2048's 112) and made in milliseconds; RSA key generation took
     // 2.1 s of `kubeadm init` on these 2 cores (measured). v1beta4 has a field for it, before
@@ -348,8 +390,8 @@ fn cluster_configuration(config: &ClusterConfig) -> ClusterConfiguration {
             image_tag: tag.clone(),
         }),
         networking: Networking {
-            pod_subnet: config.pod_subnet.to_string(),
-            service_subnet: config.service_subnet.to_string(),
+            pod_subnet: joined(&config.pod_subnets),
+            service_subnet: joined(&config.service_subnets),
         },
         api_server: ApiServer {
             cert_sans: cert_sans(config),
@@ -358,8 +400,8 @@ fn cluster_configuration(config: &ClusterConfig) -> ClusterConfiguration {
         controller_manager: ControlPlaneComponent {
             extra_args: config.extra_args(&controller_manager_args),
         },
-        scheduler: gates_arg.map(|arg| ControlPlaneComponent {
-            extra_args: config.extra_args(&[arg]),
+        scheduler: (!scheduler_args.is_empty()).then(|| ControlPlaneComponent {
+            extra_args: config.extra_args(&scheduler_args),
         }),
     }
 }
@@ -407,6 +449,7 @@ fn kubelet_configuration(config: &ClusterConfig) -> kubelet::KubeletConfiguratio
         image_gc_low_threshold_percent: 99,
         node_status_update_frequency: "4s",
         fail_cgroup_v1: config.allows_cgroup_v1().then_some(false),
+        healthz_bind_address: config.loopback(),
         feature_gates: config.components.feature_gates.clone(),
     }
 }
@@ -427,6 +470,8 @@ fn kube_proxy_configuration(config: &ClusterConfig) -> Option<kube_proxy::KubePr
             mode => mode.as_str(),
         },
         conntrack: kube_proxy::Conntrack { max_per_core: 0 },
+        // The pod ranges: what kube-proxy takes as in-cluster traffic (each family's).
+        cluster_cidr: joined(&config.pod_subnets),
         feature_gates,
     })
 }

@@ -11,6 +11,7 @@ use kns_upstream_api::{kube_proxy, kubelet};
 use super::*;
 use crate::host::cgroup::Layout;
 use crate::model::ranges::{DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
+use crate::model::ranges6::{DEFAULT_POD_SUBNET6, DEFAULT_SERVICE_SUBNET6};
 
 /// The minors the documents are proven for, with a version string of each.
 const MINORS: &[(&str, Minor)] = &[
@@ -32,16 +33,17 @@ fn config(version: &str, minor: Minor, cgroups: Layout) -> ClusterConfig {
         cluster_name: ClusterName::new("dev").unwrap(),
         kubernetes_version: version.into(),
         minor,
-        control_plane_ip: Ipv4Addr::new(10, 22, 0, 10),
+        control_plane_ip: IpAddr::V4(Ipv4Addr::new(10, 22, 0, 10)),
         endpoint_ip: Ipv4Addr::new(10, 22, 0, 10),
+        ip_family: IpFamily::Ipv4,
         certificate_key: None,
         untainted_control_planes: false,
         etcd_tag: "3.5.16-0".into(),
         coredns_tag: Some("v1.10.1".into()),
         token: "abcdef.0123456789abcdef".into(),
         patches: false,
-        pod_subnet: DEFAULT_POD_SUBNET,
-        service_subnet: DEFAULT_SERVICE_SUBNET,
+        pod_subnets: vec![AnyCidr::V4(DEFAULT_POD_SUBNET)],
+        service_subnets: vec![AnyCidr::V4(DEFAULT_SERVICE_SUBNET)],
         cgroup_v1: cgroups.is_v1(),
         cgroup_driver: cgroups.cgroup_driver(),
         components: Default::default(),
@@ -66,7 +68,7 @@ fn with_settings(mut config: ClusterConfig) -> ClusterConfig {
 fn node(i: usize) -> NodeRegistration {
     NodeRegistration {
         name: format!("dev-n{i}"),
-        ip: Ipv4Addr::new(10, 22, 0, 10 + i as u8),
+        ips: vec![IpAddr::V4(Ipv4Addr::new(10, 22, 0, 10 + i as u8))],
         labels: Default::default(),
         kubelet_patch: None,
     }
@@ -144,6 +146,7 @@ struct Seen {
     encryption: Option<String>,
     image_repository: String,
     pods: String,
+    services: String,
     patches: Option<String>,
 }
 
@@ -195,6 +198,13 @@ fn seen(docs: &kubeadm::KubeadmDocuments) -> Seen {
                 encryption: None,
                 image_repository: c.image_repository.clone().unwrap(),
                 pods: c.networking.as_ref().unwrap().pod_subnet.clone().unwrap(),
+                services: c
+                    .networking
+                    .as_ref()
+                    .unwrap()
+                    .service_subnet
+                    .clone()
+                    .unwrap(),
                 patches: i.patches.as_ref().and_then(|p| p.directory.clone()),
             }
         }
@@ -234,6 +244,13 @@ fn seen(docs: &kubeadm::KubeadmDocuments) -> Seen {
                 encryption: c.encryption_algorithm.clone(),
                 image_repository: c.image_repository.clone().unwrap(),
                 pods: c.networking.as_ref().unwrap().pod_subnet.clone().unwrap(),
+                services: c
+                    .networking
+                    .as_ref()
+                    .unwrap()
+                    .service_subnet
+                    .clone()
+                    .unwrap(),
                 patches: i.patches.as_ref().and_then(|p| p.directory.clone()),
             }
         }
@@ -616,5 +633,124 @@ fn each_kube_proxy_mode_is_a_valid_document_of_every_minor_that_has_it() {
             ..base
         });
         assert_eq!(skip_phases(&docs), ["addon/coredns"], "{version}");
+    }
+}
+
+/// `config` for `family`: the node at 10.22.0.10 and fd12:3456:789a::10, kind's IPv6 ranges.
+fn of_family(config: ClusterConfig, family: IpFamily) -> ClusterConfig {
+    let v6: IpAddr = "fd12:3456:789a::10".parse().unwrap();
+    let v4 = config.control_plane_ip;
+    ClusterConfig {
+        ip_family: family,
+        control_plane_ip: if family == IpFamily::Ipv6 { v6 } else { v4 },
+        pod_subnets: family.order(
+            AnyCidr::V4(DEFAULT_POD_SUBNET),
+            Some(AnyCidr::V6(DEFAULT_POD_SUBNET6)),
+        ),
+        service_subnets: family.order(
+            AnyCidr::V4(DEFAULT_SERVICE_SUBNET),
+            Some(AnyCidr::V6(DEFAULT_SERVICE_SUBNET6)),
+        ),
+        ..config
+    }
+}
+
+fn node_of_family(i: usize, family: IpFamily) -> NodeRegistration {
+    let v6: IpAddr = format!("fd12:3456:789a::{:x}", 0x10 + i).parse().unwrap();
+    NodeRegistration {
+        ips: family.order(node(i).ips[0], Some(v6)),
+        ..node(i)
+    }
+}
+
+#[test]
+fn each_family_gets_its_ranges_addresses_and_bind_addresses() {
+    for config in every_config() {
+        for family in [IpFamily::Ipv4, IpFamily::Ipv6, IpFamily::Dual] {
+            let config = of_family(config.clone(), family);
+            let what = format!("{} {family}", config.kubernetes_version);
+            let (docs, kubelet, proxy) = parse_init(&config, &node_of_family(0, family));
+            let s = seen(&docs);
+            let (pods, services, advertise, node_ip) = match family {
+                IpFamily::Ipv4 => ("10.244.0.0/16", "10.96.0.0/12", "10.22.0.10", "10.22.0.10"),
+                IpFamily::Ipv6 => (
+                    "fd00:10:244::/56",
+                    "fd00:10:96::/112",
+                    "fd12:3456:789a::10",
+                    "fd12:3456:789a::10",
+                ),
+                IpFamily::Dual => (
+                    "10.244.0.0/16,fd00:10:244::/56",
+                    "10.96.0.0/12,fd00:10:96::/112",
+                    "10.22.0.10",
+                    "10.22.0.10,fd12:3456:789a::10",
+                ),
+            };
+            assert_eq!(s.pods, pods, "{what}");
+            assert_eq!(s.services, services, "{what}");
+            assert_eq!(s.advertise, advertise, "{what}");
+            assert_eq!(s.kubelet_args["node-ip"], node_ip, "{what}");
+            assert_eq!(proxy.cluster_cidr, pods, "{what}");
+            // The API server's certificate names the advertised address (kubeadm adds it) and
+            // the IPv4 endpoint the host and the load balancer use.
+            assert!(s.endpoint.starts_with("10.22.0."), "{what}: {}", s.endpoint);
+            assert!(s.cert_sans.contains(&advertise.to_string()), "{what}");
+            // Loopback-only servers on the family's loopback.
+            let loopback = (family == IpFamily::Ipv6).then_some("::1");
+            assert_eq!(
+                s.controller_manager_args
+                    .get("bind-address")
+                    .map(String::as_str),
+                loopback,
+                "{what}"
+            );
+            assert_eq!(
+                s.scheduler_args.get("bind-address").map(String::as_str),
+                loopback,
+                "{what}"
+            );
+            assert_eq!(kubelet.healthz_bind_address.as_deref(), loopback, "{what}");
+            // The preflight checks an IPv6 control plane meets that a node cannot pass.
+            let ip6tables = "FileContent--proc-sys-net-bridge-bridge-nf-call-ip6tables";
+            assert_eq!(
+                s.ignored.iter().any(|i| i == ip6tables),
+                family == IpFamily::Ipv6 && config.minor < Minor(1, 30),
+                "{what}"
+            );
+            // A joining node: its addresses, a control plane advertising its primary one.
+            let text = join_config(
+                &config,
+                "sha256:abc",
+                &node_of_family(2, family),
+                JoinAs::ControlPlane,
+            )
+            .unwrap();
+            let join = kubeadm::parse(&text, upstream(config.minor))
+                .unwrap_or_else(|e| panic!("{what}: {e}\n{text}"))
+                .join
+                .unwrap();
+            let (args, advertised) = match join {
+                JoinConfiguration::V1beta3(j) => (
+                    j.node_registration.unwrap().kubelet_extra_args.unwrap(),
+                    j.control_plane
+                        .and_then(|c| c.local_api_endpoint)
+                        .and_then(|e| e.advertise_address),
+                ),
+                JoinConfiguration::V1beta4(j) => (
+                    args_v4(&j.node_registration.unwrap().kubelet_extra_args),
+                    j.control_plane
+                        .and_then(|c| c.local_api_endpoint)
+                        .and_then(|e| e.advertise_address),
+                ),
+            };
+            let want_ip = node_ip
+                .replace("10.22.0.10", "10.22.0.12")
+                .replace("::10", "::12");
+            assert_eq!(args["node-ip"], want_ip, "{what}");
+            if config.certificate_key.is_some() {
+                let primary = want_ip.split(',').next().unwrap();
+                assert_eq!(advertised.as_deref(), Some(primary), "{what}");
+            }
+        }
     }
 }

@@ -1,0 +1,955 @@
+//! A cluster's IPv6 ranges (issue #31) and its IP family: the nodes' ULA /64 on the host bridge
+//! (derived from the cluster's name, probed for collisions), the pods' and services' IPv6 ranges
+//! inside the nodes, and what they must not collide with: each other, every IPv6 address and
+//! route of the host, the other clusters' IPv6 node subnets.
+//!
+//! Only unique local addresses (`fd00::/8`, RFC 4193's locally assigned half of `fc00::/7`) are
+//! taken: nothing a node sends from one is routable off the host, and no node ever gets an IPv6
+//! default route. The IPv4 ranges (`super::ranges`) keep their rules; this module is beside them.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Which families the Kubernetes cluster speaks (`networking.ipFamily`, `up --ip-family`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum IpFamily {
+    #[default]
+    Ipv4,
+    Ipv6,
+    /// Both; IPv4 is the primary family (listed first, the API server advertises it), as kind's
+    /// `dual` does.
+    Dual,
+}
+
+impl IpFamily {
+    pub fn has_ipv4(self) -> bool {
+        self != IpFamily::Ipv6
+    }
+
+    pub fn has_ipv6(self) -> bool {
+        self != IpFamily::Ipv4
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IpFamily::Ipv4 => "ipv4",
+            IpFamily::Ipv6 => "ipv6",
+            IpFamily::Dual => "dual",
+        }
+    }
+
+    /// `v4` and `v6` in this family's order (primary first), each only if the family has it.
+    pub fn order<T>(self, v4: T, v6: Option<T>) -> Vec<T> {
+        match (self, v6) {
+            (IpFamily::Ipv4, _) | (_, None) => vec![v4],
+            (IpFamily::Ipv6, Some(v6)) => vec![v6],
+            (IpFamily::Dual, Some(v6)) => vec![v4, v6],
+        }
+    }
+}
+
+impl std::fmt::Display for IpFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An IPv6 range a cluster cannot have, or a family its ranges do not fit.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {what} \"{text}\": {why}")]
+    Cidr {
+        what: String,
+        text: String,
+        why: &'static str,
+    },
+
+    /// Outside `fd00::/8`.
+    #[error("{what} {range} is not a unique local range (fd00::/8): a cluster's IPv6 ranges never take routable addresses")]
+    NotUla { what: String, range: Cidr6 },
+
+    #[error("{what} {range}: {why}")]
+    Prefix {
+        what: String,
+        range: Cidr6,
+        why: &'static str,
+    },
+
+    #[error("--pod-subnet {pods} is too small for {nodes} nodes (each needs a /64)")]
+    PodRangeTooSmall { pods: Cidr6, nodes: usize },
+
+    /// Ranges of a family the cluster does not have, or not both of a dual-stack one.
+    #[error("{what}: {why}")]
+    Family { what: String, why: String },
+
+    /// An IPv6 range that overlaps another of the cluster's, one of the host's, or another
+    /// cluster's; `free` is one that does not (for the node subnet).
+    #[error("{} {range} collides with {with}", .kind.flag())]
+    Collision {
+        kind: Kind6,
+        range: Cidr6,
+        with: String,
+        free: Option<Cidr6>,
+    },
+
+    /// An IPv4 range of a list that does not parse, said as `super::ranges` says it.
+    #[error("{0}")]
+    V4(String),
+
+    #[error("no free IPv6 /64 derived from the cluster's name after {0} tries")]
+    NoFreeSubnet(u32),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl kns_plumbing::report::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Collision {
+                kind,
+                free: Some(free),
+                ..
+            } => Some(format!("{} {free} is free", kind.flag())),
+            Error::Collision { kind, .. } => Some(format!(
+                "give {} another unique local range (fd00::/8)",
+                kind.flag()
+            )),
+            Error::NotUla { .. } => {
+                Some("take one from fd00::/8 (or leave it out: one is derived)".into())
+            }
+            Error::NoFreeSubnet(_) => Some("pass --subnet with an IPv6 /64 of fd00::/8".into()),
+            Error::Family { .. } => Some(
+                "give one range for each family the cluster has, IPv4 first in dual-stack: \
+                 --pod-subnet 10.244.0.0/16,fd00:10:244::/56"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The IPv6 pod range unless told otherwise (kind's); node i gets its i-th /64.
+pub const DEFAULT_POD_SUBNET6: Cidr6 =
+    Cidr6::new_unchecked(Ipv6Addr::new(0xfd00, 0x10, 0x244, 0, 0, 0, 0, 0), 56);
+/// The IPv6 service range unless told otherwise (kind's).
+pub const DEFAULT_SERVICE_SUBNET6: Cidr6 =
+    Cidr6::new_unchecked(Ipv6Addr::new(0xfd00, 0x10, 0x96, 0, 0, 0, 0, 0), 112);
+/// Where unique local addresses are (the locally assigned half of fc00::/7).
+pub const ULA: Cidr6 = Cidr6::new_unchecked(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0), 8);
+
+/// An IPv6 range `a:b::/prefix` with no host bits set; written as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Cidr6 {
+    base: Ipv6Addr,
+    prefix: u8,
+}
+
+impl Cidr6 {
+    const fn new_unchecked(base: Ipv6Addr, prefix: u8) -> Cidr6 {
+        Cidr6 { base, prefix }
+    }
+
+    /// Parses `text`; `what` names it in errors (`--pod-subnet`).
+    pub fn parse(text: &str, what: &str) -> Result<Cidr6> {
+        let bad = |why: &'static str| Error::Cidr {
+            what: what.to_owned(),
+            text: text.to_owned(),
+            why,
+        };
+        let (ip, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| bad("expected an IPv6 range such as fd00:10:244::/56"))?;
+        let base: Ipv6Addr = ip.parse().map_err(|_| bad("not an IPv6 address"))?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad("bad prefix length"))?;
+        if prefix > 128 {
+            return Err(bad("bad prefix length"));
+        }
+        let cidr = Cidr6 { base, prefix };
+        if u128::from(base) & !mask(prefix) != 0 {
+            return Err(bad("host bits are set; give the network address"));
+        }
+        Ok(cidr)
+    }
+
+    /// A host route or address as the kernel reports it: host bits cleared, a bare address /128.
+    fn of_kernel(dst: &str, prefix: Option<u8>) -> Option<Cidr6> {
+        let (ip, prefix) = match dst.split_once('/') {
+            Some((ip, p)) => (ip, p.parse().ok()?),
+            None => (dst, prefix.unwrap_or(128)),
+        };
+        let ip: Ipv6Addr = ip.parse().ok()?;
+        Some(Cidr6 {
+            base: Ipv6Addr::from(u128::from(ip) & mask(prefix)),
+            prefix,
+        })
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    fn first(&self) -> u128 {
+        u128::from(self.base)
+    }
+
+    fn last(&self) -> u128 {
+        self.first() | !mask(self.prefix)
+    }
+
+    pub fn overlaps(&self, other: &Cidr6) -> bool {
+        self.first() <= other.last() && other.first() <= self.last()
+    }
+
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        (u128::from(ip) & mask(self.prefix)) == self.first()
+    }
+
+    /// The `n`-th address of the range.
+    pub fn nth(&self, n: u128) -> Ipv6Addr {
+        Ipv6Addr::from(self.first() + n)
+    }
+
+    /// The `index`-th block of prefix `prefix` inside this range.
+    pub fn block(&self, prefix: u8, index: usize) -> Cidr6 {
+        Cidr6 {
+            base: Ipv6Addr::from(self.first() + ((index as u128) << (128 - prefix))),
+            prefix,
+        }
+    }
+
+    /// Fails unless the range is unique local (inside fd00::/8).
+    pub fn check_ula(self, what: &str) -> Result<Cidr6> {
+        if self.prefix < 8 || !ULA.contains(self.base) {
+            return Err(Error::NotUla {
+                what: what.to_owned(),
+                range: self,
+            });
+        }
+        Ok(self)
+    }
+}
+
+fn mask(prefix: u8) -> u128 {
+    if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - prefix)
+    }
+}
+
+impl std::fmt::Display for Cidr6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.base, self.prefix)
+    }
+}
+
+impl TryFrom<String> for Cidr6 {
+    type Error = Error;
+    fn try_from(text: String) -> Result<Cidr6> {
+        Cidr6::parse(&text, "range")
+    }
+}
+
+impl From<Cidr6> for String {
+    fn from(cidr: Cidr6) -> String {
+        cidr.to_string()
+    }
+}
+
+/// A cluster's IPv6 node subnet on the host bridge: a unique local /64. The gateway (the host) is
+/// `::1`, the load balancer `::9`, node i `::(0x10 + i)` (its IPv4 `.(10+i)` in spirit), so
+/// stop/start keeps every address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Cidr6", into = "Cidr6")]
+pub struct NodeSubnet6(Cidr6);
+
+impl NodeSubnet6 {
+    /// `cidr` as a node subnet: a /64 of fd00::/8.
+    pub fn new(cidr: Cidr6) -> Result<NodeSubnet6> {
+        let cidr = cidr.check_ula("--subnet")?;
+        if cidr.prefix != 64 {
+            return Err(Error::Prefix {
+                what: "--subnet".into(),
+                range: cidr,
+                why: "an IPv6 node subnet is a /64",
+            });
+        }
+        Ok(NodeSubnet6(cidr))
+    }
+
+    /// The `attempt`-th /64 derived from the cluster's name: `fd` then a 40-bit global ID from a
+    /// hash of the name and attempt (RFC 4193's layout), subnet ID 0. Stable for a name; never
+    /// `fd00::/64` (whose global ID is 0: the next attempt's is taken).
+    pub fn derived(cluster: &str, attempt: u32) -> NodeSubnet6 {
+        use sha2::{Digest, Sha256};
+        let mut n = attempt;
+        loop {
+            let digest = Sha256::digest(format!("kubeadm-nspawn/{cluster}/{n}").as_bytes());
+            let id: [u8; 5] = [digest[0], digest[1], digest[2], digest[3], digest[4]];
+            if id != [0; 5] {
+                let mut bytes = [0u8; 16];
+                bytes[0] = 0xfd;
+                bytes[1..6].copy_from_slice(&id);
+                return NodeSubnet6(Cidr6 {
+                    base: Ipv6Addr::from(bytes),
+                    prefix: 64,
+                });
+            }
+            n = n.wrapping_add(1);
+        }
+    }
+
+    pub fn cidr(&self) -> Cidr6 {
+        self.0
+    }
+
+    pub fn gateway(&self) -> Ipv6Addr {
+        self.0.nth(1)
+    }
+
+    pub fn node_ip(&self, index: usize) -> Ipv6Addr {
+        self.0.nth(0x10 + index as u128)
+    }
+
+    pub fn load_balancer_ip(&self) -> Ipv6Addr {
+        self.0.nth(9)
+    }
+}
+
+impl TryFrom<Cidr6> for NodeSubnet6 {
+    type Error = Error;
+    fn try_from(cidr: Cidr6) -> Result<NodeSubnet6> {
+        NodeSubnet6::new(cidr)
+    }
+}
+
+impl From<NodeSubnet6> for Cidr6 {
+    fn from(s: NodeSubnet6) -> Cidr6 {
+        s.0
+    }
+}
+
+impl std::fmt::Display for NodeSubnet6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A pod range, checked: unique local, a /64 a node, kubeadm's limit of 16 bits between the
+/// range and a node's block (so at least a /48).
+pub fn check_pods(pods: Cidr6, nodes: usize) -> Result<Cidr6> {
+    let pods = pods.check_ula("--pod-subnet")?;
+    if pods.prefix < 48 {
+        return Err(Error::Prefix {
+            what: "--pod-subnet".into(),
+            range: pods,
+            why: "kubeadm takes at most 16 bits between the pod range and a node's /64: give a /48 to a /64",
+        });
+    }
+    let bits = usize::BITS - nodes.saturating_sub(1).leading_zeros();
+    if u32::from(pods.prefix) + bits > 64 {
+        return Err(Error::PodRangeTooSmall { pods, nodes });
+    }
+    Ok(pods)
+}
+
+/// A service range, checked: unique local, at most 20 bits of addresses (the API server's limit
+/// for IPv6: /108) and at least 256 of them.
+pub fn check_services(services: Cidr6) -> Result<Cidr6> {
+    let services = services.check_ula("--service-subnet")?;
+    if !(108..=120).contains(&services.prefix) {
+        return Err(Error::Prefix {
+            what: "--service-subnet".into(),
+            range: services,
+            why: "an IPv6 service range is a /108 to a /120 (the API server allocates at most 20 bits)",
+        });
+    }
+    Ok(services)
+}
+
+/// Node i's IPv6 pod block: the i-th /64 of the pod range.
+pub fn node_pods(pods: &Cidr6, index: usize) -> Cidr6 {
+    pods.block(64, index)
+}
+
+/// Which of the cluster's three IPv6 ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind6 {
+    Nodes,
+    Pods,
+    Services,
+}
+
+impl Kind6 {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Kind6::Nodes => "--subnet",
+            Kind6::Pods => "--pod-subnet",
+            Kind6::Services => "--service-subnet",
+        }
+    }
+}
+
+/// A cluster's three IPv6 ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Ranges6 {
+    pub nodes: NodeSubnet6,
+    pub pods: Cidr6,
+    pub services: Cidr6,
+}
+
+impl Ranges6 {
+    fn named(&self) -> [(Kind6, Cidr6); 3] {
+        [
+            (Kind6::Nodes, self.nodes.cidr()),
+            (Kind6::Pods, self.pods),
+            (Kind6::Services, self.services),
+        ]
+    }
+}
+
+/// Something IPv6 of the host that a range must not overlap.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostClaim6 {
+    Address {
+        interface: String,
+        cidr: Cidr6,
+    },
+    Route {
+        dst: Cidr6,
+        table: String,
+        dev: String,
+    },
+    /// The default route's gateway (`fd00::1` of this machine's uplink).
+    Gateway {
+        ip: Ipv6Addr,
+        dev: String,
+    },
+}
+
+impl HostClaim6 {
+    fn device(&self) -> &str {
+        match self {
+            HostClaim6::Address { interface, .. } => interface,
+            HostClaim6::Route { dev, .. } | HostClaim6::Gateway { dev, .. } => dev,
+        }
+    }
+
+    fn collides_with(&self, range: &Cidr6) -> bool {
+        match self {
+            HostClaim6::Address { cidr, .. } => cidr.overlaps(range),
+            HostClaim6::Route { dst, .. } => dst.overlaps(range),
+            HostClaim6::Gateway { ip, .. } => range.contains(*ip),
+        }
+    }
+}
+
+impl std::fmt::Display for HostClaim6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostClaim6::Address { interface, cidr } => {
+                write!(f, "the host's interface {interface} ({cidr})")
+            }
+            HostClaim6::Route { dst, table, dev } => {
+                write!(f, "the host's route to {dst} via {dev} (table {table})")
+            }
+            HostClaim6::Gateway { ip, dev } => {
+                write!(f, "the host's default gateway {ip} ({dev})")
+            }
+        }
+    }
+}
+
+/// The host's IPv6 claims from `ip -json -6 addr show` and `ip -json -6 route show table all`.
+/// Link-local and multicast ranges are kept too: they never overlap fd00::/8, so they cost nothing.
+pub fn parse_claims(addresses: &Value, routes: &Value) -> Vec<HostClaim6> {
+    let mut claims = vec![];
+    for link in addresses.as_array().into_iter().flatten() {
+        let interface = link["ifname"].as_str().unwrap_or_default();
+        for info in link["addr_info"].as_array().into_iter().flatten() {
+            let prefix = info["prefixlen"].as_u64().map(|p| p as u8);
+            if let Some(cidr) = info["local"]
+                .as_str()
+                .and_then(|ip| Cidr6::of_kernel(ip, prefix))
+            {
+                claims.push(HostClaim6::Address {
+                    interface: interface.into(),
+                    cidr,
+                });
+            }
+        }
+    }
+    for route in routes.as_array().into_iter().flatten() {
+        let dev = route["dev"].as_str().unwrap_or_default().to_owned();
+        let table = route["table"].as_str().unwrap_or("main").to_owned();
+        match route["dst"].as_str() {
+            Some("default") => {
+                if let Some(ip) = route["gateway"].as_str().and_then(|g| g.parse().ok()) {
+                    claims.push(HostClaim6::Gateway { ip, dev });
+                }
+            }
+            Some(dst) => {
+                if let Some(dst) = Cidr6::of_kernel(dst, None) {
+                    claims.push(HostClaim6::Route { dst, table, dev });
+                }
+            }
+            None => {}
+        }
+    }
+    claims
+}
+
+/// Another cluster's IPv6 node subnet and bridge, as a collision check sees them.
+#[derive(Debug, Clone)]
+pub struct OtherCluster6 {
+    pub name: String,
+    pub nodes: Cidr6,
+    pub bridge: String,
+}
+
+/// Fails with the first collision of `ranges` (see `super::ranges::check`); for the node subnet
+/// the error proposes a free derived one.
+pub fn check(
+    cluster: &str,
+    ranges: &Ranges6,
+    host: &[HostClaim6],
+    others: &[OtherCluster6],
+    own_bridge: Option<&str>,
+) -> Result<()> {
+    let Some((kind, range, with)) = find_collision(ranges, host, others, own_bridge) else {
+        return Ok(());
+    };
+    let free = (kind == Kind6::Nodes)
+        .then(|| pick_node_subnet(cluster, ranges.pods, ranges.services, host, others).ok())
+        .flatten()
+        .map(|s| s.cidr())
+        .filter(|s| *s != range);
+    Err(Error::Collision {
+        kind,
+        range,
+        with,
+        free,
+    })
+}
+
+fn find_collision(
+    ranges: &Ranges6,
+    host: &[HostClaim6],
+    others: &[OtherCluster6],
+    own_bridge: Option<&str>,
+) -> Option<(Kind6, Cidr6, String)> {
+    let named = ranges.named();
+    for (i, (kind, range)) in named.iter().enumerate() {
+        if let Some((other_kind, other)) = named[i + 1..].iter().find(|(_, o)| range.overlaps(o)) {
+            return Some((*kind, *range, format!("{} {other}", other_kind.flag())));
+        }
+    }
+    let bridges: Vec<&str> = others.iter().map(|o| o.bridge.as_str()).collect();
+    for (kind, range) in named {
+        if let Some(claim) = host.iter().find(|c| {
+            Some(c.device()) != own_bridge
+                && !bridges.contains(&c.device())
+                && c.collides_with(&range)
+        }) {
+            return Some((kind, range, claim.to_string()));
+        }
+    }
+    let nodes = ranges.nodes.cidr();
+    others.iter().find(|o| o.nodes.overlaps(&nodes)).map(|o| {
+        (
+            Kind6::Nodes,
+            nodes,
+            format!("cluster \"{}\" (IPv6 subnet {})", o.name, o.nodes),
+        )
+    })
+}
+
+/// How many derived /64s an `up` without an IPv6 `--subnet` tries.
+pub const DERIVE_ATTEMPTS: u32 = 64;
+
+/// The first free /64 derived from the cluster's name (attempt 0 unless it collides).
+pub fn pick_node_subnet(
+    cluster: &str,
+    pods: Cidr6,
+    services: Cidr6,
+    host: &[HostClaim6],
+    others: &[OtherCluster6],
+) -> Result<NodeSubnet6> {
+    (0..DERIVE_ATTEMPTS)
+        .map(|attempt| NodeSubnet6::derived(cluster, attempt))
+        .find(|nodes| {
+            let trial = Ranges6 {
+                nodes: *nodes,
+                pods,
+                services,
+            };
+            find_collision(&trial, host, others, None).is_none()
+        })
+        .ok_or(Error::NoFreeSubnet(DERIVE_ATTEMPTS))
+}
+
+/// A range of either family, as a flag or the config file lists them (`10.244.0.0/16,fd00::/56`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnyCidr {
+    V4(super::ranges::Cidr),
+    V6(Cidr6),
+}
+
+impl std::fmt::Display for AnyCidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnyCidr::V4(c) => c.fmt(f),
+            AnyCidr::V6(c) => c.fmt(f),
+        }
+    }
+}
+
+/// A comma-separated list of at most one range of each family, as given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RangePair {
+    pub v4: Option<super::ranges::Cidr>,
+    pub v6: Option<Cidr6>,
+}
+
+impl RangePair {
+    /// Parses `text` (`what` names it in errors): `a.b.c.d/n`, `fdxx::/n` or both, comma-separated.
+    pub fn parse(text: &str, what: &str) -> Result<RangePair> {
+        let mut pair = RangePair::default();
+        for part in text.split(',').map(str::trim) {
+            if part.contains(':') {
+                if pair.v6.is_some() {
+                    return Err(family(what, "two IPv6 ranges; give one of each family"));
+                }
+                pair.v6 = Some(Cidr6::parse(part, what)?);
+            } else {
+                if pair.v4.is_some() {
+                    return Err(family(what, "two IPv4 ranges; give one of each family"));
+                }
+                pair.v4 = Some(
+                    super::ranges::Cidr::parse(part, what).map_err(|e| Error::V4(e.to_string()))?,
+                );
+            }
+        }
+        Ok(pair)
+    }
+
+    /// Fails unless the ranges given fit `ip_family`: ipv4 takes none of IPv6, ipv6 none of IPv4,
+    /// dual both or none. `nodes`: the node subnets, of which every family has an IPv4 one and
+    /// each missing one is picked (the IPv6 one derived), so only ipv4's rule holds.
+    pub fn check_family(&self, ip_family: IpFamily, what: &str, nodes: bool) -> Result<()> {
+        match (ip_family, self.v4, self.v6) {
+            (IpFamily::Ipv6 | IpFamily::Dual, _, _) if nodes => Ok(()),
+            (IpFamily::Ipv4, _, Some(v6)) => Err(family(
+                what,
+                &format!("{v6} is IPv6 and the cluster is ipv4 (--ip-family ipv6 or dual)"),
+            )),
+            (IpFamily::Ipv6, Some(v4), _) if !nodes => Err(family(
+                what,
+                &format!("{v4} is IPv4 and the cluster is ipv6 (--ip-family ipv4 or dual)"),
+            )),
+            (IpFamily::Dual, Some(v4), None) => Err(family(
+                what,
+                &format!("{v4} alone: a dual-stack cluster takes one range of each family"),
+            )),
+            (IpFamily::Dual, None, Some(v6)) => Err(family(
+                what,
+                &format!("{v6} alone: a dual-stack cluster takes one range of each family"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn family(what: &str, why: &str) -> Error {
+    Error::Family {
+        what: what.to_owned(),
+        why: why.to_owned(),
+    }
+}
+
+/// The addresses of a node in `ip_family`'s order: its IPv4 one, its IPv6 one (when the cluster
+/// has IPv6 ranges).
+pub fn ordered_ips(ip_family: IpFamily, v4: Ipv4Addr, v6: Option<Ipv6Addr>) -> Vec<IpAddr> {
+    ip_family.order(IpAddr::V4(v4), v6.map(IpAddr::V6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kns_plumbing::report::Hint;
+    use serde_json::json;
+
+    fn c6(s: &str) -> Cidr6 {
+        Cidr6::parse(s, "--x").unwrap()
+    }
+
+    /// This machine's IPv6 as `ip -json -6` shows it: the uplink fd00::2/64 with a default route
+    /// via fd00::1, link-local and multicast routes, and another cluster's bridge.
+    fn host() -> Vec<HostClaim6> {
+        let addresses = json!([
+            {"ifname": "lo", "addr_info": [{"local": "::1", "prefixlen": 128}]},
+            {"ifname": "eth0", "addr_info": [
+                {"local": "fd00::2", "prefixlen": 64},
+                {"local": "fe80::fc:ff:fe00:1", "prefixlen": 64}
+            ]},
+            {"ifname": "kns-other", "addr_info": [{"local": "fd12:3456:789a::1", "prefixlen": 64}]},
+            {"ifname": "wg0", "addr_info": [{"local": "fdaa:bbbb:cccc::1", "prefixlen": 48}]}
+        ]);
+        let routes = json!([
+            {"dst": "fd00::/64", "dev": "eth0"},
+            {"dst": "fe80::/64", "dev": "eth0"},
+            {"dst": "default", "gateway": "fd00::1", "dev": "eth0"},
+            {"dst": "fd99::/16", "dev": "tun0", "table": "51820"},
+            {"type": "multicast", "dst": "ff00::/8", "dev": "eth0", "table": "local"}
+        ]);
+        parse_claims(&addresses, &routes)
+    }
+
+    fn other() -> Vec<OtherCluster6> {
+        vec![OtherCluster6 {
+            name: "other".into(),
+            nodes: c6("fd12:3456:789a::/64"),
+            bridge: "kns-other".into(),
+        }]
+    }
+
+    fn ranges(nodes: &str) -> Ranges6 {
+        Ranges6 {
+            nodes: NodeSubnet6::new(c6(nodes)).unwrap(),
+            pods: DEFAULT_POD_SUBNET6,
+            services: DEFAULT_SERVICE_SUBNET6,
+        }
+    }
+
+    #[test]
+    fn parses_and_overlaps() {
+        assert!(c6("fd00::/64").overlaps(&c6("fd00::/8")));
+        assert!(!c6("fd00::/64").overlaps(&c6("fd00:10:244::/56")));
+        assert!(Cidr6::parse("fd00::1/64", "--subnet")
+            .unwrap_err()
+            .to_string()
+            .contains("host bits"));
+        assert!(Cidr6::parse("10.0.0.0/8", "--subnet").is_err());
+        assert_eq!(
+            c6("fd00:10:244::/56").block(64, 3).to_string(),
+            "fd00:10:244:3::/64"
+        );
+        assert_eq!(
+            serde_json::to_string(&c6("fd00:10:96::/112")).unwrap(),
+            "\"fd00:10:96::/112\""
+        );
+    }
+
+    #[test]
+    fn the_derived_subnet_is_a_stable_ula_64_never_the_uplinks() {
+        let a = NodeSubnet6::derived("dev", 0);
+        assert_eq!(a, NodeSubnet6::derived("dev", 0), "stable for a name");
+        assert_ne!(a, NodeSubnet6::derived("dev2", 0));
+        assert_ne!(a, NodeSubnet6::derived("dev", 1));
+        for name in ["default", "dev", "a", "knst0123abcd", "x-y-z"] {
+            for attempt in 0..32 {
+                let s = NodeSubnet6::derived(name, attempt).cidr();
+                assert_eq!(s.prefix(), 64);
+                assert!(ULA.overlaps(&s) && ULA.contains(s.nth(0)), "{s}");
+                assert!(!s.overlaps(&c6("fd00::/64")), "{name}/{attempt}: {s}");
+                assert!(NodeSubnet6::new(s).is_ok(), "{s}");
+            }
+        }
+        let s = NodeSubnet6::new(c6("fd12:3456:789a::/64")).unwrap();
+        assert_eq!(s.gateway().to_string(), "fd12:3456:789a::1");
+        assert_eq!(s.load_balancer_ip().to_string(), "fd12:3456:789a::9");
+        assert_eq!(s.node_ip(0).to_string(), "fd12:3456:789a::10");
+        assert_eq!(s.node_ip(2).to_string(), "fd12:3456:789a::12");
+    }
+
+    #[test]
+    fn only_unique_local_ranges_of_the_right_sizes_are_taken() {
+        let e = NodeSubnet6::new(c6("2001:db8::/64")).unwrap_err();
+        assert!(e.to_string().contains("not a unique local range"), "{e}");
+        assert!(e.hint().unwrap().contains("fd00::/8"));
+        assert!(
+            NodeSubnet6::new(c6("fc00::/64")).is_err(),
+            "fc00::/8 is not ours"
+        );
+        assert!(NodeSubnet6::new(c6("fd00:1::/48")).is_err(), "a /64 only");
+        assert!(check_pods(c6("fd00:10:244::/56"), 50).is_ok());
+        assert!(check_pods(c6("fd00:10::/40"), 3).is_err(), "over 16 bits");
+        assert!(check_pods(c6("fd00:10:244::/63"), 3).is_err());
+        assert!(check_pods(c6("fd00:10:244::/62"), 3).is_ok());
+        assert!(check_pods(c6("2001:db8::/56"), 3).is_err());
+        assert!(check_services(c6("fd00:10:96::/112")).is_ok());
+        assert!(check_services(c6("fd00:10:96::/64")).is_err(), "too large");
+    }
+
+    #[test]
+    fn host_claims_come_from_addresses_routes_and_the_gateway() {
+        let claims = host();
+        assert!(claims.contains(&HostClaim6::Gateway {
+            ip: "fd00::1".parse().unwrap(),
+            dev: "eth0".into()
+        }));
+        assert!(claims.contains(&HostClaim6::Address {
+            interface: "eth0".into(),
+            cidr: c6("fd00::/64")
+        }));
+        assert!(claims.contains(&HostClaim6::Route {
+            dst: c6("fd99::/16"),
+            table: "51820".into(),
+            dev: "tun0".into()
+        }));
+    }
+
+    #[test]
+    fn collisions_are_named_and_a_derived_free_subnet_proposed() {
+        let err = |r: Ranges6| {
+            let e = check("dev", &r, &host(), &other(), None).unwrap_err();
+            format!("{e}; {}", e.hint().unwrap_or_default())
+        };
+        let e = err(ranges("fd00::/64"));
+        assert!(
+            e.starts_with("--subnet fd00::/64 collides with the host's interface eth0 (fd00::/64)"),
+            "{e}"
+        );
+        let free = NodeSubnet6::derived("dev", 0);
+        assert!(e.ends_with(&format!("--subnet {free} is free")), "{e}");
+        let e = err(ranges("fdaa:bbbb:cccc:1::/64"));
+        assert!(e.contains("wg0 (fdaa:bbbb:cccc::/48)"), "{e}");
+        let e = err(ranges("fd99:1::/64"));
+        assert!(
+            e.contains("route to fd99::/16 via tun0 (table 51820)"),
+            "{e}"
+        );
+        let e = err(ranges("fd12:3456:789a::/64"));
+        assert!(
+            e.contains("cluster \"other\" (IPv6 subnet fd12:3456:789a::/64)"),
+            "{e}"
+        );
+        let mut r = ranges("fd01::/64");
+        r.services = c6("fd00:10:244:1::/112");
+        let e = err(r);
+        assert!(
+            e.contains(
+                "--pod-subnet fd00:10:244::/56 collides with --service-subnet fd00:10:244:1::/112"
+            ),
+            "{e}"
+        );
+        // kind's defaults stay clear of this machine's fd00::/64.
+        assert!(check("dev", &ranges("fd01::/64"), &host(), &other(), None).is_ok());
+        // The cluster's own bridge is no collision (start, init).
+        assert!(check(
+            "other",
+            &ranges("fd12:3456:789a::/64"),
+            &host(),
+            &[],
+            Some("kns-other")
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_derived_subnet_that_collides_is_passed_over() {
+        let first = NodeSubnet6::derived("dev", 0);
+        let taken = vec![HostClaim6::Route {
+            dst: first.cidr(),
+            table: "main".into(),
+            dev: "eth1".into(),
+        }];
+        let picked = pick_node_subnet(
+            "dev",
+            DEFAULT_POD_SUBNET6,
+            DEFAULT_SERVICE_SUBNET6,
+            &taken,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(picked, NodeSubnet6::derived("dev", 1));
+        let everything = vec![HostClaim6::Route {
+            dst: ULA,
+            table: "main".into(),
+            dev: "eth1".into(),
+        }];
+        let e = pick_node_subnet(
+            "dev",
+            DEFAULT_POD_SUBNET6,
+            DEFAULT_SERVICE_SUBNET6,
+            &everything,
+            &[],
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::NoFreeSubnet(DERIVE_ATTEMPTS)), "{e}");
+        // Never any of the host's ranges, whatever the name.
+        for name in ["a", "b", "c", "default", "dev"] {
+            let s = pick_node_subnet(
+                name,
+                DEFAULT_POD_SUBNET6,
+                DEFAULT_SERVICE_SUBNET6,
+                &host(),
+                &other(),
+            )
+            .unwrap();
+            assert!(host().iter().all(|c| !c.collides_with(&s.cidr())), "{s}");
+        }
+    }
+
+    #[test]
+    fn range_lists_fit_the_family() {
+        let pair = |s: &str| RangePair::parse(s, "--pod-subnet").unwrap();
+        let dual = pair("10.244.0.0/16,fd00:10:244::/56");
+        assert!(dual.v4.is_some() && dual.v6.is_some());
+        assert!(dual
+            .check_family(IpFamily::Dual, "--pod-subnet", false)
+            .is_ok());
+        let e = pair("10.244.0.0/16")
+            .check_family(IpFamily::Dual, "--pod-subnet", false)
+            .unwrap_err();
+        assert!(e.to_string().contains("one range of each family"), "{e}");
+        assert!(pair("fd00:10:244::/56")
+            .check_family(IpFamily::Ipv4, "--pod-subnet", false)
+            .is_err());
+        assert!(pair("10.244.0.0/16")
+            .check_family(IpFamily::Ipv6, "--pod-subnet", false)
+            .is_err());
+        assert!(
+            pair("10.30.0.0/16,fd01::/64")
+                .check_family(IpFamily::Ipv6, "--subnet", true)
+                .is_ok(),
+            "the nodes' IPv4 subnet is every family's"
+        );
+        for family in [IpFamily::Ipv6, IpFamily::Dual] {
+            for one in ["10.30.0.0/16", "fd01::/64"] {
+                assert!(
+                    pair(one).check_family(family, "--subnet", true).is_ok(),
+                    "{family} {one}: the other node subnet is picked"
+                );
+            }
+        }
+        assert!(pair("fd01::/64")
+            .check_family(IpFamily::Ipv4, "--subnet", true)
+            .is_err());
+        assert!(RangePair::parse("fd00::/56,fd01::/56", "--pod-subnet").is_err());
+        assert!(RangePair::parse("10.0.0.0/8,x", "--pod-subnet").is_err());
+    }
+
+    #[test]
+    fn families_order_addresses_primary_first() {
+        let v4 = Ipv4Addr::new(10, 22, 0, 10);
+        let v6: Ipv6Addr = "fd12::10".parse().unwrap();
+        let text = |f| {
+            ordered_ips(f, v4, Some(v6))
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(text(IpFamily::Ipv4), "10.22.0.10");
+        assert_eq!(text(IpFamily::Ipv6), "fd12::10");
+        assert_eq!(text(IpFamily::Dual), "10.22.0.10,fd12::10");
+        assert_eq!(serde_json::to_string(&IpFamily::Dual).unwrap(), "\"dual\"");
+    }
+}
