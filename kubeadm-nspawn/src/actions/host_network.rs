@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::cluster::Cluster;
 use crate::error::Result;
-use crate::host::{firewall, network_managers, resolver};
+use crate::host::{firewall, forwarding, network_managers, resolver};
 
 /// Step: network managers and the forward path.
 pub fn open(cluster: &mut Cluster) -> Result<()> {
@@ -21,6 +21,11 @@ pub fn open(cluster: &mut Cluster) -> Result<()> {
         }
     }
     let state = &cluster.state;
+    if state.ip_family.has_ipv6() {
+        if let Some(warning) = forwarding::warning() {
+            kns_plumbing::say!("   warning: {warning}");
+        }
+    }
     let rules = firewall::open(
         &state.name.bridge(),
         state.name.as_str(),

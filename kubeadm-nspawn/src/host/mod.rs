@@ -9,6 +9,7 @@ pub mod cgroup;
 pub mod error;
 pub mod facts;
 pub mod firewall;
+pub mod forwarding;
 pub mod image_pusher;
 pub mod links;
 pub mod load_balancer;
