@@ -59,7 +59,7 @@ fn the_e2e_verb_runs_focused_specs_of_the_real_suite_and_keeps_its_reports() {
         one_error(&e2e(&["--focus", FOCUS]), "no cluster");
 
         let before = HostSnapshot::take();
-        assert_ok(&c.up(2, &[]), "up --nodes 2");
+        assert_ok(&c.up(3, &[]), "up --nodes 3");
         assert_ok(
             &c.init_cmd(&kube_bin, &extra_bin, &["--wait", "4m"])
                 .output()
