@@ -233,8 +233,17 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         }
 
         // kube-proxy's image carries what its nftables and ipvs modes run (#31), from the base.
-        let proxy = c.exec(&c.node(1), &["crictl", "ps", "-q", "--name", "kube-proxy"]);
-        let proxy = String::from_utf8_lossy(&proxy.stdout).trim().to_owned();
+        // A node is Ready before its kube-proxy pod has started: looked for up to 60 s.
+        let ps = || {
+            let out = c.exec(&c.node(1), &["crictl", "ps", "-q", "--name", "kube-proxy"]);
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let started = Instant::now();
+        let mut proxy = ps();
+        while proxy.is_empty() && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_secs(1));
+            proxy = ps();
+        }
         assert!(!proxy.is_empty(), "a kube-proxy container on {}", c.node(1));
         for program in ["nft", "ipset"] {
             let out = c.exec(
