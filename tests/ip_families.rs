@@ -7,85 +7,17 @@
 //! node has a default route of either family.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
     assert_fails_with, assert_ok, kube_dirs, warm_base, TestCluster,
 };
+use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::mirror::KUBE_BINARIES;
 use kns_integration_tests::workload::{http_get, DEPLOYMENT};
 use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
 use serde_json::Value;
-
-struct Kubectl {
-    binary: PathBuf,
-    kubeconfig: PathBuf,
-}
-
-impl Kubectl {
-    fn output(&self, args: &[&str], input: Option<&str>) -> Output {
-        let mut child = Command::new(&self.binary)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = input {
-            let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(input.as_bytes()).unwrap();
-        }
-        child.wait_with_output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.output(args, None);
-        assert_ok(&out, &format!("kubectl {}", args.join(" ")));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    /// `kubectl exec POD -- busybox sh -c SCRIPT`, retried for 60 s until `done`.
-    fn exec_until(&self, pod: &str, script: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let out = self.output(
-                &[
-                    "exec",
-                    pod,
-                    "--",
-                    "/usr/local/bin/busybox",
-                    "sh",
-                    "-c",
-                    script,
-                ],
-                None,
-            );
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            if done(&text) || Instant::now() > deadline {
-                return text;
-            }
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    }
-}
 
 fn is_v6(ip: &str) -> bool {
     ip.contains(':')

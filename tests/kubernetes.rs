@@ -3,103 +3,21 @@
 //! them it prints one `SKIPPED:` line and passes. Also: what `init` refuses (no cluster, missing
 //! binaries, a second init), leaving the cluster and the host as they were.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
     assert_fails_with, assert_ok, kill_node, kube_dirs, node_cgroup_value, simulate_reboot,
     warm_base, TestCluster,
 };
+use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::mirror::{
     write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
 };
 use kns_integration_tests::workload::{http_get, DEPLOYMENT, WEB_BY_NAME};
 use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
 use serde_json::Value;
-
-/// `(KUBE_BIN, KUBE_EXTRA_BIN)`, or None after printing the SKIPPED line.
-struct Kubectl {
-    binary: PathBuf,
-    kubeconfig: PathBuf,
-}
-
-impl Kubectl {
-    fn output(&self, args: &[&str], input: Option<&str>) -> Output {
-        let mut child = Command::new(&self.binary)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = input {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        child.wait_with_output().unwrap()
-    }
-
-    /// Whether the API answers `/readyz` within `timeout` (`2s`).
-    fn api_ready(&self, timeout: &str) -> bool {
-        let timeout = format!("--request-timeout={timeout}");
-        self.output(&["get", "--raw", "/readyz", &timeout], None)
-            .status
-            .success()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.output(args, None);
-        assert_ok(&out, &format!("kubectl {}", args.join(" ")));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    /// `kubectl exec POD -- busybox sh -c SCRIPT`, retried for `within` (a new pod's network and
-    /// a new Service's rules take a moment to settle); returns the last output.
-    fn exec_until(&self, pod: &str, script: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let out = self.output(
-                &[
-                    "exec",
-                    pod,
-                    "--",
-                    "/usr/local/bin/busybox",
-                    "sh",
-                    "-c",
-                    script,
-                ],
-                None,
-            );
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            if done(&text) || Instant::now() > deadline {
-                return text;
-            }
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    }
-}
 
 /// An image of Debian's static busybox (as /usr/local/bin/busybox) made by image-pusher into
 /// `archive` (once) and loaded into every node of `c`: nothing is pulled.

@@ -7,14 +7,14 @@
 //! without IPVS, each in one error line with nothing created or changed. Needs `KUBE_BIN` and
 //! `KUBE_EXTRA_BIN` (else one SKIPPED line).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
     assert_fails_with, assert_ok, kube_dirs, warm_base, TestCluster,
 };
+use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
 use serde_json::Value;
 
@@ -93,68 +93,6 @@ spec:
     imagePullPolicy: Never
     command: [/usr/local/bin/busybox, sh, -c, "while true; do /usr/local/bin/busybox sleep 3600; done"]
 "#;
-
-struct Kubectl {
-    binary: PathBuf,
-    kubeconfig: PathBuf,
-}
-
-impl Kubectl {
-    fn output(&self, args: &[&str], input: Option<&str>) -> Output {
-        let mut child = Command::new(&self.binary)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        if let Some(input) = input {
-            stdin.write_all(input.as_bytes()).unwrap();
-        }
-        drop(stdin);
-        child.wait_with_output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.output(args, None);
-        assert_ok(&out, &format!("kubectl {}", args.join(" ")));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    fn apply(&self, manifest: &str) {
-        assert_ok(
-            &self.output(&["apply", "-f", "-"], Some(manifest)),
-            "kubectl apply",
-        );
-    }
-
-    /// The names of the Ready nodes.
-    fn ready_nodes(&self) -> Vec<String> {
-        let nodes = self.json(&["get", "nodes"]);
-        nodes["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| {
-                n["status"]["conditions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-            .map(|n| n["metadata"]["name"].as_str().unwrap().to_owned())
-            .collect()
-    }
-}
 
 /// Only the error line: a refusal is said in one line (a hint may follow).
 fn error_lines(out: &Output) -> usize {

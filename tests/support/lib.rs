@@ -15,6 +15,7 @@
 pub mod cluster;
 pub mod dockerd;
 pub mod host;
+pub mod kubectl;
 mod leak;
 pub mod mirror;
 mod node;
