@@ -21,13 +21,8 @@ pub enum Error {
     )]
     NetnsExists { name: String, path: PathBuf },
 
-    #[error("{op} {}: {source}", .path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] kns_plumbing::path_io::PathIo),
 
     #[error("{op}: {source}")]
     Sys {
@@ -91,11 +86,7 @@ impl kns_plumbing::report::Hint for Error {
 
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        Error::Io(kns_plumbing::path_io::PathIo::new(op, path, source))
     }
 
     pub(crate) fn sys(op: impl Into<String>, source: nix::Error) -> Self {

@@ -60,7 +60,7 @@ fn samples() -> Vec<(Error, &'static str)> {
             Error::NetnsExists { name: "kns-dev-0".into(), path: "/run/netns/kns-dev-0".into() },
             "network namespace \"kns-dev-0\" already exists at /run/netns/kns-dev-0: remove it with `cnispawn del --netns kns-dev-0`",
         );
-        Error::Io { .. } => (
+        Error::Io(_) => (
             Error::io(
                 "read",
                 "/etc/cni/net.d/10-kns.conflist",

@@ -22,13 +22,8 @@ pub enum Error {
     #[error(transparent)]
     Reach(#[from] kns_node::Error),
 
-    #[error("{op} {}: {source}", .path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] kns_plumbing::path_io::PathIo),
 }
 
 impl kns_plumbing::report::Hint for Error {
@@ -42,10 +37,6 @@ impl kns_plumbing::report::Hint for Error {
 
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        Error::Io(kns_plumbing::path_io::PathIo::new(op, path, source))
     }
 }

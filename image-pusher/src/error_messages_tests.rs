@@ -42,7 +42,7 @@ fn samples() -> Vec<(Error, &'static str)> {
             Error::Reach(kns_node::Error::NotRunning { node: "dev-n0".into() }),
             "node \"dev-n0\" is not running (no systemd-nspawn --machine=dev-n0)\nhint: `kubeadm-nspawn list`",
         );
-        Error::Io { .. } => (
+        Error::Io(_) => (
             Error::io(
                 "open archive",
                 "/tmp/images/pause.tar",

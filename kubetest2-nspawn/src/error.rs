@@ -41,12 +41,8 @@ pub enum Error {
     /// kubeadm-nspawn (which makes the clusters) is neither beside this program nor on PATH.
     #[error("kubeadm-nspawn is neither beside {beside} nor on PATH")]
     KubeadmNspawnNotFound { beside: PathBuf },
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] kns_plumbing::path_io::PathIo),
     #[error("{phase}: cannot run {program}: {source}")]
     Spawn {
         phase: Phase,
@@ -68,11 +64,7 @@ pub enum Error {
 
 impl Error {
     pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            what,
-            path: path.into(),
-            source,
-        }
+        Error::Io(kns_plumbing::path_io::PathIo::new(what, path, source))
     }
 }
 

@@ -850,7 +850,7 @@ fn every_error_reads_plainly() {
         );
         Error::BadValue { .. } => (Error::BadValue { flag: "nodes", what: "0: a cluster has 1 to 50 nodes".into() }, "--nodes: 0");
         Error::KubeadmNspawnNotFound { .. } => (Error::KubeadmNspawnNotFound { beside: "/opt/bin".into() }, "beside /opt/bin");
-        Error::Io { .. } => (Error::io("create", "/a/b", io()), "create /a/b: No such file");
+        Error::Io(_) => (Error::io("create", "/a/b", io()), "create /a/b: No such file");
         Error::Spawn { .. } => (
             Error::Spawn { phase: Phase::Test, program: "kubetest2-tester-exec".into(), source: io() },
             "Test: cannot run kubetest2-tester-exec",

@@ -10,6 +10,7 @@
 //!   program supervised in a group of its own (its output streamed, a recorded signal passed on);
 //! - [`atomic_file`]: files replaced whole (temp file, fsync, rename);
 //! - [`hex`]: lower-case hex of digests;
+//! - [`path_io`]: the `<op> <path>: <why>` error every tool's `Io` variant carries;
 //! - [`privileges`]: the root check done before anything is touched;
 //! - [`terminal`]: what a person sees of long steps (one live status line, its text updatable,
 //!   [`say!`] above it);
@@ -20,6 +21,7 @@ pub mod atomic_file;
 pub mod child;
 pub mod hex;
 pub mod parallel;
+pub mod path_io;
 pub mod plain;
 pub mod poll;
 pub mod privileges;

@@ -12,13 +12,8 @@ pub enum Error {
     #[error("rootfs-builder needs root (it creates device nodes, sets file owners and mounts): run it as root")]
     NotRoot,
 
-    #[error("{op} {}: {source}", .path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] kns_plumbing::path_io::PathIo),
 
     #[error("{program} failed ({status}); the last lines it printed:\n{tail}")]
     Command {
@@ -66,7 +61,7 @@ impl kns_plumbing::report::Hint for Error {
             Error::Cleanup { failure, .. } => failure.hint(),
             Error::InvalidArgument(_)
             | Error::NotRoot
-            | Error::Io { .. }
+            | Error::Io(_)
             | Error::Command { .. }
             | Error::Download { .. }
             | Error::Checksum { .. }
@@ -79,11 +74,7 @@ impl kns_plumbing::report::Hint for Error {
 
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        Error::Io(kns_plumbing::path_io::PathIo::new(op, path, source))
     }
 
     pub(crate) fn with_cleanup(self, cleanup: Result<()>) -> Self {

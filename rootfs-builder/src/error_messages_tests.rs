@@ -40,7 +40,7 @@ fn samples() -> Vec<(Error, &'static str)> {
             "--sha256 \"abc\" is not 64 hex digits",
         );
         Error::NotRoot => (Error::NotRoot, "rootfs-builder needs root (");
-        Error::Io { .. } => (
+        Error::Io(_) => (
             Error::io(
                 "create",
                 "/var/cache/kubeadm-nspawn/rootfs",
