@@ -44,6 +44,15 @@ fn open_in(dir: RawFd, path: &Path, flags: OFlag, mode: Mode) -> nix::Result<Own
     openat2(dir, path, how).map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// The name `name` is written under before it is renamed over `name`: hidden, and this process's.
+fn temporary_name(name: &OsStr) -> PathBuf {
+    PathBuf::from(format!(
+        ".{}.kns-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ))
+}
+
 /// `path` as a path relative to the root, refusing `..` (the root's own `..` is itself anyway,
 /// but a caller's `..` is a mistake worth naming).
 fn relative(path: &Path) -> std::io::Result<PathBuf> {
@@ -90,6 +99,19 @@ impl NodeRoot {
             path,
             source,
         }
+    }
+
+    /// The directory `path` of the node, made where missing, opened for the `*at` calls on its
+    /// entries ([`Self::dir_fd`]'s descriptor is only a path).
+    fn open_dir(&self, path: &Path) -> std::io::Result<OwnedFd> {
+        let dir = self.dir_fd(path)?;
+        open_in(
+            dir.as_raw_fd(),
+            Path::new("."),
+            OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )
+        .map_err(std::io::Error::from)
     }
 
     /// The directory `path` of the node, made (with its parents) where missing, mode 0755.
@@ -174,18 +196,8 @@ impl NodeRoot {
         };
         let parent = path.parent().unwrap_or(Path::new("/"));
         let written = (|| {
-            let dir = self.dir_fd(parent)?;
-            let dir = open_in(
-                dir.as_raw_fd(),
-                Path::new("."),
-                OFlag::O_DIRECTORY,
-                Mode::empty(),
-            )?;
-            let temp = PathBuf::from(format!(
-                ".{}.kns-{}",
-                name.to_string_lossy(),
-                std::process::id()
-            ));
+            let dir = self.open_dir(parent)?;
+            let temp = temporary_name(name);
             let file = open_in(
                 dir.as_raw_fd(),
                 &temp,
@@ -213,18 +225,8 @@ impl NodeRoot {
         let fail = self.fail("link", path);
         let name = path.file_name().unwrap_or_default();
         let linked = (|| {
-            let dir = self.dir_fd(path.parent().unwrap_or(Path::new("/")))?;
-            let dir = open_in(
-                dir.as_raw_fd(),
-                Path::new("."),
-                OFlag::O_DIRECTORY,
-                Mode::empty(),
-            )?;
-            let temp = PathBuf::from(format!(
-                ".{}.kns-{}",
-                name.to_string_lossy(),
-                std::process::id()
-            ));
+            let dir = self.open_dir(path.parent().unwrap_or(Path::new("/")))?;
+            let temp = temporary_name(name);
             let _ = unlinkat(Some(dir.as_raw_fd()), &temp, UnlinkatFlags::NoRemoveDir);
             symlinkat(target, Some(dir.as_raw_fd()), &temp)?;
             renameat(Some(dir.as_raw_fd()), &temp, Some(dir.as_raw_fd()), name)?;
@@ -238,13 +240,7 @@ impl NodeRoot {
         let fail = self.fail("remove", path);
         let name = path.file_name().unwrap_or_default();
         let removed = (|| {
-            let dir = self.dir_fd(path.parent().unwrap_or(Path::new("/")))?;
-            let dir = open_in(
-                dir.as_raw_fd(),
-                Path::new("."),
-                OFlag::O_DIRECTORY,
-                Mode::empty(),
-            )?;
+            let dir = self.open_dir(path.parent().unwrap_or(Path::new("/")))?;
             match unlinkat(Some(dir.as_raw_fd()), name, UnlinkatFlags::NoRemoveDir) {
                 Ok(()) | Err(nix::errno::Errno::ENOENT) => Ok(()),
                 Err(e) => Err(std::io::Error::from(e)),
