@@ -712,53 +712,38 @@ fn a_build_copies_the_test_binaries_into_the_run_directory() {
     }
 }
 
-#[test]
-fn an_interrupted_test_skips_the_post_test_command_and_down_runs_after_the_cleanup_began() {
+/// A full run interrupted while `program`, its `at`-th command, runs: the error names `phase`,
+/// and after `program` only the cleanup, the export of the logs and `down` run.
+fn interrupted_at(program: &'static str, at: usize, phase: Phase) -> Run {
     let run = lifecycle_of(
         FULL,
         Recording {
-            interrupt_at: Some("kubetest2-tester-exec"),
+            interrupt_at: Some(program),
             ..Recording::default()
         },
     );
-    assert!(matches!(
-        run.result,
-        Err(Error::Interrupted { phase: Phase::Test })
-    ));
+    assert!(matches!(run.result, Err(Error::Interrupted { phase: p }) if p == phase));
     assert_eq!(
-        run.runner.keys()[5..],
+        run.runner.keys()[at..],
         [
-            "kubetest2-tester-exec",
+            program,
             "cleanup",
             "kubeadm-nspawn export",
             "kubeadm-nspawn down"
         ]
     );
+    run
+}
+
+#[test]
+fn an_interrupted_test_skips_the_post_test_command_and_down_runs_after_the_cleanup_began() {
+    let run = interrupted_at("kubetest2-tester-exec", 5, Phase::Test);
     assert_eq!(run.cases(), ["Up", "PreTestCmd", "!Test", "Down"]);
 }
 
 #[test]
 fn an_interrupted_up_goes_straight_to_down() {
-    let run = lifecycle_of(
-        FULL,
-        Recording {
-            interrupt_at: Some("kubeadm-nspawn up"),
-            ..Recording::default()
-        },
-    );
-    assert!(matches!(
-        run.result,
-        Err(Error::Interrupted { phase: Phase::Up })
-    ));
-    assert_eq!(
-        run.runner.keys()[1..],
-        [
-            "kubeadm-nspawn up",
-            "cleanup",
-            "kubeadm-nspawn export",
-            "kubeadm-nspawn down"
-        ]
-    );
+    interrupted_at("kubeadm-nspawn up", 1, Phase::Up);
 }
 
 #[test]
