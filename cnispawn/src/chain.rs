@@ -1,6 +1,7 @@
 //! A plugin chain: ADD runs the plugins in order, each getting the previous one's result as
 //! `prevResult`; DEL runs them in reverse with the cached result. A failed ADD undoes itself.
 
+use kns_plumbing::undo::WithCleanup;
 use serde_json::Value;
 
 use crate::config::NetworkConfigList;

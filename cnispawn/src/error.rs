@@ -71,11 +71,8 @@ pub enum Error {
     Interrupted,
 
     /// A failure whose undo also failed: both are reported, the failure first.
-    #[error("{failure}; cleaning up after it also failed: {cleanup}")]
-    Cleanup {
-        failure: Box<Error>,
-        cleanup: Box<Error>,
-    },
+    #[error(transparent)]
+    Cleanup(#[from] kns_plumbing::undo::Cleanup<Error>),
 }
 
 impl kns_plumbing::report::Hint for Error {
@@ -93,17 +90,6 @@ impl Error {
         Error::Sys {
             op: op.into(),
             source,
-        }
-    }
-
-    /// Combines a failure with the result of undoing what led up to it.
-    pub(crate) fn with_cleanup(self, cleanup: Result<()>) -> Self {
-        match cleanup {
-            Ok(()) => self,
-            Err(cleanup) => Error::Cleanup {
-                failure: Box::new(self),
-                cleanup: Box::new(cleanup),
-            },
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Every error of cnispawn, printed as its `main` prints it: namespaces, plugins and paths named
 //! plainly, no Rust Debug text (kns_plumbing::plain).
 
+use kns_plumbing::undo::WithCleanup;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -120,7 +121,7 @@ fn samples() -> Vec<(Error, &'static str)> {
             Error::Interrupted,
             "interrupted by a signal; everything cnispawn created was removed",
         );
-        Error::Cleanup { .. } => (
+        Error::Cleanup(_) => (
             plugin_failure().with_cleanup(Err(Error::io(
                 "remove",
                 "/run/netns/kns-dev-0",

@@ -13,6 +13,7 @@ pub mod plugin;
 pub mod privileges;
 pub mod result;
 
+use kns_plumbing::undo::WithCleanup;
 use std::convert::Infallible;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;

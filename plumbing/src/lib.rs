@@ -15,6 +15,7 @@
 //! - [`terminal`]: what a person sees of long steps (one live status line, its text updatable,
 //!   [`say!`] above it);
 //! - [`parallel`]: work on every item at once, a panic being that item's failure;
+//! - [`undo`]: a failure whose undo failed too, both said;
 //! - [`poll`]: every wait bounded, stopped by a signal, ended by what it waits on being gone.
 
 pub mod atomic_file;
@@ -28,3 +29,4 @@ pub mod privileges;
 pub mod report;
 pub mod signals;
 pub mod terminal;
+pub mod undo;

@@ -47,18 +47,16 @@ pub enum Error {
     #[error("interrupted by a signal; the partial build was removed")]
     Interrupted,
 
-    #[error("{failure}; cleaning up after it also failed: {cleanup}")]
-    Cleanup {
-        failure: Box<Error>,
-        cleanup: Box<Error>,
-    },
+    /// A failure whose undo also failed: both are reported, the failure first.
+    #[error(transparent)]
+    Cleanup(#[from] kns_plumbing::undo::Cleanup<Error>),
 }
 
 impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::MissingProgram { hint, .. } => Some(hint.clone()),
-            Error::Cleanup { failure, .. } => failure.hint(),
+            Error::Cleanup(both) => both.failure.hint(),
             Error::InvalidArgument(_)
             | Error::NotRoot
             | Error::Io(_)
@@ -75,15 +73,5 @@ impl kns_plumbing::report::Hint for Error {
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io(kns_plumbing::path_io::PathIo::new(op, path, source))
-    }
-
-    pub(crate) fn with_cleanup(self, cleanup: Result<()>) -> Self {
-        match cleanup {
-            Ok(()) => self,
-            Err(cleanup) => Error::Cleanup {
-                failure: Box::new(self),
-                cleanup: Box::new(cleanup),
-            },
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! Every error of rootfs-builder, printed as its `main` prints it: URLs, entries and programs named
 //! plainly, no Rust Debug text (kns_plumbing::plain).
 
+use kns_plumbing::undo::WithCleanup;
 use std::path::Path;
 
 use kns_plumbing::every_variant;
@@ -82,7 +83,7 @@ fn samples() -> Vec<(Error, &'static str)> {
             "archive: corrupt or truncated: unexpected EOF; nothing was added to the cache",
         );
         Error::Interrupted => (Error::Interrupted, "interrupted by a signal; the partial build was removed");
-        Error::Cleanup { .. } => (
+        Error::Cleanup(_) => (
             command_failed().with_cleanup(Err(Error::io(
                 "remove",
                 "/var/cache/kubeadm-nspawn/rootfs/partial",

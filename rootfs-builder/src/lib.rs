@@ -15,6 +15,7 @@ pub mod pin;
 pub mod recipe;
 pub mod unpack;
 
+use kns_plumbing::undo::WithCleanup;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
