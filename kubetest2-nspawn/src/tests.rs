@@ -422,6 +422,24 @@ struct Recording {
     interrupted: bool,
 }
 
+impl Recording {
+    /// One whose `commands` (keys, as [`key`] makes them) fail.
+    fn failing(commands: &[&'static str]) -> Recording {
+        Recording {
+            fail: commands.to_vec(),
+            ..Recording::default()
+        }
+    }
+
+    /// One that records a termination signal when `command` runs.
+    fn interrupting(command: &'static str) -> Recording {
+        Recording {
+            interrupt_at: Some(command),
+            ..Recording::default()
+        }
+    }
+}
+
 /// `kubeadm-nspawn up`, `kubetest2-tester-exec`, `make`: a program and its verb.
 fn key(invocation: &Invocation) -> String {
     let name = invocation.name();
@@ -608,13 +626,7 @@ fn the_phases_run_in_kubetest2_s_order() {
 
 #[test]
 fn a_failed_up_skips_the_test_and_still_runs_down() {
-    let run = lifecycle_of(
-        FULL,
-        Recording {
-            fail: vec!["kubeadm-nspawn init"],
-            ..Recording::default()
-        },
-    );
+    let run = lifecycle_of(FULL, Recording::failing(&["kubeadm-nspawn init"]));
     let err = run.result.as_ref().unwrap_err();
     assert_eq!(err.to_string(), "Up: kubeadm-nspawn exited with status 1");
     assert_eq!(
@@ -636,10 +648,7 @@ fn a_failed_up_skips_the_test_and_still_runs_down() {
 fn a_failed_test_still_gets_the_post_test_command_and_down_and_is_the_run_s_error() {
     let run = lifecycle_of(
         FULL,
-        Recording {
-            fail: vec!["kubetest2-tester-exec", "kubeadm-nspawn down"],
-            ..Recording::default()
-        },
+        Recording::failing(&["kubetest2-tester-exec", "kubeadm-nspawn down"]),
     );
     assert_eq!(
         run.result.as_ref().unwrap_err().to_string(),
@@ -659,10 +668,7 @@ fn a_failed_build_runs_nothing_after_it_not_even_down() {
     let request = m
         .request(&["--build", "--up", "--down", "--kube-root", &k8s])
         .unwrap();
-    let mut runner = Recording {
-        fail: vec!["make"],
-        ..Recording::default()
-    };
+    let mut runner = Recording::failing(&["make"]);
     let result = lifecycle::run(
         &request,
         &mut Context {
@@ -715,13 +721,7 @@ fn a_build_copies_the_test_binaries_into_the_run_directory() {
 /// A full run interrupted while `program`, its `at`-th command, runs: the error names `phase`,
 /// and after `program` only the cleanup, the export of the logs and `down` run.
 fn interrupted_at(program: &'static str, at: usize, phase: Phase) -> Run {
-    let run = lifecycle_of(
-        FULL,
-        Recording {
-            interrupt_at: Some(program),
-            ..Recording::default()
-        },
-    );
+    let run = lifecycle_of(FULL, Recording::interrupting(program));
     assert!(matches!(run.result, Err(Error::Interrupted { phase: p }) if p == phase));
     assert_eq!(
         run.runner.keys()[at..],
@@ -760,10 +760,7 @@ fn without_down_the_cluster_stays_and_a_test_only_run_asks_for_its_kubeconfig() 
             "--cluster-name=c1",
             "--skip-test-junit-report",
         ],
-        Recording {
-            fail: vec!["? kubeadm-nspawn kubeconfig"],
-            ..Recording::default()
-        },
+        Recording::failing(&["? kubeadm-nspawn kubeconfig"]),
     );
     run.result.as_ref().unwrap();
     // No cluster: the tester runs without KUBECONFIG; the test is not a case.
@@ -784,10 +781,7 @@ fn without_down_the_cluster_stays_and_a_test_only_run_asks_for_its_kubeconfig() 
 fn a_failed_log_export_is_a_warning_and_down_still_runs() {
     let run = lifecycle_of(
         &["--down", "--cluster-name=c1"],
-        Recording {
-            fail: vec!["kubeadm-nspawn export"],
-            ..Recording::default()
-        },
+        Recording::failing(&["kubeadm-nspawn export"]),
     );
     run.result.as_ref().unwrap();
     assert_eq!(
@@ -799,13 +793,7 @@ fn a_failed_log_export_is_a_warning_and_down_still_runs() {
 
 #[test]
 fn a_tester_that_cannot_give_its_usage_is_refused_with_nothing_created() {
-    let run = lifecycle_of(
-        FULL,
-        Recording {
-            fail: vec!["? kubetest2-tester-exec"],
-            ..Recording::default()
-        },
-    );
+    let run = lifecycle_of(FULL, Recording::failing(&["? kubetest2-tester-exec"]));
     let err = run.result.as_ref().unwrap_err();
     assert!(matches!(err, Error::TesterHelp { .. }), "{err}");
     assert_eq!(run.runner.keys(), ["? kubetest2-tester-exec"]);
