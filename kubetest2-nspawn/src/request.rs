@@ -323,16 +323,7 @@ pub fn default_name(run_id: &str) -> String {
 
 /// kubeadm-nspawn's rule for cluster names, checked before anything is made.
 fn check_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
+    if kns_plumbing::cluster_name::is_valid(name) {
         Ok(())
     } else {
         Err(Error::ClusterName(name.to_owned()))

@@ -8,6 +8,7 @@
 //! - [`plain`]: what every tool's tests check of its messages (no Rust Debug text, every variant);
 //! - [`child`]: children that end with the verb that started them (killed or not), and a long
 //!   program supervised in a group of its own (its output streamed, a recorded signal passed on);
+//! - [`cluster_name`]: the rule for cluster names, checked by kubeadm-nspawn and kubetest2-nspawn;
 //! - [`atomic_file`]: files replaced whole (temp file, fsync, rename);
 //! - [`hex`]: lower-case hex of digests;
 //! - [`path_io`]: the `<op> <path>: <why>` error every tool's `Io` variant carries;
@@ -20,6 +21,7 @@
 
 pub mod atomic_file;
 pub mod child;
+pub mod cluster_name;
 pub mod hex;
 pub mod parallel;
 pub mod path_io;
