@@ -250,55 +250,42 @@ fn the_cluster_s_command_lines_carry_the_deployer_flags() {
     for dir in ["k8s", "extra", "state"] {
         std::fs::create_dir_all(m.path(dir)).unwrap();
     }
-    let k8s = m.path("k8s");
-    let extra = m.path("extra");
+    let (k8s, extra) = (m.path("k8s"), m.path("extra"));
+    let (k8s, extra) = (k8s.display().to_string(), extra.display().to_string());
+    // What `up` is given as it came.
+    let shape = [
+        "--nodes",
+        "2",
+        "--control-planes",
+        "1",
+        "--subnet",
+        "10.252.7.0/24",
+        "--no-masquerade",
+    ];
+    let binaries = ["--kube-root", &k8s, "--extra-bin", &extra];
     let r = m
-        .request(&[
-            "--up",
-            "--cluster-name",
-            "c1",
-            "--nodes",
-            "2",
-            "--control-planes",
-            "1",
-            "--subnet",
-            "10.252.7.0/24",
-            "--no-masquerade",
-            "--kube-root",
-            k8s.to_str().unwrap(),
-            "--extra-bin",
-            extra.to_str().unwrap(),
-            "--state-dir",
-            "../state",
-            "--kubeconfig",
-            "kc",
-        ])
+        .request(
+            &[
+                &["--up", "--cluster-name", "c1"][..],
+                &shape,
+                &binaries,
+                &["--state-dir", "../state", "--kubeconfig", "kc"],
+            ]
+            .concat(),
+        )
         .unwrap();
     let c = &r.cluster;
     let state = m.path("state").display().to_string();
-    let (k8s, extra) = (k8s.display().to_string(), extra.display().to_string());
     let up = crate::commands::up(c);
     assert_eq!(up.program, m.path("tools/kubeadm-nspawn"));
     assert_eq!(
         argv(&up),
         [
-            "--state-dir",
-            &state,
-            "up",
-            "--name",
-            "c1",
-            "--nodes",
-            "2",
-            "--control-planes",
-            "1",
-            "--subnet",
-            "10.252.7.0/24",
-            "--no-masquerade",
-            "--kube-root",
-            &k8s,
-            "--extra-bin",
-            &extra,
+            &["--state-dir", &state, "up", "--name", "c1"][..],
+            &shape,
+            &binaries
         ]
+        .concat()
     );
     let kubeconfig = m.path("work/kc").display().to_string();
     assert_eq!(
@@ -309,16 +296,10 @@ fn the_cluster_s_command_lines_carry_the_deployer_flags() {
     assert_eq!(
         argv(&init),
         [
-            "--state-dir",
-            &state,
-            "init",
-            "--name",
-            "c1",
-            "--kube-root",
-            &k8s,
-            "--extra-bin",
-            &extra
+            &["--state-dir", &state, "init", "--name", "c1"][..],
+            &binaries
         ]
+        .concat()
     );
     assert_eq!(
         env_of(&init, "KUBECONFIG").as_deref(),
