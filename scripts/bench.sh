@@ -9,7 +9,10 @@
 # `init` again three times with the images cached (as after a user's first cluster), and a
 # release (`releases get`) from a local mirror of those binaries: cold, and from the cache; and a highly
 # available cluster (3 control planes + 1 worker): to Ready, memory per node, the API after losing a
-# control plane (`scripts/bench.sh ha`: only that). Needs root and a
+# control plane (`scripts/bench.sh ha`: only that). `scripts/bench.sh compare BASE_BIN`: only `up` +
+# `init` of 3 nodes and the update figures, of this build and of an older one (BASE_BIN: the
+# target/release of a worktree at an earlier commit), alternately, three rounds each, so that both
+# are measured on the same machine in the same run. Needs root and a
 # built workspace (scripts/setup-host). Figures only: nothing here passes or fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +23,10 @@ bin=${BIN:-target/release}
 state=$(mktemp -d /tmp/kns-bench.XXXXXX)
 kns() { "$bin/kubeadm-nspawn" --state-dir "$state" "$@"; }
 cleanup() {
+  if [ -n "${compare_bin:-}" ]; then
+    "$compare_bin/kubeadm-nspawn" --state-dir "$state/base" down --all >/dev/null 2>&1 || true
+    "$bin/kubeadm-nspawn" --state-dir "$state/this" down --all >/dev/null 2>&1 || true
+  fi
   if [ -n "${mirror_pid:-}" ]; then kill "$mirror_pid"; wait "$mirror_pid" 2>/dev/null || true; fi
   if [ -n "$dockerd_pid" ]; then kill "$dockerd_pid"; wait "$dockerd_pid" 2>/dev/null || true; fi
   kns down --all >/dev/null 2>&1 || true
@@ -97,6 +104,43 @@ ha_figures() {
   t=$(now); kns down --name knsha >/dev/null 2>&1
   echo "ha_down $(since "$t") s"
 }
+
+# compare_round LABEL BIN: `up` + `init` of 3 nodes to Ready, then an update of each of three
+# rebuilt components and of nothing, with the kubeadm-nspawn of BIN and a state directory of its own.
+compare_round() {
+  local label=$1 b=$2 s=$state/$1 t t0 component
+  mkdir -p "$s/kube"; cp "$KUBE_BIN"/* "$s/kube/"
+  k() { "$b/kubeadm-nspawn" --state-dir "$s" "$@"; }
+  t0=$(now); k up --nodes 3 --name knsbench --subnet 10.253.0.0/24 --no-masquerade >/dev/null 2>&1
+  k init --name knsbench --kube-bin "$s/kube" --extra-bin "$KUBE_EXTRA_BIN" --wait 5m >/dev/null 2>"$s/init.log" \
+    || { echo "init with $b failed:" >&2; cat "$s/init.log" >&2; exit 1; }
+  echo "${label}_up_plus_init_3_nodes_to_ready $(since "$t0") s"
+  sleep 20   # let the control plane settle
+  for component in kubelet kube-apiserver kube-scheduler; do
+    printf '\0bench rebuild %s\n' "$(date +%s%N)" >> "$s/kube/$component"
+    t=$(now); k update --name knsbench >/dev/null 2>"$s/update.log" \
+      || { echo "update of $component with $b failed:" >&2; cat "$s/update.log" >&2; exit 1; }
+    echo "${label}_update_${component//-/_}_3_nodes $(since "$t") s"
+  done
+  t=$(now); k update --name knsbench >/dev/null 2>&1
+  echo "${label}_update_nothing_changed $(since "$t") s"
+  k down --name knsbench >/dev/null 2>&1
+  rm -rf "$s"
+}
+
+if [ "${1:-}" = compare ]; then
+  [ -n "${KUBE_BIN:-}" ] || { echo "error: scripts/bench.sh compare needs KUBE_BIN and KUBE_EXTRA_BIN" >&2; exit 1; }
+  compare_bin=${2:?usage: scripts/bench.sh compare BASE_BIN}
+  [ -x "$compare_bin/kubeadm-nspawn" ] || { echo "error: $compare_bin/kubeadm-nspawn is missing" >&2; exit 1; }
+  # Each build's node base, built before anything is timed.
+  "$compare_bin/rootfs-builder" build >/dev/null
+  "$bin/rootfs-builder" build >/dev/null
+  for round in 1 2 3; do
+    compare_round base "$compare_bin"
+    compare_round this "$bin"
+  done
+  exit 0
+fi
 
 if [ "${1:-}" = ha ]; then
   [ -n "${KUBE_BIN:-}" ] || { echo "error: scripts/bench.sh ha needs KUBE_BIN and KUBE_EXTRA_BIN" >&2; exit 1; }
