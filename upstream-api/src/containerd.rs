@@ -822,161 +822,223 @@ pub struct StreamProcessor {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The CRI tables' shared field groups.
+
+/// Declares a strict CRI table: the struct as written, its body opened by `shared:` and the
+/// field groups it has, each written once below. containerd 2.x split 1.x's one CRI table into
+/// three without changing the fields it kept (its `ConfigMigration` moves them key for key), so
+/// a group is the same upstream fields in both layouts; what only one layout has stays in that
+/// table's own fields. A group with an argument takes the type its fields differ by.
+macro_rules! cri_table {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            shared: $($group:ident $(($arg:ty))?),+;
+            $($own:tt)*
+        }
+    ) => {
+        cri_table!(@group [$(#[$attr])* pub struct $name] [] $([$group $(($arg))?])+ [own $($own)*]);
+    };
+    (@group [$($head:tt)*] [$($body:tt)*] [own $($own:tt)*]) => {
+        $($head)* { $($body)* $($own)* }
+    };
+    // `[...containerd]`: which runtime runs a pod, and the runtimes.
+    (@group $head:tt [$($body:tt)*] [runtime_choice($runtime:ty)] $($rest:tt)+) => {
+        cri_table!(@group $head [$($body)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub default_runtime_name: Option<String>,
+            #[serde(default)]
+            pub runtimes: BTreeMap<String, $runtime>,
+            /// Since 1.7.0 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub ignore_blockio_not_enabled_errors: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub ignore_rdt_not_enabled_errors: Option<bool>,
+        ] $($rest)+);
+    };
+    // `[...containerd.runtimes.NAME]`: the fields of a runtime both layouts have.
+    (@group $head:tt [$($body:tt)*] [runtime_handler] $($rest:tt)+) => {
+        cri_table!(@group $head [$($body)*
+            #[serde(default)]
+            pub runtime_type: String,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub runtime_path: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub pod_annotations: Option<Vec<String>>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub container_annotations: Option<Vec<String>>,
+            /// The shim's options; strict [`RuncOptions`] for runc.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub options: Option<toml::Table>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub privileged_without_host_devices: Option<bool>,
+            /// Since 1.7.0 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub privileged_without_host_devices_all_devices_allowed: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub base_runtime_spec: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub cni_conf_dir: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub cni_max_conf_num: Option<i64>,
+            /// Since 1.7.0 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub snapshotter: Option<String>,
+        ] $($rest)+);
+    };
+    // The security and cgroup switches of the CRI runtime (2.x's runtime plugin).
+    (@group $head:tt [$($body:tt)*] [runtime_switches] $($rest:tt)+) => {
+        cri_table!(@group $head [$($body)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub enable_selinux: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub selinux_category_range: Option<i64>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub max_container_log_line_size: Option<i64>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub disable_apparmor: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub restrict_oom_score_adj: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub disable_proc_mount: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub unset_seccomp_profile: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub tolerate_missing_hugetlb_controller: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub disable_hugetlb_controller: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub device_ownership_from_security_context: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub ignore_image_defined_volumes: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub netns_mounts_under_state_dir: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub enable_unprivileged_ports: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub enable_unprivileged_icmp: Option<bool>,
+            /// Since 1.7.0 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub enable_cdi: Option<bool>,
+            /// Since 1.7.0 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub cdi_spec_dirs: Option<Vec<String>>,
+            /// Since 1.6.29 (1.6 line) and 1.7.0 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub drain_exec_sync_io_timeout: Option<GoDuration>,
+            /// Since 1.6.29 (1.6 line) and 1.7.14 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub ignore_deprecation_warnings: Option<Vec<String>>,
+        ] $($rest)+);
+    };
+    // The snapshots image pulls unpack to (2.x's images plugin; 1.x's `[...cri.containerd]`).
+    (@group $head:tt [$($body:tt)*] [snapshots] $($rest:tt)+) => {
+        cri_table!(@group $head [$($body)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub snapshotter: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub disable_snapshot_annotations: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub discard_unpacked_layers: Option<bool>,
+        ] $($rest)+);
+    };
+    // How images are pulled (2.x's images plugin).
+    (@group $head:tt [$($body:tt)*] [image_pulls] $($rest:tt)+) => {
+        cri_table!(@group $head [$($body)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub image_decryption: Option<ImageDecryption>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub max_concurrent_downloads: Option<i64>,
+            /// Since 1.7.0 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub image_pull_progress_timeout: Option<GoDuration>,
+            /// Since 1.7.14 in version 2.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub image_pull_with_sync_fs: Option<bool>,
+            /// Seconds (the version-3 runtime plugin's own is a duration).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub stats_collect_period: Option<i64>,
+        ] $($rest)+);
+    };
+    // The TCP service and streaming server (what 2.x left in `io.containerd.grpc.v1.cri`).
+    (@group $head:tt [$($body:tt)*] [streaming_server] $($rest:tt)+) => {
+        cri_table!(@group $head [$($body)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub disable_tcp_service: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub stream_server_address: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub stream_server_port: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub stream_idle_timeout: Option<GoDuration>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub enable_tls_streaming: Option<bool>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub x509_key_pair_streaming: Option<X509KeyPairStreaming>,
+        ] $($rest)+);
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Version 2: `[plugins."io.containerd.grpc.v1.cri"]` of containerd 1.6/1.7 (`PluginConfig`).
 
-/// `PluginConfig` of `pkg/cri/config/config.go` (1.6.x, 1.7.x).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CriPluginV2 {
-    #[serde(default)]
-    pub containerd: ContainerdSectionV2,
-    #[serde(default)]
-    pub cni: CniConfig,
-    #[serde(default)]
-    pub registry: RegistryV2,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_decryption: Option<ImageDecryption>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_tcp_service: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_server_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_server_port: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_idle_timeout: Option<GoDuration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_selinux: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selinux_category_range: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sandbox_image: Option<String>,
-    /// Seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stats_collect_period: Option<i64>,
-    /// Gone in 2.0 (use the runc runtime's `options.SystemdCgroup`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub systemd_cgroup: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_tls_streaming: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x509_key_pair_streaming: Option<X509KeyPairStreaming>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_container_log_line_size: Option<i64>,
-    /// Gone in 2.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_cgroup: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_apparmor: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restrict_oom_score_adj: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_concurrent_downloads: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_proc_mount: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unset_seccomp_profile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tolerate_missing_hugetlb_controller: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_hugetlb_controller: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_ownership_from_security_context: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_image_defined_volumes: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub netns_mounts_under_state_dir: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_unprivileged_ports: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_unprivileged_icmp: Option<bool>,
-    /// Since 1.7.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_cdi: Option<bool>,
-    /// Since 1.7.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cdi_spec_dirs: Option<Vec<String>>,
-    /// Since 1.7.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_pull_progress_timeout: Option<GoDuration>,
-    /// Since 1.6.29 (1.6 line) and 1.7.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drain_exec_sync_io_timeout: Option<GoDuration>,
-    /// Since 1.7.14.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_pull_with_sync_fs: Option<bool>,
-    /// Since 1.6.29 (1.6 line) and 1.7.14.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_deprecation_warnings: Option<Vec<String>>,
+cri_table! {
+    /// `PluginConfig` of `pkg/cri/config/config.go` (1.6.x, 1.7.x).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CriPluginV2 {
+        shared: streaming_server, runtime_switches, image_pulls;
+        #[serde(default)]
+        pub containerd: ContainerdSectionV2,
+        #[serde(default)]
+        pub cni: CniConfig,
+        #[serde(default)]
+        pub registry: RegistryV2,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sandbox_image: Option<String>,
+        /// Gone in 2.0 (use the runc runtime's `options.SystemdCgroup`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub systemd_cgroup: Option<bool>,
+        /// Gone in 2.0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub disable_cgroup: Option<bool>,
+    }
 }
 
-/// `[...cri.containerd]` (`ContainerdConfig`, 1.x).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerdSectionV2 {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshotter: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_runtime_name: Option<String>,
-    /// Deprecated in 1.x, gone in 2.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_runtime: Option<RuntimeV2>,
-    /// Deprecated in 1.x, gone in 2.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub untrusted_workload_runtime: Option<RuntimeV2>,
-    #[serde(default)]
-    pub runtimes: BTreeMap<String, RuntimeV2>,
-    /// Gone in 2.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub no_pivot: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_snapshot_annotations: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discard_unpacked_layers: Option<bool>,
-    /// Since 1.7.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_blockio_not_enabled_errors: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_rdt_not_enabled_errors: Option<bool>,
+cri_table! {
+    /// `[...cri.containerd]` (`ContainerdConfig`, 1.x).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ContainerdSectionV2 {
+        shared: runtime_choice(RuntimeV2), snapshots;
+        /// Deprecated in 1.x, gone in 2.0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub default_runtime: Option<RuntimeV2>,
+        /// Deprecated in 1.x, gone in 2.0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub untrusted_workload_runtime: Option<RuntimeV2>,
+        /// Gone in 2.0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub no_pivot: Option<bool>,
+    }
 }
 
-/// `[...cri.containerd.runtimes.NAME]` (`Runtime`, 1.x).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuntimeV2 {
-    #[serde(default)]
-    pub runtime_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_path: Option<String>,
-    /// Deprecated, gone in 2.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_engine: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_annotations: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_annotations: Option<Vec<String>>,
-    /// Deprecated, gone in 2.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_root: Option<String>,
-    /// The shim's options; strict [`RuncOptions`] for runc.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<toml::Table>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub privileged_without_host_devices: Option<bool>,
-    /// Since 1.7.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub privileged_without_host_devices_all_devices_allowed: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_runtime_spec: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cni_conf_dir: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cni_max_conf_num: Option<i64>,
-    /// Since 1.7.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshotter: Option<String>,
-    /// Since 1.7.0 (2.x migrates it to `sandboxer`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sandbox_mode: Option<String>,
+cri_table! {
+    /// `[...cri.containerd.runtimes.NAME]` (`Runtime`, 1.x).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RuntimeV2 {
+        shared: runtime_handler;
+        /// Deprecated, gone in 2.0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub runtime_engine: Option<String>,
+        /// Deprecated, gone in 2.0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub runtime_root: Option<String>,
+        /// Since 1.7.0 (2.x migrates it to `sandboxer`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sandbox_mode: Option<String>,
+    }
 }
 
 /// `[...cni]` (`CniConfig`; the union of 1.6–2.3: `setup_serially` since 1.7, `bin_dirs` since
@@ -1003,10 +1065,11 @@ pub struct CniConfig {
     pub use_internal_loopback: Option<bool>,
 }
 
-/// `[...registry]` of version 2.
+/// `[...registry]` (`Registry`): the same table in both layouts but for what a host's
+/// `configs` entry may hold ([`RegistryConfigV2`], [`RegistryConfigV3`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RegistryV2 {
+pub struct Registry<HostConfig> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_path: Option<String>,
     /// Deprecated for `config_path`.
@@ -1014,13 +1077,19 @@ pub struct RegistryV2 {
     pub mirrors: Option<BTreeMap<String, Mirror>>,
     /// Deprecated for `config_path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configs: Option<BTreeMap<String, RegistryConfigV2>>,
+    pub configs: Option<BTreeMap<String, HostConfig>>,
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auths: Option<BTreeMap<String, AuthConfig>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, Vec<String>>>,
 }
+
+/// `[...cri.registry]` of version 2.
+pub type RegistryV2 = Registry<RegistryConfigV2>;
+
+/// `[...images.registry]` of version 3 (no `tls` under `configs`).
+pub type RegistryV3 = Registry<RegistryConfigV3>;
 
 /// `[...registry.configs.HOST]` of version 2.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -1090,149 +1159,78 @@ pub struct X509KeyPairStreaming {
 // ---------------------------------------------------------------------------------------------
 // Version 3 (containerd 2.x).
 
-/// `[plugins."io.containerd.cri.v1.runtime"]` (`RuntimeConfig`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuntimeConfigV3 {
-    #[serde(default)]
-    pub containerd: ContainerdSectionV3,
-    #[serde(default)]
-    pub cni: CniConfig,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_selinux: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selinux_category_range: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_container_log_line_size: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_apparmor: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restrict_oom_score_adj: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_proc_mount: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unset_seccomp_profile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tolerate_missing_hugetlb_controller: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_hugetlb_controller: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_ownership_from_security_context: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_image_defined_volumes: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub netns_mounts_under_state_dir: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_unprivileged_ports: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_unprivileged_icmp: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_cdi: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cdi_spec_dirs: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drain_exec_sync_io_timeout: Option<GoDuration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_deprecation_warnings: Option<Vec<String>>,
-    /// Since 2.3 (a duration string here; the images plugin's is seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stats_collect_period: Option<GoDuration>,
-    /// Since 2.3.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stats_retention_period: Option<GoDuration>,
-    /// 2.2.7+ and 2.3.4+.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_criu: Option<bool>,
-    /// 2.2.7+ and 2.3.4+.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_experimental_restore_via_create: Option<bool>,
+cri_table! {
+    /// `[plugins."io.containerd.cri.v1.runtime"]` (`RuntimeConfig`).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RuntimeConfigV3 {
+        shared: runtime_switches;
+        #[serde(default)]
+        pub containerd: ContainerdSectionV3,
+        #[serde(default)]
+        pub cni: CniConfig,
+        /// Since 2.3 (a duration string here; the images plugin's is seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub stats_collect_period: Option<GoDuration>,
+        /// Since 2.3.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub stats_retention_period: Option<GoDuration>,
+        /// 2.2.7+ and 2.3.4+.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub enable_criu: Option<bool>,
+        /// 2.2.7+ and 2.3.4+.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub enable_experimental_restore_via_create: Option<bool>,
+    }
 }
 
-/// `[...runtime.containerd]` (`ContainerdConfig`, 2.x).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerdSectionV3 {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_runtime_name: Option<String>,
-    #[serde(default)]
-    pub runtimes: BTreeMap<String, RuntimeV3>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_blockio_not_enabled_errors: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_rdt_not_enabled_errors: Option<bool>,
+cri_table! {
+    /// `[...runtime.containerd]` (`ContainerdConfig`, 2.x: the snapshot fields moved to the
+    /// images plugin).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ContainerdSectionV3 {
+        shared: runtime_choice(RuntimeV3);
+    }
 }
 
-/// `[...runtime.containerd.runtimes.NAME]` (`Runtime`, 2.x).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuntimeV3 {
-    #[serde(default)]
-    pub runtime_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_annotations: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_annotations: Option<Vec<String>>,
-    /// The shim's options; strict [`RuncOptions`] for runc.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<toml::Table>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub privileged_without_host_devices: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub privileged_without_host_devices_all_devices_allowed: Option<bool>,
-    /// Since 2.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cgroup_writable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_runtime_spec: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cni_conf_dir: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cni_max_conf_num: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshotter: Option<String>,
-    /// `podsandbox` (the default) or `shim`; was `sandbox_mode` in 1.7.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sandboxer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub io_type: Option<String>,
+cri_table! {
+    /// `[...runtime.containerd.runtimes.NAME]` (`Runtime`, 2.x).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RuntimeV3 {
+        shared: runtime_handler;
+        /// Since 2.1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub cgroup_writable: Option<bool>,
+        /// `podsandbox` (the default) or `shim`; was `sandbox_mode` in 1.7.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sandboxer: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub io_type: Option<String>,
+    }
 }
 
-/// `[plugins."io.containerd.cri.v1.images"]` (`ImageConfig`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImageConfigV3 {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshotter: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_snapshot_annotations: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discard_unpacked_layers: Option<bool>,
-    /// `sandbox` names the pause image (version 2's `sandbox_image`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pinned_images: Option<BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_platforms: Option<BTreeMap<String, ImagePlatform>>,
-    #[serde(default)]
-    pub registry: RegistryV3,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_decryption: Option<ImageDecryption>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_concurrent_downloads: Option<i64>,
-    /// Since 2.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrent_layer_fetch_buffer: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_pull_progress_timeout: Option<GoDuration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_pull_with_sync_fs: Option<bool>,
-    /// Seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stats_collect_period: Option<i64>,
-    /// Since 2.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub use_local_image_pull: Option<bool>,
+cri_table! {
+    /// `[plugins."io.containerd.cri.v1.images"]` (`ImageConfig`).
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ImageConfigV3 {
+        shared: snapshots, image_pulls;
+        /// `sandbox` names the pause image (version 2's `sandbox_image`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pinned_images: Option<BTreeMap<String, String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub runtime_platforms: Option<BTreeMap<String, ImagePlatform>>,
+        #[serde(default)]
+        pub registry: RegistryV3,
+        /// Since 2.1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub concurrent_layer_fetch_buffer: Option<i64>,
+        /// Since 2.1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub use_local_image_pull: Option<bool>,
+    }
 }
 
 /// `ImagePlatform`.
@@ -1245,22 +1243,6 @@ pub struct ImagePlatform {
     pub snapshotter: Option<String>,
 }
 
-/// `[...images.registry]` (2.x: no `tls` under `configs`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegistryV3 {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mirrors: Option<BTreeMap<String, Mirror>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configs: Option<BTreeMap<String, RegistryConfigV3>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auths: Option<BTreeMap<String, AuthConfig>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<BTreeMap<String, Vec<String>>>,
-}
-
 /// `[...images.registry.configs.HOST]` (2.x).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1269,22 +1251,13 @@ pub struct RegistryConfigV3 {
     pub auth: Option<AuthConfig>,
 }
 
-/// `[plugins."io.containerd.grpc.v1.cri"]` of version 3 (`ServerConfig`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerConfigV3 {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_tcp_service: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_server_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_server_port: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_idle_timeout: Option<GoDuration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_tls_streaming: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x509_key_pair_streaming: Option<X509KeyPairStreaming>,
+cri_table! {
+    /// `[plugins."io.containerd.grpc.v1.cri"]` of version 3 (`ServerConfig`).
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ServerConfigV3 {
+        shared: streaming_server;
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ pub mod kube_proxy;
 pub mod kubeadm;
 pub mod kubelet;
 
+#[cfg(test)]
+mod component_tests;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -39,6 +39,16 @@ fn d(text: &str) -> Option<Duration> {
     Some(Duration(text.to_owned()))
 }
 
+/// `etcd.local.extraEnvs` of a v1beta4 `cluster`, which must have it.
+fn local_etcd_extra_envs(cluster: &v1beta4::ClusterConfiguration) -> &[core::EnvVar] {
+    cluster
+        .etcd
+        .as_ref()
+        .and_then(|e| e.local.as_ref())
+        .and_then(|l| l.extra_envs.as_deref())
+        .unwrap()
+}
+
 fn kinds(docs: &KubeadmDocuments) -> Vec<&str> {
     docs.others
         .iter()
@@ -205,12 +215,7 @@ fn v1beta4_doc_go_init_example() {
         assert_eq!(cluster.encryption_algorithm.as_deref(), Some("ECDSA-P256"));
         assert_eq!(cluster.dns.as_ref().and_then(|d| d.disabled), Some(true));
         assert_eq!(cluster.proxy.as_ref().and_then(|p| p.disabled), Some(true));
-        let local = cluster
-            .etcd
-            .as_ref()
-            .and_then(|e| e.local.as_ref())
-            .unwrap();
-        let envs = local.extra_envs.as_ref().unwrap();
+        let envs = local_etcd_extra_envs(cluster);
         assert_eq!(
             (envs[0].name.as_str(), envs[0].value.as_deref()),
             ("SOME_VAR", Some("SOME_VALUE"))
@@ -265,12 +270,7 @@ fn v1beta4_every_field_in_every_minor() {
             .and_then(|a| a.extra_args.as_ref())
             .unwrap();
         assert_eq!(args.len(), 2, "duplicate extra args are allowed in v1beta4");
-        let local = cluster
-            .etcd
-            .as_ref()
-            .and_then(|e| e.local.as_ref())
-            .unwrap();
-        let envs = local.extra_envs.as_ref().unwrap();
+        let envs = local_etcd_extra_envs(cluster);
         let mem = envs[2]
             .value_from
             .as_ref()
@@ -568,41 +568,35 @@ fn a_kind_twice_is_refused() {
 
 #[test]
 fn malformed_values_are_refused() {
-    let init =
-        |body: &str| format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n{body}");
-    refused(
-        &init("bootstrapTokens:\n- ttl: 24 hours\n"),
-        Minor(1, 31),
-        &["bootstrapTokens[0].ttl", "in duration \"24 hours\""],
-    );
-    refused(
-        &init("bootstrapTokens:\n- token: ABCDEF.0123456789abcdef\n"),
-        Minor(1, 31),
-        &["bootstrapTokens[0].token", "not of the form"],
-    );
-    refused(
-        &init("bootstrapTokens:\n- expires: tomorrow\n"),
-        Minor(1, 31),
-        &["bootstrapTokens[0].expires", "RFC 3339"],
-    );
-    refused(
-        &init("nodeRegistration:\n  taints:\n  - key: a\n"),
-        Minor(1, 31),
-        &["nodeRegistration.taints[0]", "effect"],
-    );
-    refused(
-        &init("localAPIEndpoint:\n  bindPort: \"6443\"\n"),
-        Minor(1, 31),
-        &["localAPIEndpoint.bindPort"],
-    );
-    refused(
-        &init("nodeRegistration:\n  kubeletExtraArgs:\n  - name: v\n    value: 5\n"),
-        Minor(1, 31),
-        &["kubeletExtraArgs[0].value"],
-    );
-    refused(
-        &init("timeouts:\n  discovery: 5\n"),
-        Minor(1, 31),
-        &["timeouts.discovery"],
-    );
+    let cases: [(&str, &[&str]); 7] = [
+        (
+            "bootstrapTokens:\n- ttl: 24 hours\n",
+            &["bootstrapTokens[0].ttl", "in duration \"24 hours\""],
+        ),
+        (
+            "bootstrapTokens:\n- token: ABCDEF.0123456789abcdef\n",
+            &["bootstrapTokens[0].token", "not of the form"],
+        ),
+        (
+            "bootstrapTokens:\n- expires: tomorrow\n",
+            &["bootstrapTokens[0].expires", "RFC 3339"],
+        ),
+        (
+            "nodeRegistration:\n  taints:\n  - key: a\n",
+            &["nodeRegistration.taints[0]", "effect"],
+        ),
+        (
+            "localAPIEndpoint:\n  bindPort: \"6443\"\n",
+            &["localAPIEndpoint.bindPort"],
+        ),
+        (
+            "nodeRegistration:\n  kubeletExtraArgs:\n  - name: v\n    value: 5\n",
+            &["kubeletExtraArgs[0].value"],
+        ),
+        ("timeouts:\n  discovery: 5\n", &["timeouts.discovery"]),
+    ];
+    for (body, needles) in cases {
+        let init = format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n{body}");
+        refused(&init, Minor(1, 31), needles);
+    }
 }

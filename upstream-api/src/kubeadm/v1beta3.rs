@@ -6,6 +6,10 @@
 //! and kubeadm defaults most of them) except inside list elements, where an element without its
 //! key fields (an extra volume without `hostPath`, a taint without `key`) is useless; those are
 //! required.
+//!
+//! The types v1beta4 took over unchanged (`APIEndpoint`, `Networking`, `ImageMeta`,
+//! `JoinControlPlane`, the discovery types, `HostPathMount`, `Patches`) are defined here only;
+//! [`super::v1beta4`] re-exports them.
 
 use std::collections::BTreeMap;
 
@@ -83,7 +87,8 @@ pub struct Dns {
     pub image_tag: Option<String>,
 }
 
-/// `ImageMeta` (inlined into [`Dns`] and [`LocalEtcd`]; kept as a type for completeness).
+/// `ImageMeta` (inlined into `Dns` and `LocalEtcd` of both versions; kept as a type for
+/// completeness).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ImageMeta {

@@ -20,6 +20,13 @@ use serde::Deserialize;
 use super::core::{BootstrapToken, Duration, EnvVar, Taint};
 use crate::{Minor, Versioned};
 
+/// The types v1beta4 took over from v1beta3 field for field (the same Go structs and json tags
+/// in both `types.go`), defined once.
+pub use super::v1beta3::{
+    ApiEndpoint, BootstrapTokenDiscovery, FileDiscovery, HostPathMount, ImageMeta,
+    JoinControlPlane, Networking, Patches,
+};
+
 /// `ClusterConfiguration` fields that came after 1.31:
 /// - `etcd.external.httpEndpoints`: kubernetes/kubernetes#134890, listed in CHANGELOG-1.35.md
 ///   under v1.35.0 ("Kubeadm: Added the `HTTPEndpoints` field to
@@ -155,22 +162,6 @@ pub struct Proxy {
     pub disabled: Option<bool>,
 }
 
-/// `ImageMeta` (inlined into [`Dns`] and [`LocalEtcd`]; kept as a type for completeness).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ImageMeta {
-    pub image_repository: Option<String>,
-    pub image_tag: Option<String>,
-}
-
-/// `APIEndpoint`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ApiEndpoint {
-    pub advertise_address: Option<String>,
-    pub bind_port: Option<i32>,
-}
-
 /// `NodeRegistrationOptions`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -185,15 +176,6 @@ pub struct NodeRegistrationOptions {
     /// `Always`, `IfNotPresent` or `Never`.
     pub image_pull_policy: Option<String>,
     pub image_pull_serial: Option<bool>,
-}
-
-/// `Networking`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Networking {
-    pub service_subnet: Option<String>,
-    pub pod_subnet: Option<String>,
-    pub dns_domain: Option<String>,
 }
 
 /// `Etcd`: `local` and `external` are mutually exclusive (not checked here).
@@ -248,15 +230,6 @@ pub struct JoinConfiguration {
     pub timeouts: Option<Timeouts>,
 }
 
-/// `JoinControlPlane`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct JoinControlPlane {
-    #[serde(rename = "localAPIEndpoint")]
-    pub local_api_endpoint: Option<ApiEndpoint>,
-    pub certificate_key: Option<String>,
-}
-
 /// `Discovery` (no `timeout` any more: `timeouts.discovery`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -264,43 +237,6 @@ pub struct Discovery {
     pub bootstrap_token: Option<BootstrapTokenDiscovery>,
     pub file: Option<FileDiscovery>,
     pub tls_bootstrap_token: Option<String>,
-}
-
-/// `BootstrapTokenDiscovery`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BootstrapTokenDiscovery {
-    pub token: Option<String>,
-    pub api_server_endpoint: Option<String>,
-    pub ca_cert_hashes: Option<Vec<String>>,
-    #[serde(rename = "unsafeSkipCAVerification")]
-    pub unsafe_skip_ca_verification: Option<bool>,
-}
-
-/// `FileDiscovery`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FileDiscovery {
-    pub kube_config_path: String,
-}
-
-/// `HostPathMount`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HostPathMount {
-    pub name: String,
-    pub host_path: String,
-    pub mount_path: String,
-    pub read_only: Option<bool>,
-    /// A `corev1.HostPathType` (`DirectoryOrCreate`, `File`, ...).
-    pub path_type: Option<String>,
-}
-
-/// `Patches`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Patches {
-    pub directory: Option<String>,
 }
 
 /// `ResetConfiguration`.

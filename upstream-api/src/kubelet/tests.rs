@@ -1,72 +1,19 @@
 use super::*;
+use crate::component_tests::{self, KUBEADM_1_28, MINORS};
 use serde_json::json;
 
-const KUBEADM_1_28: &str = include_str!("../../testdata/component/1.28/kubeadm-init-defaults.yaml");
-/// For each minor, a document with every field of that minor's types.go (generated from the
-/// upstream file's `json:` tags, sample values by type).
-const ALL_FIELDS: [(u32, &str); 10] = [
-    (
-        28,
-        include_str!("../../testdata/component/all-fields/kubelet-1.28.json"),
-    ),
-    (
-        29,
-        include_str!("../../testdata/component/all-fields/kubelet-1.29.json"),
-    ),
-    (
-        30,
-        include_str!("../../testdata/component/all-fields/kubelet-1.30.json"),
-    ),
-    (
-        31,
-        include_str!("../../testdata/component/all-fields/kubelet-1.31.json"),
-    ),
-    (
-        32,
-        include_str!("../../testdata/component/all-fields/kubelet-1.32.json"),
-    ),
-    (
-        33,
-        include_str!("../../testdata/component/all-fields/kubelet-1.33.json"),
-    ),
-    (
-        34,
-        include_str!("../../testdata/component/all-fields/kubelet-1.34.json"),
-    ),
-    (
-        35,
-        include_str!("../../testdata/component/all-fields/kubelet-1.35.json"),
-    ),
-    (
-        36,
-        include_str!("../../testdata/component/all-fields/kubelet-1.36.json"),
-    ),
-    (
-        37,
-        include_str!("../../testdata/component/all-fields/kubelet-1.37.json"),
-    ),
-];
-
-fn all_fields_of(minor: u32) -> Value {
-    let (_, text) = ALL_FIELDS.iter().find(|(m, _)| *m == minor).unwrap();
-    serde_json::from_str(text).unwrap()
-}
-
+/// The document with every field of the newest minor.
 fn all_fields() -> Value {
-    all_fields_of(37)
+    component_tests::all_fields_of("kubelet", *MINORS.end())
 }
 
 fn minimal(extra: Value) -> Value {
-    let mut doc = json!({"apiVersion": API_VERSION, "kind": KIND});
-    for (k, v) in extra.as_object().unwrap() {
-        doc[k] = v.clone();
-    }
-    doc
+    component_tests::minimal(API_VERSION, KIND, extra)
 }
 
 #[test]
 fn kubeadm_1_28_defaults_parse_at_every_minor() {
-    for minor in 28..=37 {
+    for minor in MINORS {
         let config = parse(KUBEADM_1_28, Minor(1, minor)).unwrap();
         assert_eq!(config.cgroup_driver.as_deref(), Some("systemd"));
         assert_eq!(config.container_runtime_endpoint, "");
@@ -83,27 +30,13 @@ fn kubeadm_1_28_defaults_parse_at_every_minor() {
 
 #[test]
 fn every_field_of_each_minor_parses_there_and_round_trips() {
-    for (minor, _) in ALL_FIELDS {
-        let doc = all_fields_of(minor);
-        let config = parse(&doc, Minor(1, minor)).unwrap_or_else(|e| panic!("1.{minor}: {e}"));
-        // Every upstream JSON name is a field here (deny_unknown_fields accepted them all);
-        // at the newest minor, every field here is an upstream name too (what comes back out is
-        // exactly what went in).
-        let back = serde_json::to_value(&config).unwrap();
-        assert_eq!(back, doc, "1.{minor}");
-        // A minor whose types.go has fields the one before lacks is refused there.
-        if minor > 28 {
-            let before = all_fields_of(minor - 1);
-            let grew =
-                doc.as_object().unwrap().len() > before.as_object().unwrap().len() || minor == 30; // logging.options.text
-            assert_eq!(
-                parse(&doc, Minor(1, minor - 1)).is_err(),
-                grew,
-                "1.{minor} at 1.{}",
-                minor - 1
-            );
-        }
-    }
+    // Every minor's document comes back exactly; 1.30 added logging.options.text.
+    component_tests::each_minor_reads_its_all_fields_document(
+        "kubelet",
+        |doc, minor| parse(doc, minor),
+        *MINORS.start(),
+        &[30],
+    );
 }
 
 #[test]
@@ -153,21 +86,20 @@ fn text_logging_options_need_1_30() {
 
 #[test]
 fn unknown_fields_are_refused_by_path() {
-    let err = parse(&minimal(json!({"cgroupDrivr": "systemd"})), Minor(1, 30)).unwrap_err();
-    assert!(err.contains("cgroupDrivr"), "{err}");
-    let err = parse(
-        &minimal(json!({"authentication": {"x509": {"clientCaFile": "/ca"}}})),
-        Minor(1, 30),
-    )
-    .unwrap_err();
-    assert!(err.contains("authentication.x509"), "{err}");
-    assert!(err.contains("clientCaFile"), "{err}");
-    let err = parse(
-        &minimal(json!({"logging": {"options": {"json": {"bufferSize": "1"}}}})),
-        Minor(1, 30),
-    )
-    .unwrap_err();
-    assert!(err.contains("logging.options.json"), "{err}");
+    component_tests::assert_refused_naming(
+        |extra| parse(&minimal(extra.clone()), Minor(1, 30)),
+        &[
+            (json!({"cgroupDrivr": "systemd"}), &["cgroupDrivr"]),
+            (
+                json!({"authentication": {"x509": {"clientCaFile": "/ca"}}}),
+                &["authentication.x509", "clientCaFile"],
+            ),
+            (
+                json!({"logging": {"options": {"json": {"bufferSize": "1"}}}}),
+                &["logging.options.json"],
+            ),
+        ],
+    );
 }
 
 #[test]
@@ -178,20 +110,19 @@ fn json_names_are_case_sensitive() {
 
 #[test]
 fn scalar_types_are_checked() {
-    let err = parse(&minimal(json!({"syncFrequency": 60})), Minor(1, 30)).unwrap_err();
-    assert!(err.contains("syncFrequency"), "{err}");
-    let err = parse(&minimal(json!({"syncFrequency": "1 minute"})), Minor(1, 30)).unwrap_err();
-    assert!(err.contains("syncFrequency"), "{err}");
-    let err = parse(&minimal(json!({"maxPods": "110"})), Minor(1, 30)).unwrap_err();
-    assert!(err.contains("maxPods"), "{err}");
-    let err = parse(&minimal(json!({"failSwapOn": "false"})), Minor(1, 30)).unwrap_err();
-    assert!(err.contains("failSwapOn"), "{err}");
-    let err = parse(
-        &minimal(json!({"authorization": {"mode": "webhook"}})),
-        Minor(1, 30),
-    )
-    .unwrap_err();
-    assert!(err.contains("authorization.mode"), "{err}");
+    component_tests::assert_refused_naming(
+        |extra| parse(&minimal(extra.clone()), Minor(1, 30)),
+        &[
+            (json!({"syncFrequency": 60}), &["syncFrequency"]),
+            (json!({"syncFrequency": "1 minute"}), &["syncFrequency"]),
+            (json!({"maxPods": "110"}), &["maxPods"]),
+            (json!({"failSwapOn": "false"}), &["failSwapOn"]),
+            (
+                json!({"authorization": {"mode": "webhook"}}),
+                &["authorization.mode"],
+            ),
+        ],
+    );
 }
 
 #[test]
