@@ -145,8 +145,8 @@ fn ranges() -> Vec<(model::ranges::Error, &'static str)> {
         bridge: "kns-prod".into(),
     };
     every_variant!(Error {
-        Error::Cidr { .. } => (
-            Cidr::parse("10.244.0.1/16", "--pod-subnet").unwrap_err(),
+        Error::Cidr(..) => (
+            Cidr::parse("10.244.0.1/16", "--pod-subnet").unwrap_err().into(),
             "invalid --pod-subnet \"10.244.0.1/16\": host bits are set; give the network address",
         );
         Error::SubnetPrefix(..) => (
@@ -204,9 +204,12 @@ fn ranges6() -> Vec<(model::ranges6::Error, &'static str)> {
         dev: "wg0".into(),
     };
     every_variant!(Error {
-        Error::Cidr { .. } => (
-            Cidr6::parse("fd00::1/64", "--subnet").unwrap_err(),
+        Error::Cidr(..) => (
+            Cidr6::parse("fd00::1/64", "--subnet").unwrap_err().into(),
             "invalid --subnet \"fd00::1/64\": host bits are set; give the network address",
+        ), (
+            RangePair::parse("10.244.0.1/16", "--pod-subnet").unwrap_err(),
+            "invalid --pod-subnet \"10.244.0.1/16\": host bits are set",
         );
         Error::NotUla { .. } => (
             NodeSubnet6::new(c6("2001:db8::/64")).unwrap_err(),
@@ -230,10 +233,6 @@ fn ranges6() -> Vec<(model::ranges6::Error, &'static str)> {
         Error::Collision { .. } => (
             check("dev", &ranges, &[uplink], &[], None).unwrap_err(),
             "--subnet fd00::/64 collides with the host's interface eth0 (fd00::/64)\nhint: --subnet fd",
-        );
-        Error::V4(..) => (
-            RangePair::parse("10.244.0.1/16", "--pod-subnet").unwrap_err(),
-            "invalid --pod-subnet \"10.244.0.1/16\": host bits are set",
         );
         Error::NoFreeSubnet(..) => (
             pick_node_subnet("dev", DEFAULT_POD_SUBNET6, DEFAULT_SERVICE_SUBNET6, &[everything], &[]).unwrap_err(),

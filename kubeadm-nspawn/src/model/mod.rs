@@ -3,6 +3,8 @@
 //! what a check needs of the host comes through [`config::HostView`].
 
 pub mod binaries;
+pub mod cidr;
+pub mod collisions;
 pub mod component;
 pub mod config;
 pub mod error;
