@@ -8,6 +8,7 @@ pub mod collisions;
 pub mod component;
 pub mod config;
 pub mod error;
+pub mod family;
 pub mod layout;
 pub mod names;
 pub mod ranges;

@@ -9,12 +9,12 @@
 
 use std::net::Ipv4Addr;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::cidr::{self, CidrError};
 pub use super::collisions::RangeKind;
-use super::collisions::{self, find_collision, Collision};
+use super::collisions::{self, Collision};
+use super::family::{self, Family};
 
 /// A range a cluster cannot have.
 #[derive(Debug, thiserror::Error)]
@@ -83,71 +83,39 @@ impl Cidr {
     }
 }
 
-/// A cluster's node subnet on the host bridge: the gateway (the host) at .1, the load balancer at
-/// .9, node i at .(10+i), so stop/start keeps every address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "Cidr", into = "Cidr")]
-pub struct NodeSubnet(Cidr);
+impl Family for Ipv4Addr {
+    type Error = Error;
+    const FIRST_NODE: u128 = 10;
+    const SUBNET_WORD: &'static str = "subnet";
 
-impl NodeSubnet {
-    /// `cidr` as a node subnet: a prefix from /8 (the host's own) to /28 (five nodes).
-    pub fn new(cidr: Cidr) -> Result<NodeSubnet> {
+    /// A prefix from /8 (the host's own) to /28 (five nodes).
+    fn check_node_subnet(cidr: Cidr) -> Result<Cidr> {
         if !(8..=28).contains(&cidr.prefix()) {
             return Err(Error::SubnetPrefix(cidr));
         }
-        Ok(NodeSubnet(cidr))
+        Ok(cidr)
     }
+}
 
-    pub fn cidr(&self) -> Cidr {
-        self.0
-    }
+/// A cluster's node subnet on the host bridge: the gateway (the host) at .1, the load balancer at
+/// .9, node i at .(10+i), so stop/start keeps every address.
+pub type NodeSubnet = family::NodeSubnet<Ipv4Addr>;
 
-    pub fn gateway(&self) -> Ipv4Addr {
-        self.0.nth(1)
-    }
-
-    pub fn node_ip(&self, index: usize) -> Ipv4Addr {
-        self.0.nth(10 + index as u128)
-    }
-
-    /// The load balancer's address: .9, just below the nodes, whatever their number.
-    pub fn load_balancer_ip(&self) -> Ipv4Addr {
-        self.0.nth(9)
-    }
-
+impl NodeSubnet {
     /// How many nodes fit (from .10 to the last address before broadcast).
     pub fn capacity(&self) -> usize {
-        (1usize << (32 - self.0.prefix())).saturating_sub(11)
+        (1usize << (32 - self.cidr().prefix())).saturating_sub(11)
     }
 
     /// Fails unless `nodes` nodes fit.
     pub fn check_holds(&self, nodes: usize) -> Result<()> {
         if nodes > self.capacity() {
             return Err(Error::SubnetTooSmall {
-                subnet: self.0,
+                subnet: self.cidr(),
                 capacity: self.capacity(),
             });
         }
         Ok(())
-    }
-}
-
-impl TryFrom<Cidr> for NodeSubnet {
-    type Error = Error;
-    fn try_from(cidr: Cidr) -> Result<NodeSubnet> {
-        NodeSubnet::new(cidr)
-    }
-}
-
-impl From<NodeSubnet> for Cidr {
-    fn from(s: NodeSubnet) -> Cidr {
-        s.0
-    }
-}
-
-impl std::fmt::Display for NodeSubnet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
     }
 }
 
@@ -175,38 +143,7 @@ fn search_from(kind: RangeKind) -> Ipv4Addr {
 }
 
 /// A cluster's three ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Ranges {
-    pub nodes: NodeSubnet,
-    pub pods: Cidr,
-    pub services: Cidr,
-}
-
-impl Ranges {
-    fn get(&self, kind: RangeKind) -> Cidr {
-        match kind {
-            RangeKind::Nodes => self.nodes.cidr(),
-            RangeKind::Pods => self.pods,
-            RangeKind::Services => self.services,
-        }
-    }
-
-    /// These ranges with `kind` replaced by `cidr` (a node subnet taken as it is: only compared).
-    fn with(&self, kind: RangeKind, cidr: Cidr) -> Ranges {
-        let mut trial = *self;
-        match kind {
-            RangeKind::Nodes => trial.nodes = NodeSubnet(cidr),
-            RangeKind::Pods => trial.pods = cidr,
-            RangeKind::Services => trial.services = cidr,
-        }
-        trial
-    }
-
-    /// The three, the node subnet first, as a collision check takes them.
-    fn named(&self) -> [(RangeKind, Cidr); 3] {
-        [RangeKind::Nodes, RangeKind::Pods, RangeKind::Services].map(|k| (k, self.get(k)))
-    }
-}
+pub type Ranges = family::Ranges<Ipv4Addr>;
 
 /// Something of the host that an IPv4 range must not overlap.
 pub type HostClaim = collisions::HostClaim<Ipv4Addr>;
@@ -227,7 +164,7 @@ pub fn check(
     others: &[OtherCluster],
     own_bridge: Option<&str>,
 ) -> Result<()> {
-    let Some(Collision { kind, range, with }) = collision(ranges, host, others, own_bridge) else {
+    let Some(Collision { kind, range, with }) = ranges.collision(host, others, own_bridge) else {
         return Ok(());
     };
     Err(Error::Collision {
@@ -236,15 +173,6 @@ pub fn check(
         with,
         free: free_for(kind, ranges, host, others),
     })
-}
-
-fn collision(
-    ranges: &Ranges,
-    host: &[HostClaim],
-    others: &[OtherCluster],
-    own_bridge: Option<&str>,
-) -> Option<Collision<Ipv4Addr>> {
-    find_collision(ranges.named(), host, others, own_bridge, "subnet")
 }
 
 /// A free range of `kind`'s size, with the cluster's other ranges kept as they are.
@@ -257,7 +185,12 @@ fn free_for(
     let current = ranges.get(kind);
     candidates(current.prefix(), search_from(kind))
         .filter(|c| *c != current)
-        .find(|candidate| collision(&ranges.with(kind, *candidate), host, others, None).is_none())
+        .find(|candidate| {
+            ranges
+                .with(kind, *candidate)
+                .collision(host, others, None)
+                .is_none()
+        })
 }
 
 /// Ranges of prefix `prefix` to try: from `from` up to the end of 10.0.0.0/8, then 172.16.0.0/12
@@ -292,14 +225,14 @@ pub fn pick_node_subnet(
 ) -> Result<NodeSubnet> {
     std::iter::once(DEFAULT_NODE_SUBNET)
         .chain(candidates(16, search_from(RangeKind::Nodes)))
-        .map(NodeSubnet)
+        .map(NodeSubnet::new_unchecked)
         .find(|nodes| {
             let trial = Ranges {
                 nodes: *nodes,
                 pods,
                 services,
             };
-            collision(&trial, host, others, None).is_none()
+            trial.collision(host, others, None).is_none()
         })
         .ok_or(Error::NoFreeSubnet)
 }

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::cidr::{self, CidrError};
-use super::collisions::{self, find_collision, Collision, RangeKind};
+use super::collisions::{self, Collision, RangeKind};
+use super::family::{self, Family};
 
 /// Which families the Kubernetes cluster speaks (`networking.ipFamily`, `up --ip-family`).
 #[derive(
@@ -154,16 +155,13 @@ impl Cidr6 {
     }
 }
 
-/// A cluster's IPv6 node subnet on the host bridge: a unique local /64. The gateway (the host) is
-/// `::1`, the load balancer `::9`, node i `::(0x10 + i)` (its IPv4 `.(10+i)` in spirit), so
-/// stop/start keeps every address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "Cidr6", into = "Cidr6")]
-pub struct NodeSubnet6(Cidr6);
+impl Family for Ipv6Addr {
+    type Error = Error;
+    const FIRST_NODE: u128 = 0x10;
+    const SUBNET_WORD: &'static str = "IPv6 subnet";
 
-impl NodeSubnet6 {
-    /// `cidr` as a node subnet: a /64 of fd00::/8.
-    pub fn new(cidr: Cidr6) -> Result<NodeSubnet6> {
+    /// A /64 of fd00::/8.
+    fn check_node_subnet(cidr: Cidr6) -> Result<Cidr6> {
         let cidr = cidr.check_ula("--subnet")?;
         if cidr.prefix() != 64 {
             return Err(Error::Prefix {
@@ -172,9 +170,16 @@ impl NodeSubnet6 {
                 why: "an IPv6 node subnet is a /64",
             });
         }
-        Ok(NodeSubnet6(cidr))
+        Ok(cidr)
     }
+}
 
+/// A cluster's IPv6 node subnet on the host bridge: a unique local /64. The gateway (the host) is
+/// `::1`, the load balancer `::9`, node i `::(0x10 + i)` (its IPv4 `.(10+i)` in spirit), so
+/// stop/start keeps every address.
+pub type NodeSubnet6 = family::NodeSubnet<Ipv6Addr>;
+
+impl NodeSubnet6 {
     /// The `attempt`-th /64 derived from the cluster's name: `fd` then a 40-bit global ID from a
     /// hash of the name and attempt (RFC 4193's layout), subnet ID 0. Stable for a name; never
     /// `fd00::/64` (whose global ID is 0: the next attempt's is taken).
@@ -188,45 +193,10 @@ impl NodeSubnet6 {
                 let mut bytes = [0u8; 16];
                 bytes[0] = 0xfd;
                 bytes[1..6].copy_from_slice(&id);
-                return NodeSubnet6(Cidr6::new_unchecked(Ipv6Addr::from(bytes), 64));
+                return NodeSubnet6::new_unchecked(Cidr6::new_unchecked(Ipv6Addr::from(bytes), 64));
             }
             n = n.wrapping_add(1);
         }
-    }
-
-    pub fn cidr(&self) -> Cidr6 {
-        self.0
-    }
-
-    pub fn gateway(&self) -> Ipv6Addr {
-        self.0.nth(1)
-    }
-
-    pub fn node_ip(&self, index: usize) -> Ipv6Addr {
-        self.0.nth(0x10 + index as u128)
-    }
-
-    pub fn load_balancer_ip(&self) -> Ipv6Addr {
-        self.0.nth(9)
-    }
-}
-
-impl TryFrom<Cidr6> for NodeSubnet6 {
-    type Error = Error;
-    fn try_from(cidr: Cidr6) -> Result<NodeSubnet6> {
-        NodeSubnet6::new(cidr)
-    }
-}
-
-impl From<NodeSubnet6> for Cidr6 {
-    fn from(s: NodeSubnet6) -> Cidr6 {
-        s.0
-    }
-}
-
-impl std::fmt::Display for NodeSubnet6 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
     }
 }
 
@@ -268,23 +238,7 @@ pub fn node_pods(pods: &Cidr6, index: usize) -> Cidr6 {
 }
 
 /// A cluster's three IPv6 ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Ranges6 {
-    pub nodes: NodeSubnet6,
-    pub pods: Cidr6,
-    pub services: Cidr6,
-}
-
-impl Ranges6 {
-    /// The three, the node subnet first, as a collision check takes them.
-    fn named(&self) -> [(RangeKind, Cidr6); 3] {
-        [
-            (RangeKind::Nodes, self.nodes.cidr()),
-            (RangeKind::Pods, self.pods),
-            (RangeKind::Services, self.services),
-        ]
-    }
-}
+pub type Ranges6 = family::Ranges<Ipv6Addr>;
 
 /// Something IPv6 of the host that a range must not overlap (its gateway: `fd00::1` of this
 /// machine's uplink).
@@ -308,7 +262,7 @@ pub fn check(
     others: &[OtherCluster6],
     own_bridge: Option<&str>,
 ) -> Result<()> {
-    let Some(Collision { kind, range, with }) = collision(ranges, host, others, own_bridge) else {
+    let Some(Collision { kind, range, with }) = ranges.collision(host, others, own_bridge) else {
         return Ok(());
     };
     let free = (kind == RangeKind::Nodes)
@@ -322,15 +276,6 @@ pub fn check(
         with,
         free,
     })
-}
-
-fn collision(
-    ranges: &Ranges6,
-    host: &[HostClaim6],
-    others: &[OtherCluster6],
-    own_bridge: Option<&str>,
-) -> Option<Collision<Ipv6Addr>> {
-    find_collision(ranges.named(), host, others, own_bridge, "IPv6 subnet")
 }
 
 /// How many derived /64s an `up` without an IPv6 `--subnet` tries.
@@ -352,7 +297,7 @@ pub fn pick_node_subnet(
                 pods,
                 services,
             };
-            collision(&trial, host, others, None).is_none()
+            trial.collision(host, others, None).is_none()
         })
         .ok_or(Error::NoFreeSubnet(DERIVE_ATTEMPTS))
 }
