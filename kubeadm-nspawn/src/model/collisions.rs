@@ -72,7 +72,8 @@ impl<A: Address> std::fmt::Display for HostClaim<A> {
 }
 
 /// The host's claims of family `A` from `ip -json addr show` and `ip -json route show table all`
-/// of that family (`-4`, `-6`); entries of the other family are passed over.
+/// of that family (`-4`, `-6`); entries of the other family are passed over. IPv6 link-local
+/// and multicast ranges are kept too: they never overlap fd00::/8, so they cost nothing.
 pub fn parse_claims<A: Address>(addresses: &Value, routes: &Value) -> Vec<HostClaim<A>> {
     let mut claims = vec![];
     for link in addresses.as_array().into_iter().flatten() {

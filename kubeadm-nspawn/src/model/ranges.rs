@@ -9,8 +9,6 @@
 
 use std::net::Ipv4Addr;
 
-use serde_json::Value;
-
 use super::cidr::{self, CidrError};
 pub use super::collisions::RangeKind;
 use super::collisions::{self, Collision};
@@ -148,11 +146,6 @@ pub type Ranges = family::Ranges<Ipv4Addr>;
 /// Something of the host that an IPv4 range must not overlap.
 pub type HostClaim = collisions::HostClaim<Ipv4Addr>;
 
-/// The host's claims from `ip -json -4 addr show` and `ip -json -4 route show table all`.
-pub fn parse_claims(addresses: &Value, routes: &Value) -> Vec<HostClaim> {
-    collisions::parse_claims(addresses, routes)
-}
-
 /// Another cluster of this host, as a collision check sees it: its node subnet and bridge.
 pub type OtherCluster = collisions::OtherCluster<Ipv4Addr>;
 
@@ -266,7 +259,7 @@ mod tests {
             {"dst": "10.50.0.0/16", "dev": "wg0", "table": "51820"},
             {"type": "local", "dst": "127.0.0.1", "dev": "lo", "table": "local"}
         ]);
-        parse_claims(&addresses, &routes)
+        collisions::parse_claims(&addresses, &routes)
     }
 
     fn other() -> Vec<OtherCluster> {

@@ -10,7 +10,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::cidr::{self, CidrError};
 use super::collisions::{self, Collision, RangeKind};
@@ -244,12 +243,6 @@ pub type Ranges6 = family::Ranges<Ipv6Addr>;
 /// machine's uplink).
 pub type HostClaim6 = collisions::HostClaim<Ipv6Addr>;
 
-/// The host's IPv6 claims from `ip -json -6 addr show` and `ip -json -6 route show table all`.
-/// Link-local and multicast ranges are kept too: they never overlap fd00::/8, so they cost nothing.
-pub fn parse_claims(addresses: &Value, routes: &Value) -> Vec<HostClaim6> {
-    collisions::parse_claims(addresses, routes)
-}
-
 /// Another cluster's IPv6 node subnet and bridge, as a collision check sees them.
 pub type OtherCluster6 = collisions::OtherCluster<Ipv6Addr>;
 
@@ -414,7 +407,7 @@ mod tests {
             {"dst": "fd99::/16", "dev": "tun0", "table": "51820"},
             {"type": "multicast", "dst": "ff00::/8", "dev": "eth0", "table": "local"}
         ]);
-        parse_claims(&addresses, &routes)
+        collisions::parse_claims(&addresses, &routes)
     }
 
     fn other() -> Vec<OtherCluster6> {
