@@ -346,40 +346,43 @@ mod tests {
             let e = check(&r, &host(), &other(), None).unwrap_err();
             format!("{e}; {}", e.hint().unwrap_or_default())
         };
-        // The host's LAN, its gateway, a route in another table.
-        let e = err(defaults("192.168.0.0/16"));
-        assert!(
-            e.contains("collides with the host's interface eth0 (192.168.1.0/24)"),
-            "{e}"
-        );
-        assert!(e.contains("is free"), "{e}");
-        let e = err(defaults("192.168.1.0/28"));
-        assert!(e.contains("eth0"), "{e}");
-        let e = err(defaults("10.50.0.0/24"));
-        assert!(
-            e.contains("route to 10.50.0.0/16 via wg0 (table 51820)"),
-            "{e}"
-        );
-        // Another cluster: overlap, not only equality, named as the cluster.
-        let e = err(defaults("10.22.5.0/24"));
-        assert!(e.contains("cluster \"other\" (subnet 10.22.0.0/16)"), "{e}");
-        assert!(
-            e.contains("--subnet 10.23.0.0/24 is free") || e.contains("is free"),
-            "{e}"
-        );
-        // The cluster's own pod and service ranges.
-        let e = err(defaults("10.244.0.0/24"));
-        assert!(
-            e.contains("--subnet 10.244.0.0/24 collides with --pod-subnet 10.244.0.0/16"),
-            "{e}"
-        );
-        let mut r = defaults("10.30.0.0/16");
-        r.pods = cidr("10.96.0.0/16");
-        let e = err(r);
-        assert!(
-            e.contains("--pod-subnet 10.96.0.0/16 collides with --service-subnet 10.96.0.0/12"),
-            "{e}"
-        );
+        let mut pods_on_services = defaults("10.30.0.0/16");
+        pods_on_services.pods = cidr("10.96.0.0/16");
+        let cases = [
+            // The host's LAN, its gateway, a route in another table.
+            (
+                defaults("192.168.0.0/16"),
+                vec![
+                    "collides with the host's interface eth0 (192.168.1.0/24)",
+                    "is free",
+                ],
+            ),
+            (defaults("192.168.1.0/28"), vec!["eth0"]),
+            (
+                defaults("10.50.0.0/24"),
+                vec!["route to 10.50.0.0/16 via wg0 (table 51820)"],
+            ),
+            // Another cluster: overlap, not only equality, named as the cluster.
+            (
+                defaults("10.22.5.0/24"),
+                vec!["cluster \"other\" (subnet 10.22.0.0/16)", "is free"],
+            ),
+            // The cluster's own pod and service ranges.
+            (
+                defaults("10.244.0.0/24"),
+                vec!["--subnet 10.244.0.0/24 collides with --pod-subnet 10.244.0.0/16"],
+            ),
+            (
+                pods_on_services,
+                vec!["--pod-subnet 10.96.0.0/16 collides with --service-subnet 10.96.0.0/12"],
+            ),
+        ];
+        for (ranges, says) in cases {
+            let e = err(ranges);
+            for part in says {
+                assert!(e.contains(part), "{e}: {part}");
+            }
+        }
         assert!(check(&defaults("10.30.0.0/16"), &host(), &other(), None).is_ok());
     }
 

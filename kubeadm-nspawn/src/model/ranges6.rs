@@ -517,27 +517,27 @@ mod tests {
         );
         let free = NodeSubnet6::derived("dev", 0);
         assert!(e.ends_with(&format!("--subnet {free} is free")), "{e}");
-        let e = err(ranges("fdaa:bbbb:cccc:1::/64"));
-        assert!(e.contains("wg0 (fdaa:bbbb:cccc::/48)"), "{e}");
-        let e = err(ranges("fd99:1::/64"));
-        assert!(
-            e.contains("route to fd99::/16 via tun0 (table 51820)"),
-            "{e}"
-        );
-        let e = err(ranges("fd12:3456:789a::/64"));
-        assert!(
-            e.contains("cluster \"other\" (IPv6 subnet fd12:3456:789a::/64)"),
-            "{e}"
-        );
-        let mut r = ranges("fd01::/64");
-        r.services = c6("fd00:10:244:1::/112");
-        let e = err(r);
-        assert!(
-            e.contains(
-                "--pod-subnet fd00:10:244::/56 collides with --service-subnet fd00:10:244:1::/112"
+        let mut services_in_pods = ranges("fd01::/64");
+        services_in_pods.services = c6("fd00:10:244:1::/112");
+        let cases = [
+            (ranges("fdaa:bbbb:cccc:1::/64"), "wg0 (fdaa:bbbb:cccc::/48)"),
+            (
+                ranges("fd99:1::/64"),
+                "route to fd99::/16 via tun0 (table 51820)",
             ),
-            "{e}"
-        );
+            (
+                ranges("fd12:3456:789a::/64"),
+                "cluster \"other\" (IPv6 subnet fd12:3456:789a::/64)",
+            ),
+            (
+                services_in_pods,
+                "--pod-subnet fd00:10:244::/56 collides with --service-subnet fd00:10:244:1::/112",
+            ),
+        ];
+        for (ranges, says) in cases {
+            let e = err(ranges);
+            assert!(e.contains(says), "{e}");
+        }
         // kind's defaults stay clear of this machine's fd00::/64.
         assert!(check("dev", &ranges("fd01::/64"), &host(), &other(), None).is_ok());
         // The cluster's own bridge is no collision (start, init).
