@@ -120,17 +120,29 @@ pub struct OtherCluster<A> {
     pub bridge: String,
 }
 
-/// The first collision of a cluster's ranges: which range, and what it collides with.
-pub(super) struct Collision<A> {
+/// A range that overlaps another of the cluster's, one of the host's, or another cluster's;
+/// `free` is one that does not, when one was found.
+#[derive(Debug, thiserror::Error)]
+#[error("{} {range} collides with {with}", .kind.flag())]
+pub struct Collision<A: Address> {
     pub kind: RangeKind,
     pub range: Cidr<A>,
     pub with: String,
+    pub free: Option<Cidr<A>>,
+}
+
+impl<A: Address> Collision<A> {
+    /// The hint that proposes the free range, if there is one.
+    pub fn free_hint(&self) -> Option<String> {
+        let free = self.free?;
+        Some(format!("{} {free} is free", self.kind.flag()))
+    }
 }
 
 /// The first collision of `named` (a cluster's three ranges, the node subnet first) with each
 /// other, with the host (`own_bridge`, the cluster's own bridge when it exists, and the other
 /// clusters' bridges left out: each is checked as a cluster), or with another cluster's node
-/// subnet, which is named as `subnet_word` (`subnet`, `IPv6 subnet`).
+/// subnet, which is named as `subnet_word` (`subnet`, `IPv6 subnet`). No free range is proposed.
 pub(super) fn find_collision<A: Address>(
     named: [(RangeKind, Cidr<A>); 3],
     host: &[HostClaim<A>],
@@ -144,6 +156,7 @@ pub(super) fn find_collision<A: Address>(
                 kind: *kind,
                 range: *range,
                 with: format!("{} {other}", other_kind.flag()),
+                free: None,
             });
         }
     }
@@ -158,6 +171,7 @@ pub(super) fn find_collision<A: Address>(
                 kind,
                 range,
                 with: claim.to_string(),
+                free: None,
             });
         }
     }
@@ -169,5 +183,6 @@ pub(super) fn find_collision<A: Address>(
             kind: RangeKind::Nodes,
             range: nodes,
             with: format!("cluster \"{}\" ({subnet_word} {})", other.name, other.nodes),
+            free: None,
         })
 }

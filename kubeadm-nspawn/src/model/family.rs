@@ -129,4 +129,22 @@ impl<A: Family> Ranges<A> {
             [RangeKind::Nodes, RangeKind::Pods, RangeKind::Services].map(|k| (k, self.get(k)));
         find_collision(named, host, others, own_bridge, A::SUBNET_WORD)
     }
+
+    /// Fails with the first collision of these ranges (see [`Ranges::collision`]), proposing the
+    /// range that `free` finds for it.
+    pub(super) fn check(
+        &self,
+        host: &[HostClaim<A>],
+        others: &[OtherCluster<A>],
+        own_bridge: Option<&str>,
+        free: impl FnOnce(&Collision<A>) -> Option<Cidr<A>>,
+    ) -> Result<(), Collision<A>> {
+        match self.collision(host, others, own_bridge) {
+            None => Ok(()),
+            Some(collision) => Err(Collision {
+                free: free(&collision),
+                ..collision
+            }),
+        }
+    }
 }

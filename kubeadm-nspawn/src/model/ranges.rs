@@ -31,13 +31,8 @@ pub enum Error {
 
     /// A range that overlaps another of the cluster's, one of the host's, or another cluster's;
     /// `free` is one of the same size that does not.
-    #[error("{} {range} collides with {with}", .kind.flag())]
-    Collision {
-        kind: RangeKind,
-        range: Cidr,
-        with: String,
-        free: Option<Cidr>,
-    },
+    #[error(transparent)]
+    Collision(#[from] Collision<Ipv4Addr>),
 
     #[error("no free /16 for the nodes in 10.0.0.0/8 or 172.16.0.0/12")]
     NoFreeSubnet,
@@ -48,11 +43,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
-            Error::Collision {
-                kind,
-                free: Some(free),
-                ..
-            } => Some(format!("{} {free} is free", kind.flag())),
+            Error::Collision(collision) => collision.free_hint(),
             Error::NoFreeSubnet => Some("pass --subnet with a range of your choice".into()),
             _ => None,
         }
@@ -157,15 +148,10 @@ pub fn check(
     others: &[OtherCluster],
     own_bridge: Option<&str>,
 ) -> Result<()> {
-    let Some(Collision { kind, range, with }) = ranges.collision(host, others, own_bridge) else {
-        return Ok(());
-    };
-    Err(Error::Collision {
-        kind,
-        range,
-        with,
-        free: free_for(kind, ranges, host, others),
-    })
+    ranges.check(host, others, own_bridge, |c| {
+        free_for(c.kind, ranges, host, others)
+    })?;
+    Ok(())
 }
 
 /// A free range of `kind`'s size, with the cluster's other ranges kept as they are.

@@ -89,13 +89,8 @@ pub enum Error {
 
     /// An IPv6 range that overlaps another of the cluster's, one of the host's, or another
     /// cluster's; `free` is one that does not (for the node subnet).
-    #[error("{} {range} collides with {with}", .kind.flag())]
-    Collision {
-        kind: RangeKind,
-        range: Cidr6,
-        with: String,
-        free: Option<Cidr6>,
-    },
+    #[error(transparent)]
+    Collision(#[from] Collision<Ipv6Addr>),
 
     #[error("no free IPv6 /64 derived from the cluster's name after {0} tries")]
     NoFreeSubnet(u32),
@@ -106,15 +101,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
-            Error::Collision {
-                kind,
-                free: Some(free),
-                ..
-            } => Some(format!("{} {free} is free", kind.flag())),
-            Error::Collision { kind, .. } => Some(format!(
-                "give {} another unique local range (fd00::/8)",
-                kind.flag()
-            )),
+            Error::Collision(collision) => collision.free_hint().or_else(|| {
+                Some(format!(
+                    "give {} another unique local range (fd00::/8)",
+                    collision.kind.flag()
+                ))
+            }),
             Error::NotUla { .. } => {
                 Some("take one from fd00::/8 (or leave it out: one is derived)".into())
             }
@@ -255,20 +247,14 @@ pub fn check(
     others: &[OtherCluster6],
     own_bridge: Option<&str>,
 ) -> Result<()> {
-    let Some(Collision { kind, range, with }) = ranges.collision(host, others, own_bridge) else {
-        return Ok(());
-    };
-    let free = (kind == RangeKind::Nodes)
-        .then(|| pick_node_subnet(cluster, ranges.pods, ranges.services, host, others).ok())
-        .flatten()
-        .map(|s| s.cidr())
-        .filter(|s| *s != range);
-    Err(Error::Collision {
-        kind,
-        range,
-        with,
-        free,
-    })
+    ranges.check(host, others, own_bridge, |c| {
+        (c.kind == RangeKind::Nodes)
+            .then(|| pick_node_subnet(cluster, ranges.pods, ranges.services, host, others).ok())
+            .flatten()
+            .map(|s| s.cidr())
+            .filter(|s| *s != c.range)
+    })?;
+    Ok(())
 }
 
 /// How many derived /64s an `up` without an IPv6 `--subnet` tries.
