@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::host::error::{Io, Timeout};
 use crate::kube::documents::Unwritable;
 use crate::kube::releases::download::Failure;
+use crate::model::collisions::Collision;
 use crate::model::config::HostView;
 use crate::model::names::{check_control_planes, check_node_count, ClusterName};
 use crate::model::ranges::{
@@ -145,8 +146,8 @@ fn ranges() -> Vec<(model::ranges::Error, &'static str)> {
         bridge: "kns-prod".into(),
     };
     every_variant!(Error {
-        Error::Cidr { .. } => (
-            Cidr::parse("10.244.0.1/16", "--pod-subnet").unwrap_err(),
+        Error::Cidr(..) => (
+            Cidr::parse("10.244.0.1/16", "--pod-subnet").unwrap_err().into(),
             "invalid --pod-subnet \"10.244.0.1/16\": host bits are set; give the network address",
         );
         Error::SubnetPrefix(..) => (
@@ -161,19 +162,19 @@ fn ranges() -> Vec<(model::ranges::Error, &'static str)> {
             crate::model::ranges::node_pod_prefix(&cidr("10.244.0.0/24"), 50).unwrap_err(),
             "--pod-subnet 10.244.0.0/24 is too small for 50 nodes (each needs at least a /28)",
         );
-        Error::Collision { .. } => (
+        Error::Collision(..) => (
             check(&ranges, &[route], &[], None).unwrap_err(),
             "--subnet 10.22.0.0/16 collides with the host's route to 10.22.0.0/16 via wlan0 (table main)\nhint: --subnet 10.23.0.0/16 is free",
         ), (
             check(&ranges, &[], &[other], None).unwrap_err(),
             "--subnet 10.22.0.0/16 collides with cluster \"prod\" (subnet 10.22.0.0/16)",
         ), (
-            Error::Collision {
+            Error::Collision(Collision {
                 kind: RangeKind::Pods,
                 range: DEFAULT_POD_SUBNET,
                 with: "--service-subnet 10.96.0.0/12".into(),
                 free: None,
-            },
+            }),
             "--pod-subnet 10.244.0.0/16 collides with --service-subnet 10.96.0.0/12\n",
         );
         Error::NoFreeSubnet => (
@@ -204,9 +205,12 @@ fn ranges6() -> Vec<(model::ranges6::Error, &'static str)> {
         dev: "wg0".into(),
     };
     every_variant!(Error {
-        Error::Cidr { .. } => (
-            Cidr6::parse("fd00::1/64", "--subnet").unwrap_err(),
+        Error::Cidr(..) => (
+            Cidr6::parse("fd00::1/64", "--subnet").unwrap_err().into(),
             "invalid --subnet \"fd00::1/64\": host bits are set; give the network address",
+        ), (
+            RangePair::parse("10.244.0.1/16", "--pod-subnet").unwrap_err(),
+            "invalid --pod-subnet \"10.244.0.1/16\": host bits are set",
         );
         Error::NotUla { .. } => (
             NodeSubnet6::new(c6("2001:db8::/64")).unwrap_err(),
@@ -227,13 +231,9 @@ fn ranges6() -> Vec<(model::ranges6::Error, &'static str)> {
                 .unwrap_err(),
             "--pod-subnet: 10.244.0.0/16 alone: a dual-stack cluster takes one range of each family\nhint: give one range for each family",
         );
-        Error::Collision { .. } => (
+        Error::Collision(..) => (
             check("dev", &ranges, &[uplink], &[], None).unwrap_err(),
             "--subnet fd00::/64 collides with the host's interface eth0 (fd00::/64)\nhint: --subnet fd",
-        );
-        Error::V4(..) => (
-            RangePair::parse("10.244.0.1/16", "--pod-subnet").unwrap_err(),
-            "invalid --pod-subnet \"10.244.0.1/16\": host bits are set",
         );
         Error::NoFreeSubnet(..) => (
             pick_node_subnet("dev", DEFAULT_POD_SUBNET6, DEFAULT_SERVICE_SUBNET6, &[everything], &[]).unwrap_err(),

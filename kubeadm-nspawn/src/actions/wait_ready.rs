@@ -277,47 +277,38 @@ fn kubelet_healthy(node: &ClusterNode) -> bool {
 /// reported so at or after that RFC 3339 time; the kubelet's times are UTC seconds, which compare
 /// as strings).
 fn is_ready(listing: &Value, name: &str, since: Option<&str>) -> bool {
-    listing["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|n| n["metadata"]["name"] == name)
-        .flat_map(|n| {
-            n["status"]["conditions"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .any(|c| {
-            c["type"] == "Ready"
-                && c["status"] == "True"
-                && since.is_none_or(|since| {
-                    // Strictly later: times are whole seconds, and a report in the very second
-                    // of `since` may be from before it.
-                    c["lastHeartbeatTime"]
-                        .as_str()
-                        .is_some_and(|beat| beat > since)
-                })
-        })
+    ready_conditions(listing, name, since).any(|c| c["status"] == "True")
 }
 
 /// Whether node `name` has a Ready condition of any status (its kubelet reports), reported at
 /// or after `since` when given (see [`is_ready`]).
 fn is_reported(listing: &Value, name: &str, since: Option<&str>) -> bool {
+    ready_conditions(listing, name, since).next().is_some()
+}
+
+/// The Ready conditions of node `name` in `listing`, of any status, reported after `since` when
+/// given.
+fn ready_conditions<'a>(
+    listing: &'a Value,
+    name: &'a str,
+    since: Option<&'a str>,
+) -> impl Iterator<Item = Value> + 'a {
     listing["items"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|n| n["metadata"]["name"] == name)
+        .filter(move |n| n["metadata"]["name"] == name)
         .flat_map(|n| {
             n["status"]["conditions"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
         })
-        .any(|c| {
+        .filter(move |c| {
             c["type"] == "Ready"
                 && since.is_none_or(|since| {
+                    // Strictly later: times are whole seconds, and a report in the very second
+                    // of `since` may be from before it.
                     c["lastHeartbeatTime"]
                         .as_str()
                         .is_some_and(|beat| beat > since)

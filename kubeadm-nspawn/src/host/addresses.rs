@@ -4,21 +4,24 @@
 use serde_json::Value;
 
 use super::error::{Error, Result};
-use crate::model::ranges::{parse_claims, HostClaim};
-use crate::model::ranges6::{self, HostClaim6};
+use crate::model::cidr::Address;
+use crate::model::collisions::{parse_claims, HostClaim};
 
 /// Every IPv4 address and route of the host (all interfaces, all routing tables).
-pub fn host_claims() -> Result<Vec<HostClaim>> {
-    let addresses = ip_json(&["-4", "addr", "show"])?;
-    let routes = ip_json(&["-4", "route", "show", "table", "all"])?;
-    Ok(parse_claims(&addresses, &routes))
+pub fn host_claims() -> Result<Vec<HostClaim<std::net::Ipv4Addr>>> {
+    claims("-4")
 }
 
 /// Every IPv6 address and route of the host (all interfaces, all routing tables).
-pub fn host_claims6() -> Result<Vec<HostClaim6>> {
-    let addresses = ip_json(&["-6", "addr", "show"])?;
-    let routes = ip_json(&["-6", "route", "show", "table", "all"])?;
-    Ok(ranges6::parse_claims(&addresses, &routes))
+pub fn host_claims6() -> Result<Vec<HostClaim<std::net::Ipv6Addr>>> {
+    claims("-6")
+}
+
+/// The host's addresses and routes of the family `A`, whose `ip` flag is `family` (`-4`, `-6`).
+fn claims<A: Address>(family: &str) -> Result<Vec<HostClaim<A>>> {
+    let addresses = ip_json(&[family, "addr", "show"])?;
+    let routes = ip_json(&[family, "route", "show", "table", "all"])?;
+    Ok(parse_claims(&addresses, &routes))
 }
 
 fn ip_json(args: &[&str]) -> Result<Value> {

@@ -3,9 +3,12 @@
 //! what a check needs of the host comes through [`config::HostView`].
 
 pub mod binaries;
+pub mod cidr;
+pub mod collisions;
 pub mod component;
 pub mod config;
 pub mod error;
+pub mod family;
 pub mod layout;
 pub mod names;
 pub mod ranges;

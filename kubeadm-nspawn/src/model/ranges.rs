@@ -9,18 +9,16 @@
 
 use std::net::Ipv4Addr;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use super::cidr::{self, CidrError};
+pub use super::collisions::RangeKind;
+use super::collisions::{self, Collision};
+use super::family::{self, Family};
 
 /// A range a cluster cannot have.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid {what} \"{text}\": {why}")]
-    Cidr {
-        what: String,
-        text: String,
-        why: &'static str,
-    },
+    #[error(transparent)]
+    Cidr(#[from] CidrError),
 
     #[error("invalid --subnet {0}: the prefix must be between /8 and /28 (nodes start at .10)")]
     SubnetPrefix(Cidr),
@@ -33,13 +31,8 @@ pub enum Error {
 
     /// A range that overlaps another of the cluster's, one of the host's, or another cluster's;
     /// `free` is one of the same size that does not.
-    #[error("{} {range} collides with {with}", .kind.flag())]
-    Collision {
-        kind: RangeKind,
-        range: Cidr,
-        with: String,
-        free: Option<Cidr>,
-    },
+    #[error(transparent)]
+    Collision(#[from] Collision<Ipv4Addr>),
 
     #[error("no free /16 for the nodes in 10.0.0.0/8 or 172.16.0.0/12")]
     NoFreeSubnet,
@@ -50,11 +43,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
-            Error::Collision {
-                kind,
-                free: Some(free),
-                ..
-            } => Some(format!("{} {free} is free", kind.flag())),
+            Error::Collision(collision) => collision.free_hint(),
             Error::NoFreeSubnet => Some("pass --subnet with a range of your choice".into()),
             _ => None,
         }
@@ -70,200 +59,52 @@ pub const DEFAULT_NODE_SUBNET: Cidr = Cidr::new_unchecked(Ipv4Addr::new(10, 22, 
 
 /// An IPv4 range `a.b.c.d/prefix` with no host bits set. In state.json and the cluster config
 /// file it is written as that text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Cidr {
-    base: Ipv4Addr,
-    prefix: u8,
-}
+pub type Cidr = cidr::Cidr<Ipv4Addr>;
 
 impl Cidr {
-    /// A range known to be valid (constants).
-    const fn new_unchecked(base: Ipv4Addr, prefix: u8) -> Cidr {
-        Cidr { base, prefix }
-    }
-
-    /// Parses `text`; `what` names it in errors (`--pod-subnet`).
-    pub fn parse(text: &str, what: &str) -> Result<Cidr> {
-        let bad = |why: &'static str| Error::Cidr {
-            what: what.to_owned(),
-            text: text.to_owned(),
-            why,
-        };
-        let (ip, prefix) = text
-            .split_once('/')
-            .ok_or_else(|| bad("expected a.b.c.d/prefix"))?;
-        let base: Ipv4Addr = ip.parse().map_err(|_| bad("not an IPv4 address"))?;
-        let prefix: u8 = prefix.parse().map_err(|_| bad("bad prefix length"))?;
-        if prefix > 32 {
-            return Err(bad("bad prefix length"));
-        }
-        let cidr = Cidr { base, prefix };
-        if u32::from(base) & !cidr.mask() != 0 {
-            return Err(bad("host bits are set; give the network address"));
-        }
-        Ok(cidr)
-    }
-
-    pub fn base(&self) -> Ipv4Addr {
-        self.base
-    }
-
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    /// A host route or address as the kernel reports it (`10.0.0.0/8`, `10.0.0.1`): host bits
-    /// cleared, a bare address taken as /32.
-    fn of_kernel(dst: &str, prefix: Option<u8>) -> Option<Cidr> {
-        let (ip, prefix) = match dst.split_once('/') {
-            Some((ip, p)) => (ip, p.parse().ok()?),
-            None => (dst, prefix.unwrap_or(32)),
-        };
-        let ip: Ipv4Addr = ip.parse().ok()?;
-        let mask = mask(prefix);
-        Some(Cidr {
-            base: Ipv4Addr::from(u32::from(ip) & mask),
-            prefix,
-        })
-    }
-
-    fn mask(&self) -> u32 {
-        mask(self.prefix)
-    }
-
-    fn first(&self) -> u32 {
-        u32::from(self.base)
-    }
-
-    fn last(&self) -> u32 {
-        self.first() | !self.mask()
-    }
-
-    pub fn overlaps(&self, other: &Cidr) -> bool {
-        self.first() <= other.last() && other.first() <= self.last()
-    }
-
-    pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        (u32::from(ip) & self.mask()) == self.first()
-    }
-
-    /// The `n`-th address of the range (`n` = 1: the first after the network address).
-    pub fn nth(&self, n: u32) -> Ipv4Addr {
-        Ipv4Addr::from(self.first() + n)
-    }
-
-    /// The `index`-th block of prefix `prefix` inside this range.
-    pub fn block(&self, prefix: u8, index: usize) -> Cidr {
-        let size = 1u64 << (32 - prefix);
-        Cidr {
-            base: Ipv4Addr::from((u64::from(self.first()) + size * index as u64) as u32),
-            prefix,
-        }
-    }
-
     /// How many blocks of prefix `prefix` it holds.
     fn blocks(&self, prefix: u8) -> u64 {
-        if prefix < self.prefix {
+        if prefix < self.prefix() {
             0
         } else {
-            1u64 << (prefix - self.prefix)
+            1u64 << (prefix - self.prefix())
         }
     }
 }
 
-fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
-    }
-}
-
-impl std::fmt::Display for Cidr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.base, self.prefix)
-    }
-}
-
-impl TryFrom<String> for Cidr {
+impl Family for Ipv4Addr {
     type Error = Error;
-    fn try_from(text: String) -> Result<Cidr> {
-        Cidr::parse(&text, "range")
-    }
-}
+    const FIRST_NODE: u128 = 10;
+    const SUBNET_WORD: &'static str = "subnet";
 
-impl From<Cidr> for String {
-    fn from(cidr: Cidr) -> String {
-        cidr.to_string()
+    /// A prefix from /8 (the host's own) to /28 (five nodes).
+    fn check_node_subnet(cidr: Cidr) -> Result<Cidr> {
+        if !(8..=28).contains(&cidr.prefix()) {
+            return Err(Error::SubnetPrefix(cidr));
+        }
+        Ok(cidr)
     }
 }
 
 /// A cluster's node subnet on the host bridge: the gateway (the host) at .1, the load balancer at
 /// .9, node i at .(10+i), so stop/start keeps every address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "Cidr", into = "Cidr")]
-pub struct NodeSubnet(Cidr);
+pub type NodeSubnet = family::NodeSubnet<Ipv4Addr>;
 
 impl NodeSubnet {
-    /// `cidr` as a node subnet: a prefix from /8 (the host's own) to /28 (five nodes).
-    pub fn new(cidr: Cidr) -> Result<NodeSubnet> {
-        if !(8..=28).contains(&cidr.prefix) {
-            return Err(Error::SubnetPrefix(cidr));
-        }
-        Ok(NodeSubnet(cidr))
-    }
-
-    pub fn cidr(&self) -> Cidr {
-        self.0
-    }
-
-    pub fn gateway(&self) -> Ipv4Addr {
-        self.0.nth(1)
-    }
-
-    pub fn node_ip(&self, index: usize) -> Ipv4Addr {
-        self.0.nth(10 + index as u32)
-    }
-
-    /// The load balancer's address: .9, just below the nodes, whatever their number.
-    pub fn load_balancer_ip(&self) -> Ipv4Addr {
-        self.0.nth(9)
-    }
-
     /// How many nodes fit (from .10 to the last address before broadcast).
     pub fn capacity(&self) -> usize {
-        (1usize << (32 - self.0.prefix)).saturating_sub(11)
+        (1usize << (32 - self.cidr().prefix())).saturating_sub(11)
     }
 
     /// Fails unless `nodes` nodes fit.
     pub fn check_holds(&self, nodes: usize) -> Result<()> {
         if nodes > self.capacity() {
             return Err(Error::SubnetTooSmall {
-                subnet: self.0,
+                subnet: self.cidr(),
                 capacity: self.capacity(),
             });
         }
         Ok(())
-    }
-}
-
-impl TryFrom<Cidr> for NodeSubnet {
-    type Error = Error;
-    fn try_from(cidr: Cidr) -> Result<NodeSubnet> {
-        NodeSubnet::new(cidr)
-    }
-}
-
-impl From<NodeSubnet> for Cidr {
-    fn from(s: NodeSubnet) -> Cidr {
-        s.0
-    }
-}
-
-impl std::fmt::Display for NodeSubnet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
     }
 }
 
@@ -274,163 +115,30 @@ pub fn node_pod_prefix(pods: &Cidr, nodes: usize) -> Result<u8> {
         return Ok(24);
     }
     let bits = usize::BITS - nodes.saturating_sub(1).leading_zeros();
-    let prefix = pods.prefix as u32 + bits;
+    let prefix = pods.prefix() as u32 + bits;
     if prefix > 28 {
         return Err(Error::PodRangeTooSmall { pods: *pods, nodes });
     }
     Ok(prefix as u8)
 }
 
-/// Which of a cluster's three ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeKind {
-    Nodes,
-    Pods,
-    Services,
-}
-
-impl RangeKind {
-    /// The flag (and config file field) that sets it.
-    pub fn flag(self) -> &'static str {
-        match self {
-            RangeKind::Nodes => "--subnet",
-            RangeKind::Pods => "--pod-subnet",
-            RangeKind::Services => "--service-subnet",
-        }
-    }
-
-    /// Where the search for a free range of this kind starts.
-    fn search_from(self) -> Ipv4Addr {
-        match self {
-            RangeKind::Nodes => Ipv4Addr::new(10, 22, 0, 0),
-            RangeKind::Pods => Ipv4Addr::new(10, 244, 0, 0),
-            RangeKind::Services => Ipv4Addr::new(10, 96, 0, 0),
-        }
+/// Where the search for a free range of `kind` starts.
+fn search_from(kind: RangeKind) -> Ipv4Addr {
+    match kind {
+        RangeKind::Nodes => Ipv4Addr::new(10, 22, 0, 0),
+        RangeKind::Pods => Ipv4Addr::new(10, 244, 0, 0),
+        RangeKind::Services => Ipv4Addr::new(10, 96, 0, 0),
     }
 }
 
 /// A cluster's three ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Ranges {
-    pub nodes: NodeSubnet,
-    pub pods: Cidr,
-    pub services: Cidr,
-}
+pub type Ranges = family::Ranges<Ipv4Addr>;
 
-impl Ranges {
-    fn get(&self, kind: RangeKind) -> Cidr {
-        match kind {
-            RangeKind::Nodes => self.nodes.cidr(),
-            RangeKind::Pods => self.pods,
-            RangeKind::Services => self.services,
-        }
-    }
-
-    /// These ranges with `kind` replaced by `cidr` (a node subnet taken as it is: only compared).
-    fn with(&self, kind: RangeKind, cidr: Cidr) -> Ranges {
-        let mut trial = *self;
-        match kind {
-            RangeKind::Nodes => trial.nodes = NodeSubnet(cidr),
-            RangeKind::Pods => trial.pods = cidr,
-            RangeKind::Services => trial.services = cidr,
-        }
-        trial
-    }
-
-    const KINDS: [RangeKind; 3] = [RangeKind::Nodes, RangeKind::Pods, RangeKind::Services];
-}
-
-/// Something of the host that a range must not overlap.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HostClaim {
-    /// An address of one of the host's interfaces, with its prefix.
-    Address { interface: String, cidr: Cidr },
-    /// A route, in any routing table.
-    Route {
-        dst: Cidr,
-        table: String,
-        dev: String,
-    },
-    /// The default route's gateway: a node subnet holding it would take the host's way out.
-    Gateway { ip: Ipv4Addr, dev: String },
-}
-
-impl HostClaim {
-    fn device(&self) -> &str {
-        match self {
-            HostClaim::Address { interface, .. } => interface,
-            HostClaim::Route { dev, .. } | HostClaim::Gateway { dev, .. } => dev,
-        }
-    }
-
-    fn collides_with(&self, range: &Cidr) -> bool {
-        match self {
-            HostClaim::Address { cidr, .. } => cidr.overlaps(range),
-            HostClaim::Route { dst, .. } => dst.overlaps(range),
-            HostClaim::Gateway { ip, .. } => range.contains(*ip),
-        }
-    }
-}
-
-impl std::fmt::Display for HostClaim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HostClaim::Address { interface, cidr } => {
-                write!(f, "the host's interface {interface} ({cidr})")
-            }
-            HostClaim::Route { dst, table, dev } => {
-                write!(f, "the host's route to {dst} via {dev} (table {table})")
-            }
-            HostClaim::Gateway { ip, dev } => write!(f, "the host's default gateway {ip} ({dev})"),
-        }
-    }
-}
-
-/// The host's claims from `ip -json -4 addr show` and `ip -json -4 route show table all`.
-pub fn parse_claims(addresses: &Value, routes: &Value) -> Vec<HostClaim> {
-    let mut claims = vec![];
-    for link in addresses.as_array().into_iter().flatten() {
-        let interface = link["ifname"].as_str().unwrap_or_default();
-        for info in link["addr_info"].as_array().into_iter().flatten() {
-            let prefix = info["prefixlen"].as_u64().map(|p| p as u8);
-            if let Some(cidr) = info["local"]
-                .as_str()
-                .and_then(|ip| Cidr::of_kernel(ip, prefix))
-            {
-                claims.push(HostClaim::Address {
-                    interface: interface.into(),
-                    cidr,
-                });
-            }
-        }
-    }
-    for route in routes.as_array().into_iter().flatten() {
-        let dev = route["dev"].as_str().unwrap_or_default().to_owned();
-        let table = route["table"].as_str().unwrap_or("main").to_owned();
-        match route["dst"].as_str() {
-            Some("default") => {
-                if let Some(ip) = route["gateway"].as_str().and_then(|g| g.parse().ok()) {
-                    claims.push(HostClaim::Gateway { ip, dev });
-                }
-            }
-            Some(dst) => {
-                if let Some(dst) = Cidr::of_kernel(dst, None) {
-                    claims.push(HostClaim::Route { dst, table, dev });
-                }
-            }
-            None => {}
-        }
-    }
-    claims
-}
+/// Something of the host that an IPv4 range must not overlap.
+pub type HostClaim = collisions::HostClaim<Ipv4Addr>;
 
 /// Another cluster of this host, as a collision check sees it: its node subnet and bridge.
-#[derive(Debug, Clone)]
-pub struct OtherCluster {
-    pub name: String,
-    pub nodes: Cidr,
-    pub bridge: String,
-}
+pub type OtherCluster = collisions::OtherCluster<Ipv4Addr>;
 
 /// Fails with the first collision of `ranges`: with each other, with the host (`own_bridge`, the
 /// cluster's own bridge when it exists, left out), or with another cluster's node subnet.
@@ -440,63 +148,10 @@ pub fn check(
     others: &[OtherCluster],
     own_bridge: Option<&str>,
 ) -> Result<()> {
-    let Some(Collision { kind, range, with }) = find_collision(ranges, host, others, own_bridge)
-    else {
-        return Ok(());
-    };
-    Err(Error::Collision {
-        kind,
-        range,
-        with,
-        free: free_for(kind, ranges, host, others),
-    })
-}
-
-struct Collision {
-    kind: RangeKind,
-    range: Cidr,
-    with: String,
-}
-
-fn find_collision(
-    ranges: &Ranges,
-    host: &[HostClaim],
-    others: &[OtherCluster],
-    own_bridge: Option<&str>,
-) -> Option<Collision> {
-    let named = Ranges::KINDS.map(|k| (k, ranges.get(k)));
-    for (i, (kind, range)) in named.iter().enumerate() {
-        if let Some((other_kind, other)) = named[i + 1..].iter().find(|(_, o)| range.overlaps(o)) {
-            return Some(Collision {
-                kind: *kind,
-                range: *range,
-                with: format!("{} {other}", other_kind.flag()),
-            });
-        }
-    }
-    let bridges: Vec<&str> = others.iter().map(|o| o.bridge.as_str()).collect();
-    for (kind, range) in named {
-        if let Some(claim) = host.iter().find(|c| {
-            Some(c.device()) != own_bridge
-                && !bridges.contains(&c.device())
-                && c.collides_with(&range)
-        }) {
-            return Some(Collision {
-                kind,
-                range,
-                with: claim.to_string(),
-            });
-        }
-    }
-    let nodes = ranges.nodes.cidr();
-    others
-        .iter()
-        .find(|o| o.nodes.overlaps(&nodes))
-        .map(|other| Collision {
-            kind: RangeKind::Nodes,
-            range: nodes,
-            with: format!("cluster \"{}\" (subnet {})", other.name, other.nodes),
-        })
+    ranges.check(host, others, own_bridge, |c| {
+        free_for(c.kind, ranges, host, others)
+    })?;
+    Ok(())
 }
 
 /// A free range of `kind`'s size, with the cluster's other ranges kept as they are.
@@ -507,10 +162,13 @@ fn free_for(
     others: &[OtherCluster],
 ) -> Option<Cidr> {
     let current = ranges.get(kind);
-    candidates(current.prefix, kind.search_from())
+    candidates(current.prefix(), search_from(kind))
         .filter(|c| *c != current)
         .find(|candidate| {
-            find_collision(&ranges.with(kind, *candidate), host, others, None).is_none()
+            ranges
+                .with(kind, *candidate)
+                .collision(host, others, None)
+                .is_none()
         })
 }
 
@@ -532,10 +190,7 @@ fn candidates(prefix: u8, from: Ipv4Addr) -> impl Iterator<Item = Cidr> {
         (0..)
             .map(move |i| first + i * step)
             .take_while(move |b| b + step - 1 <= last)
-            .map(move |b| Cidr {
-                base: Ipv4Addr::from(b as u32),
-                prefix,
-            })
+            .map(move |b| Cidr::new_unchecked(Ipv4Addr::from(b as u32), prefix))
     })
 }
 
@@ -548,15 +203,15 @@ pub fn pick_node_subnet(
     others: &[OtherCluster],
 ) -> Result<NodeSubnet> {
     std::iter::once(DEFAULT_NODE_SUBNET)
-        .chain(candidates(16, RangeKind::Nodes.search_from()))
-        .map(NodeSubnet)
+        .chain(candidates(16, search_from(RangeKind::Nodes)))
+        .map(NodeSubnet::new_unchecked)
         .find(|nodes| {
             let trial = Ranges {
                 nodes: *nodes,
                 pods,
                 services,
             };
-            find_collision(&trial, host, others, None).is_none()
+            trial.collision(host, others, None).is_none()
         })
         .ok_or(Error::NoFreeSubnet)
 }
@@ -590,7 +245,7 @@ mod tests {
             {"dst": "10.50.0.0/16", "dev": "wg0", "table": "51820"},
             {"type": "local", "dst": "127.0.0.1", "dev": "lo", "table": "local"}
         ]);
-        parse_claims(&addresses, &routes)
+        collisions::parse_claims(&addresses, &routes)
     }
 
     fn other() -> Vec<OtherCluster> {
@@ -677,40 +332,43 @@ mod tests {
             let e = check(&r, &host(), &other(), None).unwrap_err();
             format!("{e}; {}", e.hint().unwrap_or_default())
         };
-        // The host's LAN, its gateway, a route in another table.
-        let e = err(defaults("192.168.0.0/16"));
-        assert!(
-            e.contains("collides with the host's interface eth0 (192.168.1.0/24)"),
-            "{e}"
-        );
-        assert!(e.contains("is free"), "{e}");
-        let e = err(defaults("192.168.1.0/28"));
-        assert!(e.contains("eth0"), "{e}");
-        let e = err(defaults("10.50.0.0/24"));
-        assert!(
-            e.contains("route to 10.50.0.0/16 via wg0 (table 51820)"),
-            "{e}"
-        );
-        // Another cluster: overlap, not only equality, named as the cluster.
-        let e = err(defaults("10.22.5.0/24"));
-        assert!(e.contains("cluster \"other\" (subnet 10.22.0.0/16)"), "{e}");
-        assert!(
-            e.contains("--subnet 10.23.0.0/24 is free") || e.contains("is free"),
-            "{e}"
-        );
-        // The cluster's own pod and service ranges.
-        let e = err(defaults("10.244.0.0/24"));
-        assert!(
-            e.contains("--subnet 10.244.0.0/24 collides with --pod-subnet 10.244.0.0/16"),
-            "{e}"
-        );
-        let mut r = defaults("10.30.0.0/16");
-        r.pods = cidr("10.96.0.0/16");
-        let e = err(r);
-        assert!(
-            e.contains("--pod-subnet 10.96.0.0/16 collides with --service-subnet 10.96.0.0/12"),
-            "{e}"
-        );
+        let mut pods_on_services = defaults("10.30.0.0/16");
+        pods_on_services.pods = cidr("10.96.0.0/16");
+        let cases = [
+            // The host's LAN, its gateway, a route in another table.
+            (
+                defaults("192.168.0.0/16"),
+                vec![
+                    "collides with the host's interface eth0 (192.168.1.0/24)",
+                    "is free",
+                ],
+            ),
+            (defaults("192.168.1.0/28"), vec!["eth0"]),
+            (
+                defaults("10.50.0.0/24"),
+                vec!["route to 10.50.0.0/16 via wg0 (table 51820)"],
+            ),
+            // Another cluster: overlap, not only equality, named as the cluster.
+            (
+                defaults("10.22.5.0/24"),
+                vec!["cluster \"other\" (subnet 10.22.0.0/16)", "is free"],
+            ),
+            // The cluster's own pod and service ranges.
+            (
+                defaults("10.244.0.0/24"),
+                vec!["--subnet 10.244.0.0/24 collides with --pod-subnet 10.244.0.0/16"],
+            ),
+            (
+                pods_on_services,
+                vec!["--pod-subnet 10.96.0.0/16 collides with --service-subnet 10.96.0.0/12"],
+            ),
+        ];
+        for (ranges, says) in cases {
+            let e = err(ranges);
+            for part in says {
+                assert!(e.contains(part), "{e}: {part}");
+            }
+        }
         assert!(check(&defaults("10.30.0.0/16"), &host(), &other(), None).is_ok());
     }
 

@@ -10,7 +10,10 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use super::cidr::{self, CidrError};
+use super::collisions::{self, Collision, RangeKind};
+use super::family::{self, Family};
 
 /// Which families the Kubernetes cluster speaks (`networking.ipFamily`, `up --ip-family`).
 #[derive(
@@ -62,12 +65,9 @@ impl std::fmt::Display for IpFamily {
 /// An IPv6 range a cluster cannot have, or a family its ranges do not fit.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid {what} \"{text}\": {why}")]
-    Cidr {
-        what: String,
-        text: String,
-        why: &'static str,
-    },
+    /// A range of either family that does not parse.
+    #[error(transparent)]
+    Cidr(#[from] CidrError),
 
     /// Outside `fd00::/8`.
     #[error("{what} {range} is not a unique local range (fd00::/8): a cluster's IPv6 ranges never take routable addresses")]
@@ -89,17 +89,8 @@ pub enum Error {
 
     /// An IPv6 range that overlaps another of the cluster's, one of the host's, or another
     /// cluster's; `free` is one that does not (for the node subnet).
-    #[error("{} {range} collides with {with}", .kind.flag())]
-    Collision {
-        kind: Kind6,
-        range: Cidr6,
-        with: String,
-        free: Option<Cidr6>,
-    },
-
-    /// An IPv4 range of a list that does not parse, said as `super::ranges` says it.
-    #[error("{0}")]
-    V4(String),
+    #[error(transparent)]
+    Collision(#[from] Collision<Ipv6Addr>),
 
     #[error("no free IPv6 /64 derived from the cluster's name after {0} tries")]
     NoFreeSubnet(u32),
@@ -110,15 +101,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl kns_plumbing::report::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
-            Error::Collision {
-                kind,
-                free: Some(free),
-                ..
-            } => Some(format!("{} {free} is free", kind.flag())),
-            Error::Collision { kind, .. } => Some(format!(
-                "give {} another unique local range (fd00::/8)",
-                kind.flag()
-            )),
+            Error::Collision(collision) => collision.free_hint().or_else(|| {
+                Some(format!(
+                    "give {} another unique local range (fd00::/8)",
+                    collision.kind.flag()
+                ))
+            }),
             Error::NotUla { .. } => {
                 Some("take one from fd00::/8 (or leave it out: one is derived)".into())
             }
@@ -143,89 +131,12 @@ pub const DEFAULT_SERVICE_SUBNET6: Cidr6 =
 pub const ULA: Cidr6 = Cidr6::new_unchecked(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0), 8);
 
 /// An IPv6 range `a:b::/prefix` with no host bits set; written as that text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Cidr6 {
-    base: Ipv6Addr,
-    prefix: u8,
-}
+pub type Cidr6 = cidr::Cidr<Ipv6Addr>;
 
 impl Cidr6 {
-    const fn new_unchecked(base: Ipv6Addr, prefix: u8) -> Cidr6 {
-        Cidr6 { base, prefix }
-    }
-
-    /// Parses `text`; `what` names it in errors (`--pod-subnet`).
-    pub fn parse(text: &str, what: &str) -> Result<Cidr6> {
-        let bad = |why: &'static str| Error::Cidr {
-            what: what.to_owned(),
-            text: text.to_owned(),
-            why,
-        };
-        let (ip, prefix) = text
-            .split_once('/')
-            .ok_or_else(|| bad("expected an IPv6 range such as fd00:10:244::/56"))?;
-        let base: Ipv6Addr = ip.parse().map_err(|_| bad("not an IPv6 address"))?;
-        let prefix: u8 = prefix.parse().map_err(|_| bad("bad prefix length"))?;
-        if prefix > 128 {
-            return Err(bad("bad prefix length"));
-        }
-        let cidr = Cidr6 { base, prefix };
-        if u128::from(base) & !mask(prefix) != 0 {
-            return Err(bad("host bits are set; give the network address"));
-        }
-        Ok(cidr)
-    }
-
-    /// A host route or address as the kernel reports it: host bits cleared, a bare address /128.
-    fn of_kernel(dst: &str, prefix: Option<u8>) -> Option<Cidr6> {
-        let (ip, prefix) = match dst.split_once('/') {
-            Some((ip, p)) => (ip, p.parse().ok()?),
-            None => (dst, prefix.unwrap_or(128)),
-        };
-        let ip: Ipv6Addr = ip.parse().ok()?;
-        Some(Cidr6 {
-            base: Ipv6Addr::from(u128::from(ip) & mask(prefix)),
-            prefix,
-        })
-    }
-
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    fn first(&self) -> u128 {
-        u128::from(self.base)
-    }
-
-    fn last(&self) -> u128 {
-        self.first() | !mask(self.prefix)
-    }
-
-    pub fn overlaps(&self, other: &Cidr6) -> bool {
-        self.first() <= other.last() && other.first() <= self.last()
-    }
-
-    pub fn contains(&self, ip: Ipv6Addr) -> bool {
-        (u128::from(ip) & mask(self.prefix)) == self.first()
-    }
-
-    /// The `n`-th address of the range.
-    pub fn nth(&self, n: u128) -> Ipv6Addr {
-        Ipv6Addr::from(self.first() + n)
-    }
-
-    /// The `index`-th block of prefix `prefix` inside this range.
-    pub fn block(&self, prefix: u8, index: usize) -> Cidr6 {
-        Cidr6 {
-            base: Ipv6Addr::from(self.first() + ((index as u128) << (128 - prefix))),
-            prefix,
-        }
-    }
-
     /// Fails unless the range is unique local (inside fd00::/8).
     pub fn check_ula(self, what: &str) -> Result<Cidr6> {
-        if self.prefix < 8 || !ULA.contains(self.base) {
+        if self.prefix() < 8 || !ULA.contains(self.base()) {
             return Err(Error::NotUla {
                 what: what.to_owned(),
                 range: self,
@@ -235,54 +146,31 @@ impl Cidr6 {
     }
 }
 
-fn mask(prefix: u8) -> u128 {
-    if prefix == 0 {
-        0
-    } else {
-        u128::MAX << (128 - prefix)
-    }
-}
-
-impl std::fmt::Display for Cidr6 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.base, self.prefix)
-    }
-}
-
-impl TryFrom<String> for Cidr6 {
+impl Family for Ipv6Addr {
     type Error = Error;
-    fn try_from(text: String) -> Result<Cidr6> {
-        Cidr6::parse(&text, "range")
-    }
-}
+    const FIRST_NODE: u128 = 0x10;
+    const SUBNET_WORD: &'static str = "IPv6 subnet";
 
-impl From<Cidr6> for String {
-    fn from(cidr: Cidr6) -> String {
-        cidr.to_string()
-    }
-}
-
-/// A cluster's IPv6 node subnet on the host bridge: a unique local /64. The gateway (the host) is
-/// `::1`, the load balancer `::9`, node i `::(0x10 + i)` (its IPv4 `.(10+i)` in spirit), so
-/// stop/start keeps every address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "Cidr6", into = "Cidr6")]
-pub struct NodeSubnet6(Cidr6);
-
-impl NodeSubnet6 {
-    /// `cidr` as a node subnet: a /64 of fd00::/8.
-    pub fn new(cidr: Cidr6) -> Result<NodeSubnet6> {
+    /// A /64 of fd00::/8.
+    fn check_node_subnet(cidr: Cidr6) -> Result<Cidr6> {
         let cidr = cidr.check_ula("--subnet")?;
-        if cidr.prefix != 64 {
+        if cidr.prefix() != 64 {
             return Err(Error::Prefix {
                 what: "--subnet".into(),
                 range: cidr,
                 why: "an IPv6 node subnet is a /64",
             });
         }
-        Ok(NodeSubnet6(cidr))
+        Ok(cidr)
     }
+}
 
+/// A cluster's IPv6 node subnet on the host bridge: a unique local /64. The gateway (the host) is
+/// `::1`, the load balancer `::9`, node i `::(0x10 + i)` (its IPv4 `.(10+i)` in spirit), so
+/// stop/start keeps every address.
+pub type NodeSubnet6 = family::NodeSubnet<Ipv6Addr>;
+
+impl NodeSubnet6 {
     /// The `attempt`-th /64 derived from the cluster's name: `fd` then a 40-bit global ID from a
     /// hash of the name and attempt (RFC 4193's layout), subnet ID 0. Stable for a name; never
     /// `fd00::/64` (whose global ID is 0: the next attempt's is taken).
@@ -296,48 +184,10 @@ impl NodeSubnet6 {
                 let mut bytes = [0u8; 16];
                 bytes[0] = 0xfd;
                 bytes[1..6].copy_from_slice(&id);
-                return NodeSubnet6(Cidr6 {
-                    base: Ipv6Addr::from(bytes),
-                    prefix: 64,
-                });
+                return NodeSubnet6::new_unchecked(Cidr6::new_unchecked(Ipv6Addr::from(bytes), 64));
             }
             n = n.wrapping_add(1);
         }
-    }
-
-    pub fn cidr(&self) -> Cidr6 {
-        self.0
-    }
-
-    pub fn gateway(&self) -> Ipv6Addr {
-        self.0.nth(1)
-    }
-
-    pub fn node_ip(&self, index: usize) -> Ipv6Addr {
-        self.0.nth(0x10 + index as u128)
-    }
-
-    pub fn load_balancer_ip(&self) -> Ipv6Addr {
-        self.0.nth(9)
-    }
-}
-
-impl TryFrom<Cidr6> for NodeSubnet6 {
-    type Error = Error;
-    fn try_from(cidr: Cidr6) -> Result<NodeSubnet6> {
-        NodeSubnet6::new(cidr)
-    }
-}
-
-impl From<NodeSubnet6> for Cidr6 {
-    fn from(s: NodeSubnet6) -> Cidr6 {
-        s.0
-    }
-}
-
-impl std::fmt::Display for NodeSubnet6 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
     }
 }
 
@@ -345,7 +195,7 @@ impl std::fmt::Display for NodeSubnet6 {
 /// range and a node's block (so at least a /48).
 pub fn check_pods(pods: Cidr6, nodes: usize) -> Result<Cidr6> {
     let pods = pods.check_ula("--pod-subnet")?;
-    if pods.prefix < 48 {
+    if pods.prefix() < 48 {
         return Err(Error::Prefix {
             what: "--pod-subnet".into(),
             range: pods,
@@ -353,7 +203,7 @@ pub fn check_pods(pods: Cidr6, nodes: usize) -> Result<Cidr6> {
         });
     }
     let bits = usize::BITS - nodes.saturating_sub(1).leading_zeros();
-    if u32::from(pods.prefix) + bits > 64 {
+    if u32::from(pods.prefix()) + bits > 64 {
         return Err(Error::PodRangeTooSmall { pods, nodes });
     }
     Ok(pods)
@@ -363,7 +213,7 @@ pub fn check_pods(pods: Cidr6, nodes: usize) -> Result<Cidr6> {
 /// for IPv6: /108) and at least 256 of them.
 pub fn check_services(services: Cidr6) -> Result<Cidr6> {
     let services = services.check_ula("--service-subnet")?;
-    if !(108..=120).contains(&services.prefix) {
+    if !(108..=120).contains(&services.prefix()) {
         return Err(Error::Prefix {
             what: "--service-subnet".into(),
             range: services,
@@ -378,140 +228,15 @@ pub fn node_pods(pods: &Cidr6, index: usize) -> Cidr6 {
     pods.block(64, index)
 }
 
-/// Which of the cluster's three IPv6 ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind6 {
-    Nodes,
-    Pods,
-    Services,
-}
-
-impl Kind6 {
-    pub fn flag(self) -> &'static str {
-        match self {
-            Kind6::Nodes => "--subnet",
-            Kind6::Pods => "--pod-subnet",
-            Kind6::Services => "--service-subnet",
-        }
-    }
-}
-
 /// A cluster's three IPv6 ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Ranges6 {
-    pub nodes: NodeSubnet6,
-    pub pods: Cidr6,
-    pub services: Cidr6,
-}
+pub type Ranges6 = family::Ranges<Ipv6Addr>;
 
-impl Ranges6 {
-    fn named(&self) -> [(Kind6, Cidr6); 3] {
-        [
-            (Kind6::Nodes, self.nodes.cidr()),
-            (Kind6::Pods, self.pods),
-            (Kind6::Services, self.services),
-        ]
-    }
-}
-
-/// Something IPv6 of the host that a range must not overlap.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HostClaim6 {
-    Address {
-        interface: String,
-        cidr: Cidr6,
-    },
-    Route {
-        dst: Cidr6,
-        table: String,
-        dev: String,
-    },
-    /// The default route's gateway (`fd00::1` of this machine's uplink).
-    Gateway {
-        ip: Ipv6Addr,
-        dev: String,
-    },
-}
-
-impl HostClaim6 {
-    fn device(&self) -> &str {
-        match self {
-            HostClaim6::Address { interface, .. } => interface,
-            HostClaim6::Route { dev, .. } | HostClaim6::Gateway { dev, .. } => dev,
-        }
-    }
-
-    fn collides_with(&self, range: &Cidr6) -> bool {
-        match self {
-            HostClaim6::Address { cidr, .. } => cidr.overlaps(range),
-            HostClaim6::Route { dst, .. } => dst.overlaps(range),
-            HostClaim6::Gateway { ip, .. } => range.contains(*ip),
-        }
-    }
-}
-
-impl std::fmt::Display for HostClaim6 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HostClaim6::Address { interface, cidr } => {
-                write!(f, "the host's interface {interface} ({cidr})")
-            }
-            HostClaim6::Route { dst, table, dev } => {
-                write!(f, "the host's route to {dst} via {dev} (table {table})")
-            }
-            HostClaim6::Gateway { ip, dev } => {
-                write!(f, "the host's default gateway {ip} ({dev})")
-            }
-        }
-    }
-}
-
-/// The host's IPv6 claims from `ip -json -6 addr show` and `ip -json -6 route show table all`.
-/// Link-local and multicast ranges are kept too: they never overlap fd00::/8, so they cost nothing.
-pub fn parse_claims(addresses: &Value, routes: &Value) -> Vec<HostClaim6> {
-    let mut claims = vec![];
-    for link in addresses.as_array().into_iter().flatten() {
-        let interface = link["ifname"].as_str().unwrap_or_default();
-        for info in link["addr_info"].as_array().into_iter().flatten() {
-            let prefix = info["prefixlen"].as_u64().map(|p| p as u8);
-            if let Some(cidr) = info["local"]
-                .as_str()
-                .and_then(|ip| Cidr6::of_kernel(ip, prefix))
-            {
-                claims.push(HostClaim6::Address {
-                    interface: interface.into(),
-                    cidr,
-                });
-            }
-        }
-    }
-    for route in routes.as_array().into_iter().flatten() {
-        let dev = route["dev"].as_str().unwrap_or_default().to_owned();
-        let table = route["table"].as_str().unwrap_or("main").to_owned();
-        match route["dst"].as_str() {
-            Some("default") => {
-                if let Some(ip) = route["gateway"].as_str().and_then(|g| g.parse().ok()) {
-                    claims.push(HostClaim6::Gateway { ip, dev });
-                }
-            }
-            Some(dst) => {
-                if let Some(dst) = Cidr6::of_kernel(dst, None) {
-                    claims.push(HostClaim6::Route { dst, table, dev });
-                }
-            }
-            None => {}
-        }
-    }
-    claims
-}
+/// Something IPv6 of the host that a range must not overlap (its gateway: `fd00::1` of this
+/// machine's uplink).
+pub type HostClaim6 = collisions::HostClaim<Ipv6Addr>;
 
 /// Another cluster's IPv6 node subnet and bridge, as a collision check sees them.
-#[derive(Debug, Clone)]
-pub struct OtherCluster6 {
-    pub name: String,
-    pub nodes: Cidr6,
-    pub bridge: String,
-}
+pub type OtherCluster6 = collisions::OtherCluster<Ipv6Addr>;
 
 /// Fails with the first collision of `ranges` (see `super::ranges::check`); for the node subnet
 /// the error proposes a free derived one.
@@ -522,52 +247,14 @@ pub fn check(
     others: &[OtherCluster6],
     own_bridge: Option<&str>,
 ) -> Result<()> {
-    let Some((kind, range, with)) = find_collision(ranges, host, others, own_bridge) else {
-        return Ok(());
-    };
-    let free = (kind == Kind6::Nodes)
-        .then(|| pick_node_subnet(cluster, ranges.pods, ranges.services, host, others).ok())
-        .flatten()
-        .map(|s| s.cidr())
-        .filter(|s| *s != range);
-    Err(Error::Collision {
-        kind,
-        range,
-        with,
-        free,
-    })
-}
-
-fn find_collision(
-    ranges: &Ranges6,
-    host: &[HostClaim6],
-    others: &[OtherCluster6],
-    own_bridge: Option<&str>,
-) -> Option<(Kind6, Cidr6, String)> {
-    let named = ranges.named();
-    for (i, (kind, range)) in named.iter().enumerate() {
-        if let Some((other_kind, other)) = named[i + 1..].iter().find(|(_, o)| range.overlaps(o)) {
-            return Some((*kind, *range, format!("{} {other}", other_kind.flag())));
-        }
-    }
-    let bridges: Vec<&str> = others.iter().map(|o| o.bridge.as_str()).collect();
-    for (kind, range) in named {
-        if let Some(claim) = host.iter().find(|c| {
-            Some(c.device()) != own_bridge
-                && !bridges.contains(&c.device())
-                && c.collides_with(&range)
-        }) {
-            return Some((kind, range, claim.to_string()));
-        }
-    }
-    let nodes = ranges.nodes.cidr();
-    others.iter().find(|o| o.nodes.overlaps(&nodes)).map(|o| {
-        (
-            Kind6::Nodes,
-            nodes,
-            format!("cluster \"{}\" (IPv6 subnet {})", o.name, o.nodes),
-        )
-    })
+    ranges.check(host, others, own_bridge, |c| {
+        (c.kind == RangeKind::Nodes)
+            .then(|| pick_node_subnet(cluster, ranges.pods, ranges.services, host, others).ok())
+            .flatten()
+            .map(|s| s.cidr())
+            .filter(|s| *s != c.range)
+    })?;
+    Ok(())
 }
 
 /// How many derived /64s an `up` without an IPv6 `--subnet` tries.
@@ -589,7 +276,7 @@ pub fn pick_node_subnet(
                 pods,
                 services,
             };
-            find_collision(&trial, host, others, None).is_none()
+            trial.collision(host, others, None).is_none()
         })
         .ok_or(Error::NoFreeSubnet(DERIVE_ATTEMPTS))
 }
@@ -631,9 +318,7 @@ impl RangePair {
                 if pair.v4.is_some() {
                     return Err(family(what, "two IPv4 ranges; give one of each family"));
                 }
-                pair.v4 = Some(
-                    super::ranges::Cidr::parse(part, what).map_err(|e| Error::V4(e.to_string()))?,
-                );
+                pair.v4 = Some(super::ranges::Cidr::parse(part, what)?);
             }
         }
         Ok(pair)
@@ -708,7 +393,7 @@ mod tests {
             {"dst": "fd99::/16", "dev": "tun0", "table": "51820"},
             {"type": "multicast", "dst": "ff00::/8", "dev": "eth0", "table": "local"}
         ]);
-        parse_claims(&addresses, &routes)
+        collisions::parse_claims(&addresses, &routes)
     }
 
     fn other() -> Vec<OtherCluster6> {
@@ -818,27 +503,27 @@ mod tests {
         );
         let free = NodeSubnet6::derived("dev", 0);
         assert!(e.ends_with(&format!("--subnet {free} is free")), "{e}");
-        let e = err(ranges("fdaa:bbbb:cccc:1::/64"));
-        assert!(e.contains("wg0 (fdaa:bbbb:cccc::/48)"), "{e}");
-        let e = err(ranges("fd99:1::/64"));
-        assert!(
-            e.contains("route to fd99::/16 via tun0 (table 51820)"),
-            "{e}"
-        );
-        let e = err(ranges("fd12:3456:789a::/64"));
-        assert!(
-            e.contains("cluster \"other\" (IPv6 subnet fd12:3456:789a::/64)"),
-            "{e}"
-        );
-        let mut r = ranges("fd01::/64");
-        r.services = c6("fd00:10:244:1::/112");
-        let e = err(r);
-        assert!(
-            e.contains(
-                "--pod-subnet fd00:10:244::/56 collides with --service-subnet fd00:10:244:1::/112"
+        let mut services_in_pods = ranges("fd01::/64");
+        services_in_pods.services = c6("fd00:10:244:1::/112");
+        let cases = [
+            (ranges("fdaa:bbbb:cccc:1::/64"), "wg0 (fdaa:bbbb:cccc::/48)"),
+            (
+                ranges("fd99:1::/64"),
+                "route to fd99::/16 via tun0 (table 51820)",
             ),
-            "{e}"
-        );
+            (
+                ranges("fd12:3456:789a::/64"),
+                "cluster \"other\" (IPv6 subnet fd12:3456:789a::/64)",
+            ),
+            (
+                services_in_pods,
+                "--pod-subnet fd00:10:244::/56 collides with --service-subnet fd00:10:244:1::/112",
+            ),
+        ];
+        for (ranges, says) in cases {
+            let e = err(ranges);
+            assert!(e.contains(says), "{e}");
+        }
         // kind's defaults stay clear of this machine's fd00::/64.
         assert!(check("dev", &ranges("fd01::/64"), &host(), &other(), None).is_ok());
         // The cluster's own bridge is no collision (start, init).

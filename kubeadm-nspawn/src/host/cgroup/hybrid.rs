@@ -234,16 +234,7 @@ pub(crate) mod tests {
         let mut hierarchies = layout(root.path());
         hierarchies.retain(|h| !h.controllers.contains(&"memory".to_string()));
         let cgroups = Hybrid::new(hierarchies);
-        let err = cgroups
-            .create(
-                "c-n0",
-                &Limits {
-                    memory_bytes: Some(1 << 30),
-                    cpus: None,
-                },
-            )
-            .unwrap_err()
-            .to_string();
+        let err = super::super::tests::memory_limit_refusal(&cgroups);
         assert!(err.contains("no cgroup memory controller"), "{err}");
         assert!(cgroups.kubelet_problem().unwrap().contains("lack memory"));
     }

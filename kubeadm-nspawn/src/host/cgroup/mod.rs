@@ -194,20 +194,11 @@ pub fn node_cgroup_dirs() -> Vec<PathBuf> {
 }
 
 fn node_dirs_in(hierarchies: &[Hierarchy]) -> Vec<PathBuf> {
-    let children = |dir: PathBuf| {
-        std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path())
-            .collect::<Vec<_>>()
-    };
     let mut dirs = vec![];
     for h in hierarchies {
-        dirs.extend(children(h.path.join(PARENT)));
+        dirs.extend(tree::subdirs(&h.path.join(PARENT)));
         dirs.extend(
-            children(h.path.join(systemd::SLICE))
+            tree::subdirs(&h.path.join(systemd::SLICE))
                 .into_iter()
                 .filter(|d| {
                     d.file_name()
@@ -228,6 +219,15 @@ fn cfs_quota(cpus: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `cgroups` says when asked for a memory limit it has no controller for.
+    pub(super) fn memory_limit_refusal(cgroups: &dyn Cgroups) -> String {
+        let limits = Limits {
+            memory_bytes: Some(1 << 30),
+            cpus: None,
+        };
+        cgroups.create("c-n0", &limits).unwrap_err().to_string()
+    }
 
     #[test]
     fn hierarchies_come_from_mountinfo_with_their_controllers() {

@@ -324,16 +324,7 @@ mod tests {
             v2: true,
         }];
         let cgroups = Systemd::new(Layout::Unified, all, root.path().to_path_buf());
-        let err = cgroups
-            .create(
-                "c-n0",
-                &Limits {
-                    memory_bytes: Some(1 << 30),
-                    cpus: None,
-                },
-            )
-            .unwrap_err()
-            .to_string();
+        let err = super::super::tests::memory_limit_refusal(&cgroups);
         assert!(err.contains("no cgroup memory controller"), "{err}");
         let plain = cgroups.create("c-n0", &Limits::default()).unwrap();
         assert!(plain.join.is_empty());

@@ -33,7 +33,8 @@ pub fn find_named(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
     found
 }
 
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
+/// The directories in `dir` (none when it cannot be read).
+pub fn subdirs(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()

@@ -121,7 +121,12 @@ fn parse_init(
     (docs, kubelet, proxy)
 }
 
-/// Extra arguments of either API version, as a map.
+/// Extra arguments of v1beta3, as a map.
+fn args_v3(list: &Option<BTreeMap<String, String>>) -> BTreeMap<String, String> {
+    list.clone().unwrap_or_default()
+}
+
+/// Extra arguments of v1beta4, as a map.
 fn args_v4(list: &Option<Vec<kubeadm::v1beta4::Arg>>) -> BTreeMap<String, String> {
     list.iter()
         .flatten()
@@ -150,109 +155,54 @@ struct Seen {
     patches: Option<String>,
 }
 
+/// [`Seen`] of an InitConfiguration `$i` and ClusterConfiguration `$c` of one API version, whose
+/// types differ between versions but whose fields are named alike: `$args` reads that version's
+/// extra arguments, `$encryption` is its encryption algorithm (v1beta4 only).
+macro_rules! seen_of {
+    ($i:expr, $c:expr, $args:expr, $encryption:expr) => {{
+        let (i, c) = ($i, $c);
+        let r = i.node_registration.as_ref().unwrap();
+        let networking = c.networking.as_ref().unwrap();
+        let api_server = c.api_server.as_ref().unwrap();
+        Seen {
+            api_version: i.api_version.clone(),
+            kubelet_args: $args(&r.kubelet_extra_args),
+            ignored: r.ignore_preflight_errors.clone().unwrap_or_default(),
+            taints: r.taints.as_ref().map(Vec::len),
+            certificate_key: i.certificate_key.clone(),
+            advertise: i
+                .local_api_endpoint
+                .as_ref()
+                .unwrap()
+                .advertise_address
+                .clone()
+                .unwrap(),
+            endpoint: c.control_plane_endpoint.clone().unwrap(),
+            cert_sans: api_server.cert_sans.clone().unwrap_or_default(),
+            api_server_args: $args(&api_server.extra_args),
+            controller_manager_args: $args(&c.controller_manager.as_ref().unwrap().extra_args),
+            scheduler_args: c
+                .scheduler
+                .as_ref()
+                .map(|s| $args(&s.extra_args))
+                .unwrap_or_default(),
+            feature_gates: c.feature_gates.clone().unwrap_or_default(),
+            encryption: $encryption,
+            image_repository: c.image_repository.clone().unwrap(),
+            pods: networking.pod_subnet.clone().unwrap(),
+            services: networking.service_subnet.clone().unwrap(),
+            patches: i.patches.as_ref().and_then(|p| p.directory.clone()),
+        }
+    }};
+}
+
 fn seen(docs: &kubeadm::KubeadmDocuments) -> Seen {
     match (docs.init.as_ref().unwrap(), docs.cluster.as_ref().unwrap()) {
         (InitConfiguration::V1beta3(i), ClusterConfiguration::V1beta3(c)) => {
-            let r = i.node_registration.as_ref().unwrap();
-            Seen {
-                api_version: i.api_version.clone(),
-                kubelet_args: r.kubelet_extra_args.clone().unwrap_or_default(),
-                ignored: r.ignore_preflight_errors.clone().unwrap_or_default(),
-                taints: r.taints.as_ref().map(Vec::len),
-                certificate_key: i.certificate_key.clone(),
-                advertise: i
-                    .local_api_endpoint
-                    .as_ref()
-                    .unwrap()
-                    .advertise_address
-                    .clone()
-                    .unwrap(),
-                endpoint: c.control_plane_endpoint.clone().unwrap(),
-                cert_sans: c
-                    .api_server
-                    .as_ref()
-                    .unwrap()
-                    .cert_sans
-                    .clone()
-                    .unwrap_or_default(),
-                api_server_args: c
-                    .api_server
-                    .as_ref()
-                    .unwrap()
-                    .extra_args
-                    .clone()
-                    .unwrap_or_default(),
-                controller_manager_args: c
-                    .controller_manager
-                    .as_ref()
-                    .unwrap()
-                    .extra_args
-                    .clone()
-                    .unwrap_or_default(),
-                scheduler_args: c
-                    .scheduler
-                    .as_ref()
-                    .and_then(|s| s.extra_args.clone())
-                    .unwrap_or_default(),
-                feature_gates: c.feature_gates.clone().unwrap_or_default(),
-                encryption: None,
-                image_repository: c.image_repository.clone().unwrap(),
-                pods: c.networking.as_ref().unwrap().pod_subnet.clone().unwrap(),
-                services: c
-                    .networking
-                    .as_ref()
-                    .unwrap()
-                    .service_subnet
-                    .clone()
-                    .unwrap(),
-                patches: i.patches.as_ref().and_then(|p| p.directory.clone()),
-            }
+            seen_of!(i, c, args_v3, None)
         }
         (InitConfiguration::V1beta4(i), ClusterConfiguration::V1beta4(c)) => {
-            let r = i.node_registration.as_ref().unwrap();
-            Seen {
-                api_version: i.api_version.clone(),
-                kubelet_args: args_v4(&r.kubelet_extra_args),
-                ignored: r.ignore_preflight_errors.clone().unwrap_or_default(),
-                taints: r.taints.as_ref().map(Vec::len),
-                certificate_key: i.certificate_key.clone(),
-                advertise: i
-                    .local_api_endpoint
-                    .as_ref()
-                    .unwrap()
-                    .advertise_address
-                    .clone()
-                    .unwrap(),
-                endpoint: c.control_plane_endpoint.clone().unwrap(),
-                cert_sans: c
-                    .api_server
-                    .as_ref()
-                    .unwrap()
-                    .cert_sans
-                    .clone()
-                    .unwrap_or_default(),
-                api_server_args: args_v4(&c.api_server.as_ref().unwrap().extra_args),
-                controller_manager_args: args_v4(
-                    &c.controller_manager.as_ref().unwrap().extra_args,
-                ),
-                scheduler_args: c
-                    .scheduler
-                    .as_ref()
-                    .map(|s| args_v4(&s.extra_args))
-                    .unwrap_or_default(),
-                feature_gates: c.feature_gates.clone().unwrap_or_default(),
-                encryption: c.encryption_algorithm.clone(),
-                image_repository: c.image_repository.clone().unwrap(),
-                pods: c.networking.as_ref().unwrap().pod_subnet.clone().unwrap(),
-                services: c
-                    .networking
-                    .as_ref()
-                    .unwrap()
-                    .service_subnet
-                    .clone()
-                    .unwrap(),
-                patches: i.patches.as_ref().and_then(|p| p.directory.clone()),
-            }
+            seen_of!(i, c, args_v4, c.encryption_algorithm.clone())
         }
         (i, c) => panic!("mixed API versions: {i:?} {c:?}"),
     }

@@ -89,17 +89,7 @@ pub fn kubernetes(sites: &Sites, version: &Version, arch: &str, binary: &'static
 pub fn crictl(sites: &Sites, kubernetes: &Version, arch: &str) -> Artifact {
     let v = format!("v{}.{}.0", kubernetes.major, kubernetes.minor);
     let file_name = format!("crictl-{v}-linux-{arch}.tar.gz");
-    let url = format!(
-        "{}/kubernetes-sigs/cri-tools/releases/download/{v}/{file_name}",
-        sites.github
-    );
-    Artifact {
-        binary: "crictl",
-        checksum_url: format!("{url}.sha256"),
-        url,
-        file_name,
-        unpack: Unpack::Member("crictl".into()),
-    }
+    github_tarball(sites, "kubernetes-sigs/cri-tools", &v, file_name, "crictl")
 }
 
 /// etcd `version` (`3.5.10`, as kubeadm's image tag `3.5.10-0` names it), checked against the
@@ -120,16 +110,34 @@ pub fn etcd(sites: &Sites, version: &str, arch: &str) -> Artifact {
 /// CoreDNS `version` (`1.10.1`, as kubeadm's image tag `v1.10.1` names it).
 pub fn coredns(sites: &Sites, version: &str, arch: &str) -> Artifact {
     let file_name = format!("coredns_{version}_linux_{arch}.tgz");
+    github_tarball(
+        sites,
+        "coredns/coredns",
+        &format!("v{version}"),
+        file_name,
+        "coredns",
+    )
+}
+
+/// `binary`, the member of that name of the tarball `file_name` of GitHub release `tag` of
+/// `repository`, checked against the `.sha256` beside the tarball.
+fn github_tarball(
+    sites: &Sites,
+    repository: &str,
+    tag: &str,
+    file_name: String,
+    binary: &'static str,
+) -> Artifact {
     let url = format!(
-        "{}/coredns/coredns/releases/download/v{version}/{file_name}",
+        "{}/{repository}/releases/download/{tag}/{file_name}",
         sites.github
     );
     Artifact {
-        binary: "coredns",
+        binary,
         checksum_url: format!("{url}.sha256"),
         url,
         file_name,
-        unpack: Unpack::Member("coredns".into()),
+        unpack: Unpack::Member(binary.into()),
     }
 }
 
