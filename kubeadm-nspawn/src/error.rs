@@ -95,11 +95,8 @@ pub enum Error {
     Panicked(#[from] kns_plumbing::parallel::Panicked),
 
     /// A failure, and the failure of undoing what came before it: both are said.
-    #[error("{failure}; undoing it also failed: {cleanup}")]
-    Cleanup {
-        failure: Box<Error>,
-        cleanup: Box<Error>,
-    },
+    #[error(transparent)]
+    Cleanup(#[from] kns_plumbing::undo::Cleanup<Error>),
 }
 
 impl kns_plumbing::report::Hint for Error {
@@ -116,7 +113,7 @@ impl kns_plumbing::report::Hint for Error {
             Error::UpdateFailed {
                 rolled_back: true, ..
             } => Some("`update --no-rollback` leaves the new one in place to debug it".into()),
-            Error::Cleanup { failure, .. } => failure.hint(),
+            Error::Cleanup(both) => both.failure.hint(),
             Error::UpdateInterrupted { .. } => {
                 Some("`kubeadm-nspawn update` again does it again".into())
             }
@@ -131,17 +128,6 @@ impl kns_plumbing::report::Hint for Error {
 }
 
 impl Error {
-    /// This error, and `cleanup`'s failure if undoing what came before failed too.
-    pub fn with_cleanup(self, cleanup: Result<()>) -> Self {
-        match cleanup {
-            Ok(()) => self,
-            Err(cleanup) => Error::Cleanup {
-                failure: Box::new(self),
-                cleanup: Box::new(cleanup),
-            },
-        }
-    }
-
     /// Whether a termination signal caused it, somewhere down.
     pub fn is_interrupted(&self) -> bool {
         matches!(

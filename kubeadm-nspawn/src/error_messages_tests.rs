@@ -3,6 +3,7 @@
 //! `node "dev-n0"`), durations in seconds, no Rust Debug text (kns_plumbing::plain). Each error
 //! enum has a sample of every variant ([`every_variant!`]: a variant without one does not compile).
 
+use kns_plumbing::undo::WithCleanup;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::ExitStatus;
@@ -759,10 +760,10 @@ fn verb() -> Vec<(Error, &'static str)> {
             Error::Panicked(panicked()),
             "internal error: dev-n1: the work on it panicked: index out of bounds",
         );
-        Error::Cleanup { .. } => (
+        Error::Cleanup(_) => (
             Error::from(cluster::Error::NoNodes(dev()))
                 .with_cleanup(Err(Io::new("remove", "/var/lib/kubeadm-nspawn/dev", os(libc::EBUSY)).into())),
-            "cluster \"dev\" has no nodes; undoing it also failed: remove /var/lib/kubeadm-nspawn/dev: Device or resource busy (os error 16)\nhint: its `up` did not get that far",
+            "cluster \"dev\" has no nodes; cleaning up after it also failed: remove /var/lib/kubeadm-nspawn/dev: Device or resource busy (os error 16)\nhint: its `up` did not get that far",
         );
     })
 }

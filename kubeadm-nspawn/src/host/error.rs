@@ -2,30 +2,9 @@
 
 use std::path::PathBuf;
 
-/// An operation on a host path that failed: what was done, to which path, why.
-#[derive(Debug, thiserror::Error)]
-#[error("{op} {}: {source}", .path.display())]
-pub struct Io {
-    pub op: &'static str,
-    pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
-}
-
-impl Io {
-    pub fn new(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Io {
-        Io {
-            op,
-            path: path.into(),
-            source,
-        }
-    }
-
-    /// The same for an errno (nix's calls).
-    pub fn errno(op: &'static str, path: impl Into<PathBuf>, errno: nix::errno::Errno) -> Io {
-        Io::new(op, path, std::io::Error::from_raw_os_error(errno as i32))
-    }
-}
+/// An operation on a host path that failed: what was done, to which path, why (the one every
+/// tool's errors carry).
+pub use kns_plumbing::path_io::PathIo as Io;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -28,7 +28,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/kubeadm-nspawn";
 pub const DEFAULT_CLUSTER: &str = "default";
 pub const MAX_NODES: usize = 50;
-pub const MAX_NAME_LEN: usize = 32;
+pub const MAX_NAME_LEN: usize = kns_plumbing::cluster_name::MAX_LEN;
 
 /// The most control planes a cluster may have: etcd's own advice (more members only slow its
 /// writes; 7 survive 3 lost).
@@ -76,16 +76,7 @@ pub struct ClusterName(String);
 
 impl ClusterName {
     pub fn new(name: &str) -> Result<Self> {
-        let ok = !name.is_empty()
-            && name.len() <= MAX_NAME_LEN
-            && name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if ok {
+        if kns_plumbing::cluster_name::is_valid(name) {
             Ok(ClusterName(name.to_owned()))
         } else {
             Err(Error::ClusterName(name.to_owned()))

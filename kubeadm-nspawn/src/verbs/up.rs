@@ -2,6 +2,7 @@
 //! made; the cluster's name and ranges are claimed under a lock of the clusters directory (two
 //! `up`s at once never take one range); a failure removes what was made (unless `--retain`).
 
+use kns_plumbing::undo::WithCleanup;
 use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
