@@ -13,11 +13,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer};
+use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{yaml_documents, Result};
+use crate::{check_versioned, strict, yaml_documents, Minor, Result, Versioned};
 
 /// `null` or a missing field as the type's zero value, as Go's `encoding/json` leaves a non-pointer
 /// field that the document gives as `null`.
@@ -325,6 +325,22 @@ pub fn select_document(input: Input<'_>, api_version: &str, kind: &str) -> Resul
         ));
     }
     Ok(document)
+}
+
+/// The one document of `kind` in `input` ([`select_document`]), decoded strictly into `T` and
+/// checked against `minor`'s fields of `versioned`; with the document itself, for the checks
+/// that read it.
+pub fn decode_document<T: DeserializeOwned>(
+    input: Input<'_>,
+    api_version: &str,
+    kind: &str,
+    versioned: &[Versioned],
+    minor: Minor,
+) -> Result<(T, Value)> {
+    let document = select_document(input, api_version, kind)?;
+    let config: T = strict(kind, &document).map_err(shorten)?;
+    check_versioned(kind, &document, versioned, minor)?;
+    Ok((config, document))
 }
 
 #[cfg(test)]
