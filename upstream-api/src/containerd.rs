@@ -852,7 +852,12 @@ macro_rules! cri_table {
             $($own:tt)*
         }
     ) => {
-        cri_table!(@group [$(#[$attr])* pub struct $name] [] $([$group $(($arg))?])+ [own $($own)*]);
+        // A macro cannot expand in a field list, so each `@group` rule appends its fields to the
+        // body and recurses on the remaining groups; `[own ..]`, last, closes the struct.
+        cri_table!(
+            @group [$(#[$attr])* pub struct $name] []
+            $([$group $(($arg))?])+ [own $($own)*]
+        );
     };
     (@group [$($head:tt)*] [$($body:tt)*] [own $($own:tt)*]) => {
         $($head)* { $($body)* $($own)* }
