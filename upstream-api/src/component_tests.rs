@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::{Minor, Result};
 
-/// `kubeadm config print init-defaults --component-configs KubeletConfiguration,KubeProxyConfiguration`
-/// of kubeadm 1.28.
+/// What kubeadm 1.28 prints for `kubeadm config print init-defaults --component-configs
+/// KubeletConfiguration,KubeProxyConfiguration`.
 pub const KUBEADM_1_28: &str =
     include_str!("../testdata/component/1.28/kubeadm-init-defaults.yaml");
 

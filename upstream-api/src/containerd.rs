@@ -106,24 +106,13 @@ pub fn parse_release(text: &str, release: Release) -> Result<ContainerdConfig> {
                 }
             }
             check_release("containerd config", &root, V2_VERSIONED, release)?;
-            let cri = take_strict::<CriPluginV2>(&mut plugins, CRI_V2)?;
-            if let Some(cri) = &cri {
-                for (name, runtime) in &cri.containerd.runtimes {
-                    check_runc_options(name, &runtime.runtime_type, &runtime.options, release)?;
-                }
-            }
-            CriPlugins::V2(cri)
+            CriPlugins::V2(take_strict::<CriPluginV2>(&mut plugins, CRI_V2)?)
         }
         Layout::V3 => {
             check_release("containerd config", &root, V3_VERSIONED, release)?;
             let runtime = take_strict::<RuntimeConfigV3>(&mut plugins, RUNTIME_V3)?;
             let images = take_strict::<ImageConfigV3>(&mut plugins, IMAGES_V3)?;
             let server = take_strict::<ServerConfigV3>(&mut plugins, CRI_V2)?;
-            if let Some(runtime) = &runtime {
-                for (name, r) in &runtime.containerd.runtimes {
-                    check_runc_options(name, &r.runtime_type, &r.options, release)?;
-                }
-            }
             CriPlugins::V3 {
                 runtime,
                 images,
@@ -131,6 +120,9 @@ pub fn parse_release(text: &str, release: Release) -> Result<ContainerdConfig> {
             }
         }
     };
+    for runtime in cri.runtimes() {
+        check_runc_options(runtime.name, runtime.runtime_type, runtime.options, release)?;
+    }
     let allowed = match layout {
         Layout::V2 => OPAQUE_PLUGINS_V2,
         Layout::V3 => OPAQUE_PLUGINS_V3,
@@ -265,21 +257,44 @@ impl ContainerdConfig {
 
     /// The `options` table of runtime `name` (e.g. `runc`) in either layout.
     pub fn runtime_options(&self, name: &str) -> Option<&toml::Table> {
-        match &self.cri {
+        self.cri
+            .runtimes()
+            .into_iter()
+            .find(|runtime| runtime.name == name)?
+            .options
+            .as_ref()
+    }
+}
+
+/// A runtime of `[...containerd.runtimes]` in either layout ([`RuntimeV2`], [`RuntimeV3`]), as
+/// the runc checks and [`ContainerdConfig::runtime_options`] read it.
+struct RuntimeHandler<'a> {
+    name: &'a str,
+    runtime_type: &'a str,
+    options: &'a Option<toml::Table>,
+}
+
+impl CriPlugins {
+    fn runtimes(&self) -> Vec<RuntimeHandler<'_>> {
+        match self {
             CriPlugins::V2(cri) => cri
-                .as_ref()?
-                .containerd
-                .runtimes
-                .get(name)?
-                .options
-                .as_ref(),
+                .iter()
+                .flat_map(|cri| &cri.containerd.runtimes)
+                .map(|(name, runtime)| RuntimeHandler {
+                    name,
+                    runtime_type: &runtime.runtime_type,
+                    options: &runtime.options,
+                })
+                .collect(),
             CriPlugins::V3 { runtime, .. } => runtime
-                .as_ref()?
-                .containerd
-                .runtimes
-                .get(name)?
-                .options
-                .as_ref(),
+                .iter()
+                .flat_map(|runtime| &runtime.containerd.runtimes)
+                .map(|(name, runtime)| RuntimeHandler {
+                    name,
+                    runtime_type: &runtime.runtime_type,
+                    options: &runtime.options,
+                })
+                .collect(),
         }
     }
 }
@@ -837,7 +852,12 @@ macro_rules! cri_table {
             $($own:tt)*
         }
     ) => {
-        cri_table!(@group [$(#[$attr])* pub struct $name] [] $([$group $(($arg))?])+ [own $($own)*]);
+        // A macro cannot expand in a field list, so each `@group` rule appends its fields to the
+        // body and recurses on the remaining groups; `[own ..]`, last, closes the struct.
+        cri_table!(
+            @group [$(#[$attr])* pub struct $name] []
+            $([$group $(($arg))?])+ [own $($own)*]
+        );
     };
     (@group [$($head:tt)*] [$($body:tt)*] [own $($own:tt)*]) => {
         $($head)* { $($body)* $($own)* }

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::kubelet::component_base::{
-    null_default, select_document, shorten, ClientConnectionConfiguration, Duration, Input,
+    decode_document, null_default, ClientConnectionConfiguration, Duration, Input,
     LoggingConfiguration,
 };
-use crate::{check_versioned, strict, Minor, Result, Versioned};
+use crate::{Minor, Result, Versioned};
 
 pub const API_VERSION: &str = "kubeproxy.config.k8s.io/v1alpha1";
 pub const KIND: &str = "KubeProxyConfiguration";
@@ -29,30 +29,20 @@ pub const KIND: &str = "KubeProxyConfiguration";
 /// `KubeProxyConfiguration` document is taken, or a JSON value), decoded strictly and checked
 /// against `minor`'s fields ([`VERSIONED`]) and, for a Linux node, its `mode` ([`check_mode`]).
 pub fn parse<'a>(input: impl Into<Input<'a>>, minor: Minor) -> Result<KubeProxyConfiguration> {
-    let document = select_document(input.into(), API_VERSION, KIND)?;
-    let config: KubeProxyConfiguration = strict(KIND, &document).map_err(shorten)?;
-    check_versioned(KIND, &document, VERSIONED, minor)?;
+    let (config, _) = decode_document(input.into(), API_VERSION, KIND, VERSIONED, minor)?;
     check_mode(&config, minor, Os::Linux)?;
     Ok(config)
 }
 
 /// The fields that not every minor 1.28–1.37 has.
 pub const VERSIONED: &[Versioned] = &[
-    v("nftables", 1, 29),
-    v("conntrack.tcpBeLiberal", 1, 29),
-    v("conntrack.udpTimeout", 1, 29),
-    v("conntrack.udpStreamTimeout", 1, 29),
-    v("logging.options.text", 1, 30),
-    v("windowsRunAsService", 1, 31),
+    Versioned::since("nftables", Minor(1, 29)),
+    Versioned::since("conntrack.tcpBeLiberal", Minor(1, 29)),
+    Versioned::since("conntrack.udpTimeout", Minor(1, 29)),
+    Versioned::since("conntrack.udpStreamTimeout", Minor(1, 29)),
+    Versioned::since("logging.options.text", Minor(1, 30)),
+    Versioned::since("windowsRunAsService", Minor(1, 31)),
 ];
-
-const fn v(path: &'static str, major: u32, minor: u32) -> Versioned {
-    Versioned {
-        path,
-        since: Minor(major, minor),
-        removed: None,
-    }
-}
 
 /// The node's operating system, for [`check_mode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

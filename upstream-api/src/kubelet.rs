@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{check_versioned, strict, Minor, Result, Versioned};
+use crate::{Minor, Result, Versioned};
 use component_base::{
-    null_default, select_document, shorten, Duration, Input, LoggingConfiguration, Quantity,
-    StringMap, TracingConfiguration,
+    decode_document, null_default, Duration, Input, LoggingConfiguration, Quantity, StringMap,
+    TracingConfiguration,
 };
 
 pub const API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
@@ -29,43 +29,33 @@ pub const KIND: &str = "KubeletConfiguration";
 /// document is taken, or a JSON value), decoded strictly and checked against `minor`'s fields
 /// ([`VERSIONED`]) and values ([`check_values`]).
 pub fn parse<'a>(input: impl Into<Input<'a>>, minor: Minor) -> Result<KubeletConfiguration> {
-    let document = select_document(input.into(), API_VERSION, KIND)?;
-    let config: KubeletConfiguration = strict(KIND, &document).map_err(shorten)?;
-    check_versioned(KIND, &document, VERSIONED, minor)?;
+    let (config, document) = decode_document(input.into(), API_VERSION, KIND, VERSIONED, minor)?;
     check_values(&document, minor)?;
     Ok(config)
 }
 
 /// The fields that not every minor 1.28–1.37 has (each first in the `since` minor's types.go).
 pub const VERSIONED: &[Versioned] = &[
-    v("imageMaximumGCAge", 1, 29),
-    v("podLogsDir", 1, 30),
-    v("containerLogMaxWorkers", 1, 30),
-    v("containerLogMonitorInterval", 1, 30),
-    v("logging.options.text", 1, 30),
-    v("failCgroupV1", 1, 31),
-    v("singleProcessOOMKill", 1, 32),
-    v("crashLoopBackOff", 1, 32),
-    v("crashLoopBackOff.maxContainerRestartPeriod", 1, 32),
-    v("imagePullCredentialsVerificationPolicy", 1, 33),
-    v("preloadedImagesVerificationAllowlist", 1, 33),
-    v("mergeDefaultEvictionSettings", 1, 33),
-    v("userNamespaces", 1, 33),
-    v("userNamespaces.idsPerPod", 1, 33),
-    v("tlsCurvePreferences", 1, 36),
-    v("memoryReservationPolicy", 1, 36),
+    Versioned::since("imageMaximumGCAge", Minor(1, 29)),
+    Versioned::since("podLogsDir", Minor(1, 30)),
+    Versioned::since("containerLogMaxWorkers", Minor(1, 30)),
+    Versioned::since("containerLogMonitorInterval", Minor(1, 30)),
+    Versioned::since("logging.options.text", Minor(1, 30)),
+    Versioned::since("failCgroupV1", Minor(1, 31)),
+    Versioned::since("singleProcessOOMKill", Minor(1, 32)),
+    Versioned::since("crashLoopBackOff", Minor(1, 32)),
+    Versioned::since("crashLoopBackOff.maxContainerRestartPeriod", Minor(1, 32)),
+    Versioned::since("imagePullCredentialsVerificationPolicy", Minor(1, 33)),
+    Versioned::since("preloadedImagesVerificationAllowlist", Minor(1, 33)),
+    Versioned::since("mergeDefaultEvictionSettings", Minor(1, 33)),
+    Versioned::since("userNamespaces", Minor(1, 33)),
+    Versioned::since("userNamespaces.idsPerPod", Minor(1, 33)),
+    Versioned::since("tlsCurvePreferences", Minor(1, 36)),
+    Versioned::since("memoryReservationPolicy", Minor(1, 36)),
     // On the development head after v0.37.0-beta.0 (KEP-5996, behind the DefaultPodSysctls
     // feature gate); not in the beta tag itself.
-    v("defaultPodSysctls", 1, 37),
+    Versioned::since("defaultPodSysctls", Minor(1, 37)),
 ];
-
-const fn v(path: &'static str, major: u32, minor: u32) -> Versioned {
-    Versioned {
-        path,
-        since: Minor(major, minor),
-        removed: None,
-    }
-}
 
 /// Values that some minors do not take: `memorySwap.swapBehavior` is `""`, `LimitedSwap` or
 /// `UnlimitedSwap` up to 1.29 and `""`, `NoSwap` or `LimitedSwap` from 1.30 (the field's comment

@@ -45,6 +45,17 @@ pub struct Versioned {
     pub removed: Option<Minor>,
 }
 
+impl Versioned {
+    /// A field present from `since` on, in every later minor.
+    pub const fn since(path: &'static str, since: Minor) -> Self {
+        Versioned {
+            path,
+            since,
+            removed: None,
+        }
+    }
+}
+
 /// Errors: one line naming the document, the field's path and what is wrong.
 pub type Result<T> = std::result::Result<T, String>;
 

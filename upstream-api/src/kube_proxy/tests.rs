@@ -1,5 +1,6 @@
 use super::*;
 use crate::component_tests::{self, KUBEADM_1_28, MINORS};
+use crate::strict;
 use serde_json::{json, Value};
 
 fn minimal(extra: Value) -> Value {

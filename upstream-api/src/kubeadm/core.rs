@@ -10,57 +10,15 @@
 
 use serde::{Deserialize, Deserializer};
 
-/// `metav1.Duration`: a Go duration string (`24h0m0s`, `4m`, `1.5s`, `0`), checked with the
-/// grammar of Go's `time.ParseDuration` (`[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, units ns us µs μs ms s
-/// m h). Overflow (more than ~292 years) is not checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Duration(pub String);
+use crate::kubelet::component_base::parse_go_duration;
 
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        check_go_duration(&text).map_err(serde::de::Error::custom)?;
-        Ok(Duration(text))
-    }
-}
+/// `metav1.Duration`, as every component's documents carry it (the kubelet's type: Go's
+/// `time.ParseDuration` checks the string).
+pub use crate::kubelet::component_base::Duration;
 
 /// Whether `text` is accepted by Go's `time.ParseDuration`; the error says why not.
 pub fn check_go_duration(text: &str) -> std::result::Result<(), String> {
-    let invalid = || format!("time: invalid duration {text:?}");
-    let mut rest = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if rest == "0" {
-        return Ok(());
-    }
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    while !rest.is_empty() {
-        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &rest[int_len..];
-        let mut frac_len = 0;
-        if let Some(after_dot) = rest.strip_prefix('.') {
-            frac_len = after_dot.bytes().take_while(u8::is_ascii_digit).count();
-            rest = &after_dot[frac_len..];
-        }
-        if int_len == 0 && frac_len == 0 {
-            return Err(invalid());
-        }
-        let unit_len = rest
-            .find(|c: char| c == '.' || c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        if unit.is_empty() {
-            return Err(format!("time: missing unit in duration {text:?}"));
-        }
-        if !matches!(
-            unit,
-            "ns" | "us" | "\u{b5}s" | "\u{3bc}s" | "ms" | "s" | "m" | "h"
-        ) {
-            return Err(format!("time: unknown unit {unit:?} in duration {text:?}"));
-        }
-        rest = &rest[unit_len..];
-    }
-    Ok(())
+    parse_go_duration(text).map(drop)
 }
 
 /// `metav1.Time`: an RFC 3339 timestamp (`2024-01-02T15:04:05Z`, optional fraction, `Z` or a

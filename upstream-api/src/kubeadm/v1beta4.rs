@@ -35,11 +35,10 @@ pub use super::v1beta3::{
 /// Every other field of this file is in the 1.31 types (kubernetes/kubernetes 1329935 and the
 /// 1.31 v1beta4 reference of kubernetes/website 020646f) and still in 1.37 (fork
 /// liggitt/kubernetes 94640da1).
-pub const CLUSTER_VERSIONED: &[Versioned] = &[Versioned {
-    path: "etcd.external.httpEndpoints",
-    since: Minor(1, 35),
-    removed: None,
-}];
+pub const CLUSTER_VERSIONED: &[Versioned] = &[Versioned::since(
+    "etcd.external.httpEndpoints",
+    Minor(1, 35),
+)];
 
 /// `UpgradeConfiguration` fields that differ between minors:
 /// - `apply.skipPhases`: in 1.31 the Go field `UpgradeApplyConfiguration.SkipPhases` had no json
@@ -58,16 +57,8 @@ pub const UPGRADE_VERSIONED: &[Versioned] = &[
         since: Minor(1, 31),
         removed: Some(Minor(1, 32)),
     },
-    Versioned {
-        path: "apply.skipPhases",
-        since: Minor(1, 32),
-        removed: None,
-    },
-    Versioned {
-        path: "plan.etcdUpgrade",
-        since: Minor(1, 33),
-        removed: None,
-    },
+    Versioned::since("apply.skipPhases", Minor(1, 32)),
+    Versioned::since("plan.etcdUpgrade", Minor(1, 33)),
 ];
 
 /// The values of `ClusterConfiguration.encryptionAlgorithm` and the minor each appeared in:

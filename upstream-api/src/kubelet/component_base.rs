@@ -13,11 +13,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer};
+use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{yaml_documents, Result};
+use crate::{check_versioned, strict, yaml_documents, Minor, Result, Versioned};
 
 /// `null` or a missing field as the type's zero value, as Go's `encoding/json` leaves a non-pointer
 /// field that the document gives as `null`.
@@ -57,7 +57,9 @@ impl fmt::Display for Duration {
     }
 }
 
-/// Go's `time.ParseDuration`, to nanoseconds.
+/// Go's `time.ParseDuration`, to nanoseconds: an optional sign, then one or more decimal numbers
+/// (digits, an optional fraction) each with a unit (`ns`, `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`),
+/// or a bare `0`; more than ~292 years overflows. The errors are Go's.
 pub fn parse_go_duration(text: &str) -> std::result::Result<i128, String> {
     let invalid = || format!("time: invalid duration {text:?}");
     let (negative, mut rest) = match text.as_bytes().first() {
@@ -73,16 +75,21 @@ pub fn parse_go_duration(text: &str) -> std::result::Result<i128, String> {
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..number_len];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (frac_len, number_len) = match rest[int_len..].strip_prefix('.') {
+            Some(after_dot) => {
+                let frac_len = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+                (frac_len, int_len + 1 + frac_len)
+            }
+            None => (0, int_len),
+        };
+        if int_len == 0 && frac_len == 0 {
             return Err(invalid());
         }
+        let number = &rest[..number_len];
         rest = &rest[number_len..];
         let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .find(|c: char| c == '.' || c.is_ascii_digit())
             .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
@@ -320,6 +327,22 @@ pub fn select_document(input: Input<'_>, api_version: &str, kind: &str) -> Resul
     Ok(document)
 }
 
+/// The one document of `kind` in `input` ([`select_document`]), decoded strictly into `T` and
+/// checked against `minor`'s fields of `versioned`; with the document itself, for the checks
+/// that read it.
+pub fn decode_document<T: DeserializeOwned>(
+    input: Input<'_>,
+    api_version: &str,
+    kind: &str,
+    versioned: &[Versioned],
+    minor: Minor,
+) -> Result<(T, Value)> {
+    let document = select_document(input, api_version, kind)?;
+    let config: T = strict(kind, &document).map_err(shorten)?;
+    check_versioned(kind, &document, versioned, minor)?;
+    Ok((config, document))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +355,14 @@ mod tests {
             assert!(parse_go_duration(ok).is_ok(), "{ok}");
         }
         assert_eq!(parse_go_duration("4m0s"), Ok(240_000_000_000));
+        // Go reads `1.` as a number and finds no unit before the second dot.
+        assert_eq!(
+            parse_go_duration("1..2s"),
+            Err("time: missing unit in duration \"1..2s\"".to_string())
+        );
+        // 2562047h47m16.854775807s is the longest time.Duration.
+        assert!(parse_go_duration("2562047h").is_ok());
+        assert!(parse_go_duration("2562048h").is_err());
         for bad in ["", "10", "1 s", "1d", "s", ".s", "1..2s", "-", "1sm2"] {
             assert!(parse_go_duration(bad).is_err(), "{bad}");
         }
