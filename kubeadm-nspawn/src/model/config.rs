@@ -666,7 +666,8 @@ pub(crate) mod tests {
         parse(text, base, &TestHost)
     }
 
-    fn parse_ok(text: &str) -> Config {
+    /// `text`, which must be a valid config file, read on [`TestHost`] with its paths under /base.
+    pub(crate) fn parse_ok(text: &str) -> Config {
         parse_in(text, Path::new("/base")).unwrap()
     }
 
@@ -674,7 +675,8 @@ pub(crate) mod tests {
         parse_in(text, Path::new("/base")).unwrap_err()
     }
 
-    const HEAD: &str = "apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\n";
+    /// A config file's first lines.
+    pub(crate) const HEAD: &str = "apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\n";
 
     /// Each file of `HEAD` then `body` is refused with an error that starts with `says`.
     fn assert_refused(cases: &[(&str, &str)]) {
