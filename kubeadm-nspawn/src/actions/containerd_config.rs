@@ -198,6 +198,17 @@ mod tests {
         }
     }
 
+    /// `node` configured for `driver` and `image`, its containerd back within 5 s.
+    fn configured(node: &TestNode, driver: CgroupDriver, image: &str) -> Outcome {
+        configure(
+            node,
+            wanted(driver, image),
+            Duration::from_secs(5),
+            Duration::ZERO,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn each_nodes_config_is_what_its_containerd_reads_with_the_driver_and_the_minors_pause() {
         for &(release, line) in RELEASES {
@@ -206,13 +217,7 @@ mod tests {
                     let dir = tempfile::tempdir().unwrap();
                     let n = node(dir.path(), line);
                     let image = sandbox_image(minor);
-                    let outcome = configure(
-                        &n,
-                        wanted(driver, &image),
-                        Duration::from_secs(5),
-                        Duration::ZERO,
-                    )
-                    .unwrap();
+                    let outcome = configured(&n, driver, &image);
                     assert!(matches!(outcome, Outcome::Restarted { .. }), "{outcome:?}");
                     let written =
                         std::fs::read_to_string(dir.path().join("etc/containerd/config.toml"))
@@ -260,21 +265,9 @@ mod tests {
         let line = RELEASES[2].1;
         let image = sandbox_image(Minor(1, 28));
         let first = node(dir.path(), line);
-        configure(
-            &first,
-            wanted(CgroupDriver::Cgroupfs, &image),
-            Duration::from_secs(5),
-            Duration::ZERO,
-        )
-        .unwrap();
+        configured(&first, CgroupDriver::Cgroupfs, &image);
         let again = node(dir.path(), line);
-        let outcome = configure(
-            &again,
-            wanted(CgroupDriver::Cgroupfs, &image),
-            Duration::from_secs(5),
-            Duration::ZERO,
-        )
-        .unwrap();
+        let outcome = configured(&again, CgroupDriver::Cgroupfs, &image);
         assert_eq!(
             outcome,
             Outcome::Unchanged {
@@ -284,13 +277,7 @@ mod tests {
         assert_eq!(again.script.calls(), ["containerd --version"]);
         // Another driver is a change.
         let other = node(dir.path(), line);
-        let outcome = configure(
-            &other,
-            wanted(CgroupDriver::Systemd, &image),
-            Duration::from_secs(5),
-            Duration::ZERO,
-        )
-        .unwrap();
+        let outcome = configured(&other, CgroupDriver::Systemd, &image);
         assert!(matches!(outcome, Outcome::Restarted { .. }));
     }
 

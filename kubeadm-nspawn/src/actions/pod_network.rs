@@ -6,6 +6,7 @@
 //! packet nothing rewrote goes nowhere (not off the host).
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::Duration;
@@ -91,61 +92,37 @@ pub struct ServiceRoutes {
     pub v6: Option<Cidr6>,
 }
 
-fn command(parts: &[&str]) -> Vec<String> {
-    parts.iter().map(|p| (*p).to_owned()).collect()
+/// `ip [FAMILY] route replace DST HOW TARGET`: `-6` as `family` for an IPv6 `dst`; `how` is
+/// `via` (a node) or `dev` (an interface).
+fn route_replace(family: &[&str], dst: &str, how: &str, target: &str) -> Vec<String> {
+    let route = ["route", "replace", dst, how, target];
+    std::iter::once("ip")
+        .chain(family.iter().copied())
+        .chain(route)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The `ip route` commands for node `me`: every other node's podCIDRs via that node (per
 /// family), and the on-link routes to the service subnets given.
 pub fn routes(nodes: &[NodePods], me: usize, services: ServiceRoutes) -> Vec<Vec<String>> {
-    let others = || nodes.iter().enumerate().filter(move |(i, _)| *i != me);
+    let others = || {
+        nodes
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i != me)
+            .map(|(_, n)| n)
+    };
+    /// The route to a node's pods (`cidr`) via the node (`ip`).
+    fn via(family: &[&str], (ip, cidr): (impl Display, impl Display)) -> Vec<String> {
+        route_replace(family, &cidr.to_string(), "via", &ip.to_string())
+    }
+    let on_link = |family, services: String| route_replace(family, &services, "dev", "eth0");
     let mut commands: Vec<Vec<String>> = vec![];
-    for (_, n) in others() {
-        if let Some((ip, cidr)) = n.v4 {
-            commands.push(command(&[
-                "ip",
-                "route",
-                "replace",
-                &cidr.to_string(),
-                "via",
-                &ip.to_string(),
-            ]));
-        }
-    }
-    for (_, n) in others() {
-        if let Some((ip, cidr)) = n.v6 {
-            commands.push(command(&[
-                "ip",
-                "-6",
-                "route",
-                "replace",
-                &cidr.to_string(),
-                "via",
-                &ip.to_string(),
-            ]));
-        }
-    }
-    if let Some(services) = services.v4 {
-        commands.push(command(&[
-            "ip",
-            "route",
-            "replace",
-            &services.to_string(),
-            "dev",
-            "eth0",
-        ]));
-    }
-    if let Some(services) = services.v6 {
-        commands.push(command(&[
-            "ip",
-            "-6",
-            "route",
-            "replace",
-            &services.to_string(),
-            "dev",
-            "eth0",
-        ]));
-    }
+    commands.extend(others().filter_map(|n| n.v4).map(|pods| via(&[], pods)));
+    commands.extend(others().filter_map(|n| n.v6).map(|pods| via(&["-6"], pods)));
+    commands.extend(services.v4.map(|s| on_link(&[], s.to_string())));
+    commands.extend(services.v6.map(|s| on_link(&["-6"], s.to_string())));
     commands
 }
 

@@ -102,13 +102,10 @@ impl InitArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
+    use crate::cli::Command;
 
     fn init(args: &[&str]) -> InitArgs {
-        let mut all = vec!["kubeadm-nspawn", "init"];
-        all.extend_from_slice(args);
-        match Cli::try_parse_from(all).unwrap().command {
+        match crate::cli::tests::command("init", args) {
             Command::Init(init) => init,
             _ => unreachable!(),
         }
@@ -116,12 +113,9 @@ mod tests {
 
     #[test]
     fn the_file_names_the_cluster_its_shape_and_its_labels() {
-        let c = crate::model::config::parse(
+        let c = crate::model::config::tests::parse_ok(
             "apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\nname: dev\nnodes:\n- role: control-plane\n- role: control-plane\n- role: control-plane\n- labels: {c: d}\n",
-            std::path::Path::new("/base"),
-            &crate::model::config::tests::TestHost,
-        )
-        .unwrap();
+        );
         let request = init(&[]).request(Some(&c)).unwrap();
         assert_eq!(request.name.as_str(), "dev");
         assert_eq!(request.control_planes, Some(3));

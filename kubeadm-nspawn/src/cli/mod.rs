@@ -370,6 +370,14 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
+    /// The command of `kubeadm-nspawn VERB ARGS...`, which must parse.
+    pub(super) fn command(verb: &str, args: &[&str]) -> Command {
+        let argv = ["kubeadm-nspawn", verb]
+            .into_iter()
+            .chain(args.iter().copied());
+        Cli::try_parse_from(argv).unwrap().command
+    }
+
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();

@@ -254,21 +254,15 @@ mod tests {
     use clap::Parser;
 
     fn up(args: &[&str]) -> UpArgs {
-        let mut all = vec!["kubeadm-nspawn", "up"];
-        all.extend_from_slice(args);
-        match Cli::try_parse_from(all).unwrap().command {
+        match crate::cli::tests::command("up", args) {
             crate::cli::Command::Up(up) => up,
             _ => unreachable!(),
         }
     }
 
     fn config(text: &str) -> Config {
-        crate::model::config::parse(
-            &format!("apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\n{text}"),
-            std::path::Path::new("/base"),
-            &crate::model::config::tests::TestHost,
-        )
-        .unwrap()
+        use crate::model::config::tests::{parse_ok, HEAD};
+        parse_ok(&format!("{HEAD}{text}"))
     }
 
     #[test]

@@ -78,11 +78,13 @@ pub fn node_sysctls(ipv6: bool) -> String {
 mod tests {
     use super::*;
 
+    fn subnet() -> NodeSubnet {
+        NodeSubnet::new(crate::model::ranges::Cidr::parse("10.22.0.0/16", "x").unwrap()).unwrap()
+    }
+
     #[test]
     fn static_address_and_no_route_off_host_without_masquerade() {
-        let subnet =
-            NodeSubnet::new(crate::model::ranges::Cidr::parse("10.22.0.0/16", "x").unwrap())
-                .unwrap();
+        let subnet = subnet();
         let c = node_conflist(
             "kns-c",
             "kns-c",
@@ -109,9 +111,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_address_beside_the_ipv4_one_never_with_a_default_route() {
-        let subnet =
-            NodeSubnet::new(crate::model::ranges::Cidr::parse("10.22.0.0/16", "x").unwrap())
-                .unwrap();
+        let subnet = subnet();
         let subnet6 = NodeSubnet6::derived("c", 0);
         for masquerade in [false, true] {
             let c = node_conflist(

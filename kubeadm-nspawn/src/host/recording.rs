@@ -89,19 +89,11 @@ impl Cgroups for Recording {
     }
 
     fn procs(&self, node: &str) -> Vec<i32> {
-        self.procs
-            .lock()
-            .ok()
-            .and_then(|p| p.get(node).cloned())
-            .unwrap_or_default()
+        of_node(&self.procs, node)
     }
 
     fn pod_procs(&self, node: &str) -> Vec<i32> {
-        self.pods
-            .lock()
-            .ok()
-            .and_then(|p| p.get(node).cloned())
-            .unwrap_or_default()
+        of_node(&self.pods, node)
     }
 
     fn remove(&self, node: &str) -> Result<()> {
@@ -184,4 +176,12 @@ impl Host for Recording {
         self.record(Call::RemoveDir { path: path.into() });
         Ok(())
     }
+}
+
+/// The PIDs recorded for `node` in `pids` (none when it has none).
+fn of_node(pids: &Mutex<BTreeMap<String, Vec<i32>>>, node: &str) -> Vec<i32> {
+    pids.lock()
+        .ok()
+        .and_then(|p| p.get(node).cloned())
+        .unwrap_or_default()
 }

@@ -666,7 +666,8 @@ pub(crate) mod tests {
         parse(text, base, &TestHost)
     }
 
-    fn parse_ok(text: &str) -> Config {
+    /// `text`, which must be a valid config file, read on [`TestHost`] with its paths under /base.
+    pub(crate) fn parse_ok(text: &str) -> Config {
         parse_in(text, Path::new("/base")).unwrap()
     }
 
@@ -674,7 +675,16 @@ pub(crate) mod tests {
         parse_in(text, Path::new("/base")).unwrap_err()
     }
 
-    const HEAD: &str = "apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\n";
+    /// A config file's first lines.
+    pub(crate) const HEAD: &str = "apiVersion: kubeadm-nspawn/v1alpha1\nkind: Cluster\n";
+
+    /// Each file of `HEAD` then `body` is refused with an error that starts with `says`.
+    fn assert_refused(cases: &[(&str, &str)]) {
+        for (body, says) in cases {
+            let e = parse_err(&format!("{HEAD}{body}"));
+            assert!(e.starts_with(says), "{e}: does not start with {says}");
+        }
+    }
 
     #[test]
     fn a_minimal_file_is_one_default_node() {
@@ -688,34 +698,26 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_fields_and_wrong_types_are_named_by_their_path() {
-        let e = parse_err(&format!(
-            "{HEAD}nodes:\n- {{}}\n- extraMounts:\n  - hostPath: /tmp\n    nodePath: /src\n    readonly: true\n"
-        ));
-        assert!(
-            e.starts_with("nodes[1].extraMounts[0].readonly: unknown field `readonly`"),
-            "{e}"
-        );
-        let e = parse_err(&format!("{HEAD}nodes:\n- cpus: lots\n"));
-        assert!(
-            e.starts_with("nodes[0].cpus: invalid type: string \"lots\""),
-            "{e}"
-        );
-        let e = parse_err(&format!("{HEAD}nodez: 3\n"));
-        assert!(e.starts_with("nodez: unknown field `nodez`"), "{e}");
-        let e = parse_err(&format!("{HEAD}featureGates:\n  Foo: maybe\n"));
-        assert!(e.starts_with("featureGates.Foo: invalid type"), "{e}");
-        let e = parse_err(&format!(
-            "{HEAD}networking:\n  masquerade: false\n  subnet: [1]\n"
-        ));
-        assert!(
-            e.starts_with("networking.subnet: invalid type: sequence"),
-            "{e}"
-        );
-        let e = parse_err(&format!("{HEAD}networking:\n  ipFamily: ipv5\n"));
-        assert!(
-            e.starts_with("networking.ipFamily: unknown variant `ipv5`, expected one of `ipv4`, `ipv6`, `dual`"),
-            "{e}"
-        );
+        assert_refused(&[
+            (
+                "nodes:\n- {}\n- extraMounts:\n  - hostPath: /tmp\n    nodePath: /src\n    readonly: true\n",
+                "nodes[1].extraMounts[0].readonly: unknown field `readonly`",
+            ),
+            (
+                "nodes:\n- cpus: lots\n",
+                "nodes[0].cpus: invalid type: string \"lots\"",
+            ),
+            ("nodez: 3\n", "nodez: unknown field `nodez`"),
+            ("featureGates:\n  Foo: maybe\n", "featureGates.Foo: invalid type"),
+            (
+                "networking:\n  masquerade: false\n  subnet: [1]\n",
+                "networking.subnet: invalid type: sequence",
+            ),
+            (
+                "networking:\n  ipFamily: ipv5\n",
+                "networking.ipFamily: unknown variant `ipv5`, expected one of `ipv4`, `ipv6`, `dual`",
+            ),
+        ]);
     }
 
     #[test]
@@ -737,53 +739,53 @@ pub(crate) mod tests {
 
     #[test]
     fn node_settings_are_checked() {
-        let e = parse_err(&format!("{HEAD}nodes:\n- memory: 100Mi\n"));
-        assert_eq!(e, "nodes[0].memory: 100Mi is below the 512Mi a node needs");
-        let e = parse_err(&format!("{HEAD}nodes:\n- memory: 1PB\n"));
-        assert!(
-            e.starts_with("nodes[0].memory: \"1PB\": not a quantity"),
-            "{e}"
-        );
-        let e = parse_err(&format!("{HEAD}nodes:\n- cpus: 0\n"));
-        assert!(e.starts_with("nodes[0].cpus: 0: give 0.1 to"), "{e}");
-        let e = parse_err(&format!(
-            "{HEAD}nodes:\n- {{}}\n- {{}}\n- role: control-plane\n- role: control-plane\n"
-        ));
-        assert!(
-            e.starts_with("nodes[2].role: control-plane nodes come first in the list"),
-            "{e}"
-        );
-        let e = parse_err(&format!("{HEAD}nodes:\n- {{}}\n- role: control-plane\n"));
-        assert!(
-            e.starts_with("nodes: 2: give an odd number (etcd needs a majority"),
-            "{e}"
-        );
-        let e = parse_err(&format!("{HEAD}nodes:\n- role: worker\n"));
-        assert_eq!(e, "nodes[0].role: the first node is a control plane");
-        let three = parse_ok(&format!(
-            "{HEAD}nodes:\n- role: control-plane\n- role: control-plane\n- role: control-plane\n- {{}}\n"
-        ));
-        assert_eq!((three.control_planes, three.nodes.len()), (3, 4));
-        let e = parse_err(&format!(
-            "{HEAD}nodes:\n- labels:\n    node-role.kubernetes.io/worker: \"\"\n"
-        ));
-        assert!(
-            e.starts_with("nodes[0].labels.node-role.kubernetes.io/worker: a kubelet may set"),
-            "{e}"
-        );
-        let e = parse_err(&format!("{HEAD}nodes:\n- labels:\n    tier: \"-x\"\n"));
-        assert!(e.starts_with("nodes[0].labels.tier: a label value"), "{e}");
+        assert_refused(&[
+            (
+                "nodes:\n- memory: 1PB\n",
+                "nodes[0].memory: \"1PB\": not a quantity",
+            ),
+            ("nodes:\n- cpus: 0\n", "nodes[0].cpus: 0: give 0.1 to"),
+            (
+                "nodes:\n- {}\n- {}\n- role: control-plane\n- role: control-plane\n",
+                "nodes[2].role: control-plane nodes come first in the list",
+            ),
+            (
+                "nodes:\n- {}\n- role: control-plane\n",
+                "nodes: 2: give an odd number (etcd needs a majority",
+            ),
+            (
+                "nodes:\n- labels:\n    node-role.kubernetes.io/worker: \"\"\n",
+                "nodes[0].labels.node-role.kubernetes.io/worker: a kubelet may set",
+            ),
+            (
+                "nodes:\n- labels:\n    tier: \"-x\"\n",
+                "nodes[0].labels.tier: a label value",
+            ),
+        ]);
+        for (body, exactly) in [
+            (
+                "nodes:\n- memory: 100Mi\n",
+                "nodes[0].memory: 100Mi is below the 512Mi a node needs",
+            ),
+            (
+                "nodes:\n- role: worker\n",
+                "nodes[0].role: the first node is a control plane",
+            ),
+            (
+                "nodes:\n- extraMounts:\n  - hostPath: no/such/dir\n    nodePath: /src\n",
+                "nodes[0].extraMounts[0]: hostPath: /base/no/such/dir: no such file or directory",
+            ),
+        ] {
+            assert_eq!(parse_err(&format!("{HEAD}{body}")), exactly);
+        }
         let e = parse_err(&format!(
             "{HEAD}nodes:\n- extraMounts:\n  - hostPath: /tmp\n    nodePath: /var/lib/kubelet/x\n"
         ));
         assert!(e.contains("overlaps /var/lib/kubelet"), "{e}");
-        let e = parse_err(&format!(
-            "{HEAD}nodes:\n- extraMounts:\n  - hostPath: no/such/dir\n    nodePath: /src\n"
+        let three = parse_ok(&format!(
+            "{HEAD}nodes:\n- role: control-plane\n- role: control-plane\n- role: control-plane\n- {{}}\n"
         ));
-        assert_eq!(
-            e,
-            "nodes[0].extraMounts[0]: hostPath: /base/no/such/dir: no such file or directory"
-        );
+        assert_eq!((three.control_planes, three.nodes.len()), (3, 4));
         let c = parse_ok(&format!(
             "{HEAD}nodes:\n- labels: {{tier: front, node.kubernetes.io/pool: a}}\n  memory: 1Gi\n  cpus: 1.5\n  extraMounts:\n  - {{hostPath: /tmp, nodePath: /src, readOnly: true}}\n"
         ));

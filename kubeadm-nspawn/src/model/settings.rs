@@ -147,25 +147,23 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 impl ComponentSettings {
     /// `A=true,B=false`, as the components' `--feature-gates` flag takes them.
     pub fn feature_gates_flag(&self) -> Option<String> {
-        (!self.feature_gates.is_empty()).then(|| {
-            self.feature_gates
-                .iter()
-                .map(|(gate, on)| format!("{gate}={on}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+        key_values_flag(&self.feature_gates)
     }
 
     /// `api/all=true,batch/v2=false`, as kube-apiserver's `--runtime-config` takes it.
     pub fn runtime_config_flag(&self) -> Option<String> {
-        (!self.runtime_config.is_empty()).then(|| {
-            self.runtime_config
-                .iter()
-                .map(|(api, value)| format!("{api}={value}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+        key_values_flag(&self.runtime_config)
     }
+}
+
+/// `KEY=VALUE,...` of `map`, as a component's map flag takes it; none when it is empty.
+fn key_values_flag<V: std::fmt::Display>(map: &BTreeMap<String, V>) -> Option<String> {
+    (!map.is_empty()).then(|| {
+        map.iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }
 
 /// How rootfs-builder gets the node base image (the file's `image`, `up --image-method`).

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use kns_node::Exec;
 
-use super::Target;
+use super::{rollout, Target};
 use crate::actions::wait_ready;
 use crate::error::{Error, Result};
 use crate::host::error::Io;
@@ -40,25 +40,14 @@ pub fn update(
     let running = target.cluster.first_control_plane()?.read_file(&dest)?;
     std::fs::write(&previous, running).map_err(|e| Io::new("write", &previous, e))?;
     push(binary)?;
-    let failure = match restart_and_wait(target) {
-        Ok(()) => return Ok(format!("restarted on {} nodes, all Ready", nodes.len())),
-        Err(e) => e,
-    };
-    let log = kubelet_log(target);
-    let mut why = failure.to_string();
-    let mut rolled_back = false;
-    if target.rollback {
-        match push(&previous).and_then(|()| restart_and_wait(target)) {
-            Ok(()) => rolled_back = true,
-            Err(back) => why = format!("{why}; putting the previous one back failed too: {back}"),
-        }
-    }
-    Err(Error::UpdateFailed {
-        component: component.name().into(),
-        why,
-        log,
-        rolled_back,
-    })
+    rollout::wait_or_put_back(
+        component.name(),
+        target.rollback,
+        || restart_and_wait(target),
+        || kubelet_log(target),
+        || push(&previous),
+    )?;
+    Ok(format!("restarted on {} nodes, all Ready", nodes.len()))
 }
 
 /// `systemctl restart kubelet` in every node, then every node Ready as reported after that.

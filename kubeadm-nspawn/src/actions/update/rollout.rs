@@ -1,6 +1,7 @@
 //! Replacing a component node by node, each healthy before the next, and putting every replaced
 //! node back when one fails: the order and the bookkeeping of a rollback, apart from what a
-//! replacement is (a static pod's manifest, for now), so they are unit-tested without nodes.
+//! replacement is (a static pod's manifest, for now), so they are unit-tested without nodes. And
+//! the rollback of a component replaced everywhere at once (a node binary, a workload's image).
 
 use crate::error::Error;
 
@@ -93,6 +94,36 @@ pub fn one_at_a_time<U: NodeUpdate>(
         });
     }
     Ok(())
+}
+
+/// Waits (`wait`) for a component just replaced everywhere at once to be healthy. On a failure,
+/// reads its `log` and, with `rollback`, puts the previous one back (`put_back`, then `wait`
+/// again); a put-back that fails too is said beside the first failure.
+pub fn wait_or_put_back(
+    component: &str,
+    rollback: bool,
+    wait: impl Fn() -> Result<(), Error>,
+    log: impl FnOnce() -> String,
+    put_back: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Error> {
+    let Err(failure) = wait() else {
+        return Ok(());
+    };
+    let log = log();
+    let mut why = failure.to_string();
+    let mut rolled_back = false;
+    if rollback {
+        match put_back().and_then(|()| wait()) {
+            Ok(()) => rolled_back = true,
+            Err(back) => why = format!("{why}; putting the previous one back failed too: {back}"),
+        }
+    }
+    Err(Error::UpdateFailed {
+        component: component.into(),
+        why,
+        log,
+        rolled_back,
+    })
 }
 
 #[cfg(test)]
@@ -194,6 +225,44 @@ mod tests {
         assert!(err.to_string().contains("left as it is"), "{err}");
         // c-n0 was not touched after the failed put-back.
         assert_eq!(update.done.into_inner().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_component_replaced_everywhere_is_put_back_and_waited_for_again() {
+        let not_ready = || -> Result<(), Error> {
+            Err(Error::UpdateInterrupted {
+                component: "kubelet".into(),
+                put_back: false,
+            })
+        };
+        let waits = Mutex::new(vec![Err(()), Ok(())]);
+        let wait = || match waits.lock().unwrap().remove(0) {
+            Ok(()) => Ok(()),
+            Err(()) => not_ready(),
+        };
+        let err =
+            wait_or_put_back("kubelet", true, wait, || "the log".into(), || Ok(())).unwrap_err();
+        let Error::UpdateFailed {
+            log, rolled_back, ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert!(rolled_back);
+        assert_eq!(log, "the log");
+        let err = wait_or_put_back("kubelet", true, not_ready, String::new, not_ready).unwrap_err();
+        let Error::UpdateFailed {
+            why, rolled_back, ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert!(!rolled_back);
+        assert!(
+            why.contains("; putting the previous one back failed too: "),
+            "{why}"
+        );
+        assert!(wait_or_put_back("kubelet", false, || Ok(()), String::new, not_ready).is_ok());
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::Target;
-use crate::error::{Error, Result};
+use super::{rollout, Target};
+use crate::error::Result;
 use crate::model::component::{Component, WorkloadKind};
 
 /// The workload a component runs as: its kind, its object's name, its container's name.
@@ -35,7 +35,7 @@ pub fn update(
             ])
             .map(drop)
     };
-    let rollout = || {
+    let rollout_status = || {
         target
             .kubectl(&[
                 "-n",
@@ -48,25 +48,17 @@ pub fn update(
             .map(drop)
     };
     set(&reference)?;
-    let failure = match rollout() {
-        Ok(()) => return Ok(format!("{workload} runs {reference}")),
-        Err(e) => e,
+    let log = || {
+        target
+            .kubectl(&["-n", "kube-system", "logs", &workload, "--tail=15"])
+            .unwrap_or_default()
     };
-    let log = target
-        .kubectl(&["-n", "kube-system", "logs", &workload, "--tail=15"])
-        .unwrap_or_default();
-    let mut why = failure.to_string();
-    let mut rolled_back = false;
-    if target.rollback {
-        match set(previous.trim()).and_then(|()| rollout()) {
-            Ok(()) => rolled_back = true,
-            Err(back) => why = format!("{why}; putting the previous one back failed too: {back}"),
-        }
-    }
-    Err(Error::UpdateFailed {
-        component: component.name().into(),
-        why,
+    rollout::wait_or_put_back(
+        component.name(),
+        target.rollback,
+        rollout_status,
         log,
-        rolled_back,
-    })
+        || set(previous.trim()),
+    )?;
+    Ok(format!("{workload} runs {reference}"))
 }

@@ -103,7 +103,7 @@ pub struct ClusterConfiguration {
     pub image_repository: String,
     pub etcd: Etcd,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dns: Option<Dns>,
+    pub dns: Option<ImageMeta>,
     pub networking: Networking,
     pub api_server: ApiServer,
     pub controller_manager: ControlPlaneComponent,
@@ -113,19 +113,14 @@ pub struct ClusterConfiguration {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Etcd {
-    pub local: LocalEtcd,
+    pub local: ImageMeta,
 }
 
+/// Where kubeadm pulls a component's image from (kubeadm's `ImageMeta`, which its local etcd
+/// and its DNS both take).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LocalEtcd {
-    pub image_repository: String,
-    pub image_tag: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Dns {
+pub struct ImageMeta {
     pub image_repository: String,
     pub image_tag: String,
 }

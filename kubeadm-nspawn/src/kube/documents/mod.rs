@@ -15,8 +15,8 @@ use kns_node::containerd::CgroupDriver;
 
 use self::kubeadm::{
     ApiEndpoint, ApiServer, Arg, BootstrapToken, BootstrapTokenDiscovery, ClusterConfiguration,
-    ControlPlaneComponent, Discovery, Dns, Etcd, ExtraArgs, InitConfiguration, JoinConfiguration,
-    JoinControlPlane, LocalEtcd, Networking, NodeRegistrationOptions, Patches,
+    ControlPlaneComponent, Discovery, Etcd, ExtraArgs, ImageMeta, InitConfiguration,
+    JoinConfiguration, JoinControlPlane, Networking, NodeRegistrationOptions, Patches,
 };
 use super::minor::{KubeadmApi, Minor};
 use super::proxy_mode;
@@ -380,12 +380,12 @@ fn cluster_configuration(config: &ClusterConfig) -> ClusterConfiguration {
         control_plane_endpoint: format!("{}:{API_PORT}", config.endpoint_ip),
         image_repository: REPOSITORY.into(),
         etcd: Etcd {
-            local: LocalEtcd {
+            local: ImageMeta {
                 image_repository: REPOSITORY.into(),
                 image_tag: config.etcd_tag.clone(),
             },
         },
-        dns: config.coredns_tag.as_ref().map(|tag| Dns {
+        dns: config.coredns_tag.as_ref().map(|tag| ImageMeta {
             image_repository: REPOSITORY.into(),
             image_tag: tag.clone(),
         }),
