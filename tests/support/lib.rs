@@ -114,6 +114,13 @@ pub fn run_ok(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Now as the API server writes times (`YYYY-MM-DDTHH:MM:SSZ`, which compare as strings).
+pub fn utc_now() -> String {
+    run_ok("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .trim()
+        .to_owned()
+}
+
 /// Runs the body of a privileged test: without root, one `SKIPPED:` line and a pass; otherwise
 /// serialised with the other privileged tests, given a fresh prefix and its sweeper, and checked for
 /// leaks after the sweeper has run (also when the body panics, the sweeper still runs).
