@@ -68,15 +68,16 @@ pub fn http_get(ip: &str, port: u16) -> String {
 }
 
 /// `image-pusher build --name IMAGE --binary B.. EXTRA.. -o ARCHIVE`: an image of `binaries` (each
-/// `PATH` or `PATH:/IN/IMAGE`) written to `archive`; must succeed.
-pub fn build_image(image: &str, binaries: &[&str], extra: &[&str], archive: &Path) {
+/// `PATH` or `PATH:/IN/IMAGE`) written to `archive`; must succeed. Returns its stdout (the
+/// build's JSON summary).
+pub fn build_image(image: &str, binaries: &[&str], extra: &[&str], archive: &Path) -> String {
     let mut args = vec!["build", "--name", image];
     for binary in binaries {
         args.extend(["--binary", binary]);
     }
     args.extend(extra);
     args.extend(["-o", archive.to_str().unwrap()]);
-    run_ok(bin("image-pusher"), &args);
+    run_ok(bin("image-pusher"), &args)
 }
 
 /// An image of Debian's static busybox (as /usr/local/bin/busybox) made by image-pusher into
