@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
-    assert_ok, copy_kube_binaries, kube_dirs, rebuild, updated_components, warm_base, TestCluster,
+    assert_ok, copy_kube_binaries, kubernetes_test, rebuild, updated_components, warm_base,
+    TestCluster,
 };
 use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::workload::{
@@ -177,17 +178,13 @@ fn serves_traffic(c: &TestCluster, kubectl: &Kubectl, families: &[bool]) {
 #[test]
 fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
     let test = "an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6";
-    let Some((kube, extra)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube, extra| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         // A copy of the binaries, so that components can be "rebuilt" for `update`.
-        let copy = copy_kube_binaries(&kube, sweeper.workdir.join("kube"));
+        let copy = copy_kube_binaries(kube, sweeper.workdir.join("kube"));
         let before_up = HostSnapshot::take();
-        let kubectl = make_cluster(&c, "ipv6", &copy, &extra, &sweeper.workdir);
+        let kubectl = make_cluster(&c, "ipv6", &copy, extra, &sweeper.workdir);
         let list = c.listed();
         assert_eq!(list["ipFamily"], "ipv6");
         assert_eq!(list["podSubnet"], "fd00:10:244::/56");
@@ -254,15 +251,11 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
 #[test]
 fn a_dual_stack_cluster_serves_both_families_and_keeps_them_across_stop_and_start() {
     let test = "a_dual_stack_cluster_serves_both_families_and_keeps_them_across_stop_and_start";
-    let Some((kube, extra)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube, extra| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         let before_up = HostSnapshot::take();
-        let kubectl = make_cluster(&c, "dual", &kube, &extra, &sweeper.workdir);
+        let kubectl = make_cluster(&c, "dual", kube, extra, &sweeper.workdir);
         let list = c.listed();
         assert_eq!(list["ipFamily"], "dual");
         assert_eq!(list["podSubnet"], "10.244.0.0/16,fd00:10:244::/56");
@@ -408,22 +401,16 @@ fn ipv6_ranges_that_collide_or_are_not_unique_local_are_refused() {
 fn an_ipv6_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts() {
     let test =
         "an_ipv6_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts";
-    let Some((kube, extra)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        three_control_planes(sweeper, &kube, &extra, "ipv6")
+    kubernetes_test(test, |sweeper, kube, extra| {
+        three_control_planes(sweeper, kube, extra, "ipv6")
     });
 }
 
 #[test]
 fn a_dual_stack_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts() {
     let test = "a_dual_stack_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts";
-    let Some((kube, extra)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        three_control_planes(sweeper, &kube, &extra, "dual")
+    kubernetes_test(test, |sweeper, kube, extra| {
+        three_control_planes(sweeper, kube, extra, "dual")
     });
 }
 
@@ -436,7 +423,6 @@ fn three_control_planes(
     extra: &Path,
     family: &str,
 ) {
-    warm_base();
     let dual = family == "dual";
     let families: &[bool] = if dual { &[false, true] } else { &[true] };
     let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
-    assert_fails_with, assert_ok, copy_kube_binaries, kill_node, kube_dirs, node_cgroup_value,
-    rebuild, simulate_reboot, updated_components, warm_base, TestCluster,
+    assert_fails_with, assert_ok, copy_kube_binaries, kill_node, kubernetes_test,
+    node_cgroup_value, rebuild, simulate_reboot, updated_components, warm_base, TestCluster,
 };
 use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::mirror::{
@@ -40,11 +40,7 @@ fn deploy_web(c: &TestCluster, kubectl: &Kubectl, busybox: &Path, workdir: &Path
 #[test]
 fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
     let test = "three_nodes_run_a_deployment_with_pod_traffic_services_and_dns";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         let kubeconfig = sweeper.workdir.join("kubeconfig");
@@ -53,7 +49,7 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         assert_ok(&c.up(3, &[]), "up --nodes 3");
         let up_seconds = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let init = c.init(&kube_bin, &extra_bin, &["--wait", "3m"], &kubeconfig);
+        let init = c.init(kube_bin, extra_bin, &["--wait", "3m"], &kubeconfig);
         assert_ok(&init, "init");
         println!(
             "up 3 nodes: {up_seconds:.1} s; init to all nodes Ready: {:.1} s; steps: {}",
@@ -62,7 +58,7 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         );
 
         // The context landed in $KUBECONFIG, mode 0600, and `kubeconfig` prints the same cluster.
-        let kubectl = Kubectl::new(&kube_bin, kubeconfig.clone());
+        let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&kubeconfig).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
@@ -488,11 +484,7 @@ fn web_pods(kubectl: &Kubectl) -> Vec<String> {
 #[test]
 fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_pods() {
     let test = "two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_pods";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let first = TestCluster::new(sweeper);
         // A second cluster in the same state directory, on the next /24; both keep the default
@@ -519,7 +511,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
         let inits: Vec<_> = clusters
             .iter()
             .map(|c| {
-                c.init_cmd(&kube_bin, &extra_bin, &["--wait", "4m"])
+                c.init_cmd(kube_bin, extra_bin, &["--wait", "4m"])
                     .env("KUBECONFIG", kubeconfig(c))
                     .stdout(Stdio::null())
                     .stderr(Stdio::piped())
@@ -536,7 +528,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
         );
         let kubectls: Vec<Kubectl> = clusters
             .iter()
-            .map(|c| Kubectl::new(&kube_bin, kubeconfig(c)))
+            .map(|c| Kubectl::new(kube_bin, kubeconfig(c)))
             .collect();
         for (c, kubectl) in clusters.iter().zip(&kubectls) {
             deploy_web(c, kubectl, &busybox, &sweeper.workdir, 2);
@@ -614,25 +606,21 @@ fn sha256_of(path: &Path) -> String {
 #[test]
 fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
     let test = "update_swaps_rebuilt_components_and_puts_a_broken_one_back";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         // The cluster is made from a copy of the binaries, which the test then "rebuilds".
-        let kube = copy_kube_binaries(&kube_bin, sweeper.workdir.join("kube"));
+        let kube = copy_kube_binaries(kube_bin, sweeper.workdir.join("kube"));
         let kubeconfig = sweeper.workdir.join("kubeconfig");
         let run = |args: &[&str]| c.run_with_kubeconfig(args, &kubeconfig);
         let state_before = || std::fs::read_to_string(c.cluster_dir().join("state.json")).unwrap();
         assert_fails_with(&run(&["update", "--name", &c.name]), "no cluster");
         assert_ok(&c.up(2, &[]), "up --nodes 2");
         assert_ok(
-            &c.init(&kube, &extra_bin, &["--wait", "3m"], &kubeconfig),
+            &c.init(&kube, extra_bin, &["--wait", "3m"], &kubeconfig),
             "init",
         );
-        let kubectl = Kubectl::new(&kube_bin, kubeconfig.clone());
+        let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, 2);
         let pod_to_pod = || {
             let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
@@ -897,13 +885,9 @@ fn mirror_of(kube_bin: &Path, extra_bin: &Path, root: &Path) -> (String, String)
 #[test]
 fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once() {
     let test = "a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let root = sweeper.workdir.join("mirror");
-        let (version, channel) = mirror_of(&kube_bin, &extra_bin, &root);
+        let (version, channel) = mirror_of(kube_bin, extra_bin, &root);
         let mirror = ReleaseMirror::start(&root, &sweeper.workdir.join("mirror.log"), &[]);
         let cache = sweeper.workdir.join("releases");
         let cache_arg = cache.to_str().unwrap();
@@ -967,7 +951,7 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         };
         assert_eq!(owner(&kubeconfig), (4242, 4243, 0o600));
         assert_eq!(owner(kubeconfig.parent().unwrap()), (4242, 4243, 0o750));
-        let kubectl = Kubectl::new(&kube_bin, kubeconfig.clone());
+        let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         let nodes = kubectl.json(&["get", "nodes"]);
         let items = nodes["items"].as_array().unwrap();
         assert_eq!(items.len(), 3);
@@ -1068,11 +1052,7 @@ spec:
 fn a_config_file_gives_nodes_labels_and_limits_the_scheduler_sees_and_components_gates_and_patches()
 {
     let test = "a_config_file_gives_nodes_labels_and_limits_the_scheduler_sees_and_components_gates_and_patches";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let c = TestCluster::new(sweeper);
         let src = sweeper.workdir.join("src");
         std::fs::create_dir_all(&src).unwrap();
@@ -1120,7 +1100,7 @@ kubeadmPatches:
             "config-file cluster of 2 nodes Ready in {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        let kubectl = Kubectl::new(&kube_bin, kubeconfig);
+        let kubectl = Kubectl::new(kube_bin, kubeconfig);
         let nodes = kubectl.json(&["get", "nodes"]);
         let node = |i: usize| {
             nodes["items"]
@@ -1289,11 +1269,7 @@ fn host_cpus() -> String {
 #[test]
 fn export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log() {
     let test = "export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let c = TestCluster::new(sweeper);
         assert_ok(&c.up(1, &[]), "up --nodes 1");
         // An API server that cannot start: a flag it does not know, by a kubeadm patch.
@@ -1309,8 +1285,8 @@ fn export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log() {
         use std::os::unix::process::CommandExt;
         let mut init = c
             .init_cmd(
-                &kube_bin,
-                &extra_bin,
+                kube_bin,
+                extra_bin,
                 &["--kubeadm-patch", patch.to_str().unwrap()],
             )
             .stdout(Stdio::null())
@@ -1465,15 +1441,11 @@ spec:
 #[test]
 fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed() {
     let test = "three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         // A copy of the binaries, so that the API server can be "rebuilt" for `update`.
-        let kube = copy_kube_binaries(&kube_bin, sweeper.workdir.join("kube"));
+        let kube = copy_kube_binaries(kube_bin, sweeper.workdir.join("kube"));
         let kubeconfig = sweeper.workdir.join("kubeconfig");
         let run = |args: &[&str]| c.run_with_kubeconfig(args, &kubeconfig);
         let before_up = HostSnapshot::take();
@@ -1502,14 +1474,14 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         assert!(listed.contains(&lb_ip), "{listed}");
 
         let t = Instant::now();
-        let init = c.init(&kube, &extra_bin, &["--wait", "5m"], &kubeconfig);
+        let init = c.init(&kube, extra_bin, &["--wait", "5m"], &kubeconfig);
         assert_ok(&init, "init");
         println!(
             "3 control planes + 1 worker: up {up_seconds:.1} s, init to all Ready {:.1} s; steps: {}",
             t.elapsed().as_secs_f64(),
             String::from_utf8_lossy(&init.stdout).trim()
         );
-        let kubectl = Kubectl::new(&kube_bin, kubeconfig.clone());
+        let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         // kubectl goes through the load balancer.
         let server = kubectl.ok(&[
             "config",

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::{bin, run, skipped, HostSnapshot, PrefixSweeper};
+use crate::{bin, privileged_test, run, skipped, HostSnapshot, PrefixSweeper};
 
 /// A release mirror that is never there (the discard port, on this machine).
 pub const NO_MIRROR: &str = "http://127.0.0.1:9";
@@ -288,6 +288,19 @@ pub fn updated_components(update: &Output) -> Vec<String> {
         .iter()
         .map(|u| u["component"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Runs the body of a test of real Kubernetes: without KUBE_BIN and KUBE_EXTRA_BIN one `SKIPPED:`
+/// line (see [`kube_dirs`]); otherwise a [`privileged_test`] with the shared base built first
+/// ([`warm_base`]), given the two directories.
+pub fn kubernetes_test(test: &str, body: impl FnOnce(&PrefixSweeper, &Path, &Path)) {
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        body(sweeper, &kube_bin, &extra_bin)
+    });
 }
 
 /// KUBE_BIN and KUBE_EXTRA_BIN, the real Kubernetes binaries; None (with one SKIPPED line) where
