@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kns_integration_tests::cluster::{kube_dirs, warm_base, TestCluster, NO_MIRROR};
-use kns_integration_tests::{bin, privileged_test, HostSnapshot, PrefixSweeper};
+use kns_integration_tests::cluster::{kubernetes_test, TestCluster, NO_MIRROR};
+use kns_integration_tests::{bin, HostSnapshot, PrefixSweeper};
 use serde::Deserialize;
 
 /// kubetest2's junit_runner.xml types (pkg/metadata/junit.go), read strictly.
@@ -138,10 +138,9 @@ fn clusters(c: &TestCluster) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The base warmed, the test's cluster, its work directory with the stand-in tester (asking the
-/// cluster with `kube_bin`'s kubectl) and the ARTIFACTS directory the deployer is given.
+/// The test's cluster, its work directory with the stand-in tester (asking the cluster with
+/// `kube_bin`'s kubectl) and the ARTIFACTS directory the deployer is given.
 fn set_up(sweeper: &PrefixSweeper, kube_bin: &Path) -> (TestCluster, PathBuf, PathBuf) {
-    warm_base();
     let c = TestCluster::new(sweeper);
     let work = sweeper.workdir.clone();
     stand_in_tester(&work, &kube_bin.join("kubectl"));
@@ -169,12 +168,9 @@ fn junit(artifacts: &Path) -> TestSuite {
 #[test]
 fn kubetest2_up_test_down_against_a_real_cluster() {
     let test = "kubetest2_up_test_down_against_a_real_cluster";
-    privileged_test(test, |sweeper| {
-        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-            return;
-        };
-        let (c, work, artifacts) = set_up(sweeper, &kube_bin);
-        let kube = (kube_bin.as_path(), extra_bin.as_path());
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
+        let (c, work, artifacts) = set_up(sweeper, kube_bin);
+        let kube = (kube_bin, extra_bin);
 
         // A tester not on PATH: one line, nothing made.
         let before = HostSnapshot::take();
@@ -303,16 +299,13 @@ fn kubetest2_up_test_down_against_a_real_cluster() {
 #[test]
 fn kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs() {
     let test = "kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs";
-    privileged_test(test, |sweeper| {
-        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-            return;
-        };
-        let (c, work, artifacts) = set_up(sweeper, &kube_bin);
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
+        let (c, work, artifacts) = set_up(sweeper, kube_bin);
         let before = HostSnapshot::take();
         let mut child = deployer(
             &c,
             sweeper,
-            (&kube_bin, &extra_bin),
+            (kube_bin, extra_bin),
             &["--up", "--down", "--test=exec", "--", "wait"],
         )
         .env("KT2_STANDIN_WAIT", "1")
@@ -362,16 +355,13 @@ fn kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs() {
 fn kubetest2_a_ctrl_c_delivered_twice_during_init_lets_init_undo_itself_then_down_runs() {
     let test =
         "kubetest2_a_ctrl_c_delivered_twice_during_init_lets_init_undo_itself_then_down_runs";
-    privileged_test(test, |sweeper| {
-        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-            return;
-        };
-        let (c, work, artifacts) = set_up(sweeper, &kube_bin);
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
+        let (c, work, artifacts) = set_up(sweeper, kube_bin);
         let before = HostSnapshot::take();
         let mut child = deployer(
             &c,
             sweeper,
-            (&kube_bin, &extra_bin),
+            (kube_bin, extra_bin),
             &["--up", "--down", "--test=exec", "--", "never"],
         )
         .stdout(Stdio::piped())
