@@ -1389,6 +1389,25 @@ fn servers_up(c: &TestCluster) -> Vec<String> {
     up
 }
 
+/// Within 30 s, the etcd of `node` lists every one of `all` (and no other) as a voting member;
+/// `what` names the check.
+fn assert_etcd_members(c: &TestCluster, node: &str, all: &[String], what: &str) {
+    assert!(
+        eventually(Duration::from_secs(30), || etcd_members(c, node) == all),
+        "{what}"
+    );
+}
+
+/// Within 30 s, haproxy on the load balancer counts every one of `all` (and no other) as up;
+/// `what` names the check.
+fn assert_servers_up(c: &TestCluster, all: &[String], what: &str) {
+    assert!(
+        eventually(Duration::from_secs(30), || servers_up(c) == all),
+        "{what}: {:?}",
+        servers_up(c)
+    );
+}
+
 /// Polls until `check` holds, for up to `within`.
 fn eventually(within: Duration, check: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + within;
@@ -1512,16 +1531,8 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         ]);
         assert_eq!(control_planes.lines().count(), 3, "{control_planes}");
         let all_three: Vec<String> = (0..3).map(|i| c.node(i)).collect();
-        assert!(
-            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(0))
-                == all_three),
-            "etcd has 3 voting members"
-        );
-        assert!(
-            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
-            "haproxy sees every API server up: {:?}",
-            servers_up(&c)
-        );
+        assert_etcd_members(&c, &c.node(0), &all_three, "etcd has 3 voting members");
+        assert_servers_up(&c, &all_three, "haproxy sees every API server up");
         let memory: Vec<String> = (0..4)
             .map(|i| c.node(i))
             .chain([lb.clone()])
@@ -1581,10 +1592,11 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
             "a new Deployment available {:.1} s after the loss",
             t.elapsed().as_secs_f64()
         );
-        assert!(
-            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(1))
-                == all_three),
-            "etcd keeps its 3 members (2 of them up)"
+        assert_etcd_members(
+            &c,
+            &c.node(1),
+            &all_three,
+            "etcd keeps its 3 members (2 of them up)",
         );
 
         // `start` brings the killed node back, its API server serving and its etcd a member again.
@@ -1595,15 +1607,12 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
             "start of the killed control plane: {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        assert!(
-            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
-            "haproxy sees every API server up again: {:?}",
-            servers_up(&c)
-        );
-        assert!(
-            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(0))
-                == all_three),
-            "the started node's etcd lists the 3 members"
+        assert_servers_up(&c, &all_three, "haproxy sees every API server up again");
+        assert_etcd_members(
+            &c,
+            &c.node(0),
+            &all_three,
+            "the started node's etcd lists the 3 members",
         );
 
         // `update` of a rebuilt API server, one control plane at a time: the API answers
@@ -1683,15 +1692,16 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
             "start of the stopped HA cluster to all Ready: {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        assert!(
-            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
-            "haproxy sees every API server up after start: {:?}",
-            servers_up(&c)
+        assert_servers_up(
+            &c,
+            &all_three,
+            "haproxy sees every API server up after start",
         );
-        assert!(
-            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(2))
-                == all_three),
-            "etcd has its 3 members after start"
+        assert_etcd_members(
+            &c,
+            &c.node(2),
+            &all_three,
+            "etcd has its 3 members after start",
         );
         kubectl.ok(&["rollout", "status", "deployment/sleeper", "--timeout=120s"]);
 
