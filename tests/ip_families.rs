@@ -15,7 +15,7 @@ use kns_integration_tests::cluster::{
 };
 use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::workload::{
-    http_get, load_busybox_image, service_from_node, wait_for_restarted_web_pods, DEPLOYMENT,
+    cluster_ip_answers, http_get, load_busybox_image, wait_for_restarted_web_pods, DEPLOYMENT,
 };
 use kns_integration_tests::{
     debian_busybox_static, privileged_test, run_ok, utc_now, HostSnapshot,
@@ -156,13 +156,7 @@ fn serves_traffic(c: &TestCluster, kubectl: &Kubectl, families: &[bool]) {
             );
         }
         let cluster_ip = of(&cluster_ips);
-        let page = kubectl.exec_until(&pods[0].0, &http_get(&cluster_ip, 80), answered);
-        assert!(answered(&page), "ClusterIP {cluster_ip} from a pod: {page}");
-        let page = service_from_node(c, &c.node(2), &cluster_ip, answered);
-        assert!(
-            answered(&page),
-            "ClusterIP {cluster_ip} from node 2: {page}"
-        );
+        cluster_ip_answers(c, kubectl, &pods[0].0, &cluster_ip, answered);
     }
     // CoreDNS answers A and/or AAAA: every ClusterIP of the Service.
     let lookup = kubectl.exec_until(

@@ -16,7 +16,7 @@ use kns_integration_tests::mirror::{
     write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
 };
 use kns_integration_tests::workload::{
-    http_get, load_busybox_image, service_from_node, wait_for_restarted_web_pods, DEPLOYMENT,
+    cluster_ip_answers, http_get, load_busybox_image, wait_for_restarted_web_pods, DEPLOYMENT,
     WEB_BY_NAME,
 };
 use kns_integration_tests::{
@@ -361,14 +361,7 @@ fn serves_traffic(kubectl: &Kubectl, c: &TestCluster) {
     let cluster_ip = service["spec"]["clusterIP"].as_str().unwrap().to_owned();
     let names: Vec<&str> = pods.iter().map(|p| p.0.as_str()).collect();
     let answered = |t: &str| names.iter().any(|n| t.contains(n));
-    let page = kubectl.exec_until(&pods[0].0, &http_get(&cluster_ip, 80), answered);
-    assert!(answered(&page), "ClusterIP {cluster_ip} from a pod: {page}");
-    // Retried like the pod checks: a started node's kube-proxy takes a moment to write its rules.
-    let page = service_from_node(c, &c.node(2), &cluster_ip, answered);
-    assert!(
-        answered(&page),
-        "ClusterIP {cluster_ip} from node 2: {page}"
-    );
+    cluster_ip_answers(c, kubectl, &pods[0].0, &cluster_ip, answered);
 
     // The Service's DNS name resolves (CoreDNS) to the ClusterIP.
     let lookup = kubectl.exec_until(

@@ -153,3 +153,22 @@ pub fn service_from_node(
     }
     page
 }
+
+/// The Service's `cluster_ip` answers (`answered` says when) asked from pod `from_pod` and, by
+/// [`service_from_node`], from node 2 (a node other than the first): both retried while a new
+/// Service's rules settle.
+pub fn cluster_ip_answers(
+    c: &TestCluster,
+    kubectl: &Kubectl,
+    from_pod: &str,
+    cluster_ip: &str,
+    answered: impl Fn(&str) -> bool,
+) {
+    let page = kubectl.exec_until(from_pod, &http_get(cluster_ip, 80), &answered);
+    assert!(answered(&page), "ClusterIP {cluster_ip} from a pod: {page}");
+    let page = service_from_node(c, &c.node(2), cluster_ip, &answered);
+    assert!(
+        answered(&page),
+        "ClusterIP {cluster_ip} from node 2: {page}"
+    );
+}
