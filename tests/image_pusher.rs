@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
 use kns_integration_tests::dockerd::{TestDockerd, ISOLATION_FLAGS};
 use kns_integration_tests::workload::build_image;
-use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok};
+use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, PrefixSweeper};
 use serde_json::Value;
 
 fn image_pusher(args: &[&str]) -> Output {
@@ -98,15 +98,21 @@ fn names(summary: &Value, node: usize, field: &str) -> Vec<String> {
         .collect()
 }
 
+/// The base warmed, Debian's busybox-static, and the test's cluster up with `nodes` nodes.
+fn busybox_and_cluster(sweeper: &PrefixSweeper, nodes: usize) -> (PathBuf, TestCluster) {
+    warm_base();
+    let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
+    let c = TestCluster::new(sweeper);
+    assert_ok(&c.up(nodes, &[]), &format!("up --nodes {nodes}"));
+    (busybox, c)
+}
+
 #[test]
 fn push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive() {
     privileged_test(
         "push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive",
         |sweeper| {
-            warm_base();
-            let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
-            let c = TestCluster::new(sweeper);
-            assert_ok(&c.up(2, &[]), "up --nodes 2");
+            let (busybox, c) = busybox_and_cluster(sweeper, 2);
             let (n0, n1) = (c.node(0), c.node(1));
 
             // Both formats, plus a gzip copy of the docker-archive: each loads into both nodes.
@@ -280,10 +286,7 @@ fn pause_stops_on_sigterm_and_binaries_land_atomically_inside_the_node() {
     privileged_test(
         "pause_stops_on_sigterm_and_binaries_land_atomically_inside_the_node",
         |sweeper| {
-            warm_base();
-            let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
-            let c = TestCluster::new(sweeper);
-            assert_ok(&c.up(1, &[]), "up --nodes 1");
+            let (busybox, c) = busybox_and_cluster(sweeper, 1);
             let n0 = c.node(0);
 
             // The project's pause image: runs, and exits 0 on SIGTERM.
