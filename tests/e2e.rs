@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use kns_integration_tests::cluster::{assert_ok, kube_dirs, warm_base, TestCluster};
+use kns_integration_tests::workload::build_image;
 use kns_integration_tests::{bin, privileged_test, run_ok, HostSnapshot};
 
 fn text(out: &std::process::Output) -> String {
@@ -74,19 +75,11 @@ fn the_e2e_verb_runs_focused_specs_of_the_real_suite_and_keeps_its_reports() {
         // agnhost, as the suite names it, made from its binary: nothing is pulled.
         let images = sweeper.workdir.join("images");
         std::fs::create_dir_all(&images).unwrap();
-        run_ok(
-            bin("image-pusher"),
-            &[
-                "build",
-                "--name",
-                "registry.k8s.io/e2e-test-images/agnhost:2.45",
-                "--binary",
-                &format!("{}:/agnhost", e2e_bin.join("agnhost").display()),
-                "--entrypoint",
-                "/agnhost",
-                "-o",
-                images.join("agnhost.tar").to_str().unwrap(),
-            ],
+        build_image(
+            "registry.k8s.io/e2e-test-images/agnhost:2.45",
+            &[&format!("{}:/agnhost", e2e_bin.join("agnhost").display())],
+            &["--entrypoint", "/agnhost"],
+            &images.join("agnhost.tar"),
         );
         // The suite's pause (the nodes' own is kubeadm-nspawn.local/pause).
         run_ok(

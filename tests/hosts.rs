@@ -318,17 +318,11 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
         std::fs::create_dir_all(&images).unwrap();
         let busybox = kns_integration_tests::debian_busybox_static(&sweeper.workdir.join("deb"));
         let image = "kubeadm-nspawn.local/web:1";
-        kns_integration_tests::run_ok(
-            kns_integration_tests::bin("image-pusher"),
-            &[
-                "build",
-                "--name",
-                image,
-                "--binary",
-                busybox.to_str().unwrap(),
-                "-o",
-                images.join("web.tar").to_str().unwrap(),
-            ],
+        kns_integration_tests::workload::build_image(
+            image,
+            &[busybox.to_str().unwrap()],
+            &[],
+            &images.join("web.tar"),
         );
         let mut opts = kns_integration_tests::host::HostOptions::new(View::Hybrid);
         opts.extra_packages = [

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
 use kns_integration_tests::dockerd::{TestDockerd, ISOLATION_FLAGS};
-use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok};
+use kns_integration_tests::workload::build_image;
+use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, PrefixSweeper};
 use serde_json::Value;
 
 fn image_pusher(args: &[&str]) -> Output {
@@ -29,22 +30,23 @@ fn push_ok(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `image-pusher push --node N.. --archive ARCHIVE` to every one of `nodes`, which must succeed;
+/// its JSON summary.
+fn push_archive(nodes: &[&str], archive: &Path) -> Value {
+    let mut args = Vec::new();
+    for node in nodes {
+        args.extend(["--node", node]);
+    }
+    args.extend(["--archive", archive.to_str().unwrap()]);
+    push_ok(&args)
+}
+
 fn build(busybox: &Path, reference: &str, format: &str, output: &Path) -> Value {
-    let built = run_ok(
-        bin("image-pusher"),
-        &[
-            "build",
-            "--name",
-            reference,
-            "--binary",
-            busybox.to_str().unwrap(),
-            "--entrypoint",
-            "/usr/local/bin/busybox",
-            "--format",
-            format,
-            "-o",
-            output.to_str().unwrap(),
-        ],
+    let built = build_image(
+        reference,
+        &[busybox.to_str().unwrap()],
+        &["--entrypoint", "/usr/local/bin/busybox", "--format", format],
+        output,
     );
     serde_json::from_str(built.trim()).unwrap()
 }
@@ -96,15 +98,21 @@ fn names(summary: &Value, node: usize, field: &str) -> Vec<String> {
         .collect()
 }
 
+/// The base warmed, Debian's busybox-static, and the test's cluster up with `nodes` nodes.
+fn busybox_and_cluster(sweeper: &PrefixSweeper, nodes: usize) -> (PathBuf, TestCluster) {
+    warm_base();
+    let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
+    let c = TestCluster::new(sweeper);
+    assert_ok(&c.up(nodes, &[]), &format!("up --nodes {nodes}"));
+    (busybox, c)
+}
+
 #[test]
 fn push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive() {
     privileged_test(
         "push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive",
         |sweeper| {
-            warm_base();
-            let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
-            let c = TestCluster::new(sweeper);
-            assert_ok(&c.up(2, &[]), "up --nodes 2");
+            let (busybox, c) = busybox_and_cluster(sweeper, 2);
             let (n0, n1) = (c.node(0), c.node(1));
 
             // Both formats, plus a gzip copy of the docker-archive: each loads into both nodes.
@@ -138,14 +146,7 @@ fn push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive() {
 
             for (reference, path) in &archives {
                 let t = Instant::now();
-                let summary = push_ok(&[
-                    "--node",
-                    &n0,
-                    "--node",
-                    &n1,
-                    "--archive",
-                    path.to_str().unwrap(),
-                ]);
+                let summary = push_archive(&[&n0, &n1], path);
                 println!("push {reference} to 2 nodes: {:?}", t.elapsed());
                 for (i, node) in [&n0, &n1].into_iter().enumerate() {
                     assert_eq!(summary["nodes"][i]["node"], node.as_str());
@@ -190,14 +191,7 @@ fn push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive() {
             // The same push again: both nodes skip it, by config digest.
             let (reference, path) = &archives[0];
             let t = Instant::now();
-            let again = push_ok(&[
-                "--node",
-                &n0,
-                "--node",
-                &n1,
-                "--archive",
-                path.to_str().unwrap(),
-            ]);
+            let again = push_archive(&[&n0, &n1], path);
             println!("repeat push to 2 nodes: {:?}", t.elapsed());
             for i in 0..2 {
                 assert_eq!(names(&again, i, "skipped"), vec![reference.clone()]);
@@ -246,7 +240,7 @@ fn push_loads_two_nodes_skips_a_repeat_and_refuses_a_corrupt_archive() {
             let good = sweeper.workdir.join("good.tar");
             let good_ref = "kubeadm-nspawn.local/busybox:good";
             build(&other, good_ref, "docker-archive", &good);
-            let summary = push_ok(&["--node", &n0, "--archive", good.to_str().unwrap()]);
+            let summary = push_archive(&[&n0], &good);
             assert_eq!(names(&summary, 0, "loaded"), vec![good_ref.to_owned()]);
             let ran = ctr_run(
                 &c,
@@ -292,10 +286,7 @@ fn pause_stops_on_sigterm_and_binaries_land_atomically_inside_the_node() {
     privileged_test(
         "pause_stops_on_sigterm_and_binaries_land_atomically_inside_the_node",
         |sweeper| {
-            warm_base();
-            let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
-            let c = TestCluster::new(sweeper);
-            assert_ok(&c.up(1, &[]), "up --nodes 1");
+            let (busybox, c) = busybox_and_cluster(sweeper, 1);
             let n0 = c.node(0);
 
             // The project's pause image: runs, and exits 0 on SIGTERM.
@@ -305,7 +296,7 @@ fn pause_stops_on_sigterm_and_binaries_land_atomically_inside_the_node() {
                 bin("image-pusher"),
                 &["pause", "--image", reference, "-o", pause.to_str().unwrap()],
             );
-            push_ok(&["--node", &n0, "--archive", pause.to_str().unwrap()]);
+            push_archive(&[&n0], &pause);
             let id = format!("{}-pause", c.name);
             let mut running = c
                 .cmd(&[
@@ -664,14 +655,7 @@ fn docker_images_go_from_the_host_docker_into_containerd_and_docker_nodes() {
             let oci = sweeper.workdir.join("busybox-oci.tar");
             let oci_ref = "kubeadm-nspawn.test/busybox:oci";
             build(&busybox, oci_ref, "oci", &oci);
-            let summary = push_ok(&[
-                "--node",
-                &n0,
-                "--node",
-                &n1,
-                "--archive",
-                oci.to_str().unwrap(),
-            ]);
+            let summary = push_archive(&[&n0, &n1], &oci);
             for i in 0..2 {
                 assert_eq!(names(&summary, i, "loaded"), vec![oci_ref.to_owned()]);
             }

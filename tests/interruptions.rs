@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kns_integration_tests::cluster::{assert_ok, kube_dirs, warm_base, TestCluster};
-use kns_integration_tests::{privileged_test, HostSnapshot};
+use kns_integration_tests::cluster::{assert_ok, kubernetes_test, TestCluster};
+use kns_integration_tests::HostSnapshot;
 
 /// What a verb printed and how it ended, once cut short.
 struct Cut {
@@ -137,11 +137,7 @@ fn assert_all_ready(c: &TestCluster, kube_bin: &Path, nodes: usize) {
 #[test]
 fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
     let test = "every_verb_interrupted_or_killed_then_run_again_finishes_the_job";
-    privileged_test(test, |sweeper| {
-        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-            return;
-        };
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let c = TestCluster::new(sweeper);
         let before = HostSnapshot::take();
         // What a verb leaves must be gone once it has exited (processes it killed included).
@@ -152,7 +148,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
                 "{what} left on the host: {left:?}\nit said:\n{said}"
             );
         };
-        let init = |c: &TestCluster| c.init_cmd(&kube_bin, &extra_bin, &["--wait", "4m"]);
+        let init = |c: &TestCluster| c.init_cmd(kube_bin, extra_bin, &["--wait", "4m"]);
 
         // up, Ctrl-C while the nodes start: it undoes itself, one error line, nothing left.
         let t = Instant::now();
@@ -215,7 +211,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
         let done = init(&c).output().unwrap();
         assert_ok(&done, "init after an interrupted and a killed init");
         assert!(text(&done).contains("begins again"), "{}", text(&done));
-        assert_all_ready(&c, &kube_bin, 2);
+        assert_all_ready(&c, kube_bin, 2);
         println!("init cases: {:.1} s", t.elapsed().as_secs_f64());
 
         // stop, Ctrl-C while the nodes power off: the stop is recorded as not finished, and
@@ -255,7 +251,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
             "{}",
             text(&start)
         );
-        assert_all_ready(&c, &kube_bin, 2);
+        assert_all_ready(&c, kube_bin, 2);
         // start killed once the nodes started: start again waits for every node.
         assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
         let cut = cut_at(
@@ -268,7 +264,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
             &c.run(&["start", "--name", &c.name, "--wait", "4m"]),
             "start after a killed start",
         );
-        assert_all_ready(&c, &kube_bin, 2);
+        assert_all_ready(&c, kube_bin, 2);
         let running = text(&c.run(&["start", "--name", &c.name]));
         assert!(running.contains("every one booted and Ready"), "{running}");
         println!("stop/start cases: {:.1} s", t.elapsed().as_secs_f64());
@@ -294,7 +290,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
             "{}",
             text(&waited)
         );
-        assert_all_ready(&c, &kube_bin, 2);
+        assert_all_ready(&c, kube_bin, 2);
         println!("two at once: {:.1} s", t.elapsed().as_secs_f64());
 
         // update, Ctrl-C while the new scheduler comes up: the previous one is put back; update
@@ -302,7 +298,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
         let t = Instant::now();
         let rebuilt = sweeper.workdir.join("rebuilt");
         std::fs::create_dir_all(&rebuilt).unwrap();
-        for entry in std::fs::read_dir(&kube_bin).unwrap() {
+        for entry in std::fs::read_dir(kube_bin).unwrap() {
             let entry = entry.unwrap();
             std::os::unix::fs::symlink(entry.path(), rebuilt.join(entry.file_name())).unwrap();
         }
@@ -333,7 +329,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
         let done = update().output().unwrap();
         assert_ok(&done, "update after an interrupted one");
         assert!(text(&done).contains("kube-scheduler"), "{}", text(&done));
-        assert_all_ready(&c, &kube_bin, 2);
+        assert_all_ready(&c, kube_bin, 2);
         println!("update cases: {:.1} s", t.elapsed().as_secs_f64());
 
         let down = c.run(&["down", "--name", &c.name]);
@@ -345,11 +341,7 @@ fn every_verb_interrupted_or_killed_then_run_again_finishes_the_job() {
 #[test]
 fn down_ends_a_long_up_or_init_within_ten_seconds_and_leaves_nothing() {
     let test = "down_ends_a_long_up_or_init_within_ten_seconds_and_leaves_nothing";
-    privileged_test(test, |sweeper| {
-        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-            return;
-        };
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let c = TestCluster::new(sweeper);
         let before = HostSnapshot::take();
         let down = || c.run(&["down", "--name", &c.name]);
@@ -382,7 +374,7 @@ fn down_ends_a_long_up_or_init_within_ten_seconds_and_leaves_nothing() {
         ended_by_down("up", cut);
 
         assert_ok(&c.up(2, &[]), "up");
-        let init = c.init_cmd(&kube_bin, &extra_bin, &[]);
+        let init = c.init_cmd(kube_bin, extra_bin, &[]);
         let cut = cut_at(init, "✓ Setting up the pod network", Cutter::Run(&down));
         ended_by_down("init", cut);
     });

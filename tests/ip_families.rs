@@ -6,17 +6,20 @@
 //! Every address used is the cluster's own (its derived ULA /64, its pod and service ranges); no
 //! node has a default route of either family.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
-    assert_fails_with, assert_ok, kube_dirs, warm_base, TestCluster,
+    assert_ok, copy_kube_binaries, kubernetes_test, rebuild, updated_components, warm_base,
+    TestCluster,
 };
 use kns_integration_tests::kubectl::Kubectl;
-use kns_integration_tests::mirror::KUBE_BINARIES;
-use kns_integration_tests::workload::{http_get, DEPLOYMENT};
-use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
+use kns_integration_tests::workload::{
+    cluster_ip_answers, http_get, load_busybox_image, wait_for_restarted_web_pods, DEPLOYMENT,
+};
+use kns_integration_tests::{
+    debian_busybox_static, privileged_test, run_ok, utc_now, HostSnapshot,
+};
 use serde_json::Value;
 
 fn is_v6(ip: &str) -> bool {
@@ -30,11 +33,7 @@ fn make_cluster(c: &TestCluster, family: &str, kube: &Path, extra: &Path, work: 
     assert_ok(&c.up(3, &["--ip-family", family]), "up --ip-family");
     let up = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let init = c
-        .init_cmd(kube, extra, &["--wait", "3m"])
-        .env("KUBECONFIG", &kubeconfig)
-        .output()
-        .unwrap();
+    let init = c.init(kube, extra, &["--wait", "3m"], &kubeconfig);
     assert_ok(&init, "init");
     let init_seconds = t.elapsed().as_secs_f64();
     println!(
@@ -42,10 +41,7 @@ fn make_cluster(c: &TestCluster, family: &str, kube: &Path, extra: &Path, work: 
         up + init_seconds,
         String::from_utf8_lossy(&init.stdout).trim()
     );
-    Kubectl {
-        binary: kube.join("kubectl"),
-        kubeconfig,
-    }
+    Kubectl::new(kube, kubeconfig)
 }
 
 /// The nodes' addresses as Kubernetes has them, their routes: one InternalIP of each family the
@@ -95,23 +91,7 @@ fn nodes_have_their_families_and_no_way_out(
 /// The `web` pods (one a node) with their addresses, the Service `web` of `policy`.
 fn deploy_web(c: &TestCluster, kubectl: &Kubectl, busybox: &Path, work: &Path, dual: bool) {
     let image = "kubeadm-nspawn.local/web:1";
-    let archive = work.join("web.tar");
-    run_ok(
-        bin("image-pusher"),
-        &[
-            "build",
-            "--name",
-            image,
-            "--binary",
-            busybox.to_str().unwrap(),
-            "-o",
-            archive.to_str().unwrap(),
-        ],
-    );
-    assert_ok(
-        &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
-        "load",
-    );
+    load_busybox_image(c, busybox, &work.join("web.tar"), image);
     let mut manifest = DEPLOYMENT.replace("IMAGE", image);
     if dual {
         manifest = manifest.replace(
@@ -176,25 +156,7 @@ fn serves_traffic(c: &TestCluster, kubectl: &Kubectl, families: &[bool]) {
             );
         }
         let cluster_ip = of(&cluster_ips);
-        let page = kubectl.exec_until(&pods[0].0, &http_get(&cluster_ip, 80), answered);
-        assert!(answered(&page), "ClusterIP {cluster_ip} from a pod: {page}");
-        let from_node = || {
-            let script = format!(
-                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/{cluster_ip}/80; cat >&3; cat <&3'"
-            );
-            let out = c.exec(&c.node(2), &["sh", "-c", &script]);
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut page = from_node();
-        while !answered(&page) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_secs(1));
-            page = from_node();
-        }
-        assert!(
-            answered(&page),
-            "ClusterIP {cluster_ip} from node 2: {page}"
-        );
+        cluster_ip_answers(c, kubectl, &pods[0].0, &cluster_ip, answered);
     }
     // CoreDNS answers A and/or AAAA: every ClusterIP of the Service.
     let lookup = kubectl.exec_until(
@@ -207,38 +169,17 @@ fn serves_traffic(c: &TestCluster, kubectl: &Kubectl, families: &[bool]) {
     }
 }
 
-/// `list --json`'s family, ranges and node addresses of the cluster.
-fn listed(c: &TestCluster) -> Value {
-    let out = c.run(&["list", "--json"]);
-    assert_ok(&out, "list");
-    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
-    all.as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == c.name.as_str())
-        .cloned()
-        .unwrap()
-}
-
 #[test]
 fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
     let test = "an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6";
-    let Some((kube, extra)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube, extra| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         // A copy of the binaries, so that components can be "rebuilt" for `update`.
-        let copy = sweeper.workdir.join("kube");
-        std::fs::create_dir_all(&copy).unwrap();
-        for b in KUBE_BINARIES {
-            std::fs::copy(kube.join(b), copy.join(b)).unwrap();
-        }
+        let copy = copy_kube_binaries(kube, sweeper.workdir.join("kube"));
         let before_up = HostSnapshot::take();
-        let kubectl = make_cluster(&c, "ipv6", &copy, &extra, &sweeper.workdir);
-        let list = listed(&c);
+        let kubectl = make_cluster(&c, "ipv6", &copy, extra, &sweeper.workdir);
+        let list = c.listed();
         assert_eq!(list["ipFamily"], "ipv6");
         assert_eq!(list["podSubnet"], "fd00:10:244::/56");
         assert_eq!(list["serviceSubnet"], "fd00:10:96::/112");
@@ -283,11 +224,7 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
         // update: the components whose health is served on ::1 in an IPv6 cluster, replaced and
         // found healthy there.
         for b in ["kubelet", "kube-controller-manager", "kube-scheduler"] {
-            let mut file = std::fs::OpenOptions::new()
-                .append(true)
-                .open(copy.join(b))
-                .unwrap();
-            file.write_all(b"\0kubeadm-nspawn test rebuild\n").unwrap();
+            rebuild(&copy.join(b));
         }
         let t = Instant::now();
         let update = c.run(&["update", "--name", &c.name]);
@@ -296,15 +233,9 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
             "ipv6: update of kubelet, kube-controller-manager, kube-scheduler {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        let report: Value = serde_json::from_slice(&update.stdout).unwrap();
-        let updated: Vec<&str> = report["updated"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["component"].as_str().unwrap())
-            .collect();
+        let updated = updated_components(&update);
         for b in ["kubelet", "kube-controller-manager", "kube-scheduler"] {
-            assert!(updated.contains(&b), "{b} in {updated:?}");
+            assert!(updated.iter().any(|u| u == b), "{b} in {updated:?}");
         }
         serves_traffic(&c, &kubectl, &[true]);
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
@@ -314,16 +245,12 @@ fn an_ipv6_only_cluster_serves_pods_services_and_dns_on_ipv6() {
 #[test]
 fn a_dual_stack_cluster_serves_both_families_and_keeps_them_across_stop_and_start() {
     let test = "a_dual_stack_cluster_serves_both_families_and_keeps_them_across_stop_and_start";
-    let Some((kube, extra)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube, extra| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         let before_up = HostSnapshot::take();
-        let kubectl = make_cluster(&c, "dual", &kube, &extra, &sweeper.workdir);
-        let list = listed(&c);
+        let kubectl = make_cluster(&c, "dual", kube, extra, &sweeper.workdir);
+        let list = c.listed();
         assert_eq!(list["ipFamily"], "dual");
         assert_eq!(list["podSubnet"], "10.244.0.0/16,fd00:10:244::/56");
         assert_eq!(list["serviceSubnet"], "10.96.0.0/12,fd00:10:96::/112");
@@ -371,15 +298,13 @@ fn stop_and_start(
     families: usize,
     before_up: &HostSnapshot,
 ) {
-    let addresses = listed(c)["nodes"].clone();
+    let addresses = c.listed()["nodes"].clone();
     let t = Instant::now();
     assert_ok(&c.run(&["stop", "--name", &c.name]), "stop");
     println!("{what}: stop {:.1} s", t.elapsed().as_secs_f64());
     let left = HostSnapshot::take().added_since(before_up);
     assert!(left.is_empty(), "stop left on the host: {left:?}");
-    let since = run_ok("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-        .trim()
-        .to_owned();
+    let since = utc_now();
     let t = Instant::now();
     assert_ok(
         &c.run(&["start", "--name", &c.name, "--wait", "3m"]),
@@ -389,7 +314,7 @@ fn stop_and_start(
         "{what}: start to all Ready {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let now = listed(c)["nodes"].clone();
+    let now = c.listed()["nodes"].clone();
     for (a, b) in addresses
         .as_array()
         .unwrap()
@@ -402,54 +327,11 @@ fn stop_and_start(
             "same addresses"
         );
     }
-    wait_for_restarted_pods(kubectl, &since, families);
-}
-
-/// Waits until the 3 `web` pods run containers started at or after `since`, with `families`
-/// addresses each.
-fn wait_for_restarted_pods(kubectl: &Kubectl, since: &str, families: usize) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
-        let items = pods["items"].as_array().cloned().unwrap_or_default();
-        let fresh = items
-            .iter()
-            .filter(|p| {
-                p["status"]["podIPs"]
-                    .as_array()
-                    .is_some_and(|a| a.len() == families)
-                    && p["status"]["conditions"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                    && p["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
-                        .as_str()
-                        .is_some_and(|t| t >= since)
-            })
-            .count();
-        if items.len() == 3 && fresh == 3 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pods not restarted since {since}: {pods}"
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-/// Runs `up` args that must be refused with `expected`, and checks nothing was created.
-fn refused(c: &TestCluster, args: &[&str], expected: &str) {
-    let before = HostSnapshot::take();
-    let out = c.run(args);
-    assert_fails_with(&out, expected);
-    let created = HostSnapshot::take().added_since(&before);
-    assert!(created.is_empty(), "{args:?} created {created:?}");
-    assert!(
-        !c.cluster_dir().exists(),
-        "{args:?} created the cluster dir"
-    );
+    wait_for_restarted_web_pods(kubectl, &since, |status| {
+        status["podIPs"]
+            .as_array()
+            .is_some_and(|a| a.len() == families)
+    });
 }
 
 #[test]
@@ -484,8 +366,7 @@ fn ipv6_ranges_that_collide_or_are_not_unique_local_are_refused() {
             };
             let args = up(&["ipv6", "--subnet", &subnets]);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            refused(
-                &c,
+            c.assert_refused(
                 &args,
                 &format!("--subnet {lan} collides with the host's interface {bridge} ({lan})"),
             );
@@ -497,12 +378,11 @@ fn ipv6_ranges_that_collide_or_are_not_unique_local_are_refused() {
                 "10.244.0.0/16",
             ]);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            refused(&c, &args, "--pod-subnet: 10.244.0.0/16 alone: a dual-stack cluster takes one range of each family");
+            c.assert_refused(&args, "--pod-subnet: 10.244.0.0/16 alone: a dual-stack cluster takes one range of each family");
             let non_ula = format!("{},2001:db8::/64", c.subnet);
             let args = up(&["ipv6", "--subnet", &non_ula]);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            refused(
-                &c,
+            c.assert_refused(
                 &args,
                 "--subnet 2001:db8::/64 is not a unique local range (fd00::/8)",
             );
@@ -515,22 +395,16 @@ fn ipv6_ranges_that_collide_or_are_not_unique_local_are_refused() {
 fn an_ipv6_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts() {
     let test =
         "an_ipv6_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts";
-    let Some((kube, extra)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        three_control_planes(sweeper, &kube, &extra, "ipv6")
+    kubernetes_test(test, |sweeper, kube, extra| {
+        three_control_planes(sweeper, kube, extra, "ipv6")
     });
 }
 
 #[test]
 fn a_dual_stack_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts() {
     let test = "a_dual_stack_cluster_of_three_control_planes_behind_the_load_balancer_comes_up_and_restarts";
-    let Some((kube, extra)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        three_control_planes(sweeper, &kube, &extra, "dual")
+    kubernetes_test(test, |sweeper, kube, extra| {
+        three_control_planes(sweeper, kube, extra, "dual")
     });
 }
 
@@ -543,7 +417,6 @@ fn three_control_planes(
     extra: &Path,
     family: &str,
 ) {
-    warm_base();
     let dual = family == "dual";
     let families: &[bool] = if dual { &[false, true] } else { &[true] };
     let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
@@ -557,21 +430,14 @@ fn three_control_planes(
     );
     let up = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let init = c
-        .init_cmd(kube, extra, &["--wait", "5m"])
-        .env("KUBECONFIG", &kubeconfig)
-        .output()
-        .unwrap();
+    let init = c.init(kube, extra, &["--wait", "5m"], &kubeconfig);
     assert_ok(&init, "init");
     println!(
         "{family} HA (3 control planes + 1 worker): up {up:.1} s, init to all Ready {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let kubectl = Kubectl {
-        binary: kube.join("kubectl"),
-        kubeconfig,
-    };
-    let list = listed(&c);
+    let kubectl = Kubectl::new(kube, kubeconfig);
+    let list = c.listed();
     let lb = list["nodes"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(lb["role"], "load-balancer");
     assert!(lb["ip6"].as_str().unwrap().ends_with("::9"), "{lb}");

@@ -8,39 +8,21 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{
-    assert_fails_with, assert_ok, kill_node, kube_dirs, node_cgroup_value, simulate_reboot,
-    warm_base, TestCluster,
+    assert_fails_with, assert_ok, copy_kube_binaries, kill_node, kubernetes_test,
+    node_cgroup_value, rebuild, simulate_reboot, updated_components, warm_base, TestCluster,
 };
 use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::mirror::{
     write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
 };
-use kns_integration_tests::workload::{http_get, DEPLOYMENT, WEB_BY_NAME};
-use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
+use kns_integration_tests::workload::{
+    cluster_ip_answers, http_get, load_busybox_image, wait_for_restarted_web_pods, DEPLOYMENT,
+    WEB_BY_NAME,
+};
+use kns_integration_tests::{
+    debian_busybox_static, privileged_test, run_ok, utc_now, HostSnapshot,
+};
 use serde_json::Value;
-
-/// An image of Debian's static busybox (as /usr/local/bin/busybox) made by image-pusher into
-/// `archive` (once) and loaded into every node of `c`: nothing is pulled.
-fn load_busybox_image(c: &TestCluster, busybox: &Path, archive: &Path, image: &str) {
-    if !archive.exists() {
-        run_ok(
-            bin("image-pusher"),
-            &[
-                "build",
-                "--name",
-                image,
-                "--binary",
-                busybox.to_str().unwrap(),
-                "-o",
-                archive.to_str().unwrap(),
-            ],
-        );
-    }
-    assert_ok(
-        &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
-        "load",
-    );
-}
 
 /// The `web` Deployment (`replicas` busybox httpd pods spread over the nodes) and its Service in
 /// cluster `c`: an image built from Debian's busybox-static with image-pusher, loaded into every
@@ -51,42 +33,23 @@ fn deploy_web(c: &TestCluster, kubectl: &Kubectl, busybox: &Path, workdir: &Path
     let manifest = DEPLOYMENT
         .replace("IMAGE", image)
         .replace("replicas: 3", &format!("replicas: {replicas}"));
-    assert_ok(
-        &kubectl.output(&["apply", "-f", "-"], Some(&manifest)),
-        "kubectl apply",
-    );
+    kubectl.apply(&manifest);
     kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
 }
 
 #[test]
 fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
     let test = "three_nodes_run_a_deployment_with_pod_traffic_services_and_dns";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         let kubeconfig = sweeper.workdir.join("kubeconfig");
-        let with_kubeconfig =
-            |args: &[&str]| c.cmd(args).env("KUBECONFIG", &kubeconfig).output().unwrap();
         let before_up = HostSnapshot::take();
         let t = Instant::now();
         assert_ok(&c.up(3, &[]), "up --nodes 3");
         let up_seconds = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let init = with_kubeconfig(&[
-            "init",
-            "--name",
-            &c.name,
-            "--kube-bin",
-            kube_bin.to_str().unwrap(),
-            "--extra-bin",
-            extra_bin.to_str().unwrap(),
-            "--wait",
-            "3m",
-        ]);
+        let init = c.init(kube_bin, extra_bin, &["--wait", "3m"], &kubeconfig);
         assert_ok(&init, "init");
         println!(
             "up 3 nodes: {up_seconds:.1} s; init to all nodes Ready: {:.1} s; steps: {}",
@@ -95,10 +58,7 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         );
 
         // The context landed in $KUBECONFIG, mode 0600, and `kubeconfig` prints the same cluster.
-        let kubectl = Kubectl {
-            binary: kube_bin.join("kubectl"),
-            kubeconfig: kubeconfig.clone(),
-        };
+        let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&kubeconfig).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
@@ -107,20 +67,7 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         let printed = c.run(&["kubeconfig", "--name", &c.name]);
         assert!(String::from_utf8_lossy(&printed.stdout).contains(&context));
 
-        let nodes = kubectl.json(&["get", "nodes"]);
-        let ready = nodes["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| {
-                n["status"]["conditions"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-            .count();
-        assert_eq!(ready, 3, "all nodes Ready");
+        assert_eq!(kubectl.ready_nodes().len(), 3, "all nodes Ready");
 
         // A second init is refused and changes nothing.
         assert_fails_with(&c.run(&["init", "--name", &c.name]), "already initialized");
@@ -233,9 +180,7 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         // stop keeps everything the cluster owns on disk and nothing on the host; start brings
         // it back with the same addresses, etcd's data, the workloads and their traffic.
         let ips = |c: &TestCluster| -> Vec<String> {
-            let list = c.run(&["list", "--json"]);
-            let clusters: Value = serde_json::from_slice(&list.stdout).unwrap();
-            clusters[0]["nodes"]
+            c.listed()["nodes"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -282,7 +227,7 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
             // The kubeconfig context works unchanged; etcd kept its data.
             let kept = kubectl.ok(&["get", "configmap", "kept", "-o", "jsonpath={.data.in}"]);
             assert_eq!(kept, "etcd");
-            wait_for_restarted_pods(&kubectl, &since);
+            wait_for_restarted_web_pods(&kubectl, &since, |status| status["podIP"].is_string());
             serves_traffic(&kubectl, &c);
         };
         restart("start");
@@ -293,7 +238,10 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
         restart("start after a reboot");
 
         let t = Instant::now();
-        assert_ok(&with_kubeconfig(&["down", "--name", &c.name]), "down");
+        assert_ok(
+            &c.run_with_kubeconfig(&["down", "--name", &c.name], &kubeconfig),
+            "down",
+        );
         println!("down with a running Deployment: {:?}", t.elapsed());
         let left = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
         assert!(!left.contains(&context), "down left the context: {left}");
@@ -373,45 +321,6 @@ fn assert_no_secrets(dir: &Path, token: &str) {
     );
 }
 
-/// Now as the API server writes times (`YYYY-MM-DDTHH:MM:SSZ`, which compare as strings).
-fn utc_now() -> String {
-    run_ok("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-        .trim()
-        .to_owned()
-}
-
-/// Waits until the 3 `web` pods run containers started at or after `since` and have addresses: a
-/// started node's pods still show their status from before the stop for a moment.
-fn wait_for_restarted_pods(kubectl: &Kubectl, since: &str) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
-        let items = pods["items"].as_array().cloned().unwrap_or_default();
-        let fresh = items
-            .iter()
-            .filter(|p| {
-                p["status"]["podIP"].is_string()
-                    && p["status"]["conditions"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                    && p["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
-                        .as_str()
-                        .is_some_and(|t| t >= since)
-            })
-            .count();
-        if items.len() == 3 && fresh == 3 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pods not restarted since {since}: {pods}"
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
 /// The Deployment `web` runs one replica per node, its pods reach each other across nodes, its
 /// ClusterIP answers from a pod and from node 2, and its DNS name resolves to the ClusterIP.
 fn serves_traffic(kubectl: &Kubectl, c: &TestCluster) {
@@ -452,28 +361,7 @@ fn serves_traffic(kubectl: &Kubectl, c: &TestCluster) {
     let cluster_ip = service["spec"]["clusterIP"].as_str().unwrap().to_owned();
     let names: Vec<&str> = pods.iter().map(|p| p.0.as_str()).collect();
     let answered = |t: &str| names.iter().any(|n| t.contains(n));
-    let page = kubectl.exec_until(&pods[0].0, &http_get(&cluster_ip, 80), answered);
-    assert!(answered(&page), "ClusterIP {cluster_ip} from a pod: {page}");
-    let from_node = || {
-        let out = c.exec(
-            &c.node(2),
-            &["sh", "-c", &format!(
-                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/{cluster_ip}/80; cat >&3; cat <&3'"
-            )],
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    // Retried like the pod checks: a started node's kube-proxy takes a moment to write its rules.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut page = from_node();
-    while !answered(&page) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_secs(1));
-        page = from_node();
-    }
-    assert!(
-        answered(&page),
-        "ClusterIP {cluster_ip} from node 2: {page}"
-    );
+    cluster_ip_answers(c, kubectl, &pods[0].0, &cluster_ip, answered);
 
     // The Service's DNS name resolves (CoreDNS) to the ClusterIP.
     let lookup = kubectl.exec_until(
@@ -589,21 +477,12 @@ fn web_pods(kubectl: &Kubectl) -> Vec<String> {
 #[test]
 fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_pods() {
     let test = "two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_pods";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let first = TestCluster::new(sweeper);
         // A second cluster in the same state directory, on the next /24; both keep the default
         // pod and service ranges (they live only inside each cluster's nodes).
-        let octet: u8 = first.subnet.split('.').nth(2).unwrap().parse().unwrap();
-        let second = TestCluster {
-            name: format!("{}b", first.name),
-            subnet: format!("10.252.{}.0/24", octet.wrapping_add(1)),
-            state_dir: first.state_dir.clone(),
-        };
+        let second = first.beside();
         let clusters = [&first, &second];
         let kubeconfig = |c: &TestCluster| sweeper.workdir.join(format!("kubeconfig-{}", c.name));
         // Created at the same time, then initialized at the same time: 2 nodes and 1 node.
@@ -625,7 +504,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
         let inits: Vec<_> = clusters
             .iter()
             .map(|c| {
-                c.init_cmd(&kube_bin, &extra_bin, &["--wait", "4m"])
+                c.init_cmd(kube_bin, extra_bin, &["--wait", "4m"])
                     .env("KUBECONFIG", kubeconfig(c))
                     .stdout(Stdio::null())
                     .stderr(Stdio::piped())
@@ -642,10 +521,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
         );
         let kubectls: Vec<Kubectl> = clusters
             .iter()
-            .map(|c| Kubectl {
-                binary: kube_bin.join("kubectl"),
-                kubeconfig: kubeconfig(c),
-            })
+            .map(|c| Kubectl::new(kube_bin, kubeconfig(c)))
             .collect();
         for (c, kubectl) in clusters.iter().zip(&kubectls) {
             deploy_web(c, kubectl, &busybox, &sweeper.workdir, 2);
@@ -657,10 +533,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
             taints, "",
             "a cluster without workers keeps no control-plane taint"
         );
-        assert_ok(
-            &kubectls[1].output(&["apply", "-f", "-"], Some(SLEEPER)),
-            "apply",
-        );
+        kubectls[1].apply(SLEEPER);
         kubectls[1].ok(&["rollout", "status", "deployment/sleeper", "--timeout=120s"]);
         // The 2-node cluster's control plane keeps it (its worker runs the pods).
         let taints = kubectls[0].ok(&[
@@ -715,17 +588,6 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
     });
 }
 
-/// Appends bytes to a binary: an ELF runs unchanged with trailing bytes, so this is a "rebuilt"
-/// binary whose content (and hash) changed while the program did not.
-fn rebuild(binary: &Path) {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(binary)
-        .unwrap();
-    file.write_all(b"\0kubeadm-nspawn test rebuild\n").unwrap();
-}
-
 fn sha256_of(path: &Path) -> String {
     run_ok("sha256sum", &[path.to_str().unwrap()])
         .split_whitespace()
@@ -737,42 +599,21 @@ fn sha256_of(path: &Path) -> String {
 #[test]
 fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
     let test = "update_swaps_rebuilt_components_and_puts_a_broken_one_back";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         // The cluster is made from a copy of the binaries, which the test then "rebuilds".
-        let kube = sweeper.workdir.join("kube");
-        std::fs::create_dir_all(&kube).unwrap();
-        for b in KUBE_BINARIES {
-            std::fs::copy(kube_bin.join(b), kube.join(b)).unwrap();
-        }
+        let kube = copy_kube_binaries(kube_bin, sweeper.workdir.join("kube"));
         let kubeconfig = sweeper.workdir.join("kubeconfig");
-        let run = |args: &[&str]| c.cmd(args).env("KUBECONFIG", &kubeconfig).output().unwrap();
+        let run = |args: &[&str]| c.run_with_kubeconfig(args, &kubeconfig);
         let state_before = || std::fs::read_to_string(c.cluster_dir().join("state.json")).unwrap();
         assert_fails_with(&run(&["update", "--name", &c.name]), "no cluster");
         assert_ok(&c.up(2, &[]), "up --nodes 2");
         assert_ok(
-            &run(&[
-                "init",
-                "--name",
-                &c.name,
-                "--kube-bin",
-                kube.to_str().unwrap(),
-                "--extra-bin",
-                extra_bin.to_str().unwrap(),
-                "--wait",
-                "3m",
-            ]),
+            &c.init(&kube, extra_bin, &["--wait", "3m"], &kubeconfig),
             "init",
         );
-        let kubectl = Kubectl {
-            binary: kube_bin.join("kubectl"),
-            kubeconfig: kubeconfig.clone(),
-        };
+        let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         deploy_web(&c, &kubectl, &busybox, &sweeper.workdir, 2);
         let pod_to_pod = || {
             let pods = kubectl.json(&["get", "pods", "-l", "app=web"]);
@@ -831,14 +672,10 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
             t.elapsed().as_secs_f64(),
             String::from_utf8_lossy(&update.stdout).trim()
         );
-        let report: Value = serde_json::from_slice(&update.stdout).unwrap();
-        let updated: Vec<&str> = report["updated"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["component"].as_str().unwrap())
-            .collect();
-        assert_eq!(updated, ["kube-apiserver", "kubelet", "kube-proxy"]);
+        assert_eq!(
+            updated_components(&update),
+            ["kube-apiserver", "kubelet", "kube-proxy"]
+        );
         let new_kubelet = sha256_of(&kube.join("kubelet"));
         for (i, pid_before) in pids_before.iter().enumerate() {
             let in_node = c.exec(&c.node(i), &["sha256sum", "/usr/local/bin/kubelet"]);
@@ -1041,13 +878,9 @@ fn mirror_of(kube_bin: &Path, extra_bin: &Path, root: &Path) -> (String, String)
 #[test]
 fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once() {
     let test = "a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let root = sweeper.workdir.join("mirror");
-        let (version, channel) = mirror_of(&kube_bin, &extra_bin, &root);
+        let (version, channel) = mirror_of(kube_bin, extra_bin, &root);
         let mirror = ReleaseMirror::start(&root, &sweeper.workdir.join("mirror.log"), &[]);
         let cache = sweeper.workdir.join("releases");
         let cache_arg = cache.to_str().unwrap();
@@ -1111,10 +944,7 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         };
         assert_eq!(owner(&kubeconfig), (4242, 4243, 0o600));
         assert_eq!(owner(kubeconfig.parent().unwrap()), (4242, 4243, 0o750));
-        let kubectl = Kubectl {
-            binary: kube_bin.join("kubectl"),
-            kubeconfig: kubeconfig.clone(),
-        };
+        let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         let nodes = kubectl.json(&["get", "nodes"]);
         let items = nodes["items"].as_array().unwrap();
         assert_eq!(items.len(), 3);
@@ -1137,12 +967,7 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         // either, which takes the default release (the version the shared binaries are), found
         // in the cache.
         let before = mirror.requests().len();
-        let octet: u8 = c.subnet.split('.').nth(2).unwrap().parse().unwrap();
-        let second = TestCluster {
-            name: format!("{}b", c.name),
-            subnet: format!("10.252.{}.0/24", octet.wrapping_add(1)),
-            state_dir: c.state_dir.clone(),
-        };
+        let second = c.beside();
         assert_ok(&second.up(1, &[]), "second up");
         if version == "v1.28.7" {
             let t = Instant::now();
@@ -1190,11 +1015,7 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         assert_ok(&gc, "releases gc");
         assert!(String::from_utf8_lossy(&gc.stderr).contains("0 version(s) removed"));
         for cluster in [&c, &second] {
-            let down = cluster
-                .cmd(&["down", "--name", &cluster.name])
-                .env("KUBECONFIG", &kubeconfig)
-                .output()
-                .unwrap();
+            let down = cluster.run_with_kubeconfig(&["down", "--name", &cluster.name], &kubeconfig);
             assert_ok(&down, "down");
         }
         let gc = c.run(&["releases", "gc", "--release-cache", cache_arg]);
@@ -1224,11 +1045,7 @@ spec:
 fn a_config_file_gives_nodes_labels_and_limits_the_scheduler_sees_and_components_gates_and_patches()
 {
     let test = "a_config_file_gives_nodes_labels_and_limits_the_scheduler_sees_and_components_gates_and_patches";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let c = TestCluster::new(sweeper);
         let src = sweeper.workdir.join("src");
         std::fs::create_dir_all(&src).unwrap();
@@ -1270,20 +1087,13 @@ kubeadmPatches:
         // `init` takes everything from what `up` recorded: no flags, no file.
         let kubeconfig = sweeper.workdir.join("kubeconfig");
         let started = Instant::now();
-        let out = c
-            .cmd(&["init", "--name", &c.name])
-            .env("KUBECONFIG", &kubeconfig)
-            .output()
-            .unwrap();
+        let out = c.run_with_kubeconfig(&["init", "--name", &c.name], &kubeconfig);
         assert_ok(&out, "init");
         println!(
             "config-file cluster of 2 nodes Ready in {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        let kubectl = Kubectl {
-            binary: kube_bin.join("kubectl"),
-            kubeconfig,
-        };
+        let kubectl = Kubectl::new(kube_bin, kubeconfig);
         let nodes = kubectl.json(&["get", "nodes"]);
         let node = |i: usize| {
             nodes["items"]
@@ -1403,10 +1213,7 @@ kubeadmPatches:
         let hog = MEMORY_HOG
             .replace("IMAGE", image)
             .replace("MEBIBYTES", "540");
-        assert_ok(
-            &kubectl.output(&["apply", "-f", "-"], Some(&hog)),
-            "apply hog",
-        );
+        kubectl.apply(&hog);
         let started = Instant::now();
         let status = loop {
             let pod = kubectl.json(&["get", "pod", "hog"]);
@@ -1455,11 +1262,7 @@ fn host_cpus() -> String {
 #[test]
 fn export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log() {
     let test = "export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let c = TestCluster::new(sweeper);
         assert_ok(&c.up(1, &[]), "up --nodes 1");
         // An API server that cannot start: a flag it does not know, by a kubeadm patch.
@@ -1474,17 +1277,11 @@ fn export_logs_of_a_cluster_whose_init_failed_holds_the_apiservers_log() {
         // (the one this test started).
         use std::os::unix::process::CommandExt;
         let mut init = c
-            .cmd(&[
-                "init",
-                "--name",
-                &c.name,
-                "--kube-bin",
-                kube_bin.to_str().unwrap(),
-                "--extra-bin",
-                extra_bin.to_str().unwrap(),
-                "--kubeadm-patch",
-                patch.to_str().unwrap(),
-            ])
+            .init_cmd(
+                kube_bin,
+                extra_bin,
+                &["--kubeadm-patch", patch.to_str().unwrap()],
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -1585,6 +1382,25 @@ fn servers_up(c: &TestCluster) -> Vec<String> {
     up
 }
 
+/// Within 30 s, the etcd of `node` lists every one of `all` (and no other) as a voting member;
+/// `what` names the check.
+fn assert_etcd_members(c: &TestCluster, node: &str, all: &[String], what: &str) {
+    assert!(
+        eventually(Duration::from_secs(30), || etcd_members(c, node) == all),
+        "{what}"
+    );
+}
+
+/// Within 30 s, haproxy on the load balancer counts every one of `all` (and no other) as up;
+/// `what` names the check.
+fn assert_servers_up(c: &TestCluster, all: &[String], what: &str) {
+    assert!(
+        eventually(Duration::from_secs(30), || servers_up(c) == all),
+        "{what}: {:?}",
+        servers_up(c)
+    );
+}
+
 /// Polls until `check` holds, for up to `within`.
 fn eventually(within: Duration, check: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + within;
@@ -1637,21 +1453,13 @@ spec:
 #[test]
 fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed() {
     let test = "three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed";
-    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-        return;
-    };
-    privileged_test(test, |sweeper| {
-        warm_base();
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
         let busybox = debian_busybox_static(&sweeper.workdir.join("deb"));
         let c = TestCluster::new(sweeper);
         // A copy of the binaries, so that the API server can be "rebuilt" for `update`.
-        let kube = sweeper.workdir.join("kube");
-        std::fs::create_dir_all(&kube).unwrap();
-        for b in KUBE_BINARIES {
-            std::fs::copy(kube_bin.join(b), kube.join(b)).unwrap();
-        }
+        let kube = copy_kube_binaries(kube_bin, sweeper.workdir.join("kube"));
         let kubeconfig = sweeper.workdir.join("kubeconfig");
-        let run = |args: &[&str]| c.cmd(args).env("KUBECONFIG", &kubeconfig).output().unwrap();
+        let run = |args: &[&str]| c.run_with_kubeconfig(args, &kubeconfig);
         let before_up = HostSnapshot::take();
         let t = Instant::now();
         assert_ok(
@@ -1678,27 +1486,14 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         assert!(listed.contains(&lb_ip), "{listed}");
 
         let t = Instant::now();
-        let init = run(&[
-            "init",
-            "--name",
-            &c.name,
-            "--kube-bin",
-            kube.to_str().unwrap(),
-            "--extra-bin",
-            extra_bin.to_str().unwrap(),
-            "--wait",
-            "5m",
-        ]);
+        let init = c.init(&kube, extra_bin, &["--wait", "5m"], &kubeconfig);
         assert_ok(&init, "init");
         println!(
             "3 control planes + 1 worker: up {up_seconds:.1} s, init to all Ready {:.1} s; steps: {}",
             t.elapsed().as_secs_f64(),
             String::from_utf8_lossy(&init.stdout).trim()
         );
-        let kubectl = Kubectl {
-            binary: kube_bin.join("kubectl"),
-            kubeconfig: kubeconfig.clone(),
-        };
+        let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         // kubectl goes through the load balancer.
         let server = kubectl.ok(&[
             "config",
@@ -1729,16 +1524,8 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         ]);
         assert_eq!(control_planes.lines().count(), 3, "{control_planes}");
         let all_three: Vec<String> = (0..3).map(|i| c.node(i)).collect();
-        assert!(
-            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(0))
-                == all_three),
-            "etcd has 3 voting members"
-        );
-        assert!(
-            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
-            "haproxy sees every API server up: {:?}",
-            servers_up(&c)
-        );
+        assert_etcd_members(&c, &c.node(0), &all_three, "etcd has 3 voting members");
+        assert_servers_up(&c, &all_three, "haproxy sees every API server up");
         let memory: Vec<String> = (0..4)
             .map(|i| c.node(i))
             .chain([lb.clone()])
@@ -1783,10 +1570,7 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         );
         // etcd kept its quorum: a new Deployment is stored, scheduled and runs.
         let t = Instant::now();
-        assert_ok(
-            &kubectl.output(&["apply", "-f", "-"], Some(SLEEPER)),
-            "apply",
-        );
+        kubectl.apply(SLEEPER);
         kubectl.ok(&["rollout", "status", "deployment/sleeper", "--timeout=180s"]);
         let on = kubectl.ok(&[
             "get",
@@ -1801,10 +1585,11 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
             "a new Deployment available {:.1} s after the loss",
             t.elapsed().as_secs_f64()
         );
-        assert!(
-            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(1))
-                == all_three),
-            "etcd keeps its 3 members (2 of them up)"
+        assert_etcd_members(
+            &c,
+            &c.node(1),
+            &all_three,
+            "etcd keeps its 3 members (2 of them up)",
         );
 
         // `start` brings the killed node back, its API server serving and its etcd a member again.
@@ -1815,15 +1600,12 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
             "start of the killed control plane: {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        assert!(
-            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
-            "haproxy sees every API server up again: {:?}",
-            servers_up(&c)
-        );
-        assert!(
-            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(0))
-                == all_three),
-            "the started node's etcd lists the 3 members"
+        assert_servers_up(&c, &all_three, "haproxy sees every API server up again");
+        assert_etcd_members(
+            &c,
+            &c.node(0),
+            &all_three,
+            "the started node's etcd lists the 3 members",
         );
 
         // `update` of a rebuilt API server, one control plane at a time: the API answers
@@ -1903,15 +1685,16 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
             "start of the stopped HA cluster to all Ready: {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        assert!(
-            eventually(Duration::from_secs(30), || servers_up(&c) == all_three),
-            "haproxy sees every API server up after start: {:?}",
-            servers_up(&c)
+        assert_servers_up(
+            &c,
+            &all_three,
+            "haproxy sees every API server up after start",
         );
-        assert!(
-            eventually(Duration::from_secs(30), || etcd_members(&c, &c.node(2))
-                == all_three),
-            "etcd has its 3 members after start"
+        assert_etcd_members(
+            &c,
+            &c.node(2),
+            &all_three,
+            "etcd has its 3 members after start",
         );
         kubectl.ok(&["rollout", "status", "deployment/sleeper", "--timeout=120s"]);
 

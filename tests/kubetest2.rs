@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kns_integration_tests::cluster::{kube_dirs, warm_base, TestCluster, NO_MIRROR};
-use kns_integration_tests::{bin, privileged_test, HostSnapshot, PrefixSweeper};
+use kns_integration_tests::cluster::{kubernetes_test, TestCluster, NO_MIRROR};
+use kns_integration_tests::{bin, HostSnapshot, PrefixSweeper};
 use serde::Deserialize;
 
 /// kubetest2's junit_runner.xml types (pkg/metadata/junit.go), read strictly.
@@ -138,6 +138,28 @@ fn clusters(c: &TestCluster) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The test's cluster, its work directory with the stand-in tester (asking the cluster with
+/// `kube_bin`'s kubectl) and the ARTIFACTS directory the deployer is given.
+fn set_up(sweeper: &PrefixSweeper, kube_bin: &Path) -> (TestCluster, PathBuf, PathBuf) {
+    let c = TestCluster::new(sweeper);
+    let work = sweeper.workdir.clone();
+    stand_in_tester(&work, &kube_bin.join("kubectl"));
+    let artifacts = work.join("artifacts");
+    (c, work, artifacts)
+}
+
+/// The `error:` lines of what the deployer said.
+fn error_lines(said: &str) -> Vec<&str> {
+    said.lines().filter(|l| l.starts_with("error:")).collect()
+}
+
+/// Down ran: the cluster is no longer listed and nothing the run made is left on the host.
+fn assert_down_left_nothing(c: &TestCluster, before: &HostSnapshot) {
+    assert!(!clusters(c).contains(&c.name), "{}", clusters(c));
+    let left = HostSnapshot::take().added_since(before);
+    assert!(left.is_empty(), "left on the host: {left:?}");
+}
+
 fn junit(artifacts: &Path) -> TestSuite {
     let text = std::fs::read_to_string(artifacts.join("junit_runner.xml")).unwrap();
     quick_xml::de::from_str(&text).unwrap_or_else(|e| panic!("junit_runner.xml: {e}\n{text}"))
@@ -146,16 +168,9 @@ fn junit(artifacts: &Path) -> TestSuite {
 #[test]
 fn kubetest2_up_test_down_against_a_real_cluster() {
     let test = "kubetest2_up_test_down_against_a_real_cluster";
-    privileged_test(test, |sweeper| {
-        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-            return;
-        };
-        warm_base();
-        let c = TestCluster::new(sweeper);
-        let work = sweeper.workdir.clone();
-        stand_in_tester(&work, &kube_bin.join("kubectl"));
-        let artifacts = work.join("artifacts");
-        let kube = (kube_bin.as_path(), extra_bin.as_path());
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
+        let (c, work, artifacts) = set_up(sweeper, kube_bin);
+        let kube = (kube_bin, extra_bin);
 
         // A tester not on PATH: one line, nothing made.
         let before = HostSnapshot::take();
@@ -164,7 +179,7 @@ fn kubetest2_up_test_down_against_a_real_cluster() {
             .unwrap();
         let said = text(&refused);
         assert!(!refused.status.success(), "{said}");
-        let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("error:")).collect();
+        let errors = error_lines(&said);
         assert_eq!(
             errors,
             ["error: --test=nosuch: kubetest2-tester-nosuch is not on PATH"],
@@ -276,30 +291,21 @@ fn kubetest2_up_test_down_against_a_real_cluster() {
         assert!(logs.join(c.node(1)).is_dir());
 
         // Down left nothing: no cluster, no host object.
-        assert!(!clusters(&c).contains(&c.name), "{}", clusters(&c));
         assert!(!c.cluster_dir().exists());
-        let left = HostSnapshot::take().added_since(&before);
-        assert!(left.is_empty(), "left on the host: {left:?}");
+        assert_down_left_nothing(&c, &before);
     });
 }
 
 #[test]
 fn kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs() {
     let test = "kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs";
-    privileged_test(test, |sweeper| {
-        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-            return;
-        };
-        warm_base();
-        let c = TestCluster::new(sweeper);
-        let work = sweeper.workdir.clone();
-        stand_in_tester(&work, &kube_bin.join("kubectl"));
-        let artifacts = work.join("artifacts");
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
+        let (c, work, artifacts) = set_up(sweeper, kube_bin);
         let before = HostSnapshot::take();
         let mut child = deployer(
             &c,
             sweeper,
-            (&kube_bin, &extra_bin),
+            (kube_bin, extra_bin),
             &["--up", "--down", "--test=exec", "--", "wait"],
         )
         .env("KT2_STANDIN_WAIT", "1")
@@ -327,7 +333,7 @@ fn kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs() {
             interrupted.elapsed().as_secs_f64()
         );
         assert!(!out.status.success(), "{said}");
-        let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("error:")).collect();
+        let errors = error_lines(&said);
         assert_eq!(errors, ["error: interrupted during Test"], "{said}");
         let record = std::fs::read_to_string(&record).unwrap();
         assert!(
@@ -341,9 +347,7 @@ fn kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs() {
             .map(|c| (c.name.as_str(), c.failure.is_some()))
             .collect();
         assert_eq!(cases, [("Up", false), ("Test", true), ("Down", false)]);
-        assert!(!clusters(&c).contains(&c.name), "{}", clusters(&c));
-        let left = HostSnapshot::take().added_since(&before);
-        assert!(left.is_empty(), "left on the host: {left:?}");
+        assert_down_left_nothing(&c, &before);
     });
 }
 
@@ -351,20 +355,13 @@ fn kubetest2_a_ctrl_c_during_the_test_reaches_the_tester_and_down_still_runs() {
 fn kubetest2_a_ctrl_c_delivered_twice_during_init_lets_init_undo_itself_then_down_runs() {
     let test =
         "kubetest2_a_ctrl_c_delivered_twice_during_init_lets_init_undo_itself_then_down_runs";
-    privileged_test(test, |sweeper| {
-        let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
-            return;
-        };
-        warm_base();
-        let c = TestCluster::new(sweeper);
-        let work = sweeper.workdir.clone();
-        stand_in_tester(&work, &kube_bin.join("kubectl"));
-        let artifacts = work.join("artifacts");
+    kubernetes_test(test, |sweeper, kube_bin, extra_bin| {
+        let (c, work, artifacts) = set_up(sweeper, kube_bin);
         let before = HostSnapshot::take();
         let mut child = deployer(
             &c,
             sweeper,
-            (&kube_bin, &extra_bin),
+            (kube_bin, extra_bin),
             &["--up", "--down", "--test=exec", "--", "never"],
         )
         .stdout(Stdio::piped())
@@ -409,7 +406,7 @@ fn kubetest2_a_ctrl_c_delivered_twice_during_init_lets_init_undo_itself_then_dow
             interrupted.elapsed().as_secs_f64()
         );
         assert!(!status.success(), "{said}");
-        let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("error:")).collect();
+        let errors = error_lines(&said);
         assert_eq!(
             errors.last(),
             Some(&"error: interrupted during Up"),
@@ -426,8 +423,6 @@ fn kubetest2_a_ctrl_c_delivered_twice_during_init_lets_init_undo_itself_then_dow
         // One press: init got SIGINT and its grace, not SIGKILL.
         assert!(!up.contains("SIGKILL"), "init was killed: {up}");
         assert!(suite.cases[1].failure.is_none(), "{:?}", suite.cases[1]);
-        assert!(!clusters(&c).contains(&c.name), "{}", clusters(&c));
-        let left = HostSnapshot::take().added_since(&before);
-        assert!(left.is_empty(), "left on the host: {left:?}");
+        assert_down_left_nothing(&c, &before);
     });
 }

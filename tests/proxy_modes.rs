@@ -15,8 +15,8 @@ use kns_integration_tests::cluster::{
     assert_fails_with, assert_ok, kube_dirs, warm_base, TestCluster,
 };
 use kns_integration_tests::kubectl::Kubectl;
-use kns_integration_tests::{bin, debian_busybox_static, privileged_test, run_ok, HostSnapshot};
-use serde_json::Value;
+use kns_integration_tests::workload::build_image;
+use kns_integration_tests::{debian_busybox_static, privileged_test, HostSnapshot};
 
 /// The user's pod network: a DaemonSet (host network, every taint tolerated: it runs on NotReady
 /// nodes) that asks the API for its node's podCIDR and writes a bridge + host-local conflist into
@@ -113,6 +113,20 @@ fn config_file(dir: &Path, name: &str, text: &str) -> String {
     file.to_str().unwrap().to_owned()
 }
 
+/// No kube-proxy pod in any namespace (kubeProxyMode: none).
+fn assert_no_kube_proxy_pods(kubectl: &Kubectl) {
+    let proxies = kubectl.ok(&[
+        "get",
+        "pods",
+        "-A",
+        "-l",
+        "k8s-app=kube-proxy",
+        "-o",
+        "name",
+    ]);
+    assert!(proxies.trim().is_empty(), "kube-proxy pods: {proxies}");
+}
+
 fn poll(within: Duration, what: &str, check: impl Fn() -> bool) {
     let deadline = Instant::now() + within;
     while !check() {
@@ -187,10 +201,10 @@ fn without_kube_proxy_and_the_default_cni_a_user_applied_bridge_cni_makes_the_no
             ),
             "up --config",
         );
-        let list: Value = serde_json::from_slice(&c.run(&["list", "--json"]).stdout).unwrap();
-        assert_eq!(list[0]["kubeProxyMode"], "none", "{list}");
-        assert_eq!(list[0]["podNetwork"], "user", "{list}");
-        let control_plane_ip = list[0]["nodes"][0]["ip"].as_str().unwrap().to_owned();
+        let list = c.listed();
+        assert_eq!(list["kubeProxyMode"], "none", "{list}");
+        assert_eq!(list["podNetwork"], "user", "{list}");
+        let control_plane_ip = list["nodes"][0]["ip"].as_str().unwrap().to_owned();
 
         // `init --config` of nftables on these 1.28 binaries: refused, the cluster unchanged.
         let state = || std::fs::read_to_string(c.cluster_dir().join("state.json")).unwrap();
@@ -207,11 +221,7 @@ fn without_kube_proxy_and_the_default_cni_a_user_applied_bridge_cni_makes_the_no
 
         let kubeconfig = sweeper.workdir.join("kubeconfig");
         let t = Instant::now();
-        let init = c
-            .cmd(&["init", "--name", &c.name, "--wait", "3m"])
-            .env("KUBECONFIG", &kubeconfig)
-            .output()
-            .unwrap();
+        let init = c.run_with_kubeconfig(&["init", "--name", &c.name, "--wait", "3m"], &kubeconfig);
         assert_ok(&init, "init");
         let said = String::from_utf8_lossy(&init.stderr).into_owned();
         println!(
@@ -223,10 +233,7 @@ fn without_kube_proxy_and_the_default_cni_a_user_applied_bridge_cni_makes_the_no
         assert!(said.contains("wait for a pod network"), "{said}");
         assert!(!said.contains("nodes Ready after"), "{said}");
 
-        let kubectl = Kubectl {
-            binary: kube_bin.join("kubectl"),
-            kubeconfig,
-        };
+        let kubectl = Kubectl::new(&kube_bin, kubeconfig);
         // NotReady, for want of a pod network; no kube-proxy at all.
         assert!(
             kubectl.ready_nodes().is_empty(),
@@ -234,16 +241,7 @@ fn without_kube_proxy_and_the_default_cni_a_user_applied_bridge_cni_makes_the_no
         );
         let daemonsets = kubectl.ok(&["get", "daemonsets", "-n", "kube-system", "-o", "name"]);
         assert!(!daemonsets.contains("kube-proxy"), "{daemonsets}");
-        let proxies = kubectl.ok(&[
-            "get",
-            "pods",
-            "-A",
-            "-l",
-            "k8s-app=kube-proxy",
-            "-o",
-            "name",
-        ]);
-        assert!(proxies.trim().is_empty(), "kube-proxy pods: {proxies}");
+        assert_no_kube_proxy_pods(&kubectl);
         for node in [c.node(0), c.node(1)] {
             let out = c.exec(&node, &["ls", "/etc/cni/net.d"]);
             let listed = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -275,19 +273,11 @@ fn without_kube_proxy_and_the_default_cni_a_user_applied_bridge_cni_makes_the_no
         let image = "kubeadm-nspawn.local/user-cni:1";
         let archive = sweeper.workdir.join("user-cni.tar");
         let kubectl_binary = kube_bin.join("kubectl");
-        run_ok(
-            bin("image-pusher"),
-            &[
-                "build",
-                "--name",
-                image,
-                "--binary",
-                busybox.to_str().unwrap(),
-                "--binary",
-                kubectl_binary.to_str().unwrap(),
-                "-o",
-                archive.to_str().unwrap(),
-            ],
+        build_image(
+            image,
+            &[busybox.to_str().unwrap(), kubectl_binary.to_str().unwrap()],
+            &[],
+            &archive,
         );
         assert_ok(
             &c.run(&["load", "--name", &c.name, archive.to_str().unwrap()]),
@@ -382,34 +372,18 @@ fn a_highly_available_cluster_without_kube_proxy_becomes_ready_on_the_default_po
         );
         let kubeconfig = sweeper.workdir.join("kubeconfig");
         let t = Instant::now();
-        let init = c
-            .init_cmd(&kube_bin, &extra_bin, &["--wait", "3m"])
-            .env("KUBECONFIG", &kubeconfig)
-            .output()
-            .unwrap();
+        let init = c.init(&kube_bin, &extra_bin, &["--wait", "3m"], &kubeconfig);
         assert_ok(&init, "init");
         println!(
             "HA init without kube-proxy, to all Ready: {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        let kubectl = Kubectl {
-            binary: kube_bin.join("kubectl"),
-            kubeconfig,
-        };
+        let kubectl = Kubectl::new(&kube_bin, kubeconfig);
         assert_eq!(kubectl.ready_nodes().len(), 4);
-        let proxies = kubectl.ok(&[
-            "get",
-            "pods",
-            "-A",
-            "-l",
-            "k8s-app=kube-proxy",
-            "-o",
-            "name",
-        ]);
-        assert!(proxies.trim().is_empty(), "kube-proxy pods: {proxies}");
-        let list: Value = serde_json::from_slice(&c.run(&["list", "--json"]).stdout).unwrap();
-        assert_eq!(list[0]["kubeProxyMode"], "none", "{list}");
-        assert_eq!(list[0]["podNetwork"], "default", "{list}");
+        assert_no_kube_proxy_pods(&kubectl);
+        let list = c.listed();
+        assert_eq!(list["kubeProxyMode"], "none", "{list}");
+        assert_eq!(list["podNetwork"], "default", "{list}");
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
         let left = HostSnapshot::take().added_since(&before_up);
         assert!(left.is_empty(), "down left on the host: {left:?}");

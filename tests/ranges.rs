@@ -9,19 +9,6 @@ use std::process::Output;
 use kns_integration_tests::cluster::{assert_fails_with, assert_ok, warm_base, TestCluster};
 use kns_integration_tests::{privileged_test, run_ok, HostSnapshot};
 
-/// Runs `up` args that must be refused with `expected`, and checks nothing was created.
-fn refused(c: &TestCluster, args: &[&str], expected: &str) {
-    let before = HostSnapshot::take();
-    let out: Output = c.run(args);
-    assert_fails_with(&out, expected);
-    let created = HostSnapshot::take().added_since(&before);
-    assert!(created.is_empty(), "{args:?} created {created:?}");
-    assert!(
-        !c.cluster_dir().exists(),
-        "{args:?} created the cluster dir"
-    );
-}
-
 #[test]
 fn colliding_ranges_are_refused_with_the_collision_named() {
     privileged_test(
@@ -99,7 +86,7 @@ fn colliding_ranges_are_refused_with_the_collision_named() {
             ];
             for (args, expected) in &cases {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                refused(&c, &args, expected);
+                c.assert_refused(&args, expected);
             }
             // Every refusal proposes a free range.
             let out = c.run(

@@ -1,10 +1,12 @@
 //! A kubeadm-nspawn cluster for a test: named after the test prefix, on its own /24, its state
 //! under the test's work directory; and assertions on the tools' output.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::{bin, run, skipped, PrefixSweeper};
+use serde_json::Value;
+
+use crate::{bin, privileged_test, run, skipped, HostSnapshot, PrefixSweeper};
 
 /// A release mirror that is never there (the discard port, on this machine).
 pub const NO_MIRROR: &str = "http://127.0.0.1:9";
@@ -66,12 +68,7 @@ impl TestCluster {
 
     /// `init` of this cluster with the binaries of `kube` and `extra_bin`, plus `more`; not run
     /// yet.
-    pub fn init_cmd(
-        &self,
-        kube: &std::path::Path,
-        extra_bin: &std::path::Path,
-        more: &[&str],
-    ) -> Command {
+    pub fn init_cmd(&self, kube: &Path, extra_bin: &Path, more: &[&str]) -> Command {
         let mut args = vec![
             "init",
             "--name",
@@ -83,6 +80,60 @@ impl TestCluster {
         ];
         args.extend(more);
         self.cmd(&args)
+    }
+
+    /// [`Self::init_cmd`] with its context written into `kubeconfig`, run to its end.
+    pub fn init(&self, kube: &Path, extra_bin: &Path, more: &[&str], kubeconfig: &Path) -> Output {
+        self.init_cmd(kube, extra_bin, more)
+            .env("KUBECONFIG", kubeconfig)
+            .output()
+            .unwrap()
+    }
+
+    /// `kubeadm-nspawn ARGS` with `KUBECONFIG` set to `kubeconfig` (where init merges its
+    /// context and down removes it), run to its end.
+    pub fn run_with_kubeconfig(&self, args: &[&str], kubeconfig: &Path) -> Output {
+        self.cmd(args)
+            .env("KUBECONFIG", kubeconfig)
+            .output()
+            .unwrap()
+    }
+
+    /// A second cluster in the same state directory, on the next /24.
+    pub fn beside(&self) -> TestCluster {
+        let octet: u8 = self.subnet.split('.').nth(2).unwrap().parse().unwrap();
+        TestCluster {
+            name: format!("{}b", self.name),
+            subnet: format!("10.252.{}.0/24", octet.wrapping_add(1)),
+            state_dir: self.state_dir.clone(),
+        }
+    }
+
+    /// This cluster's entry of `list --json` (its family, ranges and node addresses).
+    pub fn listed(&self) -> Value {
+        let out = self.run(&["list", "--json"]);
+        assert_ok(&out, "list");
+        let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == self.name.as_str())
+            .cloned()
+            .unwrap()
+    }
+
+    /// Runs `up` args that must be refused with `expected`, and checks nothing was created: no
+    /// host object, no cluster directory.
+    pub fn assert_refused(&self, args: &[&str], expected: &str) {
+        let before = HostSnapshot::take();
+        let out = self.run(args);
+        assert_fails_with(&out, expected);
+        let created = HostSnapshot::take().added_since(&before);
+        assert!(created.is_empty(), "{args:?} created {created:?}");
+        assert!(
+            !self.cluster_dir().exists(),
+            "{args:?} created the cluster dir"
+        );
     }
 
     pub fn up(&self, nodes: usize, extra: &[&str]) -> Output {
@@ -205,6 +256,51 @@ pub fn kill_node(node: &str) {
 /// Every PID in the node's cgroups (`/sys/fs/cgroup/<hierarchy>/kubeadm-nspawn/<node>`, any depth).
 fn node_cgroup_pids(node: &str) -> Vec<i32> {
     kubeadm_nspawn::host::cgroup::detect().procs(node)
+}
+
+/// A copy of the Kubernetes binaries of `kube_bin` in `dir`, which a test can then "rebuild"
+/// (see [`rebuild`]) for `update`; returns `dir`.
+pub fn copy_kube_binaries(kube_bin: &Path, dir: PathBuf) -> PathBuf {
+    std::fs::create_dir_all(&dir).unwrap();
+    for b in crate::mirror::KUBE_BINARIES {
+        std::fs::copy(kube_bin.join(b), dir.join(b)).unwrap();
+    }
+    dir
+}
+
+/// Appends bytes to a binary: an ELF runs unchanged with trailing bytes, so this is a "rebuilt"
+/// binary whose content (and hash) changed while the program did not.
+pub fn rebuild(binary: &Path) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(binary)
+        .unwrap();
+    file.write_all(b"\0kubeadm-nspawn test rebuild\n").unwrap();
+}
+
+/// The components an `update` reports it replaced (its JSON on stdout).
+pub fn updated_components(update: &Output) -> Vec<String> {
+    let report: Value = serde_json::from_slice(&update.stdout).unwrap();
+    report["updated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["component"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Runs the body of a test of real Kubernetes: without KUBE_BIN and KUBE_EXTRA_BIN one `SKIPPED:`
+/// line (see [`kube_dirs`]); otherwise a [`privileged_test`] with the shared base built first
+/// ([`warm_base`]), given the two directories.
+pub fn kubernetes_test(test: &str, body: impl FnOnce(&PrefixSweeper, &Path, &Path)) {
+    let Some((kube_bin, extra_bin)) = kube_dirs(test) else {
+        return;
+    };
+    privileged_test(test, |sweeper| {
+        warm_base();
+        body(sweeper, &kube_bin, &extra_bin)
+    });
 }
 
 /// KUBE_BIN and KUBE_EXTRA_BIN, the real Kubernetes binaries; None (with one SKIPPED line) where

@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::leak::list_dir;
-use crate::{bin_dir, reap_orphans, run, run_ok, PrefixSweeper};
+use crate::{bin_dir, reap_orphans, run, PrefixSweeper};
 
 /// The shared cache of stand-in host roots.
 pub const HOSTS_CACHE: &str = "/var/lib/kubeadm-nspawn/hosts";
@@ -369,23 +369,7 @@ impl StandInHost {
         for d in [&upper, &work, &root, &var_lib.join("images")] {
             std::fs::create_dir_all(d).unwrap();
         }
-        let options = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            image.rootfs.display(),
-            upper.display(),
-            work.display()
-        );
-        run_ok(
-            "mount",
-            &[
-                "-t",
-                "overlay",
-                "overlay",
-                "-o",
-                &options,
-                root.to_str().unwrap(),
-            ],
-        );
+        crate::mount_overlay(&image.rootfs, &upper, &work, &root);
         // A host has its own name (debootstrap copied this machine's /etc/hostname, which the host's
         // systemd would set over nspawn's --hostname).
         std::fs::write(root.join("etc/hostname"), format!("{name}\n")).unwrap();
@@ -516,17 +500,8 @@ impl StandInHost {
 
     /// [`StandInHost::exec`] that must succeed; its stdout.
     pub fn exec_ok(&self, argv: &[&str]) -> String {
-        let out = self.exec(argv);
-        assert!(
-            out.status.success(),
-            "{} in {}: {}\n{}{}",
-            argv.join(" "),
-            self.name,
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let what = format!("{} in {}", argv.join(" "), self.name);
+        stdout_of_success(&self.exec(argv), &what)
     }
 
     /// Runs `argv` as a user of the host would: started by its systemd in a transient unit of its
@@ -567,17 +542,8 @@ impl StandInHost {
 
     /// [`StandInHost::run`] that must succeed; its stdout.
     pub fn run_ok(&self, argv: &[&str]) -> String {
-        let out = self.run(argv);
-        assert!(
-            out.status.success(),
-            "{} (as a unit) in {}: {}\n{}{}",
-            argv.join(" "),
-            self.name,
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let what = format!("{} (as a unit) in {}", argv.join(" "), self.name);
+        stdout_of_success(&self.run(argv), &what)
     }
 
     /// A workspace binary as a path inside the host.
@@ -760,6 +726,19 @@ fn remove_cgroup_tree(dir: &Path) {
         }
     }
     let _ = std::fs::remove_dir(dir);
+}
+
+/// The stdout of `out`, which must have succeeded; else a panic naming `what` with its status and
+/// everything it said.
+fn stdout_of_success(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! a command in a pod retried while a new pod's network or a new Service settles.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,14 @@ pub struct Kubectl {
 }
 
 impl Kubectl {
+    /// The kubectl of `kube_bin` (KUBE_BIN) with `kubeconfig`.
+    pub fn new(kube_bin: &Path, kubeconfig: PathBuf) -> Self {
+        Kubectl {
+            binary: kube_bin.join("kubectl"),
+            kubeconfig,
+        }
+    }
+
     /// `kubectl ARGS`, with `input` on its standard input (else none).
     pub fn output(&self, args: &[&str], input: Option<&str>) -> Output {
         let mut child = Command::new(&self.binary)

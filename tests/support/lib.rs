@@ -114,6 +114,35 @@ pub fn run_ok(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Mounts an overlay of `lower` (read-only) and `upper` (the writes, `work` its work directory) on
+/// `root`, as a node's or a stand-in host's root file system.
+pub(crate) fn mount_overlay(lower: &Path, upper: &Path, work: &Path, root: &Path) {
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        upper.display(),
+        work.display()
+    );
+    run_ok(
+        "mount",
+        &[
+            "-t",
+            "overlay",
+            "overlay",
+            "-o",
+            &options,
+            root.to_str().unwrap(),
+        ],
+    );
+}
+
+/// Now as the API server writes times (`YYYY-MM-DDTHH:MM:SSZ`, which compare as strings).
+pub fn utc_now() -> String {
+    run_ok("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .trim()
+        .to_owned()
+}
+
 /// Runs the body of a privileged test: without root, one `SKIPPED:` line and a pass; otherwise
 /// serialised with the other privileged tests, given a fresh prefix and its sweeper, and checked for
 /// leaks after the sweeper has run (also when the body panics, the sweeper still runs).

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::{run, run_ok};
+use crate::run;
 
 /// A node booted for a test: an overlay over a base rootfs (so the shared base stays pristine),
 /// systemd-nspawn with the flags of the measured node recipe (DESIGN.md §7.1) and a private network.
@@ -26,23 +26,7 @@ impl TestNode {
         for d in [&upper, &work, &root, &containerd] {
             std::fs::create_dir_all(d).unwrap();
         }
-        let options = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            base.display(),
-            upper.display(),
-            work.display()
-        );
-        run_ok(
-            "mount",
-            &[
-                "-t",
-                "overlay",
-                "overlay",
-                "-o",
-                &options,
-                root.to_str().unwrap(),
-            ],
-        );
+        crate::mount_overlay(base, &upper, &work, &root);
         let log = dir.join("log");
         // The recipe's flags (kns_node::nspawn), with a private network and no kubelet directory.
         let spec = kns_node::nspawn::Spec {
