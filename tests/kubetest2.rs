@@ -15,38 +15,7 @@ use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{kubernetes_test, TestCluster, NO_MIRROR};
 use kns_integration_tests::{bin, HostSnapshot, PrefixSweeper};
-use serde::Deserialize;
-
-/// kubetest2's junit_runner.xml types (pkg/metadata/junit.go), read strictly.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TestSuite {
-    #[serde(rename = "@name")]
-    name: String,
-    #[serde(rename = "@failures")]
-    failures: usize,
-    #[serde(rename = "@tests")]
-    tests: usize,
-    #[serde(rename = "@time")]
-    time: f64,
-    #[serde(rename = "testcase", default)]
-    cases: Vec<TestCase>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TestCase {
-    #[serde(rename = "@name")]
-    name: String,
-    #[serde(rename = "@classname")]
-    classname: String,
-    #[serde(rename = "@time")]
-    time: f64,
-    failure: Option<String>,
-    skipped: Option<String>,
-    #[serde(rename = "system-out")]
-    system_out: Option<String>,
-}
+use kns_upstream_api::kubetest2::{parse_junit, TestSuite};
 
 /// A stand-in of kubetest2's exec tester (pkg/testers/exec: `--help` as its only or first
 /// argument prints its usage; otherwise it runs its arguments): it records its arguments and
@@ -162,7 +131,7 @@ fn assert_down_left_nothing(c: &TestCluster, before: &HostSnapshot) {
 
 fn junit(artifacts: &Path) -> TestSuite {
     let text = std::fs::read_to_string(artifacts.join("junit_runner.xml")).unwrap();
-    quick_xml::de::from_str(&text).unwrap_or_else(|e| panic!("junit_runner.xml: {e}\n{text}"))
+    parse_junit(&text).unwrap_or_else(|e| panic!("junit_runner.xml: {e}\n{text}"))
 }
 
 #[test]

@@ -128,38 +128,7 @@ fn go_float(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
-
-    /// kubetest2's testSuite and testCase (pkg/metadata/junit.go), read strictly back.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct TestSuite {
-        #[serde(rename = "@name")]
-        name: String,
-        #[serde(rename = "@failures")]
-        failures: usize,
-        #[serde(rename = "@tests")]
-        tests: usize,
-        #[serde(rename = "@time")]
-        time: f64,
-        #[serde(rename = "testcase", default)]
-        cases: Vec<TestCase>,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct TestCase {
-        #[serde(rename = "@name")]
-        name: String,
-        #[serde(rename = "@classname")]
-        classname: String,
-        #[serde(rename = "@time")]
-        time: f64,
-        failure: Option<String>,
-        skipped: Option<String>,
-        #[serde(rename = "system-out")]
-        system_out: Option<String>,
-    }
+    use kns_upstream_api::kubetest2::{parse_junit, TestSuite};
 
     #[test]
     fn metadata_json_is_a_flat_object_of_strings() {
@@ -201,7 +170,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("time=\"1e-05\""), "{text}");
-        let back: TestSuite = quick_xml::de::from_str(&text).unwrap();
+        let back: TestSuite = parse_junit(&text).unwrap();
         assert_eq!(
             (back.name.as_str(), back.tests, back.failures),
             ("kubetest2", 2, 1)

@@ -9,7 +9,8 @@
 //!   JoinConfiguration);
 //! - [`kubelet`]: `kubelet.config.k8s.io/v1beta1` KubeletConfiguration;
 //! - [`kube_proxy`]: `kubeproxy.config.k8s.io/v1alpha1` KubeProxyConfiguration;
-//! - [`containerd`]: containerd's `config.toml`, version 2 (containerd 1.6/1.7) and 3 (2.x).
+//! - [`containerd`]: containerd's `config.toml`, version 2 (containerd 1.6/1.7) and 3 (2.x);
+//! - [`kubetest2`]: kubetest2's junit_runner.xml, as its deployers write it.
 //!
 //! Fields that appeared or went away in a given minor are listed in [`Versioned`] tables beside the
 //! types; [`check_versioned`] applies them to the parsed document.
@@ -18,6 +19,7 @@ pub mod containerd;
 pub mod kube_proxy;
 pub mod kubeadm;
 pub mod kubelet;
+pub mod kubetest2;
 
 #[cfg(test)]
 mod component_tests;
