@@ -1,7 +1,10 @@
 //! The systemd-nspawn command of a node: one list of flags, each saying which trap of the measured
 //! recipe (DESIGN.md §7.1) it avoids. kubeadm-nspawn's nodes and the tests' nodes are built from it.
 
+use std::ffi::CString;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The environment of every nspawn launch: /proc/sys and /sys writable (sysctls for kube-proxy and
 /// containerd). SYSTEMD_NSPAWN_USE_CGNS stays unset: with it off nspawn fails on the missing
@@ -99,6 +102,31 @@ fn bind(host: &Path, node: &str) -> String {
 /// Whether the host runs systemd-machined, so nodes can be registered (and seen by `machinectl`).
 pub fn host_has_machined() -> bool {
     Path::new("/run/systemd/machines").is_dir() && Path::new("/run/systemd/system").is_dir()
+}
+
+/// Makes `cmd`'s child a session of its own and moves it into each cgroup whose `cgroup.procs`
+/// file is in `procs`, between fork and exec: nspawn (or its launcher) then starts where the
+/// node's processes belong, before it forks anything.
+pub fn start_in_cgroups(cmd: &mut Command, procs: Vec<CString>) {
+    // SAFETY: between fork and exec only async-signal-safe calls: setsid, open, write, close.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            for path in &procs {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // "0" = the writing process itself.
+                let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+                if written != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,6 @@ use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -417,24 +416,7 @@ impl StandInHost {
         if opts.view == View::Unified {
             cmd.env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "1");
         }
-        // SAFETY: between fork and exec only async-signal-safe calls: setsid, open, write, close.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::setsid();
-                for path in &procs {
-                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                    if fd < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    let written = libc::write(fd, b"0".as_ptr().cast(), 1);
-                    libc::close(fd);
-                    if written != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        kns_node::nspawn::start_in_cgroups(&mut cmd, procs);
         let started = Instant::now();
         let nspawn = cmd.spawn().expect("run systemd-nspawn");
         StandInHost {

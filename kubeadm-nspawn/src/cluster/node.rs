@@ -6,7 +6,6 @@
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -178,25 +177,7 @@ impl ClusterNode {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
-        // SAFETY: between fork and exec only async-signal-safe calls: setsid, open, write, close.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::setsid();
-                for path in &procs {
-                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                    if fd < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    // "0" = the writing process itself.
-                    let written = libc::write(fd, b"0".as_ptr().cast(), 1);
-                    libc::close(fd);
-                    if written != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        kns_node::nspawn::start_in_cgroups(&mut cmd, procs);
         let child = cmd.spawn().map_err(|e| {
             // The error of a cgroup joined before the exec comes back as a bare errno: the files
             // that are not there are named.
