@@ -794,7 +794,7 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
         // Bad input leaves the cluster as it was: another minor, a missing binary, a stopped cluster.
         let other_minor = sweeper.workdir.join("v129");
         std::fs::create_dir_all(&other_minor).unwrap();
-        for b in KUBE_BINARIES {
+        for &b in KUBE_BINARIES {
             let script = if b == "kubeadm" {
                 "#!/bin/sh\necho v1.29.0\n".to_owned()
             } else {

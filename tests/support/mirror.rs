@@ -14,16 +14,9 @@ use crate::bin;
 
 pub const ARCH: &str = "amd64";
 
-/// The binaries a `KUBE_BIN` directory holds, and a release's `bin/linux/ARCH` (kubeadm first).
-pub const KUBE_BINARIES: [&str; 7] = [
-    "kubeadm",
-    "kubelet",
-    "kubectl",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-proxy",
-];
+/// The binaries a `KUBE_BIN` directory holds, and a release's `bin/linux/ARCH` (kubeadm first):
+/// what kubeadm-nspawn looks for.
+pub use kubeadm_nspawn::model::binaries::KUBE_BINARIES;
 
 /// Where a file of the mirror comes from.
 pub enum Content {
@@ -237,7 +230,7 @@ pub fn stand_in_release(version: &str) -> Release {
          echo registry.k8s.io/etcd:3.5.10-0\necho registry.k8s.io/coredns/coredns:v1.10.1\n"
     );
     let mut kubernetes = vec![("kubeadm", Content::Bytes(kubeadm.into_bytes()))];
-    for name in KUBE_BINARIES.into_iter().skip(1) {
+    for name in KUBE_BINARIES.iter().copied().skip(1) {
         // Big enough that cutting one short leaves a partial file behind to clean up.
         let mut bytes = format!("stand-in {name} {version}\n").into_bytes();
         bytes.resize(4 << 20, b'.');
