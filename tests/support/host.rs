@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::leak::list_dir;
-use crate::{bin_dir, reap_orphans, run, PrefixSweeper};
+use crate::{bin_dir, reap_orphans, run, stdout_of_success, PrefixSweeper};
 
 /// The shared cache of stand-in host roots.
 pub const HOSTS_CACHE: &str = "/var/lib/kubeadm-nspawn/hosts";
@@ -708,19 +708,6 @@ fn remove_cgroup_tree(dir: &Path) {
         }
     }
     let _ = std::fs::remove_dir(dir);
-}
-
-/// The stdout of `out`, which must have succeeded; else a panic naming `what` with its status and
-/// everything it said.
-fn stdout_of_success(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[cfg(test)]

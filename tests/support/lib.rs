@@ -103,10 +103,15 @@ pub fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Output {
 /// Runs a command that must succeed; returns its stdout.
 pub fn run_ok(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
     let program = program.as_ref();
-    let out = run(program, args);
+    stdout_of_success(&run(program, args), &format!("{program:?} {args:?}"))
+}
+
+/// The stdout of `out`, which must have succeeded; else a panic naming `what` with its status and
+/// everything it said (run_ok's, and the stand-in hosts' commands').
+pub fn stdout_of_success(out: &Output, what: &str) -> String {
     assert!(
         out.status.success(),
-        "{program:?} {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
