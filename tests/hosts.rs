@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use kns_integration_tests::host::{StandInHost, View};
+use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::{privileged_test, require_root};
 
 fn ci() -> bool {
@@ -413,7 +414,7 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
         assert!(init.status.success(), "init: {}", text(&init));
         let init_seconds = started.elapsed().as_secs_f64();
         let n0 = format!("{c}-n0");
-        let kubectl = |args: &[&str]| -> std::process::Output {
+        let kubectl = Kubectl::launched_by(|args| {
             let mut all = vec![
                 kns.as_str(),
                 "exec",
@@ -424,20 +425,11 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
                 "/etc/kubernetes/admin.conf",
             ];
             all.extend(args);
-            host.run(&all)
-        };
-        let kubectl_ok = |args: &[&str]| -> String {
-            let out = kubectl(args);
-            assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
+            host.unit_command(&[], &[], &all)
+        });
         let ready = |want: usize| {
-            let nodes = kubectl_ok(&["get", "nodes", "--no-headers"]);
-            let ready = nodes
-                .lines()
-                .filter(|l| l.split_whitespace().nth(1) == Some("Ready"))
-                .count();
-            assert_eq!(ready, want, "{nodes}");
+            let ready = kubectl.ready_nodes();
+            assert_eq!(ready.len(), want, "Ready: {ready:?}");
         };
         ready(3);
 
@@ -502,8 +494,8 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
             ),
         ]);
         assert!(applied.status.success(), "apply: {}", text(&applied));
-        kubectl_ok(&["rollout", "status", "deployment/web", "--timeout=180s"]);
-        let pods = kubectl_ok(&[
+        kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=180s"]);
+        let pods = kubectl.ok(&[
             "get",
             "pods",
             "-l",
@@ -517,27 +509,8 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
             .collect();
         let spread: std::collections::BTreeSet<&String> = pods.iter().map(|p| &p[1]).collect();
         assert_eq!(spread.len(), 3, "one replica per node: {pods:?}");
-        let in_pod = |pod: &str, script: &str| -> String {
-            let deadline = std::time::Instant::now() + Duration::from_secs(90);
-            loop {
-                let out = kubectl(&[
-                    "exec",
-                    pod,
-                    "--",
-                    "/usr/local/bin/busybox",
-                    "sh",
-                    "-c",
-                    script,
-                ]);
-                let said = text(&out);
-                if (out.status.success() && said.contains("200 OK"))
-                    || std::time::Instant::now() > deadline
-                {
-                    return said;
-                }
-                std::thread::sleep(Duration::from_secs(2));
-            }
-        };
+        let in_pod =
+            |pod: &str, script: &str| kubectl.exec_until(pod, script, |t| t.contains("200 OK"));
         // Pod to pod, each to the next node's pod.
         for (i, pod) in pods.iter().enumerate() {
             let other = &pods[(i + 1) % pods.len()];
@@ -558,7 +531,7 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
             diagnose(&kubectl);
         }
         assert!(said.contains("200 OK"), "web by name: {said}");
-        let restarts = kubectl_ok(&[
+        let restarts = kubectl.ok(&[
             "get",
             "pods",
             "-n",
@@ -583,6 +556,8 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
         host.run_ok(&[&kns, "start", "--name", &c, "--wait", "4m"]);
         ready(3);
 
+        // It borrows the host, which is powered off below.
+        drop(kubectl);
         let started = std::time::Instant::now();
         host.run_ok(&[&kns, "down", "--name", &c]);
         let down_seconds = started.elapsed().as_secs_f64();
@@ -634,7 +609,7 @@ fn left_after(host: &StandInHost, before: &[String]) -> Vec<String> {
 
 /// What the cluster's networking looks like when a Service is not reached: the pods, endpoints,
 /// kube-proxy's and CoreDNS's logs (also of their previous container).
-fn diagnose(kubectl: &dyn Fn(&[&str]) -> std::process::Output) {
+fn diagnose(kubectl: &Kubectl) {
     for args in [
         &["get", "pods", "-A", "-o", "wide"][..],
         &["get", "endpoints", "-A"],
@@ -672,7 +647,7 @@ fn diagnose(kubectl: &dyn Fn(&[&str]) -> std::process::Output) {
             "--tail=40",
         ],
     ] {
-        let out = kubectl(args);
+        let out = kubectl.output(args, None);
         println!("kubectl {}:\n{}", args.join(" "), text(&out));
     }
 }

@@ -27,7 +27,13 @@ fn is_v6(ip: &str) -> bool {
 }
 
 /// `up` of 3 nodes in `family`, then `init` to all Ready; prints the times; returns kubectl.
-fn make_cluster(c: &TestCluster, family: &str, kube: &Path, extra: &Path, work: &Path) -> Kubectl {
+fn make_cluster(
+    c: &TestCluster,
+    family: &str,
+    kube: &Path,
+    extra: &Path,
+    work: &Path,
+) -> Kubectl<'static> {
     let kubeconfig = work.join("kubeconfig");
     let t = Instant::now();
     assert_ok(&c.up(3, &["--ip-family", family]), "up --ip-family");

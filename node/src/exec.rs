@@ -3,9 +3,8 @@
 //! [`Script`] is the recording double that lets unit tests drive step logic (boot waits, readiness,
 //! teardown order) without root or nodes, in the manner of youki's `Syscall` or kind's `exec.Cmder`.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -251,21 +250,8 @@ impl Exec for Node {
             command: argv.join(" "),
             source,
         };
-        let mut child = self
-            .command(argv)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+        let child = kns_plumbing::child::spawn_with_input(&mut self.command(argv), input)
             .map_err(spawn_error)?;
-        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-            // A command that exits without reading its input is judged by its status, below.
-            let _ = stdin.write_all(input);
-        }
         self.wait(child, argv)
     }
 }

@@ -11,9 +11,9 @@
 //! terminal reaches only the verb, which records it ([`crate::signals`]) and passes it on to the
 //! program's whole group, bounded.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,27 @@ pub fn die_with_parent(command: &mut Command) -> &mut Command {
             Ok(())
         })
     }
+}
+
+/// Starts `command` with stdout and stderr piped and `input` on its stdin (stdin from /dev/null
+/// without one), for a command that reads a document there (`kubectl apply -f -`). The input is
+/// written and stdin closed before this returns: written whole first, so it suits documents, not
+/// streams. A command that exits without reading it is judged by its status, not by the failed
+/// write.
+pub fn spawn_with_input(command: &mut Command, input: Option<&[u8]>) -> std::io::Result<Child> {
+    let mut child = command
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        let _ = stdin.write_all(input);
+    }
+    Ok(child)
 }
 
 /// How a supervised program is stopped once a termination signal is recorded: `signal` to its
@@ -185,6 +206,28 @@ fn supervise(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_input_reaches_stdin_and_without_one_stdin_is_empty() {
+        let cat = |input: Option<&[u8]>| {
+            let out = spawn_with_input(&mut Command::new("cat"), input)
+                .unwrap()
+                .wait_with_output()
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        };
+        assert_eq!(cat(Some(b"kind: Pod\n")), (true, "kind: Pod\n".to_owned()));
+        assert_eq!(cat(None), (true, String::new()));
+        // A command that does not read its input: its status decides, not the write.
+        let out = spawn_with_input(&mut Command::new("true"), Some(&[0; 1 << 20]))
+            .unwrap()
+            .wait_with_output()
+            .unwrap();
+        assert!(out.status.success());
+    }
 
     #[test]
     fn a_child_started_so_runs_as_usual() {

@@ -30,13 +30,13 @@
 //!   unmounts its root and removes its cgroups.
 
 use std::ffi::CString;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use kns_plumbing::child::spawn_with_input;
 use sha2::{Digest, Sha256};
 
 use crate::leak::list_dir;
@@ -496,6 +496,19 @@ impl StandInHost {
 
     /// [`StandInHost::run_env`] with unit properties (`MemoryMax=100M`) on the command's unit.
     pub fn run_unit(&self, properties: &[&str], env: &[(&str, &str)], argv: &[&str]) -> Output {
+        self.unit_command(properties, env, argv)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run nsenter")
+    }
+
+    /// The command [`StandInHost::run_unit`] runs, to be started as the caller needs (with input).
+    pub fn unit_command(
+        &self,
+        properties: &[&str],
+        env: &[(&str, &str)],
+        argv: &[&str],
+    ) -> Command {
         let mut all: Vec<String> = vec![
             "systemd-run".into(),
             "--quiet".into(),
@@ -515,7 +528,7 @@ impl StandInHost {
         all.push("--".into());
         all.extend(argv.iter().map(|a| a.to_string()));
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        self.exec(&all)
+        self.node().expect("the stand-in host runs").command(&all)
     }
 
     pub fn run(&self, argv: &[&str]) -> Output {
@@ -542,20 +555,16 @@ impl StandInHost {
     /// Writes `contents` to `path` inside the host (through its root in /proc: the overlay's view
     /// plus the binds).
     pub fn write_file(&self, path: &str, contents: &str) {
-        let mut child = self
-            .node()
-            .expect("the stand-in host runs")
-            .command(&["sh", "-c", "cat > \"$0\"", path])
-            .stdin(Stdio::piped())
-            .spawn()
+        let mut cat = self.node().expect("the stand-in host runs").command(&[
+            "sh",
+            "-c",
+            "cat > \"$0\"",
+            path,
+        ]);
+        let written = spawn_with_input(&mut cat, Some(contents.as_bytes()))
+            .and_then(|child| child.wait_with_output())
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(contents.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success(), "write {path} in the host");
+        stdout_of_success(&written, &format!("write {path} in the host"));
     }
 
     /// Every PID in the host's cgroups (any depth, any hierarchy): the host and all it started.

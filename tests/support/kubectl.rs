@@ -1,50 +1,49 @@
 //! The cluster's kubectl as the end-to-end tests use it: one kubeconfig, stdout as text or JSON,
 //! a command in a pod retried while a new pod's network or a new Service settles.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use kns_plumbing::child::spawn_with_input;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::cluster::assert_ok;
 
-/// kubectl with the cluster's kubeconfig.
-pub struct Kubectl {
-    pub binary: PathBuf,
-    pub kubeconfig: PathBuf,
+/// How a kubectl is started for `kubectl ARGS`: the command, with the kubeconfig, not yet spawned.
+type Launch<'a> = Box<dyn Fn(&[&str]) -> Command + Send + Sync + 'a>;
+
+/// kubectl with the cluster's kubeconfig, started as `launch` says: the host's kubectl, or one in
+/// a node of a stand-in host.
+pub struct Kubectl<'a> {
+    launch: Launch<'a>,
 }
 
-impl Kubectl {
+impl<'a> Kubectl<'a> {
     /// The kubectl of `kube_bin` (KUBE_BIN) with `kubeconfig`.
     pub fn new(kube_bin: &Path, kubeconfig: PathBuf) -> Self {
+        let binary = kube_bin.join("kubectl");
+        Kubectl::launched_by(move |args| {
+            let mut command = Command::new(&binary);
+            command.arg("--kubeconfig").arg(&kubeconfig).args(args);
+            command
+        })
+    }
+
+    /// The kubectl that `launch(ARGS)` starts (with its kubeconfig), such as one run in a node.
+    pub fn launched_by(launch: impl Fn(&[&str]) -> Command + Send + Sync + 'a) -> Self {
         Kubectl {
-            binary: kube_bin.join("kubectl"),
-            kubeconfig,
+            launch: Box::new(launch),
         }
     }
 
     /// `kubectl ARGS`, with `input` on its standard input (else none).
     pub fn output(&self, args: &[&str], input: Option<&str>) -> Output {
-        let mut child = Command::new(&self.binary)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = input {
-            let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(input.as_bytes()).unwrap();
-        }
-        child.wait_with_output().unwrap()
+        spawn_with_input(&mut (self.launch)(args), input.map(str::as_bytes))
+            .unwrap()
+            .wait_with_output()
+            .unwrap()
     }
 
     /// Whether the API answers `/readyz` within `timeout` (`2s`).
@@ -95,10 +94,10 @@ impl Kubectl {
             .collect()
     }
 
-    /// `kubectl exec POD -- busybox sh -c SCRIPT`, retried for 60 s until `done` (a new pod's
+    /// `kubectl exec POD -- busybox sh -c SCRIPT`, retried for 90 s until `done` (a new pod's
     /// network and a new Service's rules take a moment to settle); returns the last output.
     pub fn exec_until(&self, pod: &str, script: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let out = self.output(
                 &[
