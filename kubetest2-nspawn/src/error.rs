@@ -26,7 +26,7 @@ pub enum Error {
     #[error("--build needs --kube-root DIR: the Kubernetes tree to build")]
     BuildWithoutKubeRoot,
     #[error(
-        "--cluster-name {0:?}: use 1 to {max} lower-case letters, digits and '-', starting with a \
+        "--cluster-name \"{0}\": use 1 to {max} lower-case letters, digits and '-', starting with a \
          letter or digit",
         max = kns_plumbing::cluster_name::MAX_LEN
     )]
