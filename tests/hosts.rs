@@ -495,14 +495,10 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
         ]);
         assert!(applied.status.success(), "apply: {}", text(&applied));
         kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=180s"]);
-        let pods = kubectl.ok(&[
-            "get",
-            "pods",
-            "-l",
-            "app=web",
-            "-o",
-            "jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.podIP}{\"\\n\"}{end}",
-        ]);
+        let pods = kubectl.jsonpath(
+            &["get", "pods", "-l", "app=web"],
+            "{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.podIP}{\"\\n\"}{end}",
+        );
         let pods: Vec<Vec<String>> = pods
             .lines()
             .map(|l| l.split_whitespace().map(str::to_owned).collect())
@@ -531,16 +527,10 @@ fn a_workstation_with_networkmanager_resolved_and_a_dropping_firewall_runs_kuber
             diagnose(&kubectl);
         }
         assert!(said.contains("200 OK"), "web by name: {said}");
-        let restarts = kubectl.ok(&[
-            "get",
-            "pods",
-            "-n",
-            "kube-system",
-            "-l",
-            "k8s-app=kube-dns",
-            "-o",
-            "jsonpath={.items[*].status.containerStatuses[*].restartCount}",
-        ]);
+        let restarts = kubectl.jsonpath(
+            &["get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns"],
+            "{.items[*].status.containerStatuses[*].restartCount}",
+        );
         assert!(
             restarts.split_whitespace().all(|r| r == "0"),
             "CoreDNS restarted: {restarts}"

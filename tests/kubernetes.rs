@@ -225,7 +225,7 @@ fn three_nodes_run_a_deployment_with_pod_traffic_services_and_dns() {
             );
             assert_eq!(ips(&c), ips_before, "same addresses after {what}");
             // The kubeconfig context works unchanged; etcd kept its data.
-            let kept = kubectl.ok(&["get", "configmap", "kept", "-o", "jsonpath={.data.in}"]);
+            let kept = kubectl.jsonpath(&["get", "configmap", "kept"], "{.data.in}");
             assert_eq!(kept, "etcd");
             wait_for_restarted_web_pods(&kubectl, &since, |status| status["podIP"].is_string());
             serves_traffic(&kubectl, &c);
@@ -528,7 +528,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
         }
         // The lone node is a control plane without workers: untainted, it runs pods that do not
         // tolerate the control-plane taint.
-        let taints = kubectls[1].ok(&["get", "nodes", "-o", "jsonpath={.items[*].spec.taints}"]);
+        let taints = kubectls[1].jsonpath(&["get", "nodes"], "{.items[*].spec.taints}");
         assert_eq!(
             taints, "",
             "a cluster without workers keeps no control-plane taint"
@@ -536,13 +536,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
         kubectls[1].apply(SLEEPER);
         kubectls[1].ok(&["rollout", "status", "deployment/sleeper", "--timeout=120s"]);
         // The 2-node cluster's control plane keeps it (its worker runs the pods).
-        let taints = kubectls[0].ok(&[
-            "get",
-            "node",
-            &first.node(0),
-            "-o",
-            "jsonpath={.spec.taints}",
-        ]);
+        let taints = kubectls[0].jsonpath(&["get", "node", &first.node(0)], "{.spec.taints}");
         assert!(
             taints.contains("node-role.kubernetes.io/control-plane"),
             "{taints}"
@@ -575,12 +569,7 @@ fn two_clusters_side_by_side_each_serve_their_own_services_and_a_lone_node_runs_
             second_pods.iter().any(|p| page.contains(p)),
             "after the other's down: {page}"
         );
-        let nodes = kubectls[1].ok(&["get", "nodes", "--no-headers"]);
-        assert_eq!(
-            nodes.lines().filter(|l| l.contains(" Ready ")).count(),
-            1,
-            "{nodes}"
-        );
+        assert_eq!(kubectls[1].ready_nodes(), [second.node(0)]);
         assert_ok(
             &second.run(&["down", "--name", &second.name]),
             "down of the second",
@@ -648,15 +637,10 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
         let pids_before: Vec<String> = (0..2).map(kubelet_pid).collect();
         let apiserver_pod = format!("kube-apiserver-{}", c.node(0));
         let container_of = |pod: &str| {
-            kubectl.ok(&[
-                "-n",
-                "kube-system",
-                "get",
-                "pod",
-                pod,
-                "-o",
-                "jsonpath={.status.containerStatuses[0].containerID}",
-            ])
+            kubectl.jsonpath(
+                &["-n", "kube-system", "get", "pod", pod],
+                "{.status.containerStatuses[0].containerID}",
+            )
         };
         let apiserver_before = container_of(&apiserver_pod);
 
@@ -689,22 +673,16 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
                 "node {i}'s kubelet was restarted"
             );
         }
-        let nodes = kubectl.ok(&["get", "nodes", "--no-headers"]);
         assert_eq!(
-            nodes.lines().filter(|l| l.contains(" Ready ")).count(),
+            kubectl.ready_nodes().len(),
             2,
-            "{nodes}"
+            "both nodes Ready after the update"
         );
         let new_apiserver = sha256_of(&kube.join("kube-apiserver"));
-        let image_now = kubectl.ok(&[
-            "-n",
-            "kube-system",
-            "get",
-            "pod",
-            &apiserver_pod,
-            "-o",
-            "jsonpath={.spec.containers[0].image}",
-        ]);
+        let image_now = kubectl.jsonpath(
+            &["-n", "kube-system", "get", "pod", &apiserver_pod],
+            "{.spec.containers[0].image}",
+        );
         assert_eq!(
             image_now,
             format!(
@@ -719,15 +697,10 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
         );
         // kube-proxy's DaemonSet runs the new content-tagged image, rolled out on both nodes.
         let new_proxy = sha256_of(&kube.join("kube-proxy"));
-        let proxy_image = kubectl.ok(&[
-            "-n",
-            "kube-system",
-            "get",
-            "daemonset",
-            "kube-proxy",
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].image}",
-        ]);
+        let proxy_image = kubectl.jsonpath(
+            &["-n", "kube-system", "get", "daemonset", "kube-proxy"],
+            "{.spec.template.spec.containers[0].image}",
+        );
         assert_eq!(
             proxy_image,
             format!(
@@ -735,16 +708,17 @@ fn update_swaps_rebuilt_components_and_puts_a_broken_one_back() {
                 &new_proxy[..12]
             )
         );
-        let proxies = kubectl.ok(&[
-            "-n",
-            "kube-system",
-            "get",
-            "pods",
-            "-l",
-            "k8s-app=kube-proxy",
-            "-o",
-            "jsonpath={.items[*].spec.containers[0].image}",
-        ]);
+        let proxies = kubectl.jsonpath(
+            &[
+                "-n",
+                "kube-system",
+                "get",
+                "pods",
+                "-l",
+                "k8s-app=kube-proxy",
+            ],
+            "{.items[*].spec.containers[0].image}",
+        );
         assert_eq!(
             proxies
                 .split_whitespace()
@@ -1181,15 +1155,10 @@ kubeadmPatches:
                 "kubelet of node {i}: {config}"
             );
         }
-        let proxy = kubectl.ok(&[
-            "-n",
-            "kube-system",
-            "get",
-            "configmap",
-            "kube-proxy",
-            "-o",
-            "jsonpath={.data.config\\.conf}",
-        ]);
+        let proxy = kubectl.jsonpath(
+            &["-n", "kube-system", "get", "configmap", "kube-proxy"],
+            "{.data.config\\.conf}",
+        );
         assert!(proxy.contains("InPlacePodVerticalScaling: true"), "{proxy}");
         // The inline kubeadm patch.
         let scheduler = kubectl.json(&[
@@ -1234,13 +1203,10 @@ kubeadmPatches:
             "the memory hog was evicted {:.0} s after it was created",
             started.elapsed().as_secs_f64()
         );
-        let ready = kubectl.ok(&[
-            "get",
-            "node",
-            &c.node(1),
-            "-o",
-            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-        ]);
+        let ready = kubectl.jsonpath(
+            &["get", "node", &c.node(1)],
+            "{.status.conditions[?(@.type==\"Ready\")].status}",
+        );
         assert_eq!(ready, "True");
         assert_ok(&c.run(&["down", "--name", &c.name]), "down");
     });
@@ -1495,25 +1461,18 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         );
         let kubectl = Kubectl::new(kube_bin, kubeconfig.clone());
         // kubectl goes through the load balancer.
-        let server = kubectl.ok(&[
-            "config",
-            "view",
-            "--minify",
-            "-o",
-            "jsonpath={.clusters[0].cluster.server}",
-        ]);
+        let server = kubectl.jsonpath(
+            &["config", "view", "--minify"],
+            "{.clusters[0].cluster.server}",
+        );
         assert_eq!(server, format!("https://{lb_ip}:6443"));
-        let nodes = kubectl.ok(&["get", "nodes", "--no-headers"]);
+        let nodes = kubectl.ok(&["get", "nodes", "-o", "name"]);
         assert_eq!(
             nodes.lines().count(),
             4,
             "the load balancer is no node: {nodes}"
         );
-        assert_eq!(
-            nodes.lines().filter(|l| l.contains(" Ready ")).count(),
-            4,
-            "{nodes}"
-        );
+        assert_eq!(kubectl.ready_nodes().len(), 4, "all Ready: {nodes}");
         let control_planes = kubectl.ok(&[
             "get",
             "nodes",
@@ -1572,14 +1531,10 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         let t = Instant::now();
         kubectl.apply(SLEEPER);
         kubectl.ok(&["rollout", "status", "deployment/sleeper", "--timeout=180s"]);
-        let on = kubectl.ok(&[
-            "get",
-            "pods",
-            "-l",
-            "app=sleeper",
-            "-o",
-            "jsonpath={.items[0].spec.nodeName}",
-        ]);
+        let on = kubectl.jsonpath(
+            &["get", "pods", "-l", "app=sleeper"],
+            "{.items[0].spec.nodeName}",
+        );
         assert_eq!(on, c.node(3), "scheduled on the worker");
         println!(
             "a new Deployment available {:.1} s after the loss",
@@ -1661,15 +1616,11 @@ fn three_control_planes_behind_a_load_balancer_keep_the_api_when_one_is_killed()
         );
         let tag = sha256_of(&kube.join("kube-apiserver"))[..12].to_owned();
         for i in 0..3 {
-            let image = kubectl.ok(&[
-                "-n",
-                "kube-system",
-                "get",
-                "pod",
-                &format!("kube-apiserver-{}", c.node(i)),
-                "-o",
-                "jsonpath={.spec.containers[0].image}",
-            ]);
+            let pod = format!("kube-apiserver-{}", c.node(i));
+            let image = kubectl.jsonpath(
+                &["-n", "kube-system", "get", "pod", &pod],
+                "{.spec.containers[0].image}",
+            );
             assert!(image.ends_with(&tag), "{} runs {image}", c.node(i));
         }
 

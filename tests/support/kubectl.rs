@@ -61,6 +61,14 @@ impl<'a> Kubectl<'a> {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `kubectl ARGS -o jsonpath=PATH`, which must succeed: the fields that PATH picks, as text.
+    pub fn jsonpath(&self, args: &[&str], path: &str) -> String {
+        let output = format!("jsonpath={path}");
+        let mut all = args.to_vec();
+        all.extend(["-o", &output]);
+        self.ok(&all)
+    }
+
     /// `kubectl ARGS -o json`, parsed.
     pub fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
