@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kns_integration_tests::cluster::{assert_ok, kubernetes_test, TestCluster};
+use kns_integration_tests::kubectl::Kubectl;
 use kns_integration_tests::HostSnapshot;
 
 /// What a verb printed and how it ended, once cut short.
@@ -118,20 +119,11 @@ fn list(c: &TestCluster) -> String {
     text(&c.run(&["list"]))
 }
 
-/// Every Kubernetes node Ready, asked of the cluster's own kubeconfig.
+/// Every Kubernetes node Ready, by name, asked of the cluster's own kubeconfig.
 fn assert_all_ready(c: &TestCluster, kube_bin: &Path, nodes: usize) {
-    let out = Command::new(kube_bin.join("kubectl"))
-        .arg("--kubeconfig")
-        .arg(c.cluster_dir().join("kubeconfig"))
-        .args(["get", "nodes", "--no-headers"])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout).into_owned();
-    let ready = table
-        .lines()
-        .filter(|l| l.split_whitespace().nth(1) == Some("Ready"))
-        .count();
-    assert_eq!(ready, nodes, "Ready nodes:\n{table}{}", text(&out));
+    let kubectl = Kubectl::new(kube_bin, c.cluster_dir().join("kubeconfig"));
+    let all: Vec<String> = (0..nodes).map(|i| c.node(i)).collect();
+    assert_eq!(kubectl.ready_nodes(), all, "Ready nodes");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use kns_integration_tests::cluster::{
     assert_fails_with, assert_ok, copy_kube_binaries, kill_node, kubernetes_test,
     node_cgroup_value, rebuild, simulate_reboot, updated_components, warm_base, TestCluster,
 };
-use kns_integration_tests::kubectl::Kubectl;
+use kns_integration_tests::kubectl::{is_ready, Kubectl};
 use kns_integration_tests::mirror::{
     write_channel, Content, Release, ReleaseMirror, KUBE_BINARIES,
 };
@@ -924,11 +924,7 @@ fn a_released_version_from_a_mirror_makes_a_ready_cluster_and_is_downloaded_once
         assert_eq!(items.len(), 3);
         for n in items {
             assert_eq!(n["status"]["nodeInfo"]["kubeletVersion"], version.as_str());
-            assert!(n["status"]["conditions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True"));
+            assert!(is_ready(n), "{n}");
         }
         let in_node = c.exec(&c.node(2), &["crictl", "--version"]);
         assert_ok(&in_node, "crictl in a node");

@@ -91,13 +91,7 @@ impl<'a> Kubectl<'a> {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|n| {
-                n["status"]["conditions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
+            .filter(|n| is_ready(n))
             .map(|n| n["metadata"]["name"].as_str().unwrap().to_owned())
             .collect()
     }
@@ -130,4 +124,13 @@ impl<'a> Kubectl<'a> {
             std::thread::sleep(Duration::from_secs(1));
         }
     }
+}
+
+/// Whether `object` (a node or a pod, as `kubectl -o json` gives it) has the condition Ready True.
+pub fn is_ready(object: &Value) -> bool {
+    object["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cluster::{assert_ok, TestCluster};
-use crate::kubectl::Kubectl;
+use crate::kubectl::{is_ready, Kubectl};
 use crate::{bin, run_ok};
 
 pub const DEPLOYMENT: &str = r#"
@@ -108,11 +108,7 @@ pub fn wait_for_restarted_web_pods(
             .iter()
             .filter(|p| {
                 addressed(&p["status"])
-                    && p["status"]["conditions"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    && is_ready(p)
                     && p["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
                         .as_str()
                         .is_some_and(|t| t >= since)
